@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class ConfluenceConfig(AppConfig):
+    name = "confluence"
+    verbose_name = "Confluence"
+
+    def ready(self) -> None:
+        from confluence.kind import CONFLUENCE
+        from connectors import kinds
+
+        kinds.register(CONFLUENCE)

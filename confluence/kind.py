@@ -1,0 +1,20 @@
+"""The Confluence connector kind and its five setup steps, registered with `connectors` at startup."""
+
+from connectors.kinds import ConnectorKind, Step
+
+CONFLUENCE = ConnectorKind(
+    key="confluence",
+    label="Atlassian Confluence",
+    description="Selected Confluence Cloud spaces and pages, as Markdown in a GitHub repository you own.",
+    steps=(
+        Step("link_atlassian", "Link your Atlassian account", "Let ctx| read Confluence on your behalf (OAuth)."),
+        Step(
+            "install_forge",
+            "Install the ctx| Forge app",
+            "A Confluence site admin installs the app that tells ctx| when pages change.",
+        ),
+        Step("link_github", "Link GitHub", "Install the ctx| GitHub App on the account that owns the repository."),
+        Step("select_repository", "Select the sync repository", "Choose the repository the pages are written to."),
+        Step("configure_scope", "Configure the Confluence scope", "Choose the spaces and pages agents may rely on."),
+    ),
+)

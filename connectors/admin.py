@@ -1,0 +1,115 @@
+"""The operators' console for organizations, members and connections."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+
+from connectors.models import Connection, Invitation, Membership, Organization, SetupTask
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    raw_id_fields = ["user"]
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    readonly_fields = ["created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "org", "role", "created_at"]
+    list_filter = ["role"]
+    search_fields = ["user__email", "org__name", "org__slug"]
+    raw_id_fields = ["user", "org"]
+    list_select_related = ["user", "org"]
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "org", "role", "invited_by", "created_at", "accepted_at"]
+    list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
+    search_fields = ["email", "org__name", "org__slug"]
+    raw_id_fields = ["org", "invited_by", "accepted_by"]
+    list_select_related = ["org", "invited_by"]
+    # The token is the invitation's credential: never shown here.
+    exclude = ["token"]
+    readonly_fields = ["created_at", "accepted_at", "accepted_by"]
+
+
+class SetupTaskInline(admin.TabularInline):
+    model = SetupTask
+    extra = 0
+    fields = ["position", "kind", "state", "detail", "completed_at", "completed_by", "updated_at"]
+    readonly_fields = ["position", "kind", "completed_at", "completed_by", "updated_at"]
+    ordering = ["position"]
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "org", "kind", "status", "paused", "setup", "updated_at"]
+    list_filter = ["kind", "status", "paused"]
+    search_fields = ["name", "org__name", "org__slug", "status_detail"]
+    raw_id_fields = ["org", "created_by"]
+    list_select_related = ["org"]
+    readonly_fields = ["created_at", "updated_at"]
+    inlines = [SetupTaskInline]
+    actions = ["reset_setup", "pause", "resume"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("tasks")
+
+    @admin.display(description="Setup")
+    def setup(self, obj: Connection) -> str:
+        done, total = obj.setup_progress()
+        return f"{done}/{total}"
+
+    @admin.action(description="Reset setup (every step back to pending)")
+    def reset_setup(self, request, queryset) -> None:
+        for connection in queryset:
+            connection.reset_setup(by=request.user)
+        self.message_user(request, f"Reset the setup of {queryset.count()} connection(s).", messages.SUCCESS)
+
+    @admin.action(description="Pause")
+    def pause(self, request, queryset) -> None:
+        for connection in queryset:
+            connection.pause()
+        self.message_user(request, f"Paused {queryset.count()} connection(s).", messages.SUCCESS)
+
+    @admin.action(description="Resume")
+    def resume(self, request, queryset) -> None:
+        for connection in queryset:
+            connection.resume()
+        self.message_user(request, f"Resumed {queryset.count()} connection(s).", messages.SUCCESS)
+
+    def save_formset(self, request, form, formset, change):
+        # Staff may set a task's state by hand; record who did it, and keep the connection's status in step.
+        tasks = formset.save(commit=False)
+        for task in tasks:
+            task.mark(task.state, task.detail, by=request.user)
+        formset.save_m2m()
+
+
+@admin.register(SetupTask)
+class SetupTaskAdmin(admin.ModelAdmin):
+    list_display = ["connection", "position", "kind", "state", "completed_at", "updated_at"]
+    list_filter = ["kind", "state"]
+    search_fields = ["connection__name", "connection__org__slug", "detail"]
+    raw_id_fields = ["connection", "completed_by"]
+    list_select_related = ["connection", "connection__org"]
+    readonly_fields = ["connection", "kind", "position", "completed_at", "completed_by", "updated_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        obj.mark(obj.state, obj.detail, by=request.user)

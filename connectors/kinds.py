@@ -1,0 +1,55 @@
+"""Connector kinds and their ordered setup steps.
+
+`connectors` knows no connector: each app that provides one registers its kind from its AppConfig.ready()
+(`confluence`, `github_sync`), so imports keep pointing one way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    title: str
+    description: str
+    # URL name of the step's own screen (reversed with org slug and connection id); "" → the setup page.
+    url_name: str = ""
+
+
+@dataclass(frozen=True)
+class ConnectorKind:
+    key: str
+    label: str
+    description: str
+    steps: tuple[Step, ...]
+
+    def step(self, key: str) -> Step:
+        for step in self.steps:
+            if step.key == key:
+                return step
+        # A task whose step was removed from the kind still displays.
+        return Step(key=key, title=key.replace("_", " ").capitalize(), description="")
+
+    @property
+    def first_step_hint(self) -> str:
+        return f"Next step: {self.steps[0].title}" if self.steps else ""
+
+
+_registry: dict[str, ConnectorKind] = {}
+
+
+def register(kind: ConnectorKind) -> None:
+    _registry[kind.key] = kind
+
+
+def get(key: str) -> ConnectorKind:
+    try:
+        return _registry[key]
+    except KeyError:
+        raise LookupError(f"Unknown connector kind {key!r}; is its app installed?") from None
+
+
+def all_kinds() -> list[ConnectorKind]:
+    return list(_registry.values())

@@ -1,0 +1,28 @@
+from django.urls import path
+
+from connectors import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("orgs/new/", views.org_create, name="org-create"),
+    path("orgs/<slug:slug>/connectors/", views.connectors_page, name="connectors"),
+    path("orgs/<slug:slug>/connectors/add/", views.connection_add, name="connection-add"),
+    path("orgs/<slug:slug>/connections/<int:connection_id>/setup/", views.connection_setup, name="connection-setup"),
+    path(
+        "orgs/<slug:slug>/connections/<int:connection_id>/settings/",
+        views.connection_settings,
+        name="connection-settings",
+    ),
+    path("orgs/<slug:slug>/connections/<int:connection_id>/pause/", views.connection_pause, name="connection-pause"),
+    path("orgs/<slug:slug>/connections/<int:connection_id>/delete/", views.connection_delete, name="connection-delete"),
+    path("orgs/<slug:slug>/members/", views.members, name="members"),
+    path("orgs/<slug:slug>/members/invite/", views.member_invite, name="member-invite"),
+    path("orgs/<slug:slug>/members/<int:membership_id>/", views.member_change, name="member-change"),
+    path(
+        "orgs/<slug:slug>/invitations/<int:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+]

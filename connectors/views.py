@@ -1,0 +1,204 @@
+"""The Connectors page, the setup page frame, organizations and members."""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.mail import send_mail
+from django.db import connection as db_connection
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from connectors.access import get_connection, org_admin_required, org_member_required, org_owner_required
+from connectors.forms import AddConnectionForm, InviteForm, OrganizationForm, RenameConnectionForm
+from connectors.models import Connection, Invitation, Membership, Organization, SetupTask
+
+logger = logging.getLogger(__name__)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """200 when the database answers, 503 otherwise; for load balancers and uptime checks."""
+    try:
+        with db_connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any database failure means "not healthy"; the reason goes to the log, not the probe
+        logger.exception("healthz: database check failed")
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    membership = request.user.memberships.select_related("org").order_by("created_at").first()
+    if membership is None:
+        return redirect("org-create")
+    return redirect("connectors", slug=membership.org.slug)
+
+
+@login_required
+def org_create(request: HttpRequest) -> HttpResponse:
+    form = OrganizationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        org = Organization.create_with_owner(name=form.cleaned_data["name"], owner=request.user)
+        messages.success(request, f"Created {org.name}. Next, add a connection.")
+        return redirect("connectors", slug=org.slug)
+    return render(request, "connectors/org_create.html", {"form": form})
+
+
+@org_member_required
+def connectors_page(request: HttpRequest, slug: str) -> HttpResponse:
+    connections = request.org.connections.prefetch_related(
+        Prefetch("tasks", queryset=SetupTask.objects.order_by("position"))
+    ).select_related("org")
+    return render(request, "connectors/connectors.html", {"connections": connections})
+
+
+@org_admin_required
+def connection_add(request: HttpRequest, slug: str) -> HttpResponse:
+    form = AddConnectionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        connection = Connection.create_with_tasks(
+            org=request.org, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"], created_by=request.user
+        )
+        return redirect("connection-setup", slug=slug, connection_id=connection.id)
+    return render(request, "connectors/connection_add.html", {"form": form})
+
+
+@org_member_required
+def connection_setup(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = get_connection(request, connection_id)
+    tasks = list(connection.tasks.order_by("position").select_related("completed_by"))
+    steps = [
+        {"task": task, "step": connection.spec.step(task.kind), "url": step_url(connection, task)} for task in tasks
+    ]
+    return render(
+        request,
+        "connectors/connection_setup.html",
+        {"connection": connection, "steps": steps, "next_task": connection.next_task()},
+    )
+
+
+def step_url(connection: Connection, task: SetupTask) -> str:
+    """The step's own screen when its kind provides one, else the setup page."""
+    url_name = connection.spec.step(task.kind).url_name
+    if not url_name:
+        return reverse("connection-setup", args=[connection.org.slug, connection.id])
+    return reverse(url_name, args=[connection.org.slug, connection.id])
+
+
+@org_admin_required
+def connection_settings(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = get_connection(request, connection_id)
+    form = RenameConnectionForm(request.POST or None, initial={"name": connection.name})
+    if request.method == "POST" and form.is_valid():
+        connection.name = form.cleaned_data["name"]
+        connection.save(update_fields=["name", "updated_at"])
+        messages.success(request, "Saved.")
+        return redirect("connectors", slug=slug)
+    return render(request, "connectors/connection_settings.html", {"connection": connection, "form": form})
+
+
+@require_POST
+@org_admin_required
+def connection_pause(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = get_connection(request, connection_id)
+    if connection.paused:
+        connection.resume()
+        messages.success(request, f"{connection.name} resumed.")
+    else:
+        connection.pause()
+        messages.success(request, f"{connection.name} paused: no syncs run until you resume it.")
+    return redirect("connectors", slug=slug)
+
+
+@require_POST
+@org_admin_required
+def connection_delete(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = get_connection(request, connection_id)
+    name = connection.name
+    connection.delete()
+    messages.success(request, f"Deleted {name}. The repository and its history stay on GitHub.")
+    return redirect("connectors", slug=slug)
+
+
+@org_member_required
+def members(request: HttpRequest, slug: str) -> HttpResponse:
+    form = InviteForm()
+    context = {
+        "members": request.org.memberships.select_related("user").order_by("created_at"),
+        "invitations": request.org.invitations.filter(accepted_at=None).select_related("invited_by"),
+        "form": form,
+        "roles": Membership.Role.choices,
+    }
+    return render(request, "connectors/members.html", context)
+
+
+@require_POST
+@org_owner_required
+def member_invite(request: HttpRequest, slug: str) -> HttpResponse:
+    form = InviteForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a valid email address and role.")
+        return redirect("members", slug=slug)
+    invitation = Invitation.objects.create(
+        org=request.org, email=form.cleaned_data["email"], role=form.cleaned_data["role"], invited_by=request.user
+    )
+    link = request.build_absolute_uri(reverse("invitation-accept", args=[invitation.token]))
+    send_invitation_email(invitation, link)
+    messages.success(request, f"Invitation created for {invitation.email}. Share this link: {link}")
+    return redirect("members", slug=slug)
+
+
+def send_invitation_email(invitation: Invitation, link: str) -> None:
+    send_mail(
+        subject=f"You are invited to {invitation.org.name} on ctx|",
+        message=f"{invitation.invited_by} invited you to join {invitation.org.name} on ctx|.\n\nAccept: {link}\n",
+        from_email=None,
+        recipient_list=[invitation.email],
+        fail_silently=True,  # the link is also shown to the owner, so a mail outage loses nothing
+    )
+
+
+@require_POST
+@org_owner_required
+def member_change(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
+    membership = get_object_or_404(Membership, id=membership_id, org=request.org)
+    action = request.POST.get("action")
+    owners = request.org.memberships.filter(role=Membership.Role.OWNER)
+    if membership.role == Membership.Role.OWNER and owners.count() == 1:
+        messages.error(request, "An organization needs at least one owner.")
+    elif action == "remove":
+        membership.delete()
+        messages.success(request, f"Removed {membership.user}.")
+    elif action in Membership.Role.values:
+        membership.role = action
+        membership.save(update_fields=["role"])
+        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+    return redirect("members", slug=slug)
+
+
+@require_POST
+@org_owner_required
+def invitation_revoke(request: HttpRequest, slug: str, invitation_id: int) -> HttpResponse:
+    get_object_or_404(Invitation, id=invitation_id, org=request.org, accepted_at=None).delete()
+    messages.success(request, "Invitation revoked.")
+    return redirect("members", slug=slug)
+
+
+@login_required
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = get_object_or_404(Invitation.objects.select_related("org"), token=token)
+    if not invitation.is_usable:
+        return render(request, "connectors/invitation.html", {"invitation": invitation, "unusable": True}, status=410)
+    if request.method == "POST":
+        invitation.accept(request.user)
+        messages.success(request, f"Welcome to {invitation.org.name}.")
+        return redirect("connectors", slug=invitation.org.slug)
+    return render(request, "connectors/invitation.html", {"invitation": invitation})

@@ -1,0 +1,13 @@
+"""The GitHub connector kind: repositories an organization connects directly, ingested on every push."""
+
+from connectors.kinds import ConnectorKind, Step
+
+GITHUB = ConnectorKind(
+    key="github",
+    label="GitHub",
+    description="Code and docs from GitHub repositories, ingested on every push.",
+    steps=(
+        Step("link_github", "Link GitHub", "Install the ctx| GitHub App on the account that owns the repositories."),
+        Step("select_repositories", "Choose repositories", "Choose the repositories to ingest."),
+    ),
+)

@@ -1,0 +1,165 @@
+import pytest
+from django.urls import reverse
+
+from connectors.models import Connection, Invitation, Membership, Organization
+
+pytestmark = pytest.mark.django_db
+
+
+def connectors_url(org):
+    return reverse("connectors", args=[org.slug])
+
+
+def test_it_shows_the_connectors_page_to_the_owner(as_user, alice, confluence_connection):
+    response = as_user(alice).get(connectors_url(confluence_connection.org))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Atlassian Confluence" in body
+    assert "0 of 5 steps done" in body
+    assert "Link your Atlassian account" in body
+    assert "Add connection" in body
+
+
+def test_it_shows_the_connectors_page_to_a_member_without_admin_actions(as_user, bob, confluence_connection):
+    response = as_user(bob).get(connectors_url(confluence_connection.org))
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "Atlassian Confluence" in body
+    assert "Add connection" not in body
+    assert reverse("connection-pause", args=["acme", confluence_connection.id]) not in body
+
+
+def test_it_hides_the_organization_from_a_non_member(as_user, charlie, acme):
+    assert as_user(charlie).get(connectors_url(acme)).status_code == 404
+
+
+def test_it_answers_404_for_an_unknown_organization(as_user, alice):
+    assert as_user(alice).get(reverse("connectors", args=["nope"])).status_code == 404
+
+
+def test_it_sends_anonymous_users_to_login(client, acme):
+    response = client.get(connectors_url(acme))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_it_asks_a_user_without_organization_to_create_one(as_user, charlie):
+    assert as_user(charlie).get("/")["Location"] == reverse("org-create")
+    response = as_user(charlie).post(reverse("org-create"), {"name": "Initech"})
+    org = Organization.objects.get(name="Initech")
+    assert response["Location"] == connectors_url(org)
+    assert org.memberships.get(user=charlie).role == Membership.Role.OWNER
+
+
+def test_it_sends_a_user_with_an_organization_to_its_connectors(as_user, alice, acme):
+    assert as_user(alice).get("/")["Location"] == connectors_url(acme)
+
+
+def test_it_adds_a_confluence_connection_and_lands_on_its_setup(as_user, alice, acme):
+    client = as_user(alice)
+    response = client.post(reverse("connection-add", args=[acme.slug]), {"kind": "confluence", "name": ""})
+    connection = Connection.objects.get(org=acme)
+    assert response["Location"] == reverse("connection-setup", args=[acme.slug, connection.id])
+    page = client.get(response["Location"]).content.decode()
+    for title in [
+        "Link your Atlassian account",
+        "Install the ctx| Forge app",
+        "Link GitHub",
+        "Select the sync repository",
+        "Configure the Confluence scope",
+    ]:
+        assert title in page
+    assert page.index("Link your Atlassian account") < page.index("Configure the Confluence scope")
+
+
+def test_it_lets_an_admin_add_a_connection(as_user, carol, acme):
+    response = as_user(carol).post(reverse("connection-add", args=[acme.slug]), {"kind": "github"})
+    assert response.status_code == 302
+    assert Connection.objects.get(org=acme).kind == "github"
+
+
+def test_it_forbids_a_member_from_adding_a_connection(as_user, bob, acme):
+    response = as_user(bob).post(reverse("connection-add", args=[acme.slug]), {"kind": "confluence"})
+    assert response.status_code == 403
+    assert not Connection.objects.exists()
+
+
+def test_it_rejects_an_unknown_kind(as_user, alice, acme):
+    response = as_user(alice).post(reverse("connection-add", args=[acme.slug]), {"kind": "jira"})
+    assert response.status_code == 200
+    assert not Connection.objects.exists()
+
+
+def test_it_hides_another_organizations_connection(as_user, charlie, globex, confluence_connection):
+    # Charlie is an owner, but of Globex: Acme's connection does not exist under Globex's slug.
+    url = reverse("connection-setup", args=[globex.slug, confluence_connection.id])
+    assert as_user(charlie).get(url).status_code == 404
+
+
+def test_it_shows_the_setup_page_to_a_member(as_user, bob, confluence_connection):
+    url = reverse("connection-setup", args=["acme", confluence_connection.id])
+    assert as_user(bob).get(url).status_code == 200
+
+
+def test_it_pauses_and_resumes_a_connection(as_user, alice, confluence_connection):
+    url = reverse("connection-pause", args=["acme", confluence_connection.id])
+    as_user(alice).post(url)
+    confluence_connection.refresh_from_db()
+    assert confluence_connection.paused
+    as_user(alice).post(url)
+    confluence_connection.refresh_from_db()
+    assert not confluence_connection.paused
+
+
+def test_it_forbids_a_member_from_pausing(as_user, bob, confluence_connection):
+    url = reverse("connection-pause", args=["acme", confluence_connection.id])
+    assert as_user(bob).post(url).status_code == 403
+
+
+def test_it_renames_and_deletes_a_connection(as_user, carol, confluence_connection):
+    client = as_user(carol)
+    client.post(reverse("connection-settings", args=["acme", confluence_connection.id]), {"name": "Wiki"})
+    confluence_connection.refresh_from_db()
+    assert confluence_connection.name == "Wiki"
+    client.post(reverse("connection-delete", args=["acme", confluence_connection.id]))
+    assert not Connection.objects.exists()
+
+
+def test_it_forbids_a_member_from_deleting(as_user, bob, confluence_connection):
+    response = as_user(bob).post(reverse("connection-delete", args=["acme", confluence_connection.id]))
+    assert response.status_code == 403
+    assert Connection.objects.exists()
+
+
+def test_it_invites_a_member_by_link(as_user, alice, charlie, acme, mailoutbox):
+    as_user(alice).post(reverse("member-invite", args=[acme.slug]), {"email": "charlie@example.com", "role": "admin"})
+    invitation = Invitation.objects.get(org=acme)
+    link = reverse("invitation-accept", args=[invitation.token])
+    assert link in mailoutbox[0].body
+    client = as_user(charlie)
+    assert client.get(link).status_code == 200
+    client.post(link)
+    assert acme.memberships.get(user=charlie).role == "admin"
+    assert client.post(link).status_code == 410
+
+
+def test_it_lets_only_owners_invite(as_user, carol, acme):
+    response = as_user(carol).post(reverse("member-invite", args=[acme.slug]), {"email": "x@example.com"})
+    assert response.status_code == 403
+
+
+def test_it_keeps_the_last_owner(as_user, alice, acme):
+    membership = acme.memberships.get(user=alice)
+    as_user(alice).post(reverse("member-change", args=[acme.slug, membership.id]), {"action": "remove"})
+    assert acme.memberships.filter(user=alice, role="owner").exists()
+
+
+def test_it_changes_a_role(as_user, alice, bob, acme):
+    membership = acme.memberships.get(user=bob)
+    as_user(alice).post(reverse("member-change", args=[acme.slug, membership.id]), {"action": "admin"})
+    membership.refresh_from_db()
+    assert membership.role == "admin"
+
+
+def test_it_hides_members_from_a_non_member(as_user, charlie, acme):
+    assert as_user(charlie).get(reverse("members", args=[acme.slug])).status_code == 404
