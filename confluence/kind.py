@@ -7,14 +7,35 @@ CONFLUENCE = ConnectorKind(
     label="Atlassian Confluence",
     description="Selected Confluence Cloud spaces and pages, as Markdown in a GitHub repository you own.",
     steps=(
-        Step("link_atlassian", "Link your Atlassian account", "Let ctx| read Confluence on your behalf (OAuth)."),
+        Step(
+            "link_atlassian",
+            "Link your Atlassian account",
+            "Let ctx| read Confluence on your behalf (OAuth).",
+            "confluence-step-atlassian",
+        ),
         Step(
             "install_forge",
             "Install the ctx| Forge app",
             "A Confluence site admin installs the app that tells ctx| when pages change.",
+            "confluence-step-forge",
         ),
-        Step("link_github", "Link GitHub", "Install the ctx| GitHub App on the account that owns the repository."),
-        Step("select_repository", "Select the sync repository", "Choose the repository the pages are written to."),
-        Step("configure_scope", "Configure the Confluence scope", "Choose the spaces and pages agents may rely on."),
+        Step(
+            "link_github",
+            "Link GitHub",
+            "Install the ctx| GitHub App on the account that owns the repository.",
+            "github-link",
+        ),
+        Step(
+            "select_repository",
+            "Select the sync repository",
+            "Choose the repository the pages are written to.",
+            "confluence-step-repository",
+        ),
+        Step(
+            "configure_scope",
+            "Configure the Confluence scope",
+            "Choose the spaces and pages agents may rely on.",
+            "confluence-step-scope",
+        ),
     ),
 )

@@ -22,9 +22,7 @@ def org_member_required(view):
     @login_required
     @wraps(view)
     def wrapper(request, slug, *args, **kwargs):
-        membership = (
-            Membership.objects.select_related("org").filter(org__slug=slug, user=request.user).first()
-        )
+        membership = Membership.objects.select_related("org").filter(org__slug=slug, user=request.user).first()
         if membership is None:
             raise Http404("No such organization")
         request.membership, request.org = membership, membership.org

@@ -173,6 +173,11 @@ class Connection(models.Model):
             task = self.next_task()
             self.set_status(self.Status.SETUP, f"Next step: {task.title}" if task else "")
 
+    def clear_attention(self) -> None:
+        """The problem that needed the user was fixed: derive the status from the setup tasks again."""
+        self.status = self.Status.SETUP
+        self.refresh_status()
+
     def set_status(self, status: str, detail: str) -> None:
         self.status, self.status_detail = status, detail
         self.save(update_fields=["status", "status_detail", "updated_at"])

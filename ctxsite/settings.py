@@ -64,6 +64,10 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
+    # The providers' own apps are installed so allauth registers them; SOCIALACCOUNT_PROVIDERS swaps in our
+    # subclasses, whose URLs follow the ATLASSIAN_* and GITHUB_* settings.
+    "allauth.socialaccount.providers.atlassian",
+    "allauth.socialaccount.providers.github",
     "django_q",
     "connectors",
     "github_sync",
@@ -163,6 +167,10 @@ ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional")
 ACCOUNT_LOGOUT_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False  # Grants we use are stored encrypted in our own models, never in SocialToken.
+# Atlassian and GitHub accounts are linked to connections, never used to sign in: the adapter captures the grant
+# and returns to the setup step before allauth would log anyone in or create a SocialAccount.
+SOCIALACCOUNT_ADAPTER = "confluence.socialaccount.LinkingAdapter"
+SOCIALACCOUNT_LOGIN_ON_GET = False
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
@@ -216,6 +224,25 @@ FORGE_JWKS_URL = env("FORGE_JWKS_URL", default="https://forge.cdn.prod.atlassian
 CONFLUENCE_FORGE_INSTALL_URL = env("CONFLUENCE_FORGE_INSTALL_URL", default="")
 
 
+# Classic and granular read scopes: v2 endpoints are documented with granular scopes, the v1 calls we still make
+# (CQL search for labels in bulk, attachment download) with classic ones. offline_access gives a refresh token.
+ATLASSIAN_SCOPES = [
+    "offline_access",
+    "read:me",
+    "read:space:confluence",
+    "read:page:confluence",
+    "read:hierarchical-content:confluence",
+    "read:content.metadata:confluence",
+    "read:attachment:confluence",
+    "read:label:confluence",
+    "read:folder:confluence",
+    "search:confluence",
+    "read:confluence-content.all",
+    "read:confluence-space.summary",
+    "readonly:content.attachment:confluence",
+]
+
+
 # GITHUB APP
 # ------------------------------------------------------------------------------
 GITHUB_APP_ID = env("GITHUB_APP_ID", default="")
@@ -251,6 +278,20 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+SOCIALACCOUNT_PROVIDERS = {
+    "atlassian": {
+        "provider_class": "confluence.oauth.provider.CtxAtlassianProvider",
+        "SCOPE": ATLASSIAN_SCOPES,
+        "APPS": [{"client_id": ATLASSIAN_CLIENT_ID, "secret": ATLASSIAN_CLIENT_SECRET, "key": ""}],
+    },
+    "github": {
+        "provider_class": "github_sync.oauth.provider.CtxGitHubProvider",
+        # A GitHub App's user token carries the App's permissions; no OAuth scopes are needed.
+        "SCOPE": [],
+        "APPS": [{"client_id": GITHUB_APP_CLIENT_ID, "secret": GITHUB_APP_CLIENT_SECRET, "key": ""}],
+    },
+}
+
 if SANDBOX:
     # The simulators are mounted on this site under /sandbox/; every client reaches them through the same
     # base-URL settings that point at the real services in production. Explicit settings still win.
@@ -272,4 +313,8 @@ if SANDBOX:
     GITHUB_APP_CLIENT_SECRET = _sandbox_credentials.GITHUB_APP_CLIENT_SECRET
     GITHUB_WEBHOOK_SECRET = _sandbox_credentials.GITHUB_WEBHOOK_SECRET
     GITHUB_APP_PRIVATE_KEY_FILE = str(SANDBOX_DIR / _sandbox_credentials.GITHUB_APP_PRIVATE_KEY_FILE)
+    SOCIALACCOUNT_PROVIDERS["atlassian"]["APPS"][0].update(
+        client_id=ATLASSIAN_CLIENT_ID, secret=ATLASSIAN_CLIENT_SECRET
+    )
+    SOCIALACCOUNT_PROVIDERS["github"]["APPS"][0].update(client_id=GITHUB_APP_CLIENT_ID, secret=GITHUB_APP_CLIENT_SECRET)
     INSTALLED_APPS.append("sandbox")

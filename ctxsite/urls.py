@@ -6,6 +6,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("", include("connectors.urls")),
+    path("", include("github_sync.setup_urls")),
+    path("", include("github_sync.urls")),
+    path("", include("confluence.urls")),
+    path("", include("confluence.forge_urls")),
 ]
 
 if settings.SANDBOX:

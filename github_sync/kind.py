@@ -7,7 +7,17 @@ GITHUB = ConnectorKind(
     label="GitHub",
     description="Code and docs from GitHub repositories, ingested on every push.",
     steps=(
-        Step("link_github", "Link GitHub", "Install the ctx| GitHub App on the account that owns the repositories."),
-        Step("select_repositories", "Choose repositories", "Choose the repositories to ingest."),
+        Step(
+            "link_github",
+            "Link GitHub",
+            "Install the ctx| GitHub App on the account that owns the repositories.",
+            "github-link",
+        ),
+        Step(
+            "select_repositories",
+            "Choose repositories",
+            "Choose the repositories to ingest.",
+            "github-repositories",
+        ),
     ),
 )

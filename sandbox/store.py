@@ -1,7 +1,9 @@
 """Keep the live sandbox's world on disk, so the web server, `sandbox_seed` and other processes share it.
 
 Each request to /sandbox/ takes an exclusive file lock, reloads the state if another process changed it,
-and saves it afterwards. Fine for a developer's machine; the tests never come here (they hold a World in memory).
+and saves it afterwards. Webhooks the simulators emit meanwhile wait in their outboxes and are posted after the
+lock is released, because the site's handlers call back into the sandbox (the JWKS, the GitHub API). Fine for a
+developer's machine; the tests never come here (they hold a World in memory).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from django.conf import settings
 from sandbox.world import World
 
 _lock = threading.Lock()
-_cache: dict[str, object] = {"world": None, "mtime": None}
+_cache: dict[str, object] = {"path": None, "world": None, "mtime": None, "saved": None}
 
 
 def state_path() -> Path:
@@ -36,31 +38,40 @@ def world_for_request() -> Iterator[World]:
     """The shared world, locked against other threads and processes for the duration of the block."""
     path = state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock, open(path.with_suffix(".lock"), "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        world = _load(path)
-        before = json.dumps(world.snapshot(), sort_keys=True)
-        try:
-            yield world
-        finally:
-            after = world.snapshot()
-            if json.dumps(after, sort_keys=True) != before:
-                _save(path, after)
+    with _lock:
+        with open(path.with_suffix(".lock"), "w") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            world = _load(path)
+            for simulator in world.simulators().values():
+                simulator.defer_deliveries = True
+            try:
+                yield world
+            finally:
+                _save_if_changed(path, world)
+                outboxes = [(sim, sim.take_outbox()) for sim in world.simulators().values()]
+    # Unlocked: the site may now call back into the sandbox while handling these deliveries.
+    for simulator, deliveries in outboxes:
+        if deliveries:
+            threading.Thread(target=simulator.flush_outbox, args=(deliveries,), daemon=True).start()
 
 
 def _load(path: Path) -> World:
     mtime = path.stat().st_mtime_ns if path.exists() else None
     world = _cache["world"]
-    if world is None or mtime != _cache["mtime"]:
+    if world is None or _cache.get("path") != path or mtime != _cache.get("mtime"):
         world = new_world()
-        if mtime is not None:
-            world.restore(json.loads(path.read_text()))
-        _cache.update(world=world, mtime=mtime)
+        text = path.read_text() if mtime is not None else None
+        if text:
+            world.restore(json.loads(text))
+        _cache.update(path=path, world=world, mtime=mtime, saved=text)
     return world
 
 
-def _save(path: Path, data: dict) -> None:
+def _save_if_changed(path: Path, world: World) -> None:
+    text = json.dumps(world.snapshot(), sort_keys=True)
+    if text == _cache.get("saved"):
+        return
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data))
+    tmp.write_text(text)
     os.replace(tmp, path)
-    _cache["mtime"] = path.stat().st_mtime_ns
+    _cache.update(mtime=path.stat().st_mtime_ns, saved=text)

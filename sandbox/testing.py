@@ -20,8 +20,16 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD")
 def serve_with_responses(rsps: responses.RequestsMock, simulator: Simulator, base_url: str) -> None:
     """Route every request under `base_url` to `simulator`."""
     base_url = base_url.rstrip("/")
-    base_path = urlsplit(base_url).path
-    pattern = re.compile(re.escape(base_url) + r"(?:[/?].*)?$")
+    parts = urlsplit(base_url)
+    base_path = parts.path
+    # PyGithub writes the default port into its URLs (http://testserver:80/…): accept it too.
+    default_port = {"http": 80, "https": 443}[parts.scheme]
+    pattern = re.compile(
+        re.escape(f"{parts.scheme}://{parts.hostname}")
+        + rf"(?::{parts.port or default_port})?"
+        + re.escape(base_path)
+        + r"(?:[/?].*)?$"
+    )
 
     def callback(prepared: requests.PreparedRequest):
         url = urlsplit(prepared.url)

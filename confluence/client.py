@@ -1,0 +1,305 @@
+"""Confluence Cloud REST (v2, plus the few v1 calls v2 lacks) through the Atlassian API gateway with a 3LO token.
+
+Every call goes to `{ATLASSIAN_API_URL}/ex/confluence/{cloudId}/wiki/…` (site URLs reject 3LO tokens). Listings
+use the largest page size (250) and bodies come in bulk, because Atlassian charges each call and each object
+against hourly points quotas.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+
+from connectors.http import ApiSession
+
+MAX_LIMIT = 250
+
+
+class ConfluenceError(Exception):
+    """A call failed in a way to report to the user (permanent)."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+class ConfluenceUnavailable(ConfluenceError):
+    """Rate limited, 5xx or unreachable after retries: try again later."""
+
+
+class AuthRevoked(ConfluenceError):
+    """The grant is gone (invalid_grant, or 401 after a refresh): the user must reconnect."""
+
+
+class NotFound(ConfluenceError):
+    pass
+
+
+@dataclass(frozen=True)
+class Site:
+    cloud_id: str
+    name: str
+    url: str
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Space:
+    id: str
+    key: str
+    name: str
+    type: str = "global"
+    status: str = "current"
+    homepage_id: str | None = None
+
+    @classmethod
+    def from_json(cls, d: dict) -> Space:
+        return cls(
+            id=str(d["id"]),
+            key=d["key"],
+            name=d.get("name", d["key"]),
+            type=d.get("type", "global"),
+            status=d.get("status", "current"),
+            homepage_id=str(d["homepageId"]) if d.get("homepageId") else None,
+        )
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: str
+    space_id: str
+    status: str
+    parent_id: str | None
+    version: int
+    modified_at: str
+    created_at: str = ""
+    author_id: str = ""
+    version_author_id: str = ""
+    version_message: str = ""
+    position: int | None = None
+    webui: str = ""
+    body: str | None = None  # storage XHTML, when asked for
+
+    @classmethod
+    def from_json(cls, d: dict) -> Page:
+        version = d.get("version") or {}
+        body = ((d.get("body") or {}).get("storage") or {}).get("value")
+        return cls(
+            id=str(d["id"]),
+            title=d.get("title", ""),
+            space_id=str(d.get("spaceId", "")),
+            status=d.get("status", "current"),
+            parent_id=str(d["parentId"]) if d.get("parentId") and d.get("parentType", "page") == "page" else None,
+            version=int(version.get("number", 0)),
+            modified_at=version.get("createdAt", ""),
+            created_at=d.get("createdAt", ""),
+            author_id=d.get("authorId", ""),
+            version_author_id=version.get("authorId", ""),
+            version_message=version.get("message", ""),
+            position=d.get("position"),
+            webui=(d.get("_links") or {}).get("webui", ""),
+            body=body,
+        )
+
+
+@dataclass(frozen=True)
+class Attachment:
+    id: str
+    page_id: str
+    title: str
+    media_type: str
+    file_size: int
+    version: int
+
+    @classmethod
+    def from_json(cls, d: dict, page_id: str) -> Attachment:
+        version = d.get("version") or {}
+        return cls(
+            id=str(d["id"]),
+            page_id=str(d.get("pageId") or page_id),
+            title=d.get("title", ""),
+            media_type=d.get("mediaType", "application/octet-stream"),
+            file_size=int(d.get("fileSize") or 0),
+            version=int(version.get("number", 1)),
+        )
+
+
+# Before a site is chosen -----------------------------------------------------------------------------------
+
+
+def accessible_sites(access_token: str, *, session: ApiSession | None = None) -> list[Site]:
+    """Sites the token can reach that carry Confluence scopes."""
+    # Reference: https://developer.atlassian.com/cloud/oauth/getting-started/making-calls-to-api/
+    session = session or new_session()
+    url = f"{settings.ATLASSIAN_API_URL}/oauth/token/accessible-resources"
+    data = _json(session.request("GET", url, headers=_headers(access_token)))
+    sites = [
+        Site(cloud_id=r["id"], name=r.get("name", ""), url=r.get("url", ""), scopes=tuple(r.get("scopes", [])))
+        for r in data
+    ]
+    return [s for s in sites if not s.scopes or any("confluence" in scope for scope in s.scopes)]
+
+
+# A site's content ------------------------------------------------------------------------------------------
+
+
+class ConfluenceClient:
+    """Calls to one site. `token` returns a valid access token; `token(force=True)` refreshes it."""
+
+    def __init__(self, *, cloud_id: str, token: Callable[..., str], session: ApiSession | None = None):
+        self.base = f"{settings.ATLASSIAN_API_URL}/ex/confluence/{cloud_id}"
+        self.token = token
+        self.session = session or new_session()
+
+    @property
+    def stats(self):
+        return self.session.stats
+
+    def get(self, path: str, params: dict | list | None = None) -> dict:
+        url = path if path.startswith("http") else f"{self.base}{path}"
+        if params:
+            url = f"{url}?{urlencode(params, doseq=True)}"
+        response = self.session.request("GET", url, headers=_headers(self.token()))
+        if response.status_code == 401:
+            # Access tokens live an hour; one may expire mid-run. Refresh once, then give up.
+            response = self.session.request("GET", url, headers=_headers(self.token(force=True)))
+            if response.status_code == 401:
+                raise AuthRevoked("Confluence refused a freshly refreshed token", status=401)
+        return _json(response)
+
+    def paginate(self, path: str, params: dict | list) -> Iterator[dict]:
+        """Every result of a cursor-paginated v2 listing, following `_links.next`."""
+        data = self.get(path, params)
+        while True:
+            yield from data.get("results", [])
+            next_link = (data.get("_links") or {}).get("next")
+            if not next_link:
+                return
+            # `next` is relative to the site (/wiki/api/v2/…); with 3LO it goes through the gateway prefix.
+            data = self.get(f"{self.base}{next_link}")
+
+    def list_spaces(self, *, keys: list[str] | None = None) -> list[Space]:
+        params: dict = {"limit": MAX_LIMIT, "status": "current"}
+        if keys:
+            params["keys"] = ",".join(keys)
+        return [Space.from_json(d) for d in self.paginate("/wiki/api/v2/spaces", params)]
+
+    def iter_space_pages(self, space_id: str, *, body: bool, depth: str = "all") -> Iterator[Page]:
+        """Current pages of a space (bodies in storage format when asked), 250 per request."""
+        params: dict = {"limit": MAX_LIMIT, "status": "current", "depth": depth}
+        if body:
+            params["body-format"] = "storage"
+        for d in self.paginate(f"/wiki/api/v2/spaces/{space_id}/pages", params):
+            yield Page.from_json(d)
+
+    def get_pages(self, ids: list[str], *, body: bool, statuses: tuple[str, ...] = ("current",)) -> list[Page]:
+        """Pages by id, 250 per request; ids that are missing (purged) or in other states are simply absent."""
+        pages: list[Page] = []
+        for start in range(0, len(ids), MAX_LIMIT):
+            chunk = ids[start : start + MAX_LIMIT]
+            params: list = [("id", ",".join(chunk)), ("limit", MAX_LIMIT)] + [("status", s) for s in statuses]
+            if body:
+                params.append(("body-format", "storage"))
+            pages += [Page.from_json(d) for d in self.paginate("/wiki/api/v2/pages", params)]
+        return pages
+
+    def get_page(self, page_id: str) -> Page | None:
+        try:
+            return Page.from_json(self.get(f"/wiki/api/v2/pages/{page_id}", {"body-format": "storage"}))
+        except NotFound:
+            return None
+
+    def children(self, page_id: str) -> list[Page]:
+        return [
+            Page.from_json(d) for d in self.paginate(f"/wiki/api/v2/pages/{page_id}/children", {"limit": MAX_LIMIT})
+        ]
+
+    def ancestors(self, page_id: str) -> list[str]:
+        """Ids of the page's ancestors, root first."""
+        data = self.get(f"/wiki/api/v2/pages/{page_id}/ancestors", {"limit": MAX_LIMIT})
+        return [str(a["id"]) for a in data.get("results", []) if a.get("type", "page") == "page"]
+
+    def labels_by_page(self, cql: str) -> dict[str, list[str]]:
+        """Labels of every page matching `cql`, in bulk through v1 CQL search (v2 has one call per page)."""
+        # Reference: https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-search/
+        params = {"cql": cql, "limit": MAX_LIMIT, "expand": "metadata.labels"}
+        found: dict[str, list[str]] = {}
+        data = self.get("/wiki/rest/api/content/search", params)
+        while True:
+            for item in data.get("results", []):
+                labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
+                found[str(item["id"])] = sorted(label["name"] for label in labels)
+            next_link = (data.get("_links") or {}).get("next")
+            if not next_link:
+                return found
+            # v1 links are relative to `_links.base` (the site's /wiki), v2 links include /wiki.
+            path = next_link if next_link.startswith("/wiki/") else f"/wiki{next_link}"
+            data = self.get(f"{self.base}{path}")
+
+    def attachments(self, page_id: str) -> list[Attachment]:
+        return [
+            Attachment.from_json(d, page_id)
+            for d in self.paginate(f"/wiki/api/v2/pages/{page_id}/attachments", {"limit": MAX_LIMIT})
+        ]
+
+    def download_attachment(self, attachment: Attachment) -> bytes:
+        """The file's bytes via v1 download (the /download/attachments servlet refuses tokens)."""
+        url = (
+            f"{self.base}/wiki/rest/api/content/{attachment.page_id}/child/attachment/{attachment.id}/download"
+            f"?version={attachment.version}"
+        )
+        response = self.session.request("GET", url, headers=_headers(self.token()), allow_redirects=False)
+        if response.status_code in (301, 302, 303, 307, 308):
+            # The media host gets no Authorization header: the signed redirect URL is the credential.
+            response = self.session.request("GET", response.headers["Location"])
+        if response.status_code >= 300:
+            _json(response)
+        return response.content
+
+
+# Plumbing --------------------------------------------------------------------------------------------------
+
+
+def new_session() -> ApiSession:
+    return ApiSession(timeout=(5.0, 60.0))
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
+def _json(response: requests.Response):
+    status = response.status_code
+    if status < 300:
+        return response.json()
+    message = _message(response)
+    if status in (429, 500, 502, 503, 504):
+        raise ConfluenceUnavailable(f"Confluence is unavailable or rate limiting ({status}): {message}", status=status)
+    if status == 401:
+        raise AuthRevoked(f"Confluence refused the token: {message}", status=status)
+    if status == 404:
+        raise NotFound(message or "Not found", status=status)
+    raise ConfluenceError(f"Confluence answered {status}: {message}", status=status)
+
+
+def _message(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(data, dict):
+        errors = data.get("errors") or []
+        if errors and isinstance(errors[0], dict):
+            return str(errors[0].get("title") or errors[0].get("detail") or "")[:300]
+        return str(data.get("message") or data.get("error_description") or data.get("error") or "")[:300]
+    return str(data)[:300]
+
+
+def cql_quote(value: str) -> str:
+    return '"' + re.sub(r'(["\\])', r"\\\1", value) + '"'

@@ -1,0 +1,124 @@
+"""What the converter needs to know beyond the page itself, and what it reports back.
+
+The sync engine subclasses `ConvertContext` to point links at files in the repository; the default context
+resolves nothing and links everything back to Confluence.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import quote, quote_plus
+
+
+@dataclass(frozen=True)
+class PageRef:
+    """A page as a link names it: by id, or by title within a space (None: the current page's space)."""
+
+    page_id: str | None = None
+    title: str | None = None
+    space_key: str | None = None
+    anchor: str | None = None
+
+    def sort_key(self) -> tuple[str, str, str, str]:
+        return (self.page_id or "", self.space_key or "", self.title or "", self.anchor or "")
+
+
+@dataclass(frozen=True)
+class ConvertContext:
+    """The page being converted and the site around it. Override the methods to resolve links into the repository.
+
+    Every method returns None when it does not know; the converter then falls back to a Confluence URL (page
+    and attachment links), a placeholder (user names) or a short note with a link (include, excerpt, children).
+    """
+
+    site_url: str = ""
+    page_id: str | None = None
+    space_key: str | None = None
+
+    def resolve_page(self, ref: PageRef) -> str | None:
+        """A relative repository path or an absolute URL for a linked page."""
+        return None
+
+    def resolve_attachment(self, *, page_id: str | None, filename: str) -> str | None:
+        """A relative repository path for an attachment of a page."""
+        return None
+
+    def user_name(self, account_id: str) -> str | None:
+        """The display name for an account id (or a Server user key)."""
+        return None
+
+    def excerpt(self, ref: PageRef) -> str | None:
+        """Markdown of another page's excerpt, for the excerpt-include macro."""
+        return None
+
+    def include(self, ref: PageRef) -> str | None:
+        """Markdown of another page's body, for the include macro."""
+        return None
+
+    def children(self, page_id: str | None) -> str | None:
+        """Markdown listing a page's children, for the children macro."""
+        return None
+
+    def jira_url(self, server_id: str | None) -> str:
+        """The Jira site a jira macro points at. Jira Cloud shares the Confluence site; override for Server."""
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        # Without a site URL, links stay site-relative: the target is still recorded, not invented.
+        return self.site_url.rstrip("/")
+
+    def page_url(self, ref: PageRef) -> str:
+        """The Confluence URL of a page, built from the site URL alone."""
+        if ref.page_id:
+            url = f"{self.base_url}/wiki/pages/viewpage.action?pageId={quote(ref.page_id)}"
+        elif ref.title and (ref.space_key or self.space_key):
+            space = ref.space_key or self.space_key or ""
+            url = f"{self.base_url}/wiki/display/{quote(space)}/{quote_plus(ref.title)}"
+        elif ref.title:
+            url = f"{self.base_url}/wiki/search?text={quote_plus(ref.title)}"
+        elif self.page_id:
+            url = f"{self.base_url}/wiki/pages/viewpage.action?pageId={quote(self.page_id)}"
+        else:
+            url = ""
+        return f"{url}#{quote(ref.anchor)}" if ref.anchor else url
+
+    def attachment_url(self, page_id: str | None, filename: str) -> str:
+        """The Confluence download URL of an attachment; just the file name when the page is unknown."""
+        if not page_id:
+            return quote(filename)
+        return f"{self.base_url}/wiki/download/attachments/{quote(page_id)}/{quote(filename)}"
+
+    def user_url(self, account_id: str) -> str:
+        return f"{self.base_url}/wiki/people/{quote(account_id)}"
+
+    def space_url(self, space_key: str) -> str:
+        return f"{self.base_url}/wiki/spaces/{quote(space_key)}"
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    markdown: str
+    attachments: tuple[tuple[str, str], ...] = ()
+    linked_pages: tuple[PageRef, ...] = ()
+    unknown_macros: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class Report:
+    """Collects what a conversion needs from the outside world, in any order; `result()` sorts it."""
+
+    attachments: set[tuple[str, str]] = field(default_factory=set)
+    linked_pages: set[PageRef] = field(default_factory=set)
+    unknown_macros: set[str] = field(default_factory=set)
+    warnings: set[str] = field(default_factory=set)
+
+    def result(self, markdown: str) -> ConversionResult:
+        return ConversionResult(
+            markdown=markdown,
+            attachments=tuple(sorted(self.attachments)),
+            linked_pages=tuple(sorted(self.linked_pages, key=PageRef.sort_key)),
+            unknown_macros=tuple(sorted(self.unknown_macros)),
+            warnings=tuple(sorted(self.warnings)),
+        )

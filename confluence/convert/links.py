@@ -1,0 +1,181 @@
+"""Links, mentions and images: `ac:link`, `ac:image`, `ri:*` resource identifiers, and plain `<a>`/`<img>`.
+
+A page or attachment the context cannot resolve links back to Confluence, so no link is ever dropped.
+"""
+
+from __future__ import annotations
+
+import html
+
+from bs4 import Tag
+from markdownify import chomp
+
+from .context import PageRef
+from .elements import is_standalone
+from .escaping import escape, href, link_title
+
+RESOURCE_TAGS = ("ri:page", "ri:blog-post", "ri:attachment", "ri:user", "ri:url", "ri:space", "ri:content-entity")
+
+
+def page_ref(el: Tag, anchor: str | None = None) -> PageRef:
+    """A PageRef from `ri:page`, `ri:blog-post` or `ri:content-entity`."""
+    return PageRef(
+        page_id=el.get("ri:content-id") or None,
+        title=el.get("ri:content-title") or None,
+        space_key=el.get("ri:space-key") or None,
+        anchor=anchor or None,
+    )
+
+
+def page_href(conv, ref: PageRef) -> str:
+    conv.report.linked_pages.add(ref)
+    return conv.context.resolve_page(ref) or conv.context.page_url(ref)
+
+
+def attachment_href(conv, el: Tag) -> str:
+    """Where an `ri:attachment` points: the current page's attachment, or one on a page it names."""
+    filename = el.get("ri:filename", "")
+    owner = el.find(["ri:page", "ri:blog-post", "ri:content-entity"])
+    page_id = conv.context.page_id if owner is None else owner.get("ri:content-id")
+    if owner is not None and not page_id:
+        # Another page's attachment, known by title only: link to that page.
+        return page_href(conv, page_ref(owner))
+    conv.report.attachments.add((page_id or "", filename))
+    resolved = conv.context.resolve_attachment(page_id=page_id, filename=filename)
+    return resolved or conv.context.attachment_url(page_id, filename)
+
+
+def is_foreign(attachment: Tag) -> bool:
+    owner = attachment.find(["ri:page", "ri:blog-post", "ri:content-entity"])
+    return owner is not None and not owner.get("ri:content-id")
+
+
+def link_body(conv, el: Tag, parent_tags) -> str:
+    rich = el.find("ac:link-body", recursive=False)
+    if rich is not None:
+        return conv.render_children(rich, parent_tags).strip()
+    plain = el.find("ac:plain-text-link-body", recursive=False)
+    return escape(" ".join(plain.get_text().split())) if plain is not None else ""
+
+
+def convert_link(conv, el: Tag, parent_tags) -> str:
+    anchor = el.get("ac:anchor") or None
+    body = link_body(conv, el, parent_tags)
+    target = el.find(RESOURCE_TAGS, recursive=False)
+    name = target.name if target is not None else ""
+    if name == "ri:user":
+        return mention(conv, target, body)
+    if name in ("ri:page", "ri:blog-post", "ri:content-entity"):
+        ref = page_ref(target, anchor)
+        url = page_href(conv, ref)
+        text = body or escape(ref.title or anchor or ref.page_id or url)
+    elif name == "ri:attachment":
+        url = attachment_href(conv, target)
+        text = body or escape(target.get("ri:filename", ""))
+    elif name == "ri:url":
+        url = target.get("ri:value", "")
+        text = body or escape(url)
+    elif name == "ri:space":
+        url = conv.context.space_url(target.get("ri:space-key", ""))
+        text = body or escape(target.get("ri:space-key", ""))
+    elif anchor:
+        url = conv.anchors.href(anchor)
+        text = body or escape(anchor)
+    else:
+        return body
+    return markdown_link(text, url, parent_tags)
+
+
+def markdown_link(text: str, url: str, parent_tags, title: str = "") -> str:
+    if "_noformat" in parent_tags:
+        return text
+    if not url:
+        return text
+    return f"[{text}]({href(url)}{link_title(title)})"
+
+
+def mention(conv, user: Tag, body: str) -> str:
+    """`@Name` linking to the profile; a stable `@user-<id>` placeholder when the name is unknown."""
+    account_id = user.get("ri:account-id") or user.get("ri:userkey") or ""
+    username = user.get("ri:username", "")
+    name = (conv.context.user_name(account_id) if account_id else None) or username
+    text = escape(f"@{name}") if name else body or escape(f"@user-{account_id or 'unknown'}")
+    if user.get("ri:account-id"):
+        return f"[{text}]({href(conv.context.user_url(account_id))})"
+    return text
+
+
+def convert_image(conv, el: Tag, parent_tags) -> str:
+    source = el.find(["ri:attachment", "ri:url"], recursive=False)
+    if source is None:
+        source = el.find(["ri:attachment", "ri:url"])
+    if source is None:
+        conv.report.warnings.add("an image without a source was dropped")
+        return ""
+    if source.name == "ri:attachment" and is_foreign(source):
+        # Another page's image known by title only: there is no file URL to show, so link to that page.
+        text = escape(el.get("ac:alt") or source.get("ri:filename", ""))
+        return markdown_link(text, attachment_href(conv, source), parent_tags)
+    if source.name == "ri:attachment":
+        src, name = attachment_href(conv, source), source.get("ri:filename", "")
+    else:
+        src = source.get("ri:value", "")
+        name = src.rsplit("/", 1)[-1]
+    alt = el.get("ac:alt") or name
+    image = image_markup(src, alt, el.get("ac:title", ""), el.get("ac:width", ""), el.get("ac:height", ""))
+    caption = el.find("ac:caption", recursive=False)
+    caption_text = conv.render_children(caption, parent_tags).strip() if caption is not None else ""
+    if caption_text and "_inline" not in parent_tags:
+        caption_text = caption_text if "*" in caption_text else f"*{caption_text}*"
+        return conv.block(f"{image}\n\n{caption_text}", parent_tags)
+    return conv.block(image, parent_tags) if is_standalone(el) else image
+
+
+def image_markup(src: str, alt: str, title: str, width: str, height: str) -> str:
+    """`![alt](src)`, or an `<img>` tag when a size must survive (Markdown has no syntax for it)."""
+    alt = " ".join(alt.split())
+    if width or height:
+        attrs = [("src", src), ("alt", alt), ("title", title), ("width", width), ("height", height)]
+        return "<img " + " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs if v) + ">"
+    return f"![{escape(alt)}]({href(src)}{link_title(title)})"
+
+
+def html_link(conv, el: Tag, text: str, parent_tags) -> str:
+    if "_noformat" in parent_tags:
+        return text
+    prefix, suffix, text = chomp(text)
+    url = absolute(conv, el.get("href", ""))
+    if not url:
+        return prefix + text + suffix
+    # Always `[text](url)`, never `<url>`: one form for every link is easier to read and to process.
+    text = text or escape(url)
+    return prefix + markdown_link(text, url, parent_tags, el.get("title", "")) + suffix
+
+
+def html_image(conv, el: Tag) -> str:
+    src = absolute(conv, el.get("src", ""))
+    if not src:
+        return ""
+    alt = el.get("alt") or src.rsplit("/", 1)[-1]
+    return image_markup(src, alt, el.get("title", ""), el.get("width", ""), el.get("height", ""))
+
+
+def absolute(conv, url: str) -> str:
+    """Site-relative Confluence URLs (`/wiki/...`) made absolute when the site is known."""
+    url = url.strip()
+    if url.startswith("/") and not url.startswith("//") and conv.context.site_url:
+        return conv.context.base_url + url
+    return url
+
+
+def drop(conv, el: Tag, parent_tags) -> str:
+    return ""
+
+
+HANDLERS = {
+    "ac:link": convert_link,
+    "ac:image": convert_image,
+    # Editor hints ("Type your summary here") are never shown on the published page.
+    "ac:placeholder": drop,
+    **dict.fromkeys(RESOURCE_TAGS, drop),
+}

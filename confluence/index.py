@@ -1,0 +1,114 @@
+"""The sync index and the scope file: what the repository holds, written into it so it can rebuild our state.
+
+    .ctx/confluence.yml          the scope and the site, for people (the copy of record of the scope)
+    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments
+
+Both are rendered deterministically (sorted keys, no timestamps of our own), so a sync that changes nothing
+produces byte-identical files and therefore no commit.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import yaml
+
+SCOPE_PATH = ".ctx/confluence.yml"
+INDEX_PATH = ".ctx/confluence-index.json"
+FORMAT = 1
+
+
+@dataclass
+class AttachmentEntry:
+    id: str
+    version: int
+    path: str
+    blob: str
+    media_type: str = ""
+    size: int = 0
+
+
+@dataclass
+class PageEntry:
+    title: str
+    space_key: str
+    parent_id: str | None
+    version: int
+    modified_at: str
+    path: str
+    blob: str
+    converter_version: int
+    labels: list[str] = field(default_factory=list)
+    ancestors: list[str] = field(default_factory=list)  # titles, root first (front matter)
+    webui: str = ""
+    attachments: dict[str, AttachmentEntry] = field(default_factory=dict)  # file name → entry
+
+
+@dataclass
+class Index:
+    pages: dict[str, PageEntry] = field(default_factory=dict)
+    spaces: dict[str, str] = field(default_factory=dict)  # space id → key
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Index:
+        if not data:
+            return cls()
+        pages = {}
+        for page_id, entry in data.get("pages", {}).items():
+            attachments = {name: AttachmentEntry(**a) for name, a in entry.get("attachments", {}).items()}
+            pages[page_id] = PageEntry(**{**entry, "attachments": attachments})
+        return cls(pages=pages, spaces=dict(data.get("spaces", {})))
+
+    def to_json(self) -> dict:
+        return {
+            "format": FORMAT,
+            "spaces": dict(sorted(self.spaces.items())),
+            "pages": {pid: asdict(entry) for pid, entry in sorted(self.pages.items(), key=lambda kv: _id_key(kv[0]))},
+        }
+
+    def render(self) -> bytes:
+        return (json.dumps(self.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+
+    def paths(self) -> dict[str, str]:
+        """Every file of ours the index knows (pages and attachments) → blob sha."""
+        found = {}
+        for entry in self.pages.values():
+            found[entry.path] = entry.blob
+            found.update({a.path: a.blob for a in entry.attachments.values()})
+        return found
+
+
+def _id_key(page_id: str):
+    return (0, int(page_id)) if page_id.isdigit() else (1, page_id)
+
+
+def parse_index(content: bytes) -> Index:
+    return Index.from_json(json.loads(content.decode()))
+
+
+def render_scope(*, site: dict, scope: dict) -> bytes:
+    """The scope as a person reads it in the repository."""
+    document = {
+        "site": site,
+        "spaces": [{"key": s["key"], "name": s.get("name", "")} for s in scope.get("spaces", [])],
+        "pages": [_page(p) for p in scope.get("pages", [])],
+        "exclude": {
+            "pages": [_page(p) for p in scope.get("excluded_pages", [])],
+            "labels": list(scope.get("excluded_labels", [])),
+        },
+    }
+    header = (
+        "# Confluence content synced into this repository by ctx|.\n"
+        "# Edit the scope in ctx| (Connectors → Edit scope); this file is rewritten on every sync.\n"
+    )
+    return (header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)).encode()
+
+
+def _page(p: dict) -> dict:
+    return {
+        "id": str(p["id"]),
+        "title": p.get("title", ""),
+        "space": p.get("space_key", ""),
+        "descendants": bool(p.get("descendants", True)),
+    }

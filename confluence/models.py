@@ -1,0 +1,291 @@
+"""A Confluence connection's site and OAuth grant, its Forge installation, and its sync scope."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from connectors.crypto import EncryptedTextField
+from connectors.models import Connection
+from github_sync.models import Repository
+
+
+class AtlassianSite(models.Model):
+    """The Confluence Cloud site a connection reads, the Atlassian account that granted access, and the grant."""
+
+    class Grant(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REVOKED = "revoked", "Reconnect needed"
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="atlassian_site")
+    cloud_id = models.CharField(max_length=64, db_index=True)
+    url = models.URLField(max_length=300)
+    name = models.CharField(max_length=200)
+    account_id = models.CharField(max_length=128, db_index=True)
+    account_name = models.CharField(max_length=200, blank=True)
+    account_email = models.CharField(max_length=254, blank=True)
+    # The OAuth grant: rotating refresh token, short-lived access token. Encrypted, never displayed.
+    access_token = EncryptedTextField(blank=True)
+    refresh_token = EncryptedTextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.TextField(blank=True)
+    grant_status = models.CharField(max_length=20, choices=Grant.choices, default=Grant.ACTIVE)
+    grant_detail = models.TextField(blank=True)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    linked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    linked_at = models.DateTimeField(default=timezone.now)
+    forge_install_url = models.URLField(
+        max_length=500, blank=True, help_text="Overrides CONFLUENCE_FORGE_INSTALL_URL for this connection."
+    )
+
+    class Meta:
+        verbose_name = "Atlassian site"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.url})"
+
+    @property
+    def api_base_url(self) -> str:
+        return f"{settings.ATLASSIAN_API_URL}/ex/confluence/{self.cloud_id}"
+
+    def install_url(self) -> str:
+        return self.forge_install_url or settings.CONFLUENCE_FORGE_INSTALL_URL
+
+    def forge(self) -> ForgeInstallation | None:
+        return ForgeInstallation.objects.filter(cloud_id=self.cloud_id).first()
+
+
+class ForgeInstallation(models.Model):
+    """The ctx| Forge app in one Confluence site, as its lifecycle events told us. Shared by every connection
+    to that site."""
+
+    cloud_id = models.CharField(max_length=64, unique=True)
+    installation_id = models.CharField(max_length=200, blank=True)
+    installed_at = models.DateTimeField(null=True, blank=True)
+    uninstalled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Forge app in {self.cloud_id} ({'installed' if self.is_installed else 'not installed'})"
+
+    @property
+    def is_installed(self) -> bool:
+        return self.installed_at is not None and self.uninstalled_at is None
+
+
+class SyncTarget(models.Model):
+    """The GitHub repository a Confluence connection writes to (its default branch)."""
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="sync_target")
+    repository = models.ForeignKey(Repository, on_delete=models.RESTRICT, related_name="sync_targets")
+    # Pages in a public repository are public: the user confirmed that explicitly.
+    public_confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    public_confirmed_at = models.DateTimeField(null=True, blank=True)
+    selected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    selected_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.connection} → {self.repository}"
+
+
+class PendingAtlassianLink(models.Model):
+    """An OAuth grant just obtained, waiting for the user to pick a site or confirm taking over an account.
+
+    The tokens are encrypted like a linked grant's; the row is deleted once used, and is useless after 30 minutes.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    account_id = models.CharField(max_length=128)
+    account_name = models.CharField(max_length=200, blank=True)
+    account_email = models.CharField(max_length=254, blank=True)
+    access_token = EncryptedTextField()
+    refresh_token = EncryptedTextField(blank=True)
+    access_expires_at = models.DateTimeField(null=True, blank=True)
+    scopes = models.TextField(blank=True)
+    sites = models.JSONField(default=list)  # accessible resources: [{"id", "name", "url"}]
+    created_at = models.DateTimeField(default=timezone.now)
+
+    LIFETIME = timedelta(minutes=30)
+
+    def __str__(self) -> str:
+        return f"Pending link of {self.account_name or self.account_id} by {self.user}"
+
+    @classmethod
+    def latest_for(cls, user) -> PendingAtlassianLink | None:
+        return cls.objects.filter(user=user, created_at__gte=timezone.now() - cls.LIFETIME).order_by("-id").first()
+
+
+class SyncScope(models.Model):
+    """What a connection syncs: whole spaces, pages with or without descendants, and exclusions.
+
+    `spaces`: [{"id", "key", "name"}]; `pages`: [{"id", "title", "space_key", "descendants": bool}];
+    `excluded_pages`: [{"id", "title", "descendants": bool}]; `excluded_labels`: ["draft", …].
+    The same content is written to the repository as .ctx/confluence.yml.
+    """
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="sync_scope")
+    spaces = models.JSONField(default=list, blank=True)
+    pages = models.JSONField(default=list, blank=True)
+    excluded_pages = models.JSONField(default=list, blank=True)
+    excluded_labels = models.JSONField(default=list, blank=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Scope of {self.connection}"
+
+    @property
+    def space_keys(self) -> list[str]:
+        return sorted({s["key"] for s in self.spaces} | {p["space_key"] for p in self.pages})
+
+    def summary(self) -> str:
+        parts = []
+        if self.spaces:
+            parts.append(f"{len(self.spaces)} space{'s' if len(self.spaces) != 1 else ''}")
+        if self.pages:
+            parts.append(f"{len(self.pages)} page tree{'s' if len(self.pages) != 1 else ''}")
+        excluded = len(self.excluded_pages) + len(self.excluded_labels)
+        text = " and ".join(parts) or "Nothing selected"
+        return f"{text}; {excluded} exclusion{'s' if excluded != 1 else ''}" if excluded else text
+
+
+class SyncRun(models.Model):
+    """One sync of a connection: what triggered it, what it did, what it cost, and how it ended."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    class Trigger(models.TextChoices):
+        SETUP = "setup", "Setup completed"
+        SCOPE = "scope", "Scope changed"
+        MANUAL = "manual", "Sync now"
+        ADMIN = "admin", "Admin action"
+        SCHEDULE = "schedule", "Reconciliation schedule"
+        FORGE = "forge", "Forge event"
+        COMMAND = "command", "Management command"
+        RECOVERY = "recovery", "Recovery of an interrupted run"
+
+    class ErrorKind(models.TextChoices):
+        NONE = "", "—"
+        TRANSIENT = "transient", "Temporary (retried)"
+        PERMANENT = "permanent", "Needs a fix"
+        AUTH = "auth", "Access revoked"
+
+    connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
+    full = models.BooleanField(default=False, help_text="Re-read and re-render every page.")
+    # Targeted runs name the pages a Forge event is about; null means "every page in scope".
+    page_ids = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    commit_url = models.URLField(max_length=500, blank=True)
+    confluence_requests = models.PositiveIntegerField(default=0)
+    github_requests = models.PositiveIntegerField(default=0)
+    github_write_requests = models.PositiveIntegerField(default=0)
+    retries = models.PositiveIntegerField(default=0)
+    rate_limit_waits = models.PositiveIntegerField(default=0)
+    waited_seconds = models.FloatField(default=0)
+    error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, default=ErrorKind.NONE, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["connection", "-created_at"]), models.Index(fields=["status", "heartbeat_at"])]
+        constraints = [
+            # The database itself guarantees one queued and one running run per connection, whatever the workers do.
+            models.UniqueConstraint(
+                fields=["connection"], condition=models.Q(status="queued"), name="one_queued_sync_per_connection"
+            ),
+            models.UniqueConstraint(
+                fields=["connection"], condition=models.Q(status="running"), name="one_running_sync_per_connection"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Sync #{self.pk} of {self.connection} ({self.status})"
+
+    @property
+    def is_targeted(self) -> bool:
+        return self.page_ids is not None and not self.full
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def progress_percent(self) -> int:
+        return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
+
+    def record_progress(self, *, done: int, total: int | None = None) -> None:
+        """Progress for the card's bar, and the heartbeat that tells the sweeper this run is alive."""
+        fields = {"progress_done": done, "heartbeat_at": timezone.now()}
+        if total is not None:
+            fields["progress_total"] = total
+        SyncRun.objects.filter(pk=self.pk).update(**fields)
+        for name, value in fields.items():
+            setattr(self, name, value)
+
+
+class SyncState(models.Model):
+    """The index of what the repository holds for a connection (the same data as .ctx/confluence-index.json),
+    and the commit it describes. Lost or stale state is rebuilt from the repository's own index file."""
+
+    connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="sync_state")
+    index = models.JSONField(default=dict)
+    # Blob shas of .ctx/confluence.yml and .ctx/confluence-index.json at that commit, so an unchanged run
+    # knows without asking GitHub that it has nothing to write.
+    ctx_blobs = models.JSONField(default=dict, blank=True)
+    commit_sha = models.CharField(max_length=40, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Sync state of {self.connection} at {self.commit_sha[:10]}"
+
+
+class WebhookEvent(models.Model):
+    """One authentic delivery from the Forge app, as received, and what became of it."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        IGNORED = "ignored", "Ignored"
+        FAILED = "failed", "Failed"
+
+    received_at = models.DateTimeField(default=timezone.now, db_index=True)
+    event_type = models.CharField(max_length=100, db_index=True)
+    cloud_id = models.CharField(max_length=64, db_index=True)
+    content_id = models.CharField(max_length=64, blank=True, db_index=True)
+    content_type = models.CharField(max_length=30, blank=True)
+    space_key = models.CharField(max_length=255, blank=True)
+    # A redelivery of the same change has the same key; the unique constraint makes redeliveries no-ops.
+    dedupe_key = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    detail = models.TextField(blank=True)
+    payload = models.JSONField(default=dict)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    runs = models.ManyToManyField(SyncRun, blank=True, related_name="events")
+
+    class Meta:
+        ordering = ["-received_at"]
+        indexes = [models.Index(fields=["status", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.content_id or self.space_key} ({self.status})"

@@ -1,0 +1,102 @@
+"""From "what the repository holds" and "what the scope selects now" to the list of changes. Pure data.
+
+A page is added, updated, moved (its path changed: renamed, moved to another parent or space — a delete and an
+add in one commit, which git shows as a rename), removed (trashed, purged, out of scope, excluded, its space
+left the scope), or unchanged. Moved and updated pages are re-rendered; unchanged ones cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from confluence.index import Index, PageEntry
+from confluence.layout import Node, page_paths
+
+
+@dataclass(frozen=True)
+class Desired:
+    """A page the scope selects, with where it goes and what its front matter says."""
+
+    id: str
+    title: str
+    space_key: str
+    parent_id: str | None
+    version: int
+    modified_at: str
+    labels: tuple[str, ...]
+    webui: str
+    path: str = ""
+    ancestors: tuple[str, ...] = ()
+
+
+@dataclass
+class Plan:
+    adds: list[str] = field(default_factory=list)
+    updates: list[str] = field(default_factory=list)
+    moves: list[str] = field(default_factory=list)
+    removes: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def to_render(self) -> list[str]:
+        return sorted(self.adds + self.updates + self.moves, key=_id_key)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.adds or self.updates or self.moves or self.removes)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.adds),
+            "updated": len(self.updates),
+            "moved": len(self.moves),
+            "removed": len(self.removes),
+            "unchanged": len(self.unchanged),
+        }
+
+
+def place(pages: Mapping[str, Desired]) -> dict[str, Desired]:
+    """Fill in each page's path and ancestor titles (only synced ancestors shape the path)."""
+    nodes = {pid: Node(pid, p.title, p.space_key, p.parent_id) for pid, p in pages.items()}
+    paths = page_paths(nodes)
+    placed = {}
+    for pid, page in pages.items():
+        ancestors, seen, parent = [], {pid}, page.parent_id
+        while parent in pages and parent not in seen:
+            seen.add(parent)
+            ancestors.append(pages[parent].title)
+            parent = pages[parent].parent_id
+        placed[pid] = Desired(**{**page.__dict__, "path": paths[pid], "ancestors": tuple(reversed(ancestors))})
+    return placed
+
+
+def make_plan(index: Index, desired: Mapping[str, Desired], *, converter_version: int, full: bool) -> Plan:
+    plan = Plan()
+    for pid in sorted(desired, key=_id_key):
+        entry = index.pages.get(pid)
+        if entry is None:
+            plan.adds.append(pid)
+        elif entry.path != desired[pid].path:
+            plan.moves.append(pid)
+        elif full or _stale(entry, desired[pid], converter_version):
+            plan.updates.append(pid)
+        else:
+            plan.unchanged.append(pid)
+    plan.removes = sorted((pid for pid in index.pages if pid not in desired), key=_id_key)
+    return plan
+
+
+def _stale(entry: PageEntry, page: Desired, converter_version: int) -> bool:
+    return (
+        entry.version != page.version
+        or entry.converter_version != converter_version
+        or entry.title != page.title
+        or tuple(entry.labels) != page.labels
+        or tuple(entry.ancestors) != page.ancestors
+        or entry.parent_id != page.parent_id
+    )
+
+
+def _id_key(page_id: str):
+    return (0, int(page_id)) if page_id.isdigit() else (1, page_id)

@@ -1,0 +1,113 @@
+"""Which pages a scope selects: whole spaces, page trees, minus excluded pages, subtrees and labels.
+
+`select_pages` is pure (plain data in, plain data out) so the preview, the sync engine and the tests agree on
+one definition. `fetch_listing` reads what it needs from Confluence: one body-less listing per space (250 pages a
+request) and, only when labels are excluded, one bulk CQL search for the labels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from confluence.client import ConfluenceClient, Page, Space, cql_quote
+
+
+@dataclass(frozen=True)
+class ScopeSpec:
+    spaces: tuple[str, ...] = ()  # space keys synced whole
+    pages: tuple[tuple[str, bool], ...] = ()  # (page id, with descendants)
+    excluded_pages: tuple[tuple[str, bool], ...] = ()  # (page id, with descendants)
+    excluded_labels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_scope(cls, scope) -> ScopeSpec:
+        return cls(
+            spaces=tuple(s["key"] for s in scope.spaces),
+            pages=tuple((str(p["id"]), bool(p.get("descendants", True))) for p in scope.pages),
+            excluded_pages=tuple((str(p["id"]), bool(p.get("descendants", True))) for p in scope.excluded_pages),
+            excluded_labels=tuple(scope.excluded_labels),
+        )
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.spaces and not self.pages
+
+
+@dataclass
+class Selection:
+    selected: dict[str, Page] = field(default_factory=dict)  # page id → page
+    excluded: int = 0  # pages the inclusions reached but exclusions removed
+
+    def spaces(self) -> set[str]:
+        return {page.space_id for page in self.selected.values()}
+
+
+def descendants(page_id: str, children: dict[str, list[str]]) -> set[str]:
+    found, stack = set(), [page_id]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found:
+                found.add(child)
+                stack.append(child)
+    return found
+
+
+def select_pages(
+    spec: ScopeSpec,
+    *,
+    pages_by_space: dict[str, list[Page]],
+    labels: dict[str, list[str]] | None = None,
+    extra_parents: dict[str, str | None] | None = None,
+) -> Selection:
+    """Apply the scope to the pages of the spaces it touches (keyed by space key).
+
+    `extra_parents` completes the hierarchy with pages that are not candidates themselves (the ancestors of a
+    page a targeted run fetched), so an exclusion of a subtree still applies to a page created inside it.
+    """
+    pages = {p.id: p for listing in pages_by_space.values() for p in listing}
+    children: dict[str, list[str]] = defaultdict(list)
+    for page_id, parent_id in (extra_parents or {}).items():
+        if parent_id and page_id not in pages:
+            children[parent_id].append(page_id)
+    for page in pages.values():
+        if page.parent_id:
+            children[page.parent_id].append(page.id)
+    included: set[str] = set()
+    for key in spec.spaces:
+        included |= {p.id for p in pages_by_space.get(key, [])}
+    for page_id, with_descendants in spec.pages:
+        if page_id in pages:
+            included.add(page_id)
+        if with_descendants:
+            included |= descendants(page_id, children) & pages.keys()
+    excluded: set[str] = set()
+    for page_id, with_descendants in spec.excluded_pages:
+        excluded.add(page_id)
+        if with_descendants:
+            excluded |= descendants(page_id, children)
+    wanted = {label.lower() for label in spec.excluded_labels}
+    if wanted and labels is not None:
+        excluded |= {pid for pid in included if wanted & {label.lower() for label in labels.get(pid, [])}}
+    kept = included - excluded
+    return Selection(
+        selected={pid: pages[pid] for pid in sorted(kept, key=int_or_str)}, excluded=len(included & excluded)
+    )
+
+
+def int_or_str(value: str):
+    return (0, int(value)) if value.isdigit() else (1, value)
+
+
+def fetch_listing(client: ConfluenceClient, spaces: list[Space]) -> dict[str, list[Page]]:
+    """Body-less listings of current pages, keyed by space key."""
+    return {space.key: list(client.iter_space_pages(space.id, body=False)) for space in spaces}
+
+
+def fetch_labelled(client: ConfluenceClient, space_keys: list[str], labels: list[str]) -> dict[str, list[str]]:
+    """Pages of those spaces that carry any of `labels`, with their labels: one CQL search, 250 results a call."""
+    if not space_keys or not labels:
+        return {}
+    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
+    wanted = ", ".join(cql_quote(label) for label in sorted(labels))
+    return client.labels_by_page(f"type = page AND space in ({spaces}) AND label in ({wanted})")

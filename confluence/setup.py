@@ -1,0 +1,223 @@
+"""What each step of the Confluence setup does. The wizard views, the Forge lifecycle events, the admin and
+`sandbox_demo` all call these functions, so every path through setup leaves the same rows behind.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from confluence.auth import mark_revoked
+from confluence.models import AtlassianSite, ForgeInstallation, PendingAtlassianLink, SyncScope, SyncTarget
+from connectors.models import Connection, SetupTask
+from github_sync.models import Installation, Repository
+
+FORGE_REMOVED = "Forge app removed — changes are no longer captured. A site admin can reinstall it."
+
+
+def task(connection: Connection, kind: str) -> SetupTask:
+    return connection.tasks.get(kind=kind)
+
+
+# 1. Link Atlassian account ---------------------------------------------------------------------------------
+
+
+def conflicting_connections(connection: Connection, account_id: str):
+    """Connections of other organizations that read Confluence through this Atlassian account."""
+    return (
+        Connection.objects.filter(atlassian_site__account_id=account_id)
+        .exclude(org=connection.org)
+        .exclude(atlassian_site__grant_status=AtlassianSite.Grant.REVOKED)
+        .select_related("org")
+    )
+
+
+def link_site(connection: Connection, pending: PendingAtlassianLink, *, cloud_id: str, user) -> AtlassianSite:
+    """Take the pending grant for one of its sites; other organizations' claims on the account end here."""
+    site_info = next(s for s in pending.sites if s["id"] == cloud_id)
+    with transaction.atomic():
+        for other in conflicting_connections(connection, pending.account_id):
+            mark_revoked(
+                other.atlassian_site,
+                detail=(
+                    f"Re-link needed: the Atlassian account {pending.account_name or pending.account_id} was linked "
+                    f"to another organization ({connection.org.name}). Link an Atlassian account again to resume."
+                ),
+            )
+        previous = AtlassianSite.objects.filter(connection=connection).first()
+        site, _ = AtlassianSite.objects.update_or_create(
+            connection=connection,
+            defaults={
+                "cloud_id": cloud_id,
+                "url": site_info["url"],
+                "name": site_info["name"],
+                "account_id": pending.account_id,
+                "account_name": pending.account_name,
+                "account_email": pending.account_email,
+                "access_token": pending.access_token,
+                "refresh_token": pending.refresh_token,
+                "access_expires_at": pending.access_expires_at,
+                "scopes": " ".join(site_info.get("scopes", [])),
+                "grant_status": AtlassianSite.Grant.ACTIVE,
+                "grant_detail": "",
+                "linked_by": user,
+                "linked_at": timezone.now(),
+            },
+        )
+        if previous is not None and previous.cloud_id != cloud_id:
+            # Another site: its scope and Forge installation mean nothing here.
+            SyncScope.objects.filter(connection=connection).delete()
+            task(connection, "configure_scope").mark(
+                SetupTask.State.PENDING, "The site changed: choose the scope again."
+            )
+        pending.delete()
+        account = pending.account_name or pending.account_email or pending.account_id
+        task(connection, "link_atlassian").mark(SetupTask.State.DONE, f"{site.name} ({site.url}) as {account}", by=user)
+        sync_forge_step(connection)
+        update_status(connection)
+    return site
+
+
+# 2. Install the Forge app ----------------------------------------------------------------------------------
+
+
+def sync_forge_step(connection: Connection) -> None:
+    """Set the Forge step from what we know about the connection's site."""
+    site = AtlassianSite.objects.filter(connection=connection).first()
+    step = task(connection, "install_forge")
+    forge = site.forge() if site else None
+    if site is None:
+        step.mark(SetupTask.State.PENDING, "")
+    elif forge and forge.is_installed:
+        step.mark(SetupTask.State.DONE, f"Installed in {site.name}; confirmed {forge.installed_at:%Y-%m-%d %H:%M} UTC")
+    elif forge and forge.uninstalled_at:
+        step.mark(SetupTask.State.WAITING, FORGE_REMOVED)
+    else:
+        step.mark(SetupTask.State.WAITING, f"Waiting for a site admin of {site.name} to install the ctx| Forge app.")
+
+
+def record_forge_installed(*, cloud_id: str, installation_id: str, when=None) -> list[Connection]:
+    """An `avi:forge:installed:app` event for this site: the Forge step is done for every connection to it."""
+    ForgeInstallation.objects.update_or_create(
+        cloud_id=cloud_id,
+        defaults={"installation_id": installation_id, "installed_at": when or timezone.now(), "uninstalled_at": None},
+    )
+    return _refresh_site_connections(cloud_id)
+
+
+def record_forge_uninstalled(*, cloud_id: str, when=None) -> list[Connection]:
+    """`avi:forge:uninstalled:app`: changes are no longer captured; the reconciliation schedule keeps syncing."""
+    ForgeInstallation.objects.update_or_create(cloud_id=cloud_id, defaults={"uninstalled_at": when or timezone.now()})
+    return _refresh_site_connections(cloud_id)
+
+
+def _refresh_site_connections(cloud_id: str) -> list[Connection]:
+    connections = list(Connection.objects.filter(atlassian_site__cloud_id=cloud_id))
+    for connection in connections:
+        sync_forge_step(connection)
+        update_status(connection)
+    return connections
+
+
+# 3. Link GitHub --------------------------------------------------------------------------------------------
+
+
+def active_installation(connection: Connection) -> Installation | None:
+    return connection.org.github_installations.filter(status=Installation.Status.ACTIVE).first()
+
+
+def sync_github_step(connection: Connection, *, user=None) -> bool:
+    """Done at once when the organization already has an active installation of the GitHub App."""
+    installation = active_installation(connection)
+    step = task(connection, "link_github")
+    if installation is not None:
+        if step.state != SetupTask.State.DONE:
+            step.mark(SetupTask.State.DONE, f"GitHub App installed on {installation.account_login}", by=user)
+        return True
+    return False
+
+
+# 4. Select the sync repository -----------------------------------------------------------------------------
+
+
+def selectable_repositories(connection: Connection):
+    return Repository.objects.filter(
+        installation__org=connection.org, installation__status=Installation.Status.ACTIVE, accessible=True
+    ).select_related("installation")
+
+
+def select_repository(connection: Connection, repository: Repository, *, user, public_confirmed: bool) -> SyncTarget:
+    if not selectable_repositories(connection).filter(pk=repository.pk).exists():
+        raise ValueError("That repository is not reachable by this organization's GitHub App installation.")
+    if not repository.private and not public_confirmed:
+        raise ValueError("The repository is public: confirm that synced pages will be public.")
+    target, _ = SyncTarget.objects.update_or_create(
+        connection=connection,
+        defaults={
+            "repository": repository,
+            "selected_by": user,
+            "selected_at": timezone.now(),
+            "public_confirmed_by": user if not repository.private else None,
+            "public_confirmed_at": timezone.now() if not repository.private else None,
+        },
+    )
+    visibility = "public" if not repository.private else "private"
+    task(connection, "select_repository").mark(
+        SetupTask.State.DONE, f"{repository.full_name} ({visibility}, branch {repository.default_branch})", by=user
+    )
+    update_status(connection)
+    return target
+
+
+# 5. Configure the scope ------------------------------------------------------------------------------------
+
+
+def save_scope(
+    connection: Connection, *, spaces, pages, excluded_pages, excluded_labels, user, summary: str
+) -> SyncScope:
+    scope, _ = SyncScope.objects.update_or_create(
+        connection=connection,
+        defaults={
+            "spaces": spaces,
+            "pages": pages,
+            "excluded_pages": excluded_pages,
+            "excluded_labels": excluded_labels,
+            "updated_by": user,
+        },
+    )
+    task(connection, "configure_scope").mark(SetupTask.State.DONE, summary, by=user)
+    update_status(connection)
+    return scope
+
+
+# Status ----------------------------------------------------------------------------------------------------
+
+
+def problems(connection: Connection) -> list[str]:
+    """What stops this connection from working, in words for its owners (empty when nothing does)."""
+    found = []
+    site = AtlassianSite.objects.filter(connection=connection).first()
+    if site and site.grant_status == AtlassianSite.Grant.REVOKED:
+        found.append(site.grant_detail or "Atlassian access was revoked: link your Atlassian account again.")
+    forge = site.forge() if site else None
+    if forge and forge.uninstalled_at and not forge.is_installed:
+        found.append(FORGE_REMOVED)
+    target = SyncTarget.objects.filter(connection=connection).select_related("repository__installation").first()
+    if target:
+        installation = target.repository.installation
+        if installation.status == Installation.Status.REMOVED:
+            found.append(f"The GitHub App was removed from {installation.account_login}: install it again.")
+        elif installation.status == Installation.Status.SUSPENDED:
+            found.append(f"The GitHub App is suspended on {installation.account_login}: an owner can unsuspend it.")
+        elif not target.repository.accessible:
+            found.append(f"ctx| can no longer reach {target.repository.full_name}: grant access or pick another.")
+    return found
+
+
+def update_status(connection: Connection) -> None:
+    """Needs attention when something above is wrong, else derived from the setup tasks."""
+    found = problems(connection)
+    if found:
+        connection.set_status(Connection.Status.ATTENTION, " ".join(found))
+    else:
+        connection.clear_attention()

@@ -1,0 +1,198 @@
+"""The Confluence setup wizard's step screens. Each step's work is done by `confluence.setup`."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+
+from confluence import setup
+from confluence.auth import client_for
+from confluence.client import AuthRevoked, ConfluenceError
+from confluence.models import AtlassianSite, PendingAtlassianLink, SyncScope, SyncTarget
+from confluence.scope_editor import ScopeForm, browse_children, preview_scope, scope_rows
+from connectors.access import get_connection, org_admin_required
+from connectors.models import Connection
+from github_sync.installations import complete_link_step_if_installed
+
+OAUTH_ERRORS = {
+    "cancelled": "Access was not granted at Atlassian, so nothing changed. Link the account when you are ready.",
+}
+
+
+def confluence_connection(request: HttpRequest, connection_id: int) -> Connection:
+    connection = get_connection(request, connection_id)
+    if connection.kind != Connection.Kind.CONFLUENCE:
+        raise Http404("Not a Confluence connection")
+    return connection
+
+
+def next_step(request: HttpRequest, connection: Connection) -> HttpResponse:
+    """After a step: the next step that is not done, or the Connectors page when setup is complete."""
+    complete_link_step_if_installed(connection, user=request.user)
+    task = connection.next_task()
+    if task is None:
+        messages.success(request, f"{connection.name} is set up.")
+        return redirect("connectors", slug=connection.org.slug)
+    url_name = connection.spec.step(task.kind).url_name
+    return redirect(url_name, slug=connection.org.slug, connection_id=connection.id)
+
+
+def step_context(connection: Connection, kind: str, **extra) -> dict:
+    return {"connection": connection, "task": connection.tasks.get(kind=kind), **extra}
+
+
+# 1. Link Atlassian account ---------------------------------------------------------------------------------
+
+
+@org_admin_required
+def atlassian_step(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = confluence_connection(request, connection_id)
+    error = request.GET.get("oauth_error")
+    if error:
+        messages.error(
+            request, OAUTH_ERRORS.get(error, "Linking with Atlassian failed, so nothing changed. Try again.")
+        )
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    complete_url = reverse("confluence-step-atlassian-complete", args=[slug, connection.id])
+    login_url = reverse("atlassian_login") + "?" + urlencode({"process": "connect", "next": complete_url})
+    context = step_context(
+        connection,
+        "link_atlassian",
+        site=AtlassianSite.objects.filter(connection=connection).first(),
+        login_url=login_url,
+    )
+    return render(request, "confluence/step_atlassian.html", context)
+
+
+@org_admin_required
+def atlassian_complete(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """Back from Atlassian: pick a site if there are several, confirm taking over an account, then link."""
+    connection = confluence_connection(request, connection_id)
+    pending = PendingAtlassianLink.latest_for(request.user)
+    if request.GET.get("oauth_error"):
+        return redirect(
+            reverse("confluence-step-atlassian", args=[slug, connection.id]) + "?" + request.GET.urlencode()
+        )
+    if pending is None:
+        messages.error(request, "That Atlassian authorization expired or was already used. Link the account again.")
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    if not pending.sites:
+        pending.delete()
+        messages.error(request, "That Atlassian account cannot reach any Confluence site. Choose another account.")
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    if request.method == "POST" and request.POST.get("action") == "cancel":
+        pending.delete()
+        messages.info(request, "Cancelled. Nothing changed.")
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    cloud_id = request.POST.get("cloud_id") or (pending.sites[0]["id"] if len(pending.sites) == 1 else "")
+    if cloud_id not in {s["id"] for s in pending.sites}:
+        return render(request, "confluence/step_atlassian_sites.html", {"connection": connection, "pending": pending})
+    conflicts = list(setup.conflicting_connections(connection, pending.account_id))
+    if conflicts and request.POST.get("action") != "confirm":
+        context = {"connection": connection, "pending": pending, "cloud_id": cloud_id, "conflicts": conflicts}
+        return render(request, "confluence/step_atlassian_claim.html", context)
+    site = setup.link_site(connection, pending, cloud_id=cloud_id, user=request.user)
+    messages.success(request, f"Linked {site.name}.")
+    return next_step(request, connection)
+
+
+# 2. Install the Forge app ----------------------------------------------------------------------------------
+
+
+@org_admin_required
+def forge_step(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = confluence_connection(request, connection_id)
+    site = AtlassianSite.objects.filter(connection=connection).first()
+    if site is None:
+        messages.info(request, "Link an Atlassian account first: the Forge app is installed in its site.")
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    setup.sync_forge_step(connection)
+    context = step_context(connection, "install_forge", site=site, forge=site.forge(), install_url=site.install_url())
+    return render(request, "confluence/step_forge.html", context)
+
+
+# 4. Select the sync repository -----------------------------------------------------------------------------
+
+
+@org_admin_required
+def repository_step(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = confluence_connection(request, connection_id)
+    repositories = setup.selectable_repositories(connection)
+    current = SyncTarget.objects.filter(connection=connection).select_related("repository").first()
+    if request.method == "POST":
+        repository = get_object_or_404(repositories, pk=request.POST.get("repository"))
+        try:
+            setup.select_repository(
+                connection, repository, user=request.user, public_confirmed=request.POST.get("confirm_public") == "1"
+            )
+        except ValueError as error:
+            messages.error(request, str(error))
+            context = step_context(connection, "select_repository", repositories=repositories, chosen=repository)
+            return render(request, "confluence/step_repository.html", context, status=400)
+        return next_step(request, connection)
+    context = step_context(
+        connection, "select_repository", repositories=repositories, chosen=current.repository if current else None
+    )
+    return render(request, "confluence/step_repository.html", context)
+
+
+# 5. Configure the scope ------------------------------------------------------------------------------------
+
+
+@org_admin_required
+def scope_step(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = confluence_connection(request, connection_id)
+    site = AtlassianSite.objects.filter(connection=connection).first()
+    if site is None:
+        messages.info(request, "Link an Atlassian account first: the scope is chosen from its site.")
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    client = client_for(site)
+    try:
+        spaces = client.list_spaces()
+    except AuthRevoked:
+        messages.error(request, "Atlassian access was revoked. Link your Atlassian account again.")
+        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    except ConfluenceError as error:
+        return render(request, "confluence/step_scope_unavailable.html", {"connection": connection, "error": error})
+    scope = SyncScope.objects.filter(connection=connection).first()
+    form = ScopeForm(request.POST or None, spaces=spaces, scope=scope)
+    preview = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            preview = preview_scope(client, form.spec(), involved=form.involved_spaces())
+        except ConfluenceError as error:
+            form.add_error(None, f"Confluence could not be read: {error}")
+        else:
+            form.check_preview(preview)
+        if form.is_valid() and request.POST.get("action") == "save":
+            setup.save_scope(connection, user=request.user, summary=preview.summary, **form.scope_fields(preview))
+            messages.success(request, f"Scope saved: {preview.summary}.")
+            return next_step(request, connection)
+    context = step_context(
+        connection,
+        "configure_scope",
+        form=form,
+        preview=preview,
+        rows=scope_rows(spaces, query=request.GET.get("q", "")),
+        query=request.GET.get("q", ""),
+        site=site,
+    )
+    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    return render(request, "confluence/step_scope.html", context, status=status)
+
+
+@org_admin_required
+def scope_children(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """The next level of a page tree, loaded when the user expands a space or a page (HTML fragment)."""
+    connection = confluence_connection(request, connection_id)
+    site = get_object_or_404(AtlassianSite, connection=connection)
+    try:
+        pages = browse_children(client_for(site), space_id=request.GET.get("space"), page_id=request.GET.get("page"))
+    except ConfluenceError:
+        return render(request, "confluence/_scope_children.html", {"error": True}, status=502)
+    context = {"pages": pages, "connection": connection, "space_key": request.GET.get("key", "")}
+    return render(request, "confluence/_scope_children.html", context)

@@ -1,0 +1,49 @@
+"""allauth hooks: an Atlassian or GitHub login here only ever links an account to a setup step.
+
+The grant is captured (encrypted, in our own models) and the user returns to the step that started the flow;
+allauth never logs anyone in with these providers and never stores their tokens.
+"""
+
+from __future__ import annotations
+
+from allauth.core.exceptions import ImmediateHttpResponse
+from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from confluence import linking
+from github_sync import linking as github_linking
+
+
+class LinkingAdapter(DefaultSocialAccountAdapter):
+    def pre_social_login(self, request, sociallogin) -> None:
+        next_url = _safe_next(request, (sociallogin.state or {}).get("next"))
+        if not request.user.is_authenticated:
+            messages.error(request, "Sign in to ctx| first, then link the account from a connection's setup.")
+            raise ImmediateHttpResponse(HttpResponseRedirect("/accounts/login/"))
+        provider = sociallogin.account.provider
+        if provider == "atlassian":
+            linking.capture_grant(user=request.user, token=sociallogin.token, profile=sociallogin.account.extra_data)
+        elif provider == "github":
+            github_linking.capture_identity(
+                user=request.user, token=sociallogin.token, profile=sociallogin.account.extra_data
+            )
+        raise ImmediateHttpResponse(HttpResponseRedirect(next_url))
+
+    def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
+        state = (extra_context or {}).get("state") or {}
+        next_url = state.get("next")
+        if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+            # Denied at Atlassian or GitHub (or the exchange failed): back to the step, which explains.
+            separator = "&" if "?" in next_url else "?"
+            raise ImmediateHttpResponse(HttpResponseRedirect(f"{next_url}{separator}oauth_error={error or 'failed'}"))
+
+    def is_open_for_signup(self, request, sociallogin) -> bool:
+        return False
+
+
+def _safe_next(request, next_url: str | None) -> str:
+    if next_url and url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}):
+        return next_url
+    return "/"

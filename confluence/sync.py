@@ -1,0 +1,260 @@
+"""The sync engine: selected Confluence pages → one commit in the GitHub repository → ingestion.
+
+    read     the scope's spaces with bulk listings (bodies only where needed), or just the pages a Forge event named
+    plan     what the repository holds (the index) vs what the scope selects now: adds, updates, moves, removes
+    convert  storage XHTML → Markdown with front matter, links resolved between synced pages
+    write    ONE commit through github_sync: scope file + index + pages + attachments
+    ingest   github_sync.tasks.enqueue_ingest(repository, commit): the path every repository-backed source takes
+
+`execute(run)` does one run and records how it ended; it is safe to run again after a crash at any point,
+because the repository (its index file and its tree) is the record of what was written.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.utils import timezone
+from django_q.models import Schedule
+from django_q.tasks import schedule
+
+from confluence import reading
+from confluence.auth import RECONNECT_DETAIL, client_for
+from confluence.client import AuthRevoked, ConfluenceClient, ConfluenceError, ConfluenceUnavailable
+from confluence.convert import CONVERTER_VERSION
+from confluence.index import INDEX_PATH, SCOPE_PATH, Index, parse_index, render_scope
+from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncState, SyncTarget
+from confluence.plan import Plan, make_plan, place
+from confluence.setup import update_status
+from confluence.writing import render_files
+from connectors.models import Connection
+from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, InstallationGone, RepositoryGone
+from github_sync.commit import CommitConflict, CommitResult, commit_files, git_blob_sha
+from github_sync.models import Repository
+from github_sync.tasks import enqueue_ingest
+
+logger = logging.getLogger(__name__)
+
+
+class SetupIncomplete(Exception):
+    """The connection lacks a site, a repository or a scope: nothing to sync yet."""
+
+
+@dataclass
+class Job:
+    run: SyncRun
+    connection: Connection
+    site: AtlassianSite
+    repository: Repository
+    scope: SyncScope
+    confluence: ConfluenceClient
+    github: InstallationClient
+    counts: dict = field(default_factory=dict)
+
+
+def prepare(run: SyncRun) -> Job:
+    connection = run.connection
+    site = AtlassianSite.objects.filter(connection=connection).first()
+    target = SyncTarget.objects.filter(connection=connection).select_related("repository__installation").first()
+    scope = SyncScope.objects.filter(connection=connection).first()
+    if site is None or target is None or scope is None:
+        raise SetupIncomplete("Finish the connection's setup (site, repository and scope) before syncing.")
+    repository = target.repository
+    return Job(
+        run=run,
+        connection=connection,
+        site=site,
+        repository=repository,
+        scope=scope,
+        confluence=client_for(site),
+        github=InstallationClient(repository.installation.installation_id),
+    )
+
+
+def sync(job: Job) -> CommitResult | None:
+    """The whole data flow for one run; returns the commit (None when there was nothing to write)."""
+    repo = job.repository
+    head = job.github.branch_head(repo.full_name, repo.default_branch)
+    index, known_blobs = load_index(job, head)
+    world, bodies = reading.read(job.run, job.confluence, job.scope, index)
+    desired, plan = plan_with_bodies(job, index, world, bodies)
+    job.run.record_progress(total=len(plan.to_render), done=0)
+    files, new_index, attachment_count = render_files(job, plan, desired, bodies, index)
+    files[SCOPE_PATH] = render_scope(site=site_summary(job.site), scope=scope_summary(job.scope))
+    files[INDEX_PATH] = new_index.render()
+    job.counts = {"seen": len(desired), **plan.counts(), "attachments": attachment_count}
+    result = commit_files(
+        job.github,
+        full_name=repo.full_name,
+        branch=repo.default_branch,
+        files=files,
+        message=commit_message(plan, desired, index),
+        known_blobs=known_blobs,
+        head=head,
+    )
+    save_state(job, new_index, result, files)
+    if result.sha:
+        enqueue_ingest(repo, result.sha, trigger="confluence")
+    return result
+
+
+def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None]:
+    """What the repository holds: our saved state when it describes the branch's head, else the repository's
+    own index file (a restored backup, an outside push, a run that died after its commit)."""
+    if head is None:
+        return Index(), {}
+    state = SyncState.objects.filter(connection=job.connection).first()
+    if state is not None and state.commit_sha == head[0] and state.index:
+        index = Index.from_json(state.index)
+        return index, {**index.paths(), **state.ctx_blobs}
+    content = job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0])
+    # Known blobs unknown: the writer compares against the real tree instead.
+    return (parse_index(content) if content else Index()), None
+
+
+def plan_with_bodies(job: Job, index: Index, world: dict, bodies: dict) -> tuple[dict, Plan]:
+    """Plan, then fetch the bodies of pages to render that the listing did not carry (250 per request).
+    A page deleted in between is treated as removed, which may re-plan its siblings once more."""
+    for _ in range(4):
+        desired = place(world)
+        plan = make_plan(index, desired, converter_version=CONVERTER_VERSION, full=job.run.full)
+        missing = [pid for pid in plan.to_render if pid not in bodies]
+        if not missing:
+            return desired, plan
+        bodies.update(reading.fetch_bodies(job.confluence, missing))
+        world = {pid: page for pid, page in world.items() if pid not in missing or pid in bodies}
+    raise reading.ConfluenceUnavailable("Confluence kept changing while the run read it; trying again later.")
+
+
+def site_summary(site: AtlassianSite) -> dict:
+    return {"name": site.name, "url": site.url, "cloud_id": site.cloud_id}
+
+
+def scope_summary(scope: SyncScope) -> dict:
+    return {
+        "spaces": scope.spaces,
+        "pages": scope.pages,
+        "excluded_pages": scope.excluded_pages,
+        "excluded_labels": scope.excluded_labels,
+    }
+
+
+def commit_message(plan: Plan, desired: dict, index: Index) -> str:
+    parts = [
+        f"{len(ids)} {verb}"
+        for verb, ids in (
+            ("updated", plan.updates),
+            ("added", plan.adds),
+            ("moved", plan.moves),
+            ("removed", plan.removes),
+        )
+        if ids
+    ]
+    spaces = sorted({desired[p].space_key for p in plan.to_render} | {index.pages[p].space_key for p in plan.removes})
+    title = f"Sync Confluence: {', '.join(parts) or 'scope and index'}" + (f" in {', '.join(spaces)}" if spaces else "")
+    lines = []
+    for verb, ids in (("updated", plan.updates), ("added", plan.adds), ("moved", plan.moves)):
+        lines += [f"- {verb}: {desired[p].title} (page {p}, version {desired[p].version})" for p in ids]
+    lines += [f"- removed: {index.pages[p].title} (page {p})" for p in plan.removes]
+    return title + ("\n\n" + "\n".join(lines) if lines else "")
+
+
+def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> None:
+    commit = result.sha or result.base_sha or ""
+    SyncState.objects.update_or_create(
+        connection=job.connection,
+        defaults={
+            "index": index.to_json(),
+            "commit_sha": commit,
+            "ctx_blobs": {path: git_blob_sha(files[path]) for path in (SCOPE_PATH, INDEX_PATH)},
+        },
+    )
+
+
+# One run, start to finish ------------------------------------------------------------------------------------
+
+
+TRANSIENT = (ConfluenceUnavailable, GitHubUnavailable, CommitConflict)
+
+
+def execute(run: SyncRun) -> None:
+    """Do one claimed run and record how it ended. Errors are classified, never swallowed silently."""
+    job = None
+    try:
+        job = prepare(run)
+        result = sync(job)
+    except SetupIncomplete as error:
+        finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
+    except AuthRevoked:
+        # confluence.auth already flipped the link step and the card; retrying would only repeat the refusal.
+        finish(run, job, error_kind=SyncRun.ErrorKind.AUTH, error=RECONNECT_DETAIL)
+    except TRANSIENT as error:
+        finish(run, job, error_kind=SyncRun.ErrorKind.TRANSIENT, error=f"{error} Retrying later.")
+        schedule_retry(run)
+    except (RepositoryGone, InstallationGone) as error:
+        mark_repository_unreachable(job, error)
+        finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
+    except (ConfluenceError, GitHubError) as error:
+        finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
+    else:
+        finish(run, job, result=result)
+
+
+def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None, error_kind: str = "", error: str = ""):
+    run.status = SyncRun.Status.FAILED if error_kind else SyncRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.error_kind, run.error = error_kind, error[:2000]
+    if job is not None:
+        run.counts = job.counts
+        copy_stats(run, job)
+    if result is not None and result.sha:
+        run.commit_sha = result.sha
+        run.commit_url = f"{job.repository.html_url}/commit/{result.sha}" if job.repository.html_url else ""
+    if not error_kind:
+        run.progress_done = run.progress_total
+    run.save()
+    connection = run.connection
+    if error_kind == SyncRun.ErrorKind.PERMANENT and connection.status != Connection.Status.ATTENTION:
+        connection.set_status(Connection.Status.ERROR, f"The last sync failed: {error}")
+    elif not error_kind and connection.status == Connection.Status.ERROR:
+        update_status(connection)
+    logger.info("sync run %s of connection %s: %s %s", run.pk, connection.pk, run.status, error or run.counts)
+
+
+def copy_stats(run: SyncRun, job: Job) -> None:
+    confluence, github = job.confluence.stats, job.github.stats
+    run.confluence_requests = confluence.requests
+    run.github_requests = github.requests
+    run.github_write_requests = github.write_requests
+    run.retries = confluence.retries + github.retries
+    run.rate_limit_waits = confluence.rate_limited + github.rate_limited
+    run.waited_seconds = round(confluence.waited_seconds + github.waited_seconds, 3)
+
+
+def mark_repository_unreachable(job: Job | None, error: Exception) -> None:
+    if job is None:
+        return
+    Repository.objects.filter(pk=job.repository.pk).update(accessible=False)
+    update_status(job.connection)
+
+
+def schedule_retry(run: SyncRun) -> None:
+    """Try again later, waiting longer after each consecutive temporary failure (2, 4, 8 … 60 minutes)."""
+    recent = SyncRun.objects.filter(connection=run.connection).order_by("-created_at")[:6]
+    failures = 0
+    for past in recent:
+        if past.error_kind != SyncRun.ErrorKind.TRANSIENT:
+            break
+        failures += 1
+    delay = min(60, 2**failures)
+    schedule(
+        "confluence.tasks.retry_sync",
+        run.connection_id,
+        run.page_ids,
+        run.full,
+        schedule_type=Schedule.ONCE,
+        next_run=timezone.now() + timedelta(minutes=delay),
+        name=f"retry-sync-{run.pk}",
+    )

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from confluence import setup_views
+
+prefix = "orgs/<slug:slug>/connections/<int:connection_id>/confluence"
+
+urlpatterns = [
+    path(f"{prefix}/atlassian/", setup_views.atlassian_step, name="confluence-step-atlassian"),
+    path(f"{prefix}/atlassian/complete/", setup_views.atlassian_complete, name="confluence-step-atlassian-complete"),
+    path(f"{prefix}/forge/", setup_views.forge_step, name="confluence-step-forge"),
+    path(f"{prefix}/repository/", setup_views.repository_step, name="confluence-step-repository"),
+    path(f"{prefix}/scope/", setup_views.scope_step, name="confluence-step-scope"),
+    path(f"{prefix}/scope/children/", setup_views.scope_children, name="confluence-scope-children"),
+]

@@ -1,0 +1,64 @@
+"""POST /integrations/forge/events: verify the Forge Invocation Token, record the event, answer at once.
+
+Forge waits 5 s and retries up to 4 times on anything but 2xx, so this view does no work beyond verifying and one
+insert; the event is applied by a django-q2 task (`forge_events.process_event`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from confluence import forge, forge_events
+
+logger = logging.getLogger(__name__)
+
+# Real events are a few KB; anything much larger is not Forge, and we refuse it before reading it.
+MAX_BODY_BYTES = 256 * 1024
+# Rejected deliveries by reason, per process: nothing is stored for them, so this and the log are the trace.
+rejections: Counter[str] = Counter()
+
+
+@csrf_exempt
+@require_POST
+def forge_events_endpoint(request: HttpRequest) -> JsonResponse:
+    """Verify, record, enqueue.
+
+    The `x-forge-oauth-system` header (an app system token Forge sends along) is deliberately not read or kept:
+    ctx| reads Confluence through the OAuth grant only, and a token we never store cannot leak.
+    """
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return reject(request, "body too large", status=413)
+    try:
+        invocation = forge.verify_authorization(request.headers.get("Authorization"))
+    except forge.InvalidToken as error:
+        return reject(request, str(error))
+    except forge.JwksUnavailable:
+        return reject(request, "cannot verify tokens right now", status=503)
+    body = request.read(MAX_BODY_BYTES + 1)
+    if len(body) > MAX_BODY_BYTES:
+        return reject(request, "body too large", status=413)
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return reject(request, "body is not JSON", status=400)
+    if not isinstance(payload, dict):
+        return reject(request, "body is not a JSON object", status=400)
+    outcome = forge_events.receive(invocation, payload)
+    return JsonResponse({"status": outcome.message}, status=outcome.status)
+
+
+def reject(request: HttpRequest, reason: str, *, status: int = 401) -> JsonResponse:
+    """Count and log a refused delivery (the reason and the sender's address, never the token)."""
+    rejections[reason] += 1
+    logger.warning("Forge delivery refused (%s): %s from %s", status, reason, request.META.get("REMOTE_ADDR", "?"))
+    return JsonResponse({"error": reason}, status=status)

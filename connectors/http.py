@@ -1,0 +1,117 @@
+"""One way to call external HTTP APIs: timeouts, a User-Agent, retries with backoff that honour the service's
+rate-limit headers, and counters that runs record. Each client module (Confluence, GitHub) builds its session here.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import requests
+
+logger = logging.getLogger(__name__)
+
+USER_AGENT = "ctx-confluence-connector/0.1 (+https://github.com/)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# Atlassian has been seen sending Retry-After: 9223372036854775807; never sleep longer than this per attempt.
+MAX_WAIT_SECONDS = 120.0
+
+
+def sleep(seconds: float) -> None:
+    """Indirection so tests and benchmarks can replace waiting with counting."""
+    time.sleep(seconds)
+
+
+@dataclass
+class CallStats:
+    """What a sequence of calls cost; a sync or ingest run copies these onto its row."""
+
+    requests: int = 0
+    retries: int = 0
+    rate_limited: int = 0
+    waited_seconds: float = 0.0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def write_requests(self) -> int:
+        return sum(n for method, n in self.by_method.items() if method != "GET" and method != "HEAD")
+
+
+class ApiSession:
+    """A requests.Session for one service, with retries and request counting.
+
+    Transient failures (connection errors, timeouts, 429, 5xx, GitHub's 403 with an exhausted rate limit) are
+    retried up to `max_retries` times with exponential backoff and jitter, waiting at least what Retry-After or
+    X-RateLimit-Reset asks. After the last attempt the final response is returned (or the exception raised);
+    the client module turns it into its own named error.
+    """
+
+    def __init__(self, *, timeout: tuple[float, float] = (5.0, 30.0), max_retries: int = 5, base_delay: float = 0.5):
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.base_delay = base_delay
+        self.stats = CallStats()
+
+    def request(self, method: str, url: str, **kwargs) -> requests.Response:
+        kwargs.setdefault("timeout", self.timeout)
+        attempt = 0
+        while True:
+            self.stats.requests += 1
+            self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except (requests.ConnectionError, requests.Timeout) as error:
+                if attempt >= self.max_retries:
+                    raise
+                self._wait(attempt, None, reason=f"{type(error).__name__} on {method} {url}")
+            else:
+                if not self._is_transient(response) or attempt >= self.max_retries:
+                    return response
+                self._wait(attempt, response, reason=f"{response.status_code} on {method} {url}")
+            attempt += 1
+
+    def _is_transient(self, response: requests.Response) -> bool:
+        if response.status_code in RETRY_STATUSES:
+            return True
+        # GitHub's primary rate limit answers 403 with remaining 0.
+        return response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0"
+
+    def _wait(self, attempt: int, response: requests.Response | None, *, reason: str) -> None:
+        asked = requested_wait(response) if response is not None else None
+        backoff = self.base_delay * (2**attempt) * (1 + random.random())
+        seconds = min(max(asked or 0.0, backoff if asked is None else 0.0), MAX_WAIT_SECONDS)
+        self.stats.retries += 1
+        if response is not None and response.status_code in (403, 429):
+            self.stats.rate_limited += 1
+        self.stats.waited_seconds += seconds
+        logger.info("retrying after %.1fs: %s", seconds, reason)
+        sleep(seconds)
+
+
+def requested_wait(response: requests.Response) -> float | None:
+    """Seconds the service asked us to wait: Retry-After (seconds or HTTP date), else X-RateLimit-Reset."""
+    retry_after = response.headers.get("Retry-After")
+    if retry_after:
+        if retry_after.strip().isdigit():
+            return float(retry_after.strip())
+        try:
+            when = email.utils.parsedate_to_datetime(retry_after)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    reset = response.headers.get("X-RateLimit-Reset")
+    if not reset:
+        return None
+    if reset.isdigit():  # GitHub: epoch seconds
+        return max(0.0, float(reset) - time.time())
+    try:  # Atlassian: ISO 8601, e.g. 2026-03-26T16:00Z
+        when = datetime.fromisoformat(reset.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())

@@ -1,0 +1,172 @@
+"""Write a set of file changes to a branch as ONE commit through the Git Data API.
+
+Text goes inline in `create_git_tree` entries (no request per file); binary files become base64 blobs; large
+change sets are split into several tree requests chained by `base_tree`, still ending in one commit and one
+non-forced ref update. If the branch moved meanwhile, the commit is rebuilt on the new head: other people's
+commits are never overwritten, and paths the caller does not name are never touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+
+from github_sync.client import GitHubError, InstallationClient, NotFastForward, TreeEntry
+
+logger = logging.getLogger(__name__)
+
+# GitHub documents no limit for a create-tree request, but reports of 502/422 start around 2.5 to 7 MB.
+MAX_TREE_REQUEST_BYTES = 4_000_000
+MAX_TREE_REQUEST_ENTRIES = 500
+MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    sha: str | None  # None: the branch already had every change, nothing was written
+    blob_shas: dict[str, str] = field(default_factory=dict)  # path → blob sha of every file now present
+    attempts: int = 1
+    base_sha: str | None = None
+
+
+class CommitConflict(GitHubError):
+    """The branch kept moving under us; the run should be retried later."""
+
+
+def git_blob_sha(content: bytes) -> str:
+    """The object id git gives this content, so unchanged files are recognised without asking GitHub."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
+
+
+def commit_files(
+    client: InstallationClient,
+    *,
+    full_name: str,
+    branch: str,
+    files: dict[str, bytes | None],
+    message: str,
+    known_blobs: dict[str, str] | None = None,
+    author: dict | None = None,
+    head: tuple[str, str] | None = None,
+) -> CommitResult:
+    """Make the branch hold `files` (bytes → write, None → delete) in one commit on top of its current head.
+
+    `known_blobs` is what the caller believes the branch holds at those paths (path → blob sha); with it, no tree
+    listing is needed. Without it, or when the belief proves wrong, the base tree is read to decide. `head`
+    (commit sha, tree sha) saves reading the branch when the caller just did.
+    """
+    blob_cache: dict[str, str] = {}
+    verify = known_blobs is None
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        if head is None or attempt > 1:
+            head = client.branch_head(full_name, branch)
+        head = head or _bootstrap(client, full_name, branch, files)
+        commit_sha, tree_sha = head
+        current = _current_blobs(client, full_name, tree_sha, files) if verify else dict(known_blobs)
+        writes, deletes = _effective_changes(files, current)
+        if not writes and not deletes:
+            return CommitResult(None, _present(files, current), attempt, commit_sha)
+        try:
+            new_tree = _build_tree(client, full_name, tree_sha, writes, deletes, blob_cache)
+            if new_tree == tree_sha:  # our belief was stale, but the branch already holds exactly this
+                return CommitResult(None, _present(files, current, writes), attempt, commit_sha)
+            new_commit = client.create_commit(
+                full_name, message=message, tree=new_tree, parents=[commit_sha], author=author
+            )
+            client.update_branch(full_name, branch, new_commit)
+        except NotFastForward:
+            logger.info("%s@%s moved during the commit; rebuilding on the new head", full_name, branch)
+            verify = True
+            continue
+        except GitHubError as error:
+            if error.status != 422 or verify:
+                raise
+            # Our belief about the branch was wrong (a path we meant to delete is gone): read the tree and redo.
+            logger.info("%s: %s; retrying against the real tree", full_name, error)
+            verify = True
+            continue
+        return CommitResult(new_commit, _present(files, current, writes), attempt, commit_sha)
+    raise CommitConflict(f"{full_name}@{branch} kept moving; gave up after {MAX_ATTEMPTS} attempts", status=422)
+
+
+def _bootstrap(client, full_name: str, branch: str, files: dict[str, bytes | None]) -> tuple[str, str]:
+    """Give an empty repository its first commit (the Git Data API answers 409 until one exists)."""
+    path, content = next(((p, c) for p, c in sorted(files.items()) if c is not None), (".gitkeep", b""))
+    client.put_file(full_name, path=path, content=content, message="Initialize repository for ctx|", branch=branch)
+    head = client.branch_head(full_name, branch)
+    if head is None:
+        raise GitHubError(f"{full_name}: the first commit did not create branch {branch}")
+    return head
+
+
+def _current_blobs(client, full_name: str, tree_sha: str, files: dict) -> dict[str, str]:
+    entries, truncated = client.get_tree(full_name, tree_sha, recursive=True)
+    if truncated:
+        entries = _walk_directories(client, full_name, tree_sha, {p.rsplit("/", 1)[0] for p in files if "/" in p})
+    return {e.path: e.sha for e in entries if e.type == "blob"}
+
+
+def _walk_directories(client, full_name: str, tree_sha: str, directories: set[str]) -> list:
+    """Blobs under the directories we write, read level by level when the recursive listing was truncated."""
+    wanted = {d.split("/")[0] for d in directories}
+    found, level = [], [("", tree_sha)]
+    while level:
+        prefix, sha = level.pop()
+        entries, _ = client.get_tree(full_name, sha, recursive=False)
+        for entry in entries:
+            path = f"{prefix}{entry.path}"
+            if entry.type == "blob":
+                found.append(TreeEntry(path, entry.mode, entry.type, entry.sha, entry.size))
+            elif entry.type == "tree" and (prefix or path in wanted):
+                level.append((f"{path}/", entry.sha))
+    return found
+
+
+def _effective_changes(files: dict[str, bytes | None], current: dict[str, str]) -> tuple[dict, list[str]]:
+    writes = {p: c for p, c in files.items() if c is not None and current.get(p) != git_blob_sha(c)}
+    deletes = sorted(p for p, c in files.items() if c is None and p in current)
+    return writes, deletes
+
+
+def _present(files: dict, current: dict[str, str], writes: dict | None = None) -> dict[str, str]:
+    present = {p: current[p] for p, c in files.items() if c is not None and p in current}
+    present.update({p: git_blob_sha(c) for p, c in (writes or {}).items()})
+    return present
+
+
+def _build_tree(client, full_name: str, base_tree: str, writes: dict, deletes: list[str], blob_cache) -> str:
+    """Create the new tree in chunks, each chunk based on the previous one's result."""
+    entries = [{"path": p, "mode": "100644", "type": "blob", "sha": None} for p in deletes]
+    for path in sorted(writes):
+        entries.append(_entry(client, full_name, path, writes[path], blob_cache))
+    tree = base_tree
+    for chunk in _chunks(entries):
+        tree = client.create_tree(full_name, chunk, base_tree=tree)
+    return tree
+
+
+def _entry(client, full_name: str, path: str, content: bytes, blob_cache: dict[str, str]) -> dict:
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and "\x00" not in text:
+        return {"path": path, "mode": "100644", "type": "blob", "content": text}
+    sha = git_blob_sha(content)
+    if sha not in blob_cache:
+        blob_cache[sha] = client.create_blob(full_name, content)
+    return {"path": path, "mode": "100644", "type": "blob", "sha": blob_cache[sha]}
+
+
+def _chunks(entries: list[dict]):
+    chunk, size = [], 0
+    for entry in entries:
+        entry_size = len(entry.get("content") or "") + len(entry["path"]) + 100
+        if chunk and (len(chunk) >= MAX_TREE_REQUEST_ENTRIES or size + entry_size > MAX_TREE_REQUEST_BYTES):
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += entry_size
+    if chunk:
+        yield chunk

@@ -1,0 +1,160 @@
+"""What each GitHub webhook event does to our rows. Handlers are idempotent and never call GitHub.
+
+Each returns (delivery status, what happened in words). Installations are claimed by an organization through the
+setup callback (`installations.record_installation`); events about an installation nobody claimed are ignored,
+because we would not know whose it is. Connections affected by an installation's trouble are the GitHub
+connections that use one of its repositories; other kinds listen to `signals.installation_changed`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from connectors.models import Connection
+from github_sync.client import forget_installation_token
+from github_sync.models import Installation, Repository, WebhookDelivery
+from github_sync.signals import installation_changed
+
+PROCESSED, IGNORED = WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED
+ZERO_SHA = "0" * 40
+
+
+def handle_installation(payload: dict) -> tuple[str, str]:
+    """`installation`: created, deleted, suspend, unsuspend, new_permissions_accepted.
+
+    Example payload (trimmed): {"action": "suspend", "installation": {"id": 2, "account": {"login": "acme"},
+    "repository_selection": "selected", "suspended_at": "…"}, "repositories": [{"id": 1, "full_name": …}]}
+    """
+    action, data = payload.get("action", ""), payload.get("installation") or {}
+    installation = Installation.objects.filter(installation_id=data.get("id")).first()
+    if installation is None:
+        return IGNORED, f"Installation {data.get('id')} is not claimed by any organization."
+    account = data.get("account") or {}
+    installation.account_login = account.get("login") or installation.account_login
+    installation.account_type = account.get("type") or installation.account_type
+    installation.repository_selection = data.get("repository_selection") or installation.repository_selection
+    login = installation.account_login
+    if action == "deleted":
+        installation.status = Installation.Status.REMOVED
+        _disconnect(installation, f"The ctx| GitHub App was uninstalled from {login}. Install it again to resume.")
+    elif action == "suspend":
+        installation.status = Installation.Status.SUSPENDED
+        _disconnect(installation, f"The ctx| GitHub App is suspended on {login}. Unsuspend it on GitHub to resume.")
+    elif action in ("created", "unsuspend", "new_permissions_accepted") and not data.get("suspended_at"):
+        installation.status = Installation.Status.ACTIVE
+        _upsert_repositories(installation, payload.get("repositories") or [])
+        _reconnect(installation, installation.repositories.filter(accessible=True), catch_up=action == "unsuspend")
+    installation.save()
+    installation_changed.send(sender=Installation, installation=installation, action=action)
+    return PROCESSED, f"Installation on {login}: {action}; status {installation.status}."
+
+
+def handle_installation_repositories(payload: dict) -> tuple[str, str]:
+    """`installation_repositories`: repositories added to or removed from the App's selection."""
+    data = payload.get("installation") or {}
+    installation = Installation.objects.filter(installation_id=data.get("id")).first()
+    if installation is None:
+        return IGNORED, f"Installation {data.get('id')} is not claimed by any organization."
+    installation.repository_selection = payload.get("repository_selection") or installation.repository_selection
+    installation.save(update_fields=["repository_selection", "updated_at"])
+    added = _upsert_repositories(installation, payload.get("repositories_added") or [])
+    removed_ids = [int(r["id"]) for r in payload.get("repositories_removed") or []]
+    removed = Repository.objects.filter(installation=installation, github_id__in=removed_ids)
+    for repository in removed:
+        detail = f"{repository.full_name} was removed from the ctx| GitHub App's repositories on GitHub."
+        Repository.objects.filter(id=repository.id).update(accessible=False, status_detail=detail)
+        for connection in _github_connections(Repository.objects.filter(id=repository.id)):
+            connection.set_status(Connection.Status.ATTENTION, detail)
+    _reconnect(installation, Repository.objects.filter(id__in=[r.id for r in added]), catch_up=True)
+    for action, changed in (("repositories_added", added), ("repositories_removed", removed_ids)):
+        if changed:
+            installation_changed.send(sender=Installation, installation=installation, action=action)
+    return PROCESSED, f"{len(added)} repositories added, {len(removed_ids)} removed on {installation.account_login}."
+
+
+def handle_push(payload: dict) -> tuple[str, str]:
+    """`push` to the default branch of a repository some connection uses → ingest the pushed commit."""
+    from github_sync.tasks import enqueue_ingest  # tasks imports ingest, which is heavier than event handling
+
+    data, after = payload.get("repository") or {}, payload.get("after") or ZERO_SHA
+    repository = (
+        Repository.objects.select_related("installation")
+        .filter(installation__installation_id=(payload.get("installation") or {}).get("id"), github_id=data.get("id"))
+        .first()
+    )
+    if repository is None:
+        return IGNORED, f"{data.get('full_name')} is not a repository of a claimed installation."
+    _refresh(repository, data)
+    if after == ZERO_SHA:
+        return IGNORED, f"{payload.get('ref')} was deleted."
+    if payload.get("ref") != f"refs/heads/{repository.default_branch}":
+        return IGNORED, f"Push to {payload.get('ref')}, not the default branch {repository.default_branch}."
+    if not repository.sources.exists():
+        return IGNORED, f"No connection ingests {repository.full_name}."
+    if not repository.accessible or not repository.installation.is_active:
+        return IGNORED, f"{repository.full_name} is not reachable by an active installation."
+    run = enqueue_ingest(repository, after, trigger="push")
+    return PROCESSED, f"Ingest run {run.id} queued for {repository.full_name} at {after[:12]}."
+
+
+# Helpers ---------------------------------------------------------------------------------------------------
+
+
+def _upsert_repositories(installation: Installation, items: list[dict]) -> list[Repository]:
+    """Create or refresh repository rows from webhook summaries (`id`, `full_name`, `private`)."""
+    repositories = []
+    for item in items:
+        repository, _ = Repository.objects.update_or_create(
+            installation=installation,
+            github_id=int(item["id"]),
+            defaults={
+                "full_name": item["full_name"],
+                "private": bool(item.get("private", True)),
+                "html_url": f"{settings.GITHUB_WEB_URL}/{item['full_name']}",
+                "accessible": True,
+                "status_detail": "",
+            },
+        )
+        repositories.append(repository)
+    return repositories
+
+
+def _refresh(repository: Repository, data: dict) -> None:
+    """A push carries the repository's current name and default branch: keep ours in step (renames)."""
+    fields = {
+        "full_name": data.get("full_name") or repository.full_name,
+        "default_branch": data.get("default_branch") or repository.default_branch,
+        "html_url": data.get("html_url") or repository.html_url,
+    }
+    if any(getattr(repository, name) != value for name, value in fields.items()):
+        for name, value in fields.items():
+            setattr(repository, name, value)
+        repository.save(update_fields=[*fields, "updated_at"])
+
+
+def _github_connections(repositories) -> list[Connection]:
+    return list(Connection.objects.filter(kind=Connection.Kind.GITHUB, sources__repository__in=repositories).distinct())
+
+
+def _disconnect(installation: Installation, detail: str) -> None:
+    forget_installation_token(installation.installation_id)
+    installation.repositories.update(status_detail=detail[:300])
+    for connection in _github_connections(installation.repositories.all()):
+        connection.set_status(Connection.Status.ATTENTION, detail)
+
+
+def _reconnect(installation: Installation, repositories, *, catch_up: bool) -> None:
+    """Clear our own trouble notes once the installation reaches the repositories again; catch up on pushes."""
+    from github_sync.tasks import enqueue_ingest
+
+    repositories = list(repositories)
+    Repository.objects.filter(id__in=[r.id for r in repositories]).update(status_detail="")
+    for connection in _github_connections(repositories):
+        lost = connection.sources.filter(repository__accessible=False).exists()
+        if connection.status == Connection.Status.ATTENTION and not lost:
+            connection.status = Connection.Status.SETUP  # let the setup tasks decide: active, or still setting up
+            connection.refresh_status()
+    for repository in repositories if catch_up else []:
+        if repository.sources.exists():
+            # GitHub sends no push while an installation is suspended or a repository is deselected.
+            enqueue_ingest(repository, None, trigger="reconnected")

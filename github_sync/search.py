@@ -1,0 +1,258 @@
+"""Search over ingested sections: PostgreSQL full-text search, or SQLite FTS5, or a ranked LIKE match.
+
+Weights everywhere: the document title counts most, then the section's heading path, then its body.
+- PostgreSQL: `Section.search_vector` (A title, B headings, C body) written by `index_documents`, a GIN index
+  (migration 0003), `websearch_to_tsquery` and `ts_rank`, snippets by `ts_headline`.
+- SQLite with FTS5 (the embedded default): the `github_sync_section_fts` table, kept in step by
+  `index_documents` / `unindex_documents`, ranked by `bm25` with the same weights.
+- SQLite without FTS5: every query term must appear somewhere; score by weighted term counts.
+Snippets are HTML-escaped text with the matched words in `<mark>`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from functools import reduce
+from operator import and_
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
+from django.db import DatabaseError, connection
+from django.db.models import F, Q
+from django.utils.html import escape
+
+from github_sync.models import Document, Repository, Section
+
+FTS_TABLE = "github_sync_section_fts"
+PG_CONFIG = "english"
+# Markers that never occur in text, turned into <mark> after escaping, so a snippet cannot inject HTML.
+START, STOP = "\x02", "\x03"
+MAX_LIMIT = 50
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Hit:
+    repository: str
+    path: str
+    title: str
+    heading: str
+    headings: list[str]
+    anchor: str
+    snippet: str  # escaped HTML with <mark> around matches
+    commit: str
+    source_url: str
+    url: str  # the file on GitHub at the ingested commit, at the section
+    score: float
+
+    def as_json(self) -> dict:
+        return {
+            "repository": self.repository,
+            "path": self.path,
+            "title": self.title,
+            "heading": self.heading,
+            "heading_path": self.headings,
+            "anchor": self.anchor,
+            "snippet": self.snippet,
+            "commit": self.commit,
+            "source_url": self.source_url or None,
+            "url": self.url,
+            "score": round(self.score, 6),
+        }
+
+
+def searchable_repositories(org) -> list[int]:
+    """Repositories of the organization that some connection uses and the App still reaches."""
+    return list(
+        Repository.objects.filter(installation__org=org, accessible=True, sources__isnull=False)
+        .values_list("id", flat=True)
+        .distinct()
+    )
+
+
+def search(org, query: str, *, limit: int = 10) -> list[Hit]:
+    repositories = searchable_repositories(org)
+    if not repositories or not _WORD.search(query):
+        return []
+    limit = max(1, min(limit, MAX_LIMIT))
+    if connection.vendor == "postgresql":
+        ranked = _search_postgresql(repositories, query, limit)
+    elif fts_available():
+        ranked = _search_fts5(repositories, query, limit)
+    else:
+        ranked = _search_like(repositories, query, limit)
+    return _hits(ranked)
+
+
+# Writing the index -----------------------------------------------------------------------------------------
+
+
+def index_documents(document_ids: list[int]) -> None:
+    """(Re)build the index entries of these documents' sections; call after writing the sections."""
+    if not document_ids:
+        return
+    if connection.vendor == "postgresql":
+        # One statement per batch: the title lives on the document, so update with a join.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                UPDATE github_sync_section AS s SET search_vector =
+                    setweight(to_tsvector('{PG_CONFIG}', d.title), 'A')
+                    || setweight(to_tsvector('{PG_CONFIG}', s.heading_path), 'B')
+                    || setweight(to_tsvector('{PG_CONFIG}', s.text), 'C')
+                FROM github_sync_document AS d
+                WHERE s.document_id = d.id AND d.id = ANY(%s)
+                """,  # noqa: S608 (PG_CONFIG is a constant)
+                [list(document_ids)],
+            )
+    elif fts_available():
+        with connection.cursor() as cursor:
+            for chunk in _chunks(document_ids):
+                marks = ",".join("%s" for _ in chunk)
+                cursor.execute(
+                    f"""INSERT INTO {FTS_TABLE} (rowid, title, headings, body)
+                    SELECT s.id, d.title, s.heading_path, s.text FROM github_sync_section s
+                    JOIN github_sync_document d ON d.id = s.document_id WHERE d.id IN ({marks})""",  # noqa: S608
+                    chunk,
+                )
+
+
+def unindex_documents(document_ids: list[int]) -> None:
+    """Drop the FTS5 rows of these documents' sections; call before deleting the sections."""
+    if not document_ids or connection.vendor != "sqlite" or not fts_available():
+        return
+    with connection.cursor() as cursor:
+        for chunk in _chunks(document_ids):
+            marks = ",".join("%s" for _ in chunk)
+            cursor.execute(
+                f"DELETE FROM {FTS_TABLE} WHERE rowid IN "  # noqa: S608
+                f"(SELECT id FROM github_sync_section WHERE document_id IN ({marks}))",
+                chunk,
+            )
+
+
+def fts_available() -> bool:
+    """Whether migration 0003 could create the FTS5 table in this SQLite database."""
+    if connection.vendor != "sqlite":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = %s", [FTS_TABLE])
+        return cursor.fetchone() is not None
+
+
+def _chunks(ids: list[int], size: int = 500):
+    ids = list(ids)
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+# PostgreSQL ------------------------------------------------------------------------------------------------
+
+
+def _search_postgresql(repositories: list[int], query: str, limit: int) -> list[tuple[int, float, str]]:
+    tsquery = SearchQuery(query, search_type="websearch", config=PG_CONFIG)
+    ranked = list(
+        Section.objects.filter(document__repository__in=repositories, search_vector=tsquery)
+        .annotate(rank=SearchRank(F("search_vector"), tsquery))
+        .order_by("-rank", "id")
+        .values_list("id", "rank")[:limit]
+    )
+    # Headlines are costly: make them only for the sections shown.
+    headline = SearchHeadline(
+        "text", tsquery, config=PG_CONFIG, start_sel=START, stop_sel=STOP, max_words=30, min_words=12
+    )
+    snippets = dict(
+        Section.objects.filter(id__in=[i for i, _ in ranked]).annotate(s=headline).values_list("id", "s")
+    )
+    return [(i, rank, snippets.get(i, "")) for i, rank in ranked]
+
+
+# SQLite FTS5 -----------------------------------------------------------------------------------------------
+
+
+def _search_fts5(repositories: list[int], query: str, limit: int) -> list[tuple[int, float, str]]:
+    # Each word quoted: user input never reaches FTS5's query syntax; all words must match, as on PostgreSQL.
+    match = " ".join(f'"{word}"' for word in _WORD.findall(query))
+    marks = ",".join("%s" for _ in repositories)
+    sql = f"""
+        SELECT f.rowid, -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) AS score,
+               snippet({FTS_TABLE}, 2, %s, %s, '…', 24)
+        FROM {FTS_TABLE} f
+        JOIN github_sync_section s ON s.id = f.rowid
+        JOIN github_sync_document d ON d.id = s.document_id
+        WHERE {FTS_TABLE} MATCH %s AND d.repository_id IN ({marks})
+        ORDER BY bm25({FTS_TABLE}, 10.0, 4.0, 1.0), f.rowid LIMIT %s
+    """  # noqa: S608 (only placeholders are interpolated)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [START, STOP, match, *repositories, limit])
+            return [(row[0], float(row[1]), row[2]) for row in cursor.fetchall()]
+    except DatabaseError:
+        return _search_like(repositories, query, limit)
+
+
+# LIKE fallback ---------------------------------------------------------------------------------------------
+
+
+def _search_like(repositories: list[int], query: str, limit: int) -> list[tuple[int, float, str]]:
+    terms = [t.lower() for t in _WORD.findall(query)][:8]
+    matches = [Q(text__icontains=t) | Q(heading_path__icontains=t) | Q(document__title__icontains=t) for t in terms]
+    candidates = (
+        Section.objects.filter(reduce(and_, matches), document__repository__in=repositories)
+        .values_list("id", "document__title", "heading_path", "text")
+        .order_by("id")[:1000]
+    )
+    scored = []
+    for section_id, title, headings, text in candidates:
+        lowered = text.lower()
+        score = sum(10 * title.lower().count(t) + 4 * headings.lower().count(t) + lowered.count(t) for t in terms)
+        scored.append((section_id, score / math.log(len(text) + 3), _like_snippet(text, terms)))
+    scored.sort(key=lambda item: (-item[1], item[0]))
+    return scored[:limit]
+
+
+def _like_snippet(text: str, terms: list[str], width: int = 160) -> str:
+    lowered = text.lower()
+    found = [lowered.find(t) for t in terms if lowered.find(t) >= 0]
+    start = max(0, min(found) - width // 3) if found else 0
+    piece = text[start : start + width]
+    pattern = re.compile("|".join(re.escape(t) for t in terms), re.IGNORECASE)
+    piece = pattern.sub(lambda m: f"{START}{m.group(0)}{STOP}", piece)
+    return ("…" if start else "") + piece + ("…" if start + width < len(text) else "")
+
+
+# Results ---------------------------------------------------------------------------------------------------
+
+
+def _hits(ranked: list[tuple[int, float, str]]) -> list[Hit]:
+    sections = Section.objects.in_bulk([i for i, _, _ in ranked])
+    documents = Document.objects.select_related("repository").in_bulk({s.document_id for s in sections.values()})
+    hits = []
+    for section_id, score, snippet in ranked:
+        section = sections.get(section_id)
+        if section is None:
+            continue
+        document = documents[section.document_id]
+        url = document.github_url
+        hits.append(
+            Hit(
+                repository=document.repository.full_name,
+                path=document.path,
+                title=document.title,
+                heading=section.heading,
+                headings=section.headings,
+                anchor=section.anchor,
+                snippet=highlight(snippet),
+                commit=document.commit_sha,
+                source_url=document.source_url,
+                url=f"{url}#{section.anchor}" if url and section.anchor else url,
+                score=score,
+            )
+        )
+    return hits
+
+
+def highlight(marked: str) -> str:
+    """Escape the snippet, then turn our markers into <mark> tags."""
+    return escape(marked).replace(START, "<mark>").replace(STOP, "</mark>")

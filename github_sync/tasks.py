@@ -1,0 +1,163 @@
+"""Ingestion as background work: one enqueue function for every caller, one task, one recovery schedule.
+
+    push webhook · GitHub connection setup · Confluence sync · admin "Re-ingest"
+        └─► enqueue_ingest(repository, sha, trigger=…)   IngestRun(queued); one queued run per repository,
+                                                          later requests merge into it (the newest commit wins)
+    django-q2 ─► run_ingest(run_id)                      claim queued → running under the repository's row lock,
+                                                          unless another run of the repository holds the lease
+                 └─► ingest.ingest(repository, sha)       then start the repository's next queued run, if any
+    schedule ──► requeue_stale_ingests()                 runs whose worker died go back to the queue
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from github_sync.client import GitHubError, InstallationGone, RepositoryGone
+from github_sync.ingest import ingest
+from github_sync.models import IngestRun, Repository
+
+logger = logging.getLogger(__name__)
+
+# django-q2 kills a task after Q_CLUSTER["timeout"], so a run still "running" well after that lost its worker.
+LEASE = timedelta(seconds=settings.Q_CLUSTER.get("timeout", 1800) + 300)
+# A queued run that nobody claimed for this long lost its task (broker restarted with the ORM queue cleared).
+LOST_AFTER = timedelta(minutes=15)
+
+
+def enqueue_ingest(repository: Repository, commit_sha: str | None, *, trigger: str) -> IngestRun:
+    """Queue an ingestion of `commit_sha` (None: the branch tip when the run starts); returns the queued run."""
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return _queue(repository, commit_sha or "", trigger)
+        except IntegrityError:
+            # Another request queued a run for this repository at the same instant: merge into it instead.
+            continue
+    raise RuntimeError(f"could not queue an ingestion of {repository}")
+
+
+def _queue(repository: Repository, commit_sha: str, trigger: str) -> IngestRun:
+    queued = IngestRun.objects.select_for_update().filter(repository=repository, status=IngestRun.Status.QUEUED)
+    run = queued.first()
+    if run is not None:
+        # Ingesting the newer commit covers the older one. A blank sha ("the tip") is at least as new as any.
+        if run.commit_sha:
+            run.commit_sha = commit_sha
+        run.trigger = trigger
+        run.save(update_fields=["commit_sha", "trigger"])
+        return run
+    run = IngestRun.objects.create(repository=repository, commit_sha=commit_sha, trigger=trigger)
+    transaction.on_commit(lambda: start(run))
+    return run
+
+
+def start(run: IngestRun) -> None:
+    async_task(
+        "github_sync.tasks.run_ingest", run.id, task_name=f"ingest-{run.id}", group=f"ingest-{run.repository_id}"
+    )
+
+
+def run_ingest(run_id: int) -> None:
+    """The django-q2 task. Safe to run twice, and for a run that is no longer queued."""
+    run = claim(run_id)
+    if run is None:
+        return
+    started = time.monotonic()
+    try:
+        result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin")
+    except Exception as error:
+        _fail(run, error, time.monotonic() - started)
+        if not isinstance(error, GitHubError):
+            raise  # a bug, not GitHub: django-q2 records it too, with the traceback
+    else:
+        IngestRun.objects.filter(id=run.id).update(
+            status=IngestRun.Status.SUCCEEDED, finished_at=timezone.now(), lease_until=None,
+            commit_sha=result.commit_sha, added=result.added, changed=result.changed, removed=result.removed,
+            unchanged=result.unchanged, skipped=sum(result.skipped.values()),
+            skipped_by_reason=dict(result.skipped), blobs_fetched=result.blobs_fetched,
+            bytes_fetched=result.bytes_fetched, github_requests=result.github_requests,
+            duration_seconds=time.monotonic() - started, error="",
+        )
+        Repository.objects.filter(id=run.repository_id).exclude(status_detail="").update(status_detail="")
+    finally:
+        start_next(run.repository_id)
+
+
+def claim(run_id: int) -> IngestRun | None:
+    """Move the run from queued to running, unless another run of its repository is running.
+
+    The repository row lock (PostgreSQL; SQLite's write lock does the same) makes check-and-claim atomic across
+    workers; the running run's lease is the lock for the length of the ingestion. A run left queued here is
+    started by the running one when it finishes.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        run = IngestRun.objects.select_related("repository__installation").filter(id=run_id).first()
+        if run is None or run.status != IngestRun.Status.QUEUED:
+            return None
+        Repository.objects.select_for_update().filter(id=run.repository_id).first()
+        busy = IngestRun.objects.filter(
+            repository_id=run.repository_id, status=IngestRun.Status.RUNNING, lease_until__gt=now
+        ).exists()
+        if busy:
+            return None
+        claimed = IngestRun.objects.filter(id=run_id, status=IngestRun.Status.QUEUED).update(
+            status=IngestRun.Status.RUNNING, started_at=now, lease_until=now + LEASE
+        )
+    if not claimed:
+        return None
+    run.status, run.started_at = IngestRun.Status.RUNNING, now
+    return run
+
+
+def start_next(repository_id: int) -> None:
+    run = IngestRun.objects.filter(repository_id=repository_id, status=IngestRun.Status.QUEUED).first()
+    if run is not None:
+        transaction.on_commit(lambda: start(run))
+
+
+def _fail(run: IngestRun, error: Exception, seconds: float) -> None:
+    logger.warning("ingest run %s of %s failed: %s", run.id, run.repository, error)
+    IngestRun.objects.filter(id=run.id).update(
+        status=IngestRun.Status.FAILED, finished_at=timezone.now(), lease_until=None,
+        duration_seconds=seconds, error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    if isinstance(error, InstallationGone | RepositoryGone):
+        detail = "The ctx| GitHub App can no longer read this repository."
+        Repository.objects.filter(id=run.repository_id).update(status_detail=detail)
+
+
+def requeue_stale_ingests() -> int:
+    """Put runs whose worker died back in the queue, and restart queued runs whose task was lost.
+
+    Meant for a django-q2 schedule every few minutes. Returns how many runs were started again.
+    """
+    now = timezone.now()
+    restarted = 0
+    for run in IngestRun.objects.filter(status=IngestRun.Status.RUNNING, lease_until__lt=now):
+        with transaction.atomic():
+            if IngestRun.objects.filter(repository_id=run.repository_id, status=IngestRun.Status.QUEUED).exists():
+                # A newer request is already queued and covers this one.
+                IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING).update(
+                    status=IngestRun.Status.FAILED, finished_at=now, lease_until=None,
+                    error="The worker stopped; a newer queued run replaces this one.",
+                )
+                continue
+            IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING).update(
+                status=IngestRun.Status.QUEUED, lease_until=None, error="Requeued: the worker stopped mid-run."
+            )
+    for run in IngestRun.objects.filter(status=IngestRun.Status.QUEUED):
+        recent = run.created_at > now - LOST_AFTER and not run.error
+        if recent:
+            continue
+        start(run)
+        restarted += 1
+    return restarted

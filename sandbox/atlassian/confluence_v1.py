@@ -1,0 +1,176 @@
+"""The v1 endpoints that v2 lacks or that third-party loaders use: listings, CQL search, attachment download.
+
+Reference: https://developer.atlassian.com/cloud/confluence/rest/v1/
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from functools import partial
+from urllib.parse import quote, urlencode
+
+from sandbox.atlassian import cql, search
+from sandbox.atlassian import v1_shapes as shapes
+from sandbox.atlassian.confluence_v2 import site_for
+from sandbox.atlassian.models import Site
+from sandbox.atlassian.pagination import V1_MAX_LIMIT, decode_cursor, encode_cursor, parse_limit, v1_error
+from sandbox.core import SimError, SimRequest, SimResponse
+
+PREFIX = r"/api/ex/confluence/(?P<cloud_id>[^/]+)/wiki/rest/api"
+
+
+def register(sim) -> None:
+    routes = {
+        "/space": list_spaces,
+        "/content": list_content,
+        "/content/search": search_content,
+        r"/content/(?P<page_id>\d+)": get_content,
+        r"/content/(?P<page_id>\d+)/child/attachment": list_attachments,
+        r"/content/(?P<page_id>\d+)/child/attachment/(?P<attachment_id>att\d+)/download": download_attachment,
+    }
+    for path, handler in routes.items():
+        sim.route("GET", PREFIX + path, partial(handler, sim))
+
+
+def v1_listing(request: SimRequest, site: Site, results: list, *, start: int, limit: int, more: bool,
+               next_params: dict | None = None) -> SimResponse:
+    """{results, start, limit, size, _links}; `next` is relative to `_links.base` (the wiki) as in v1."""
+    path = request.path[request.path.index("/rest/api") :]
+    query = {k: v for k, v in request.query.items() if k not in ("start", "cursor")}
+    links = {"base": site.wiki_url, "context": "/wiki", "self": f"{site.wiki_url}{path}"}
+    if more:
+        params = next_params or {"start": start + limit}
+        links["next"] = f"{path}?{urlencode({**query, **{k: [str(v)] for k, v in params.items()}}, doseq=True)}"
+    body = {"results": results, "start": start, "limit": limit, "size": len(results), "_links": links}
+    return SimResponse.json(body)
+
+
+def offset_window(request: SimRequest, ids, accept) -> tuple[list[str], int, int, bool]:
+    """The accepted ids from `start` on, at most `limit`, and whether more follow (v1's start/limit paging)."""
+    start = int(request.arg("start") or 0)
+    limit = parse_limit(request, default=25, maximum=V1_MAX_LIMIT)
+    taken, seen = [], 0
+    for item_id in ids:
+        if not accept(item_id):
+            continue
+        if seen >= start:
+            if len(taken) == limit:
+                return taken, start, limit, True
+            taken.append(item_id)
+        seen += 1
+    return taken, start, limit, False
+
+
+def list_spaces(sim, request: SimRequest, cloud_id: str) -> SimResponse:
+    site = site_for(sim, request, cloud_id)
+    keys, types = set(request.args("spaceKey")), set(request.args("type"))
+    status = request.arg("status")
+    spaces = {s.id: s for s in sim.site_spaces(cloud_id)}
+
+    def accept(space_id: str) -> bool:
+        s = spaces[space_id]
+        return (not keys or s.key in keys) and (not types or s.type in types) and (not status or s.status == status)
+
+    taken, start, limit, more = offset_window(request, list(spaces), accept)
+    results = [shapes.space(sim, spaces[i]) for i in taken]
+    return v1_listing(request, site, results, start=start, limit=limit, more=more)
+
+
+def list_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
+    site = site_for(sim, request, cloud_id)
+    space_keys = request.args("spaceKey")
+    scope = tuple(s.id for s in sim.site_spaces(cloud_id) if not space_keys or s.key in space_keys)
+    statuses = set(request.args("status") or ["current"])
+    title, content_type = request.arg("title"), request.arg("type") or "page"
+
+    def accept(page_id: str) -> bool:
+        page = sim.pages[page_id]
+        return content_type == "page" and page.status in statuses and (title is None or page.title == title)
+
+    ordered, _ = sim.ordering(scope, "id")
+    taken, start, limit, more = offset_window(request, ordered, accept)
+    expand = shapes.parse_expand(request.arg("expand"))
+    results = [shapes.content(sim, sim.pages[i], expand) for i in taken]
+    return v1_listing(request, site, results, start=start, limit=limit, more=more)
+
+
+def get_content(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimResponse:
+    site_for(sim, request, cloud_id)
+    page = sim.pages.get(page_id)
+    statuses = set(request.args("status") or ["current", "archived"])
+    if page is None or page.cloud_id != cloud_id or page.status not in statuses:
+        raise v1_error(404, f"No content found with id: ContentId{{id={page_id}}}", "Not Found")
+    return SimResponse.json(shapes.content(sim, page, shapes.parse_expand(request.arg("expand"))))
+
+
+def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
+    site = site_for(sim, request, cloud_id)
+    text = request.arg("cql") or ""
+    try:
+        query = cql.parse(text)
+    except cql.CQLError:
+        raise v1_error(400, f"Could not parse cql : {text}", "Bad Request") from None
+    found = search.run(sim, cloud_id, query)
+    offset = int(decode_cursor(request.arg("cursor")).get("offset", request.arg("start") or 0))
+    limit = parse_limit(request, default=25, maximum=V1_MAX_LIMIT)
+    window = found[offset : offset + limit]
+    expand = shapes.parse_expand(request.arg("expand"))
+    results = [shapes.content(sim, page, expand) for page in window]
+    more = offset + limit < len(found)
+    next_params = {"cursor": encode_cursor({"offset": offset + limit}), "limit": limit}
+    return v1_listing(request, site, results, start=offset, limit=limit, more=more, next_params=next_params)
+
+
+def list_attachments(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimResponse:
+    site = site_for(sim, request, cloud_id)
+    page = sim.pages.get(page_id)
+    if page is None or page.cloud_id != cloud_id:
+        raise v1_error(404, f"No content found with id: ContentId{{id={page_id}}}", "Not Found")
+    filename, media_type = request.arg("filename"), request.arg("mediaType")
+
+    def accept(attachment_id: str) -> bool:
+        attachment = sim.attachments[attachment_id]
+        return (filename is None or attachment.title == filename) and (
+            media_type is None or attachment.latest.media_type == media_type
+        )
+
+    taken, start, limit, more = offset_window(request, page.attachment_ids, accept)
+    expand = shapes.parse_expand(request.arg("expand"))
+    results = [shapes.attachment(sim, sim.attachments[i], expand) for i in taken]
+    return v1_listing(request, site, results, start=start, limit=limit, more=more)
+
+
+def download_attachment(sim, request: SimRequest, cloud_id: str, page_id: str, attachment_id: str) -> SimResponse:
+    """302 to the media host, which needs no bearer: the real one must not be sent the Atlassian token."""
+    site_for(sim, request, cloud_id)
+    attachment = sim.attachments.get(attachment_id)
+    if attachment is None or attachment.page_id != page_id or sim.pages[page_id].cloud_id != cloud_id:
+        raise v1_error(404, f"No attachment found with id: {attachment_id}", "Not Found")
+    wanted = request.arg("version")
+    versions = [v for v in attachment.versions if wanted is None or str(v.number) == wanted]
+    if not versions:
+        raise v1_error(404, f"No version {wanted} of attachment {attachment_id}", "Not Found")
+    file_id = versions[-1].file_id
+    query = urlencode({"token": media_token(sim, file_id), "name": attachment.title})
+    return SimResponse.redirect(f"{request.base_url}/media/{file_id}?{query}")
+
+
+def media_token(sim, file_id: str) -> str:
+    return hmac.new(sim.media_secret.encode(), file_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def serve_media(sim, request: SimRequest, file_id: str) -> SimResponse:
+    if not hmac.compare_digest(request.arg("token", ""), media_token(sim, file_id)):
+        raise SimError(403, {"error": "Forbidden"})
+    data = sim.read_media(file_id)
+    if data is None:
+        raise SimError(404, {"error": "Not Found"})
+    if request.header("authorization"):
+        # Count clients that leak their Atlassian token to the media host, so tests can assert there are none.
+        sim.media_requests_with_authorization += 1
+    version = next((v for a in sim.attachments.values() for v in a.versions if v.file_id == file_id), None)
+    response = SimResponse.binary(data, version.media_type if version else "application/octet-stream")
+    name = request.arg("name") or file_id
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+    return response

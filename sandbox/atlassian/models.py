@@ -1,0 +1,193 @@
+"""The plain state of the simulated Atlassian: sites, users, spaces, pages, attachments, grants and tokens.
+
+Times are integer milliseconds since the epoch (cheap to sort and compare) and are formatted the way the real
+API formats them only when a response is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+# The simulated clock starts here, so fresh worlds and seeded worlds look alike in every test.
+EPOCH_MS = int(datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC).timestamp() * 1000)
+
+
+def iso(ms: int) -> str:
+    """Format like Confluence: 2026-01-02T03:04:05.678Z."""
+    moment = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+@dataclass
+class Clock:
+    """Content time. Each change ticks it, so modification order is strict; tests advance it at will."""
+
+    now_ms: int = EPOCH_MS
+    tick_ms: int = 1000
+
+    def tick(self) -> int:
+        self.now_ms += self.tick_ms
+        return self.now_ms
+
+    def advance(self, *, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0) -> int:
+        self.now_ms += int((seconds + minutes * 60 + hours * 3600 + days * 86400) * 1000)
+        return self.now_ms
+
+    def iso(self) -> str:
+        return iso(self.now_ms)
+
+
+@dataclass
+class Site:
+    cloud_id: str
+    name: str
+    url: str
+    avatar_url: str = "https://site-admin-avatar-cdn.prod.public.atl-paas.net/avatars/240/rocket.png"
+
+    @property
+    def wiki_url(self) -> str:
+        return f"{self.url}/wiki"
+
+
+@dataclass
+class User:
+    account_id: str
+    name: str
+    email: str
+
+
+@dataclass
+class Space:
+    id: str
+    cloud_id: str
+    key: str
+    name: str
+    type: str
+    author_id: str
+    created_at: int
+    status: str = "current"
+    homepage_id: str | None = None
+    description: str = ""
+
+
+@dataclass
+class Version:
+    number: int
+    created_at: int
+    author_id: str
+    message: str = ""
+    minor_edit: bool = False
+
+
+@dataclass
+class Page:
+    id: str
+    cloud_id: str
+    space_id: str
+    title: str
+    body: str
+    author_id: str
+    created_at: int
+    version: Version
+    status: str = "current"
+    parent_id: str | None = None
+    position: int = 0
+    labels: list[str] = field(default_factory=list)
+    attachment_ids: list[str] = field(default_factory=list)
+    child_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AttachmentVersion:
+    number: int
+    created_at: int
+    author_id: str
+    file_id: str
+    file_size: int
+    media_type: str
+    message: str = ""
+
+
+@dataclass
+class Attachment:
+    id: str
+    page_id: str
+    title: str
+    versions: list[AttachmentVersion]
+    status: str = "current"
+
+    @property
+    def latest(self) -> AttachmentVersion:
+        return self.versions[-1]
+
+
+@dataclass
+class Grant:
+    """One user's consent to one OAuth client, for the sites they ticked."""
+
+    id: str
+    account_id: str
+    client_id: str
+    scopes: list[str]
+    cloud_ids: list[str]
+    revoked: bool = False
+
+
+@dataclass
+class Token:
+    """An access, refresh or Forge system token. Expiry is wall-clock, since clients compare it to real time."""
+
+    value: str
+    kind: str  # "access" | "refresh" | "system"
+    expires_at: float
+    grant_id: str = ""
+    cloud_id: str = ""  # system tokens are bound to one site instead of a grant
+    used: bool = False
+
+
+@dataclass
+class AuthCode:
+    code: str
+    grant_id: str
+    redirect_uri: str
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class Installation:
+    id: str
+    cloud_id: str
+    installer_account_id: str
+    environment_id: str
+
+
+MODELS = {
+    "sites": Site,
+    "users": User,
+    "spaces": Space,
+    "pages": Page,
+    "attachments": Attachment,
+    "grants": Grant,
+    "tokens": Token,
+    "codes": AuthCode,
+    "installations": Installation,
+}
+
+
+def dump(objects: dict) -> dict:
+    return {key: asdict(obj) for key, obj in objects.items()}
+
+
+def load(kind: str, data: dict) -> dict:
+    cls = MODELS[kind]
+    loaded = {}
+    for key, values in data.items():
+        obj = cls(**values)
+        if isinstance(obj, Page):
+            obj.version = Version(**values["version"])
+        if isinstance(obj, Attachment):
+            obj.versions = [AttachmentVersion(**v) for v in values["versions"]]
+        loaded[key] = obj
+    return loaded

@@ -1,0 +1,149 @@
+"""Confluence Cloud REST v2 objects, field for field as the real API returns them.
+
+Reference: https://developer.atlassian.com/cloud/confluence/rest/v2/api-group-page/ (PageBulk, PageSingle),
+api-group-space (SpaceBulk), api-group-attachment (AttachmentBulk).
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import quote, quote_plus
+
+from sandbox.atlassian.models import Attachment, AttachmentVersion, Page, Space, iso
+
+MEDIA_TYPE_DESCRIPTIONS = {
+    "image/png": "PNG Image",
+    "image/jpeg": "JPEG Image",
+    "image/gif": "GIF Image",
+    "image/svg+xml": "SVG Image",
+    "application/pdf": "PDF Document",
+    "text/plain": "Text File",
+    "text/csv": "CSV File",
+    "application/zip": "Zip Archive",
+    "application/json": "JSON File",
+}
+
+
+def tiny_id(content_id: str) -> str:
+    """The /x/ short link: base64url of the id's little-endian bytes, as Confluence builds it (2719745 → AYAp)."""
+    number = int(content_id)
+    raw = number.to_bytes(max(1, (number.bit_length() + 7) // 8), "little")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def page_links(page: Page, space: Space) -> dict:
+    webui = (
+        f"/spaces/{space.key}/overview"
+        if page.id == space.homepage_id
+        else f"/spaces/{space.key}/pages/{page.id}/{quote_plus(page.title)}"
+    )
+    return {
+        "editui": f"/pages/resumedraft.action?draftId={page.id}",
+        "webui": webui,
+        "edituiv2": f"/spaces/{space.key}/pages/edit-v2/{page.id}",
+        "tinyui": f"/x/{tiny_id(page.id)}",
+    }
+
+
+def version(page: Page) -> dict:
+    v = page.version
+    return {
+        "number": v.number,
+        "message": v.message,
+        "minorEdit": v.minor_edit,
+        "authorId": v.author_id,
+        "createdAt": iso(v.created_at),
+    }
+
+
+def page(sim, page: Page, *, body_format: str | None = None) -> dict:
+    space = sim.spaces[page.space_id]
+    body = {"storage": {"representation": "storage", "value": page.body}} if body_format == "storage" else {}
+    return {
+        "id": page.id,
+        "status": page.status,
+        "title": page.title,
+        "spaceId": page.space_id,
+        "parentId": page.parent_id,
+        "parentType": "page" if page.parent_id else None,
+        "position": page.position,
+        "authorId": page.author_id,
+        "ownerId": page.author_id,
+        "lastOwnerId": None,
+        "createdAt": iso(page.created_at),
+        "version": version(page),
+        "body": body,
+        "_links": page_links(page, space),
+    }
+
+
+def child_page(page: Page) -> dict:
+    return {
+        "id": page.id,
+        "status": page.status,
+        "title": page.title,
+        "spaceId": page.space_id,
+        "childPosition": page.position,
+    }
+
+
+def space(space: Space, *, description_format: str | None = None) -> dict:
+    description = None
+    if description_format in ("plain", "view"):
+        description = {description_format: {"value": space.description, "representation": description_format}}
+    return {
+        "id": space.id,
+        "key": space.key,
+        "name": space.name,
+        "type": space.type,
+        "status": space.status,
+        "authorId": space.author_id,
+        "createdAt": iso(space.created_at),
+        "homepageId": space.homepage_id,
+        "description": description,
+        "icon": None,
+        "currentActiveAlias": space.key,
+        "_links": {"webui": f"/spaces/{space.key}"},
+    }
+
+
+def label(sim, name: str) -> dict:
+    return {"id": sim.label_ids[name], "name": name, "prefix": "global"}
+
+
+def download_path(page: Page, attachment: Attachment, v: AttachmentVersion) -> str:
+    """The deprecated servlet link the real API still lists (it answers 401 to tokens; use the v1 download)."""
+    return (
+        f"/download/attachments/{page.id}/{quote(attachment.title)}?version={v.number}"
+        f"&modificationDate={v.created_at}&cacheVersion=1&api=v2"
+    )
+
+
+def attachment(sim, attachment: Attachment) -> dict:
+    page = sim.pages[attachment.page_id]
+    latest = attachment.latest
+    preview = quote(f"/{page.id}/{attachment.id[3:]}/{attachment.title}", safe="")
+    webui = f"/pages/viewpageattachments.action?pageId={page.id}&preview={preview}"
+    download = download_path(page, attachment, latest)
+    return {
+        "id": attachment.id,
+        "status": attachment.status,
+        "title": attachment.title,
+        "createdAt": iso(latest.created_at),
+        "pageId": page.id,
+        "mediaType": latest.media_type,
+        "mediaTypeDescription": MEDIA_TYPE_DESCRIPTIONS.get(latest.media_type, "File"),
+        "comment": latest.message,
+        "fileId": latest.file_id,
+        "fileSize": latest.file_size,
+        "webuiLink": webui,
+        "downloadLink": download,
+        "version": {
+            "number": latest.number,
+            "message": latest.message,
+            "minorEdit": False,
+            "authorId": latest.author_id,
+            "createdAt": iso(latest.created_at),
+        },
+        "_links": {"download": download, "webui": webui},
+    }

@@ -1,0 +1,186 @@
+"""The Git Data API (refs, commits, trees, blobs) as PyGithub uses it, over the bare repository on disk.
+
+Errors follow GitHub's: 409 "Git Repository is empty." before the first commit, 422 "Update is not a fast
+forward" when a branch moved under a non-forced update, 422 "GitRPC::BadObjectState" when a tree deletes a path
+its base tree does not have.
+
+# Reference: https://docs.github.com/en/rest/git
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from functools import partial
+
+from sandbox.core import SimRequest, SimResponse
+from sandbox.github import auth, gitstore, shapes, webhooks
+from sandbox.github.repos import REPO, repo_for, require_commits, signature_for
+from sandbox.github.tree_api import create_tree, get_tree
+
+_SHA = r"(?P<sha>[0-9a-fA-F]{40})"
+
+
+def register(sim) -> None:
+    routes = [
+        ("GET", REPO + r"/git/refs", list_refs),
+        ("GET", REPO + r"/git/(?:ref|refs|matching-refs)/(?P<ref>.+)", get_ref),
+        ("POST", REPO + r"/git/refs", create_ref),
+        ("PATCH", REPO + r"/git/refs?/(?P<ref>.+)", update_ref),
+        ("DELETE", REPO + r"/git/refs?/(?P<ref>.+)", delete_ref),
+        ("POST", REPO + r"/git/commits", create_commit),
+        ("GET", REPO + rf"/git/commits/{_SHA}", get_commit),
+        ("POST", REPO + r"/git/trees", create_tree),
+        ("GET", REPO + r"/git/trees/(?P<sha>[^/]+)", get_tree),
+        ("POST", REPO + r"/git/blobs", create_blob),
+        ("GET", REPO + rf"/git/blobs/{_SHA}", get_blob),
+    ]
+    for method, pattern, handler in routes:
+        sim.route(method, pattern, partial(handler, sim))
+
+
+# Refs ------------------------------------------------------------------------------------------------------
+
+
+def list_refs(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
+    repo, _ = repo_for(sim, request, owner, name)
+    require_commits(sim, repo)
+    refs = gitstore.list_refs(sim.repository_path(repo.owner, repo.name))
+    items = [shapes.ref(sim, repo, n, sha) for n, sha in refs.items()]
+    chunk, headers = shapes.page(request, items, f"{sim.api_url}/repos/{repo.full_name}/git/refs")
+    return SimResponse.json(chunk, headers=headers)
+
+
+def get_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
+    """`/git/ref/{ref}` is one ref; `/git/refs/{prefix}` is the ref, or a list when it is a prefix of several."""
+    repo, _ = repo_for(sim, request, owner, name)
+    require_commits(sim, repo)
+    git = sim.repository_path(repo.owner, repo.name)
+    full = "refs/" + ref.strip("/")
+    sha = gitstore.read_ref(git, full) if gitstore.valid_ref_name(full) else None
+    if sha and "/matching-refs/" not in request.path:
+        return SimResponse.json(shapes.ref(sim, repo, full, sha))
+    matches = [shapes.ref(sim, repo, n, s) for n, s in gitstore.list_refs(git, full).items()]
+    if "/git/ref/" in request.path or (not matches and "/matching-refs/" not in request.path):
+        raise shapes.error(404, "Not Found")
+    return SimResponse.json(matches)
+
+
+def create_ref(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
+    repo, caller = repo_for(sim, request, owner, name, write=True)
+    require_commits(sim, repo)
+    body = request.json() or {}
+    ref, sha = str(body.get("ref", "")), str(body.get("sha", ""))
+    if not gitstore.valid_ref_name(ref):
+        raise shapes.error(422, "Reference name must start with 'refs/' and have at least two slashes.")
+    git = sim.repository_path(repo.owner, repo.name)
+    if gitstore.read_commit(git, sha) is None:
+        raise shapes.error(422, "Object does not exist")
+    try:
+        gitstore.update_ref(git, ref, sha, expected=None)
+    except (gitstore.RefMoved, gitstore.RefLocked):
+        raise shapes.error(422, "Reference already exists") from None
+    _pushed(sim, repo, caller, ref, None, sha)
+    return SimResponse.json(shapes.ref(sim, repo, ref, sha), 201)
+
+
+def update_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
+    """Move a ref; without `force` only forward, as `git push` without `--force`."""
+    repo, caller = repo_for(sim, request, owner, name, write=True)
+    require_commits(sim, repo)
+    body = request.json() or {}
+    git = sim.repository_path(repo.owner, repo.name)
+    full = "refs/" + ref.strip("/")
+    current = gitstore.read_ref(git, full) if gitstore.valid_ref_name(full) else None
+    if current is None:
+        raise shapes.error(422, "Reference does not exist")
+    sha = str(body.get("sha", ""))
+    if gitstore.read_commit(git, sha) is None:
+        raise shapes.error(422, "Object does not exist")
+    if not body.get("force") and not gitstore.is_ancestor(git, current, sha):
+        raise shapes.error(422, "Update is not a fast forward")
+    try:
+        gitstore.update_ref(git, full, sha, expected=current)
+    except (gitstore.RefMoved, gitstore.RefLocked):
+        # Someone pushed between our read and our write: what GitHub answers for a lost race.
+        raise shapes.error(422, "Update is not a fast forward") from None
+    _pushed(sim, repo, caller, full, current, sha)
+    return SimResponse.json(shapes.ref(sim, repo, full, sha))
+
+
+def delete_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
+    repo, _ = repo_for(sim, request, owner, name, write=True)
+    git = sim.repository_path(repo.owner, repo.name)
+    full = "refs/" + ref.strip("/")
+    if not gitstore.valid_ref_name(full) or gitstore.read_ref(git, full) is None:
+        raise shapes.error(422, "Reference does not exist")
+    gitstore.delete_ref(git, full)
+    return SimResponse(204)
+
+
+def _pushed(sim, repo, caller, ref: str, before: str | None, after: str) -> None:
+    repo.pushed_at = sim.now()
+    if sim.emit_push_on_api_update and ref.startswith("refs/heads/"):
+        webhooks.push_event(sim, repo, ref=ref, before=before, after=after, pusher=auth.actor_login(sim, caller))
+
+
+# Commits and blobs -----------------------------------------------------------------------------------------
+
+
+def create_commit(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
+    repo, caller = repo_for(sim, request, owner, name, write=True)
+    require_commits(sim, repo)
+    body = request.json() or {}
+    git = sim.repository_path(repo.owner, repo.name)
+    if "message" not in body:
+        raise shapes.error(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
+    tree = str(body.get("tree", ""))
+    obj = gitstore.read_object(git, tree) if gitstore.SHA_RE.fullmatch(tree) else None
+    if obj is None or obj[0] != "tree":
+        raise shapes.error(422, "Tree SHA does not exist")
+    parents = [str(p) for p in body.get("parents") or []]
+    if any(gitstore.read_commit(git, p) is None for p in parents):
+        raise shapes.error(422, "Parent SHA does not exist or is not a commit object")
+    login = auth.actor_login(sim, caller)
+    author = signature_for(sim, login, body.get("author"))
+    committer = signature_for(sim, login, body.get("committer") or body.get("author"))
+    commit = gitstore.CommitInfo(tree, tuple(parents), author, committer, str(body["message"]))
+    sha = gitstore.write_object(git, "commit", gitstore.format_commit(commit))
+    return SimResponse.json(shapes.git_commit(sim, repo, sha, commit), 201)
+
+
+def get_commit(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
+    repo, _ = repo_for(sim, request, owner, name)
+    require_commits(sim, repo)
+    sha = sha.lower()
+    commit = gitstore.read_commit(sim.repository_path(repo.owner, repo.name), sha)
+    if commit is None:
+        raise shapes.error(404, "Not Found")
+    return SimResponse.json(shapes.git_commit(sim, repo, sha, commit))
+
+
+def create_blob(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
+    repo, _ = repo_for(sim, request, owner, name, write=True)
+    require_commits(sim, repo)
+    body = request.json() or {}
+    content, encoding = body.get("content"), body.get("encoding", "utf-8")
+    if not isinstance(content, str):
+        raise shapes.error(422, 'Invalid request.\n\n"content" wasn\'t supplied.')
+    if encoding not in ("utf-8", "base64"):
+        raise shapes.error(422, f"encoding must be one of utf-8 or base64, not {encoding}")
+    try:
+        data = base64.b64decode(content) if encoding == "base64" else content.encode()
+    except (binascii.Error, ValueError):
+        raise shapes.error(422, "content is not valid Base64") from None
+    sha = gitstore.write_object(sim.repository_path(repo.owner, repo.name), "blob", data)
+    return SimResponse.json({"sha": sha, "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}"}, 201)
+
+
+def get_blob(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
+    repo, _ = repo_for(sim, request, owner, name)
+    require_commits(sim, repo)
+    sha = sha.lower()
+    obj = gitstore.read_object(sim.repository_path(repo.owner, repo.name), sha)
+    if obj is None or obj[0] != "blob":
+        raise shapes.error(404, "Not Found")
+    return SimResponse.json(shapes.blob(sim, repo, sha, obj[1]))

@@ -1,0 +1,118 @@
+"""`POST /git/trees` and `GET /git/trees/{sha}`: the heart of a one-commit sync.
+
+Each element of `tree` sets a path to inline `content`, to an existing object's `sha`, or deletes it with
+`"sha": null`. GitHub rejects an element with both `content` and `sha`, and a deletion of a path its base tree
+does not have ("GitRPC::BadObjectState").
+
+# Reference: https://docs.github.com/en/rest/git/trees
+"""
+
+from __future__ import annotations
+
+from sandbox.core import SimRequest, SimResponse
+from sandbox.github import gitstore, shapes, trees
+from sandbox.github.repos import repo_for, require_commits, resolve
+
+MODES = {"100644": "blob", "100755": "blob", "120000": "blob", "040000": "tree", "160000": "commit"}
+
+
+def create_tree(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
+    repo, _ = repo_for(sim, request, owner, name, write=True)
+    require_commits(sim, repo)
+    body = request.json() or {}
+    git = sim.repository_path(repo.owner, repo.name)
+    elements = body.get("tree")
+    if not isinstance(elements, list):
+        raise shapes.error(422, 'Invalid request.\n\n"tree" wasn\'t supplied.')
+    changes = [_change(git, element) for element in elements]
+    base_tree = body.get("base_tree")
+    if base_tree is not None and _kind(git, str(base_tree)) != "tree":
+        raise shapes.error(422, f"base_tree {base_tree} is not a valid tree")
+    try:
+        sha = trees.apply_changes(git, base_tree, changes)
+    except trees.MissingPath:
+        raise shapes.error(422, "GitRPC::BadObjectState") from None
+    top_level = sorted(trees.read_tree(git, sha).items())
+    return SimResponse.json(_tree_json(sim, repo, sha, top_level, recursive=False), 201)
+
+
+def _change(git, element) -> trees.Change:
+    if not isinstance(element, dict):
+        raise shapes.error(422, "Invalid tree info")
+    path, mode, kind = element.get("path"), str(element.get("mode", "")), element.get("type")
+    if not isinstance(path, str) or not _valid_path(path):
+        raise shapes.error(422, f"tree.path {path!r} contains a malformed path component")
+    if mode not in MODES or (kind is not None and kind != MODES[mode]):
+        raise shapes.error(422, f"tree.mode {mode!r} or tree.type {kind!r} is invalid for {path}")
+    git_mode = mode.lstrip("0")
+    if "content" in element and element.get("sha") is not None:
+        raise shapes.error(422, "Must supply either tree.sha or tree.content. Request will be rejected if both "
+                           "are present.")
+    if "content" in element:
+        if not isinstance(element["content"], str) or MODES[mode] != "blob":
+            raise shapes.error(422, f"tree.content must be text for a blob at {path}")
+        return trees.Change(path, git_mode, content=element["content"].encode())
+    if "sha" not in element:
+        raise shapes.error(422, "Must supply either tree.sha or tree.content.")
+    sha = element["sha"]
+    if sha is None:
+        return trees.Change(path, git_mode)
+    sha = str(sha).lower()
+    # Submodule entries point at commits in another repository; GitHub does not check them.
+    if MODES[mode] != "commit" and _kind(git, sha) != MODES[mode]:
+        raise shapes.error(422, f"tree.sha {sha} is not a valid {MODES[mode]}")
+    return trees.Change(path, git_mode, sha=sha)
+
+
+def _valid_path(path: str) -> bool:
+    parts = path.split("/")
+    return bool(path) and all(p and p not in (".", "..", ".git") and "\x00" not in p for p in parts)
+
+
+def _kind(git, sha: str) -> str | None:
+    if not gitstore.SHA_RE.fullmatch(sha):
+        return None
+    obj = gitstore.read_object(git, sha)
+    return obj[0] if obj else None
+
+
+def get_tree(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
+    """A tree; with `recursive` every entry below it, truncated past `sim.tree_entry_limit` like GitHub's 100,000."""
+    repo, _ = repo_for(sim, request, owner, name)
+    require_commits(sim, repo)
+    git = sim.repository_path(repo.owner, repo.name)
+    tree = resolve_tree(sim, repo, sha)
+    if tree is None:
+        raise shapes.error(404, "Not Found")
+    recursive = request.arg("recursive") not in (None, "", "0", "false")
+    if recursive:
+        listing, truncated = trees.flatten(git, tree, limit=sim.tree_entry_limit)
+    else:
+        listing, truncated = sorted(trees.read_tree(git, tree).items()), False
+    return SimResponse.json(_tree_json(sim, repo, tree, listing, recursive=recursive, truncated=truncated))
+
+
+def resolve_tree(sim, repo, value: str) -> str | None:
+    """A tree sha, or the tree of a commit or branch (GitHub accepts both as `{tree_sha}`)."""
+    git = sim.repository_path(repo.owner, repo.name)
+    if _kind(git, value.lower()) == "tree":
+        return value.lower()
+    commit_sha = resolve(sim, repo, value)
+    return gitstore.read_commit(git, commit_sha).tree if commit_sha else None
+
+
+def _tree_json(sim, repo, sha: str, listing, *, recursive: bool, truncated: bool = False) -> dict:
+    if not recursive:
+        listing = [(p, e) for p, e in listing if "/" not in p]
+    git = sim.repository_path(repo.owner, repo.name)
+    sizes = gitstore.object_sizes(git, [e.sha for _, e in listing if e.kind == "blob"])
+    url = f"{sim.api_url}/repos/{repo.full_name}/git"
+    entries = []
+    for path, entry in listing:
+        item = {"path": path, "mode": entry.mode.rjust(6, "0"), "type": entry.kind, "sha": entry.sha}
+        if entry.kind == "blob":
+            item.update(size=sizes.get(entry.sha, 0), url=f"{url}/blobs/{entry.sha}")
+        elif entry.kind == "tree":
+            item["url"] = f"{url}/trees/{entry.sha}"
+        entries.append(item)
+    return {"sha": sha, "url": f"{url}/trees/{sha}", "tree": entries, "truncated": truncated}

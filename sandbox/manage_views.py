@@ -1,0 +1,212 @@
+"""Pages to change the simulated Confluence by hand during `make run`, and to trigger the Forge events it sends.
+
+Every view works on the shared live world (`world_for_request`). Forge events are signed inside the lock but
+posted after it is released: the site verifies them by fetching the JWKS from this same server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from sandbox.atlassian.forge import post_event
+from sandbox.store import world_for_request
+
+MAX_TREE_ROWS = 2000
+
+
+@contextlib.contextmanager
+def changing_world():
+    """The live world for a change; the Forge events it causes go out once the world is saved and unlocked."""
+    with world_for_request() as world:
+        world.atlassian.defer_deliveries = True
+        try:
+            yield world
+        finally:
+            world.atlassian.defer_deliveries = False
+            deliveries = world.atlassian.take_outbox()
+    answers = [(json.loads(body)["eventType"], post_event(url, body, headers)) for url, body, headers in deliveries]
+    if answers:
+        with world_for_request() as world:
+            for event_type, status in answers:
+                world.atlassian.record_delivery(event_type, status)
+
+
+def _emit(request: HttpRequest) -> bool:
+    return request.POST.get("emit") == "1"
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    with world_for_request() as world:
+        atlassian = world.atlassian
+        sites = [
+            {"site": site, "spaces": atlassian.site_spaces(site.cloud_id),
+             "installation": atlassian.installations.get(site.cloud_id)}
+            for site in atlassian.sites.values()
+        ]
+        grants = [g for g in atlassian.grants.values() if not g.revoked]
+        context = {"sites": sites, "users": list(atlassian.users.values()), "grants": grants,
+                   "deliveries": list(reversed(atlassian.deliveries[-20:]))}
+    return render(request, "sandbox/manage_index.html", context)
+
+
+@require_POST
+def create_site(request: HttpRequest) -> HttpResponse:
+    with changing_world() as world:
+        site = world.atlassian.create_site(name=request.POST.get("name") or "Sandbox site")
+    messages.success(request, f"Created site {site.name}.")
+    return redirect("sandbox-manage")
+
+
+@require_POST
+def site_action(request: HttpRequest, cloud_id: str) -> HttpResponse:
+    action = request.POST.get("action", "")
+    with changing_world() as world:
+        atlassian = world.atlassian
+        if cloud_id not in atlassian.sites:
+            raise Http404("No such site")
+        try:
+            if action == "create_space":
+                atlassian.create_space(cloud_id, key=request.POST["key"].strip().upper(),
+                                       name=request.POST.get("name") or request.POST["key"], emit=_emit(request))
+            elif action == "delete_space":
+                atlassian.delete_space(cloud_id, request.POST["key"], emit=_emit(request))
+            elif action == "install":
+                atlassian.install_forge_app(cloud_id)
+            elif action == "uninstall":
+                atlassian.uninstall_forge_app(cloud_id)
+            else:
+                raise ValueError(f"unknown action {action!r}")
+        except (KeyError, ValueError) as error:
+            messages.error(request, str(error))
+            return redirect("sandbox-manage")
+    messages.success(request, f"Done: {action.replace('_', ' ')}.")
+    return redirect("sandbox-manage")
+
+
+@require_POST
+def revoke_grant(request: HttpRequest) -> HttpResponse:
+    with changing_world() as world:
+        world.atlassian.revoke_grant(request.POST.get("account_id", ""))
+    messages.success(request, "Revoked: the user's refresh tokens now answer invalid_grant.")
+    return redirect("sandbox-manage")
+
+
+@require_GET
+def space_detail(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
+    with world_for_request() as world:
+        atlassian = world.atlassian
+        space = atlassian.space_by_key(cloud_id, key)
+        if space is None:
+            raise Http404("No such space")
+        pages = [atlassian.pages[str(i)] for i in atlassian.space_page_ids[space.id]]
+        roots = sorted((p for p in pages if p.parent_id is None and p.status != "trashed"), key=lambda p: p.position)
+        rows = _tree_rows(atlassian, roots)
+        context = {"site": atlassian.sites[cloud_id], "space": space, "rows": rows[:MAX_TREE_ROWS],
+                   "truncated": len(rows) > MAX_TREE_ROWS, "trash": [p for p in pages if p.status == "trashed"]}
+    return render(request, "sandbox/manage_space.html", context)
+
+
+def _tree_rows(atlassian, roots) -> list[dict]:
+    rows, stack = [], [(0, page) for page in reversed(roots)]
+    while stack:
+        depth, page = stack.pop()
+        rows.append({"depth": depth, "indent": "\u2003" * depth, "page": page})
+        children = [atlassian.pages[c] for c in page.child_ids if atlassian.pages[c].status != "trashed"]
+        stack.extend((depth + 1, child) for child in reversed(children))
+    return rows
+
+
+@require_POST
+def create_page(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
+    with changing_world() as world:
+        try:
+            page = world.atlassian.create_page(
+                cloud_id, space_key=key, title=request.POST["title"], body=request.POST.get("body", ""),
+                parent_id=request.POST.get("parent_id") or None, emit=_emit(request),
+            )
+        except (KeyError, ValueError) as error:
+            messages.error(request, f"Could not create the page: {error}")
+            return redirect("sandbox-manage-space", cloud_id=cloud_id, key=key)
+    messages.success(request, f"Created page {page.title}.")
+    return redirect("sandbox-manage-page", page_id=page.id)
+
+
+@require_GET
+def page_detail(request: HttpRequest, page_id: str) -> HttpResponse:
+    with world_for_request() as world:
+        atlassian = world.atlassian
+        page = atlassian.pages.get(page_id)
+        if page is None:
+            raise Http404("No such page (purged?)")
+        context = {
+            "page": page,
+            "space": atlassian.spaces[page.space_id],
+            "site": atlassian.sites[page.cloud_id],
+            "spaces": atlassian.site_spaces(page.cloud_id),
+            "ancestors": atlassian.ancestors(page),
+            "attachments": [atlassian.attachments[a] for a in page.attachment_ids],
+        }
+    return render(request, "sandbox/manage_page.html", context)
+
+
+def _edit(atlassian, page, request: HttpRequest) -> None:
+    atlassian.update_page(page.id, title=request.POST.get("title") or page.title, body=request.POST.get("body"),
+                          message=request.POST.get("message", ""), minor_edit=request.POST.get("minor_edit") == "1",
+                          emit=_emit(request))
+
+
+def _move(atlassian, page, request: HttpRequest) -> None:
+    position = request.POST.get("position")
+    atlassian.move_page(page.id, parent_id=request.POST.get("parent_id") or None,
+                        space_key=request.POST.get("space_key") or None,
+                        position=int(position) if position else None, emit=_emit(request))
+
+
+def _attach(atlassian, page, request: HttpRequest) -> None:
+    upload = request.FILES["file"]
+    atlassian.add_attachment(page.id, filename=upload.name, data=upload.read(),
+                             media_type=upload.content_type or "application/octet-stream", emit=_emit(request))
+
+
+PAGE_ACTIONS = {
+    "edit": _edit,
+    "move": _move,
+    "attach": _attach,
+    "trash": lambda sim, page, request: sim.trash_page(page.id, emit=_emit(request)),
+    "restore": lambda sim, page, request: sim.restore_page(page.id, emit=_emit(request)),
+    "archive": lambda sim, page, request: sim.archive_page(page.id, emit=_emit(request)),
+    "unarchive": lambda sim, page, request: sim.unarchive_page(page.id, emit=_emit(request)),
+    "purge": lambda sim, page, request: sim.purge_page(page.id, emit=_emit(request)),
+    "add_label": lambda sim, page, request: sim.add_label(page.id, request.POST["label"].strip()),
+    "remove_label": lambda sim, page, request: sim.remove_label(page.id, request.POST["label"]),
+}
+
+
+@require_POST
+def page_action(request: HttpRequest, page_id: str) -> HttpResponse:
+    action = request.POST.get("action", "")
+    if action not in PAGE_ACTIONS:
+        messages.error(request, f"Unknown action {action!r}.")
+        return redirect("sandbox-manage-page", page_id=page_id)
+    with changing_world() as world:
+        atlassian = world.atlassian
+        page = atlassian.pages.get(page_id)
+        if page is None:
+            raise Http404("No such page")
+        space = atlassian.spaces[page.space_id]
+        try:
+            PAGE_ACTIONS[action](atlassian, page, request)
+        except (KeyError, ValueError) as error:
+            messages.error(request, f"Could not {action.replace('_', ' ')}: {error}")
+            return redirect("sandbox-manage-page", page_id=page_id)
+    messages.success(request, f"Done: {action.replace('_', ' ')}.")
+    if action == "purge":
+        return redirect("sandbox-manage-space", cloud_id=space.cloud_id, key=space.key)
+    return redirect("sandbox-manage-page", page_id=page_id)

@@ -1,0 +1,240 @@
+"""The storage-format converter: golden fixtures per construct, robustness, determinism, reporting, front matter.
+
+Golden pairs live in tests/fixtures/convert: `<case>.xhtml` converts to exactly `<case>.md` under `GOLDEN_CONTEXT`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from confluence.convert import (
+    CONVERTER_VERSION,
+    ConversionResult,
+    ConvertContext,
+    PageMeta,
+    PageRef,
+    convert,
+    render_front_matter,
+)
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "convert"
+CASES = sorted(p.stem for p in FIXTURES.glob("*.xhtml"))
+
+
+@dataclasses.dataclass(frozen=True)
+class GoldenContext(ConvertContext):
+    """A repository that holds "Known Page", the current page's attachments and one named user."""
+
+    def resolve_page(self, ref: PageRef) -> str | None:
+        if ref.title == "Known Page":
+            return "known-page.md" + (f"#{ref.anchor.lower()}" if ref.anchor else "")
+        return None
+
+    def resolve_attachment(self, *, page_id: str | None, filename: str) -> str | None:
+        return f"_attachments/{page_id}/{filename}" if page_id == self.page_id else None
+
+    def user_name(self, account_id: str) -> str | None:
+        return {"557058:alice": "Alice Example"}.get(account_id)
+
+    def excerpt(self, ref: PageRef) -> str | None:
+        return "The known page, in brief." if ref.title == "Known Page" else None
+
+
+GOLDEN_CONTEXT = GoldenContext(site_url="https://example.atlassian.net", page_id="1001", space_key="ENG")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_it_converts_golden_case(case):
+    storage = (FIXTURES / f"{case}.xhtml").read_text(encoding="utf-8")
+    expected = (FIXTURES / f"{case}.md").read_text(encoding="utf-8")
+    assert convert(storage, GOLDEN_CONTEXT).markdown == expected
+
+
+def test_it_has_a_golden_output_for_every_input():
+    assert CASES
+    assert sorted(p.stem for p in FIXTURES.glob("*.md")) == CASES
+
+
+# -- robustness: never raise, say what went wrong --------------------------------------------------------
+
+
+@pytest.mark.parametrize("storage", ["", "   \n ", None])
+def test_it_converts_empty_bodies_to_nothing(storage):
+    result = convert(storage)
+    assert result == ConversionResult(markdown="")
+
+
+def test_it_survives_truncated_input():
+    result = convert('<p>Intro</p><ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[print(1)\nprint(')
+    assert "print(1)" in result.markdown
+    assert any("CDATA" in w for w in result.warnings)
+    assert any("unbalanced" in w for w in result.warnings)
+
+
+def test_it_survives_a_page_cut_inside_a_tag():
+    result = convert("<p>Hello <strong>world</strong></p><table><tr><td>cell</td><td class=")
+    assert "Hello **world**" in result.markdown
+    assert any("truncated" in w for w in result.warnings)
+
+
+def test_it_survives_malformed_markup_and_unknown_namespaces():
+    storage = "<p>a <b>b <i>c</p></b> d</i><x:thing y:attr='1'>kept</x:thing><ac:nonsense>also kept</ac:nonsense></z:e>"
+    markdown = convert(storage).markdown
+    for word in ("a", "b", "c", "d", "kept", "also kept"):
+        assert word in markdown
+
+
+def test_it_handles_entities_xml_parsers_reject():
+    assert convert("<p>a&nbsp;&rarr;&nbsp;b &bogus;</p>").markdown == "a → b &bogus;\n"
+
+
+def test_it_flattens_500_levels_of_nesting():
+    depth = 500
+    for open_tag, close_tag in [("<div>", "</div>"), ("<ul><li>", "</li></ul>"), ("<blockquote>", "</blockquote>")]:
+        result = convert(open_tag * depth + "deep text" + close_tag * depth)
+        assert "deep text" in result.markdown
+    nested_panels = '<ac:structured-macro ac:name="info"><ac:rich-text-body>' * depth
+    result = convert(nested_panels + "<p>deep panel</p>" + "</ac:rich-text-body></ac:structured-macro>" * depth)
+    assert "deep panel" in result.markdown
+    assert any("nesting too deep" in w for w in result.warnings)
+
+
+def test_it_converts_a_5_mb_page():
+    words = "Lorem ipsum dolor sit amet, <strong>consectetur</strong> adipiscing. " * 40
+    code = "x = 1\n" * 200
+    section = (
+        f"<h2>Section {{n}}</h2><p>{words}</p>"
+        f'<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[{code}]]></ac:plain-text-body>'
+        "</ac:structured-macro><table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>b</td></tr></table>"
+    )
+    storage = "".join(section.format(n=n) for n in range(1300))
+    assert len(storage) > 5_000_000
+    start = time.perf_counter()
+    result = convert(storage)
+    assert time.perf_counter() - start < 60
+    assert "## Section 1299" in result.markdown
+    assert result.markdown.count("```") == 2 * 1300
+
+
+# -- determinism and reporting ---------------------------------------------------------------------------
+
+
+def test_it_is_deterministic():
+    storage = "".join((FIXTURES / f"{case}.xhtml").read_text(encoding="utf-8") for case in CASES)
+    first = convert(storage, GOLDEN_CONTEXT)
+    for _ in range(3):
+        assert convert(storage, GOLDEN_CONTEXT) == first
+
+
+def test_it_reports_attachments_linked_pages_and_unknown_macros():
+    storage = (
+        '<ac:image><ri:attachment ri:filename="b.png" /></ac:image>'
+        '<ac:link><ri:attachment ri:filename="a.pdf" /></ac:link>'
+        '<ac:link><ri:page ri:content-title="Zeta" ri:space-key="OPS" /></ac:link>'
+        '<ac:link ac:anchor="top"><ri:page ri:content-title="Alpha" /></ac:link>'
+        '<ac:structured-macro ac:name="zzz-widget" /><ac:structured-macro ac:name="aaa-gadget" />'
+    )
+    result = convert(storage, ConvertContext(page_id="7"))
+    assert result.attachments == (("7", "a.pdf"), ("7", "b.png"))
+    assert result.linked_pages == (  # sorted by id, space, title, anchor
+        PageRef(title="Alpha", anchor="top"),
+        PageRef(title="Zeta", space_key="OPS"),
+    )
+    assert result.unknown_macros == ("aaa-gadget", "zzz-widget")
+    assert result.warnings == ()
+
+
+def test_it_links_back_to_confluence_when_the_context_resolves_nothing():
+    storage = (
+        '<p><ac:link><ri:page ri:content-title="Run Book" ri:space-key="OPS" /></ac:link> '
+        '<ac:link><ri:content-entity ri:content-id="99" /></ac:link> '
+        '<ac:image><ri:attachment ri:filename="a b.png" /></ac:image></p>'
+    )
+    markdown = convert(storage, ConvertContext(site_url="https://x.atlassian.net/", page_id="5")).markdown
+    assert "[Run Book](https://x.atlassian.net/wiki/display/OPS/Run+Book)" in markdown
+    assert "(https://x.atlassian.net/wiki/pages/viewpage.action?pageId=99)" in markdown
+    assert "![a b.png](https://x.atlassian.net/wiki/download/attachments/5/a%20b.png)" in markdown
+
+
+def test_it_uses_the_context_for_includes_and_children():
+    @dataclasses.dataclass(frozen=True)
+    class Embedding(ConvertContext):
+        def include(self, ref):
+            return f"Included **{ref.title}**."
+
+        def children(self, page_id):
+            return f"- child of {page_id}"
+
+    storage = (
+        '<ac:structured-macro ac:name="include"><ac:parameter ac:name="">'
+        '<ac:link><ri:page ri:content-title="Footer" /></ac:link></ac:parameter></ac:structured-macro>'
+        '<ac:structured-macro ac:name="children" />'
+    )
+    assert convert(storage, Embedding(page_id="3")).markdown == "Included **Footer**.\n\n- child of 3\n"
+
+
+def test_it_has_an_integer_version():
+    assert isinstance(CONVERTER_VERSION, int)
+    assert CONVERTER_VERSION >= 1
+
+
+# -- front matter ----------------------------------------------------------------------------------------
+
+
+def test_it_renders_front_matter_in_a_fixed_order():
+    meta = PageMeta(
+        title="Deploy: the #1 guide",
+        page_id="123",
+        space_key="ENG",
+        version=7,
+        last_modified="2024-05-01T10:00:00Z",
+        source_url="https://example.atlassian.net/wiki/spaces/ENG/pages/123",
+        labels=("ops", "how-to"),
+        ancestors=("Home", "Runbooks"),
+        parent_id="100",
+    )
+    text = render_front_matter(meta)
+    assert text.startswith("---\ntitle: 'Deploy: the #1 guide'\npage_id: '123'\n")
+    assert text.endswith("parent_id: '100'\n---\n")
+    loaded = yaml.safe_load(text.strip("-\n"))
+    assert list(loaded) == [
+        "title", "page_id", "space_key", "version", "last_modified", "source_url", "labels", "ancestors", "parent_id",
+    ]  # fmt: skip
+    assert loaded["labels"] == ["ops", "how-to"]
+
+
+def test_it_accepts_a_mapping_and_skips_missing_values():
+    text = render_front_matter({"page_id": 5, "title": "T", "parent_id": None, "labels": []})
+    assert yaml.safe_load(text.strip("-\n")) == {"title": "T", "page_id": 5, "labels": []}
+
+
+@pytest.mark.parametrize(
+    "title",
+    ["a: b", "'quoted' \"double\"", "# not a comment", "line\nbreak", "- dash", "* star", "日本語のタイトル",
+     "yes", "1.0", "", " padded ", "null", "@at", "%percent", "tab\there", "{braces}", "[list]", "a\u2028b"],
+)  # fmt: skip
+def test_it_round_trips_awkward_titles(title):
+    text = render_front_matter(PageMeta(title=title, page_id="1", ancestors=(title,)))
+    loaded = yaml.safe_load(text.removeprefix("---\n").removesuffix("---\n"))
+    assert loaded["title"] == title
+    assert loaded["ancestors"] == [title]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text())
+def test_it_round_trips_any_title(title):
+    text = render_front_matter(PageMeta(title=title, page_id="1"))
+    assert yaml.safe_load(text.removeprefix("---\n").removesuffix("---\n"))["title"] == title
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/&;![]ac:ri-p x\"'=CDATA"))))
+def test_it_never_raises_on_arbitrary_markup(storage):
+    assert isinstance(convert(storage).markdown, str)

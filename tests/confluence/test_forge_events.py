@@ -1,0 +1,428 @@
+"""Forge events after verification: rows, dedupe, which connections get a run, scope and lifecycle updates."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.utils import timezone
+
+from confluence import forge, forge_events
+from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncState, WebhookEvent
+from confluence.setup import FORGE_REMOVED
+from connectors.models import Connection, SetupTask
+
+URL = "/integrations/forge/events"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "forge"
+CLOUD_ID = "0b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8"
+OTHER_CLOUD_ID = "9f8e7d6c-5b4a-4938-8271-605f4e3d2c1b"
+PAGE_ID = "838205441"
+SPACE_IDS = {"SP": "827392002", "OPS": "827392003"}  # as in the fixtures
+
+
+def fixture(name: str, **overrides) -> dict:
+    data = json.loads((FIXTURES / f"{name}.json").read_text().replace("CLOUD_ID", CLOUD_ID))
+    return {**data, **overrides}
+
+
+@pytest.fixture(autouse=True)
+def fresh_jwks_cache():
+    forge.jwks.clear()
+    yield
+    forge.jwks.clear()
+
+
+@pytest.fixture
+def deliver(client, sandbox):
+    """POST an event signed for `cloud_id`, as Forge does; returns the response."""
+
+    def deliver(body: dict, *, cloud_id: str = CLOUD_ID):
+        token = sandbox.atlassian.sign_invocation_token(cloud_id)
+        return client.post(URL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+
+    return deliver
+
+
+def process_all() -> list[WebhookEvent]:
+    """What the worker does (tasks are not run in the test's transaction): apply every received row."""
+    for event_id in WebhookEvent.objects.filter(status="received").order_by("id").values_list("id", flat=True):
+        forge_events.process_event(event_id)
+    return list(WebhookEvent.objects.order_by("id"))
+
+
+def make_connection(org, user, *, cloud_id=CLOUD_ID, spaces=("SP",), pages=(), held=None, paused=False, name=""):
+    """A Confluence connection with every setup step done, reading `spaces` (and page trees) of a site."""
+    connection = Connection.create_with_tasks(org=org, kind="confluence", created_by=user, name=name)
+    for task in connection.tasks.all():
+        task.mark(SetupTask.State.DONE, by=user)
+    AtlassianSite.objects.create(
+        connection=connection, cloud_id=cloud_id, url="https://acme.atlassian.net", name="Acme", account_id="acc"
+    )
+    SyncScope.objects.create(
+        connection=connection,
+        spaces=[{"id": SPACE_IDS[key], "key": key, "name": key} for key in spaces],
+        pages=list(pages),
+    )
+    if held:
+        SyncState.objects.create(connection=connection, index={"pages": held, "spaces": {}})
+    if paused:
+        connection.pause()
+    return connection
+
+
+@pytest.fixture
+def connection(acme, alice):
+    return make_connection(acme, alice)
+
+
+def runs_of(connection) -> list[SyncRun]:
+    return list(SyncRun.objects.filter(connection=connection))
+
+
+# Recording -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_records_the_event_and_answers_at_once(deliver, connection):
+    response = deliver(fixture("page_updated"))
+    assert response.status_code == 202
+    event = WebhookEvent.objects.get()
+    assert event.status == WebhookEvent.Status.RECEIVED
+    assert event.payload == fixture("page_updated")
+    assert not runs_of(connection)  # nothing happens in the request
+
+
+@pytest.mark.django_db
+def test_it_enqueues_processing_on_commit(deliver, connection, django_capture_on_commit_callbacks, monkeypatch):
+    sent = []
+    monkeypatch.setattr(forge_events, "async_task", lambda *args, **kwargs: sent.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(fixture("page_updated"))
+    assert sent == [("confluence.forge_events.process_event", WebhookEvent.objects.get().id)]
+
+
+@pytest.mark.django_db
+def test_it_reads_events_under_payload(deliver, connection):
+    assert deliver(fixture("page_updated__payload_envelope")).status_code == 202
+    [event] = process_all()
+    assert (event.event_type, event.content_id, event.space_key) == ("avi:confluence:updated:page", PAGE_ID, "SP")
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_a_redelivery_causes_no_second_run(deliver, connection):
+    assert deliver(fixture("page_updated")).status_code == 202
+    process_all()
+    SyncRun.objects.update(status=SyncRun.Status.SUCCEEDED)  # the first run is long done when Forge retries
+    response = deliver(fixture("page_updated__payload_envelope"))  # the same change, with a retryContext
+    assert response.status_code == 200
+    assert response.json() == {"status": "Duplicate delivery; already received."}
+    process_all()
+    assert WebhookEvent.objects.count() == 1
+    assert len(runs_of(connection)) == 1
+
+
+@pytest.mark.django_db
+def test_a_new_version_is_a_new_event(deliver, connection):
+    deliver(fixture("page_updated"))
+    second = copy.deepcopy(fixture("page_updated", eventCreatedDate="2021-01-21T09:15:00.000Z"))
+    second["content"]["version"]["number"] = 3
+    assert deliver(second).status_code == 202
+    assert WebhookEvent.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_it_stores_unknown_events_as_ignored(deliver, connection):
+    deliver({"eventType": "avi:confluence:liked:page", **fixture("page_updated", eventType="avi:confluence:liked:page")})
+    deliver({"something": "else"})
+    events = process_all()
+    assert [e.status for e in events] == ["ignored", "ignored"]
+    assert not runs_of(connection)
+
+
+# Page and blog events --------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("verb", forge_events.PAGE_VERBS)
+@pytest.mark.parametrize("kind", ["page", "blogpost"])
+def test_each_page_event_queues_a_targeted_run(deliver, acme, alice, verb, kind):
+    connection = make_connection(acme, alice, held={PAGE_ID: {"path": "confluence/SP/a.md", "space_key": "SP"}})
+    body = fixture("page_updated", eventType=f"avi:confluence:{verb}:{kind}")
+    body["content"]["type"] = kind
+    deliver(body)
+    [event] = process_all()
+    [run] = runs_of(connection)
+    assert (run.trigger, run.status, run.page_ids, run.full) == ("forge", "queued", [PAGE_ID], False)
+    assert event.status == WebhookEvent.Status.PROCESSED
+    assert list(event.runs.all()) == [run]
+    assert f"#{run.id}" in event.detail
+
+
+@pytest.mark.django_db
+def test_a_copied_page_is_synced_by_its_new_id(deliver, connection):
+    deliver(fixture("page_copied"))
+    process_all()
+    assert runs_of(connection)[0].page_ids == ["838205777"]
+
+
+@pytest.mark.django_db
+def test_a_page_moved_out_of_the_scope_is_synced(deliver, connection):
+    deliver(fixture("page_moved"))  # from SP (in scope) to OPS (not in scope)
+    process_all()
+    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_a_held_page_is_synced_even_when_its_space_left_the_scope(deliver, acme, alice):
+    connection = make_connection(acme, alice, spaces=("OPS",), held={PAGE_ID: {"space_key": "SP", "path": "x.md"}})
+    deliver(fixture("page_trashed"))
+    process_all()
+    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_a_page_tree_in_scope_makes_its_space_a_candidate(deliver, acme, alice):
+    tree = [{"id": "1", "title": "Handbook", "space_key": "SP", "descendants": True}]
+    connection = make_connection(acme, alice, spaces=(), pages=tree)
+    deliver(fixture("page_created"))
+    process_all()
+    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_out_of_scope_events_are_ignored_without_api_calls(deliver, sandbox, acme, alice, globex, charlie):
+    in_other_space = make_connection(acme, alice, spaces=("OPS",))
+    other_site = make_connection(globex, charlie, cloud_id=OTHER_CLOUD_ID)
+    sandbox.atlassian.reset_log()
+    deliver(fixture("page_updated"))
+    deliver(fixture("page_deleted"))  # in scope, but a page we never held: nothing to remove
+    deliver(fixture("page_updated"), cloud_id="no-connection-reads-this-site")
+    events = process_all()
+    assert [e.status for e in events] == ["ignored"] * 3
+    assert "outside every scope" in events[0].detail
+    assert not SyncRun.objects.exists()
+    assert not runs_of(in_other_space) and not runs_of(other_site)
+    assert sandbox.atlassian.count(path_pattern="/api") == 0
+
+
+@pytest.mark.django_db
+def test_excluded_pages_are_ignored(deliver, acme, alice):
+    connection = make_connection(acme, alice)
+    connection.sync_scope.excluded_pages = [{"id": PAGE_ID, "title": "A brand new page", "descendants": False}]
+    connection.sync_scope.save()
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    assert event.status == "ignored" and "excluded" in event.detail
+    assert not runs_of(connection)
+
+
+@pytest.mark.django_db
+def test_paused_and_unfinished_connections_are_skipped(deliver, acme, alice):
+    paused = make_connection(acme, alice, paused=True, name="Paused")
+    unfinished = make_connection(acme, alice, name="Unfinished")
+    unfinished.tasks.filter(kind="select_repository").update(state=SetupTask.State.PENDING)
+    active = make_connection(acme, alice, name="Active")
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    assert not runs_of(paused) and not runs_of(unfinished)
+    assert len(runs_of(active)) == 1
+    assert "Paused: connection paused" in event.detail and "Unfinished: setup not finished" in event.detail
+
+
+@pytest.mark.django_db
+def test_a_paused_connection_alone_records_the_event_as_ignored(deliver, acme, alice):
+    make_connection(acme, alice, paused=True, name="Paused")
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    assert event.status == "ignored" and event.detail == "Ignored: Paused: connection paused."
+
+
+@pytest.mark.django_db
+def test_every_connection_of_the_site_gets_its_run(deliver, acme, alice, globex, charlie):
+    first = make_connection(acme, alice)
+    second = make_connection(globex, charlie)
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    assert len(runs_of(first)) == len(runs_of(second)) == 1
+    assert event.runs.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_burst_coalesces_into_one_run_per_connection(deliver, acme, alice):
+    connection = make_connection(acme, alice)
+    for n in range(100):
+        body = copy.deepcopy(fixture("page_updated", eventCreatedDate=f"2021-01-21T09:{n // 60:02}:{n % 60:02}.000Z"))
+        body["content"]["id"] = str(1000 + n % 25)
+        assert deliver(body).status_code == 202
+    process_all()
+    [run] = runs_of(connection)
+    assert run.page_ids == sorted(str(1000 + n) for n in range(25))
+    assert WebhookEvent.objects.filter(status="processed").count() == 100
+
+
+# Space events ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_deleted_space_leaves_the_scope_and_a_run_removes_its_pages(deliver, acme, alice):
+    tree = [{"id": "1", "title": "Handbook", "space_key": "SP", "descendants": True}]
+    connection = make_connection(acme, alice, spaces=("SP", "OPS"), pages=tree)
+    deliver(fixture("space_deleted"))
+    [event] = process_all()
+    scope = SyncScope.objects.get(connection=connection)
+    assert scope.space_keys == ["OPS"]
+    assert scope.pages == []
+    [run] = runs_of(connection)
+    assert run.page_ids is None  # an untargeted run: pages of spaces outside the scope are removed
+    assert event.status == "processed"
+
+
+@pytest.mark.django_db
+def test_a_deleted_space_we_still_hold_pages_of_queues_a_run(deliver, acme, alice):
+    connection = make_connection(acme, alice, spaces=("OPS",), held={"7": {"space_key": "SP", "path": "x.md"}})
+    deliver(fixture("space_deleted"))
+    process_all()
+    assert len(runs_of(connection)) == 1
+
+
+@pytest.mark.django_db
+def test_a_deleted_space_outside_every_scope_is_ignored(deliver, acme, alice):
+    connection = make_connection(acme, alice, spaces=("OPS",))
+    deliver(fixture("space_deleted"))
+    [event] = process_all()
+    assert event.status == "ignored"
+    assert not runs_of(connection)
+    assert SyncScope.objects.get(connection=connection).space_keys == ["OPS"]
+
+
+@pytest.mark.django_db
+def test_a_renamed_space_updates_the_scope(deliver, connection):
+    connection.sync_scope.spaces = [{"id": "827392002", "key": "SP", "name": "Project: Sample Project"}]
+    connection.sync_scope.save()
+    deliver(fixture("space_updated"))
+    [event] = process_all()
+    assert SyncScope.objects.get(connection=connection).spaces[0]["name"] == "Sample Project (renamed)"
+    assert event.status == "processed"
+    assert not runs_of(connection)
+
+
+@pytest.mark.django_db
+def test_new_spaces_are_ignored(deliver, connection):
+    deliver(fixture("space_updated", eventType="avi:confluence:created:space:V2"))
+    [event] = process_all()
+    assert event.status == "ignored"
+
+
+# Lifecycle -------------------------------------------------------------------------------------------------
+
+
+def forge_step(connection) -> SetupTask:
+    return connection.tasks.get(kind="install_forge")
+
+
+@pytest.mark.django_db
+def test_installed_completes_the_forge_step_of_every_connection_of_the_site(deliver, acme, alice, globex, charlie):
+    first, second = make_connection(acme, alice), make_connection(globex, charlie)
+    for connection in (first, second):
+        connection.tasks.filter(kind="install_forge").update(state=SetupTask.State.WAITING)
+    deliver(fixture("app_installed"))
+    [event] = process_all()
+    installation = ForgeInstallation.objects.get(cloud_id=CLOUD_ID)
+    assert installation.installation_id == "ari:cloud:ecosystem::installation/8c4bd52e-3f0a-4a4e-9a4c-3b0f6a2e8f11"
+    assert installation.is_installed
+    for connection in (first, second):
+        assert forge_step(connection).state == SetupTask.State.DONE
+    assert event.status == "processed" and "2 connections" in event.detail
+
+
+@pytest.mark.django_db
+def test_uninstalled_marks_the_step_waiting_and_shows_it_on_the_card(deliver, connection):
+    deliver(fixture("app_installed"))
+    deliver(fixture("app_uninstalled"))
+    process_all()
+    step = forge_step(connection)
+    assert step.state == SetupTask.State.WAITING and step.detail == FORGE_REMOVED
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ATTENTION
+    assert "Forge app removed — changes are no longer captured" in connection.status_detail
+    # Reinstalling (same installation id, a new delivery) completes the step again.
+    deliver(fixture("app_installed"))
+    process_all()
+    assert forge_step(connection).state == SetupTask.State.DONE
+
+
+@pytest.mark.django_db
+def test_a_lifecycle_event_naming_another_site_is_ignored(deliver, connection):
+    body = fixture("app_uninstalled", context=f"ari:cloud:confluence::site/{OTHER_CLOUD_ID}")
+    deliver(body)
+    [event] = process_all()
+    assert event.status == "ignored"
+    assert not ForgeInstallation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_installed_through_the_sandbox(sandbox, connection, django_capture_on_commit_callbacks):
+    site = sandbox.atlassian.create_site(name="Acme", cloud_id=CLOUD_ID)
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox.atlassian.install_forge_app(site.cloud_id)
+    assert forge_step(connection).state == SetupTask.State.DONE
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox.atlassian.uninstall_forge_app(site.cloud_id)
+    assert forge_step(connection).detail == FORGE_REMOVED
+
+
+# Sweeper, replay, failures ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_sweeper_processes_rows_whose_task_was_lost(deliver, connection):
+    deliver(fixture("page_updated"))
+    deliver(fixture("page_created"))
+    WebhookEvent.objects.filter(content_id=PAGE_ID, event_type__endswith="updated:page").update(
+        received_at=timezone.now() - timedelta(minutes=2)
+    )
+    assert forge_events.process_pending_events() == 1
+    assert WebhookEvent.objects.filter(status="received").count() == 1  # the fresh one still has its task
+
+
+@pytest.mark.django_db
+def test_processing_twice_does_nothing_more(deliver, connection):
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    assert forge_events.process_event(event.id) is None
+    assert len(runs_of(connection)) == 1
+
+
+@pytest.mark.django_db
+def test_replay_applies_the_event_again(deliver, connection, django_capture_on_commit_callbacks):
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    SyncRun.objects.update(status=SyncRun.Status.SUCCEEDED)
+    assert forge_events.process_event(event.id, replay=True) == "processed"
+    assert len(runs_of(connection)) == 2
+    assert event.runs.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_failing_handler_marks_the_event_failed(deliver, connection, monkeypatch):
+    def broken(event):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(forge_events.HANDLERS, "avi:confluence:updated:page", broken)
+    deliver(fixture("page_updated"))
+    [event] = process_all()
+    assert event.status == "failed" and event.detail == "RuntimeError: boom"
+
+
+def test_dedupe_keys_ignore_the_envelope_and_the_retry_context():
+    plain, wrapped = fixture("page_updated"), fixture("page_updated__payload_envelope")
+    assert forge_events.dedupe_key(CLOUD_ID, plain) == forge_events.dedupe_key(
+        CLOUD_ID, forge_events.unwrap(wrapped)
+    )
+    assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(OTHER_CLOUD_ID, plain)
+    assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(CLOUD_ID, fixture("page_created"))

@@ -1,0 +1,311 @@
+"""POST /integrations/github/webhook: signatures, deliveries as rows, and every event we act on."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from connectors.models import Connection
+from github_sync.models import Installation, IngestRun, Repository, Source, WebhookDelivery
+from github_sync.signals import installation_changed
+from github_sync.webhooks import verify_signature
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
+CORPUS_VECTOR = Path(__file__).resolve().parents[3] / "shared/corpus/github-webhooks/webhook-signature-test-vector.json"
+URL = "/integrations/github/webhook"
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+def sign(body: bytes, secret: str | None = None) -> str:
+    secret = settings.GITHUB_WEBHOOK_SECRET if secret is None else secret
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture
+def post(client):
+    def post(event: str, payload: dict | bytes, *, signature: str | None = "sign", delivery: str | None = None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        headers = {"HTTP_X_GITHUB_EVENT": event, "HTTP_X_GITHUB_DELIVERY": delivery or str(uuid.uuid4())}
+        if signature:
+            headers["HTTP_X_HUB_SIGNATURE_256"] = sign(body) if signature == "sign" else signature
+        return client.post(URL, body, content_type="application/json", **headers)
+
+    return post
+
+
+@pytest.fixture
+def claimed(acme, alice):
+    """Installation 4242 on acme-gh, claimed by Acme, with docs (used by a GitHub connection) and site."""
+    installation = Installation.objects.create(org=acme, installation_id=4242, account_login="acme-gh")
+    docs = Repository.objects.create(installation=installation, github_id=1001, full_name="acme-gh/docs")
+    Repository.objects.create(installation=installation, github_id=1002, full_name="acme-gh/site")
+    connection = Connection.create_with_tasks(org=acme, kind="github", created_by=alice)
+    for task in connection.tasks.all():
+        task.mark("done", by=alice)
+    Source.connect(connection, docs)
+    connection.refresh_from_db()
+    return installation, docs, connection
+
+
+# Signatures ------------------------------------------------------------------------------------------------
+
+
+def test_it_accepts_githubs_published_test_vector():
+    # From "Validating webhook deliveries" in GitHub's docs.
+    header = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert verify_signature("It's a Secret to Everybody", b"Hello, World!", header)
+    assert not verify_signature("It's a Secret to Everybody", b"Hello, World?", header)
+
+
+@pytest.mark.skipif(not CORPUS_VECTOR.exists(), reason="the shared corpus is not next to this checkout")
+def test_it_accepts_the_vector_in_the_shared_corpus():
+    vector = json.loads(CORPUS_VECTOR.read_text())
+    assert verify_signature(vector["secret"], vector["payload"].encode(), vector["X-Hub-Signature-256"])
+
+
+@pytest.mark.parametrize("header", [None, "", "sha256=", "sha1=abc", "sha256=" + "0" * 64, "garbage"])
+def test_it_rejects_missing_and_wrong_signatures(header):
+    assert not verify_signature("secret", b"{}", header)
+
+
+def test_it_rejects_everything_when_no_secret_is_configured():
+    assert not verify_signature("", b"{}", sign(b"{}", ""))
+
+
+@pytest.mark.django_db
+def test_it_answers_401_and_stores_nothing_for_a_bad_signature(post):
+    assert post("ping", fixture("ping"), signature="sha256=" + "0" * 64).status_code == 401
+    assert post("ping", fixture("ping"), signature=None).status_code == 401
+    assert post("ping", b"not even json", signature="sha256=00").status_code == 401
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_answers_400_for_a_signed_body_that_is_not_json(post):
+    assert post("ping", b"not json").status_code == 400
+
+
+@pytest.mark.django_db
+def test_it_records_a_delivery_without_signature_headers(post):
+    response = post("ping", fixture("ping"), delivery="d-1")
+
+    assert response.status_code == 200
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.delivery_id, delivery.event, delivery.status) == ("d-1", "ping", "ignored")
+    assert delivery.payload["zen"]
+    assert "X-Hub-Signature-256" not in delivery.headers and "X-Github-Event" in delivery.headers
+
+
+@pytest.mark.django_db
+def test_it_ignores_a_duplicate_delivery(post, claimed):
+    first = post("push", fixture("push__default_branch"), delivery="same")
+    again = post("push", fixture("push__default_branch"), delivery="same")
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert "Duplicate" in again.json()["status"]
+    assert WebhookDelivery.objects.count() == 1
+    assert IngestRun.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_it_acknowledges_unknown_events(post):
+    response = post("star", {"action": "created"})
+    assert response.status_code == 200
+    assert WebhookDelivery.objects.get().status == "ignored"
+
+
+# installation ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_ignores_an_installation_nobody_claimed(post):
+    post("installation", fixture("installation__created"))
+    assert WebhookDelivery.objects.get().status == "ignored"
+    assert not Installation.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_records_the_repositories_of_a_created_installation(post, claimed):
+    post("installation", fixture("installation__created"))
+
+    assert WebhookDelivery.objects.get().status == "processed"
+    assert set(Repository.objects.values_list("full_name", flat=True)) == {"acme-gh/docs", "acme-gh/site"}
+    assert Installation.objects.get().account_type == "Organization"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "status", "words"),
+    [("installation__deleted", "removed", "uninstalled"), ("installation__suspend", "suspended", "suspended")],
+)
+def test_it_marks_connections_when_the_app_goes_away(post, claimed, name, status, words):
+    installation, docs, connection = claimed
+
+    post("installation", fixture(name))
+
+    installation.refresh_from_db()
+    connection.refresh_from_db()
+    docs.refresh_from_db()
+    assert installation.status == status
+    assert connection.status == Connection.Status.ATTENTION
+    assert words in connection.status_detail and "acme-gh" in connection.status_detail
+    assert words in docs.status_detail
+
+
+@pytest.mark.django_db
+def test_it_restores_connections_on_unsuspend_and_catches_up(post, claimed, django_capture_on_commit_callbacks):
+    installation, docs, connection = claimed
+    post("installation", fixture("installation__suspend"))
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        post("installation", fixture("installation__unsuspend"))
+
+    installation.refresh_from_db()
+    connection.refresh_from_db()
+    assert installation.status == "active"
+    assert connection.status == Connection.Status.ACTIVE and connection.status_detail == ""
+    run = IngestRun.objects.get()
+    assert (run.repository, run.commit_sha, run.trigger) == (docs, "", "reconnected")
+    assert len(callbacks) == 1
+
+
+@pytest.mark.django_db
+def test_it_accepts_new_permissions(post, claimed):
+    post("installation", fixture("installation__new_permissions_accepted"))
+    assert WebhookDelivery.objects.get().status == "processed"
+    assert Installation.objects.get().status == "active"
+
+
+@pytest.mark.django_db
+def test_it_sends_installation_changed(post, claimed):
+    seen = []
+
+    def receiver(sender, installation, action, **kwargs):
+        seen.append((installation.installation_id, action))
+
+    installation_changed.connect(receiver)
+    try:
+        post("installation", fixture("installation__suspend"))
+        post("installation_repositories", fixture("installation_repositories__removed"))
+    finally:
+        installation_changed.disconnect(receiver)
+    assert seen == [(4242, "suspend"), (4242, "repositories_removed")]
+
+
+# installation_repositories ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_adds_repositories(post, claimed):
+    post("installation_repositories", fixture("installation_repositories__added"))
+
+    handbook = Repository.objects.get(github_id=1003)
+    assert (handbook.full_name, handbook.accessible) == ("acme-gh/handbook", True)
+
+
+@pytest.mark.django_db
+def test_it_marks_removed_repositories_and_their_connections(post, claimed):
+    _, docs, connection = claimed
+
+    post("installation_repositories", fixture("installation_repositories__removed"))
+
+    docs.refresh_from_db()
+    connection.refresh_from_db()
+    assert not docs.accessible
+    assert "acme-gh/docs was removed" in docs.status_detail
+    assert connection.status == Connection.Status.ATTENTION
+    assert "acme-gh/docs was removed" in connection.status_detail
+
+
+@pytest.mark.django_db
+def test_it_restores_a_repository_added_back(post, claimed, django_capture_on_commit_callbacks):
+    _, docs, connection = claimed
+    post("installation_repositories", fixture("installation_repositories__removed"))
+    payload = fixture("installation_repositories__added")
+    payload["repositories_added"] = [{"id": 1001, "name": "docs", "full_name": "acme-gh/docs", "private": True}]
+
+    post("installation_repositories", payload)
+
+    docs.refresh_from_db()
+    connection.refresh_from_db()
+    assert docs.accessible and connection.status == Connection.Status.ACTIVE
+    assert IngestRun.objects.get().trigger == "reconnected"
+
+
+# push ------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_push_to_the_default_branch_queues_an_ingest(post, claimed, django_capture_on_commit_callbacks):
+    _, docs, _ = claimed
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post("push", fixture("push__default_branch"))
+
+    assert response.status_code == 200
+    run = IngestRun.objects.get()
+    assert (run.repository, run.commit_sha, run.trigger, run.status) == (docs, "b" * 40, "push", "queued")
+    assert len(callbacks) == 1  # the django-q2 task, enqueued once the transaction commits
+    docs.refresh_from_db()
+    assert docs.html_url == "https://github.com/acme-gh/docs"
+
+
+@pytest.mark.django_db
+def test_pushes_merge_into_the_queued_run(post, claimed):
+    post("push", fixture("push__default_branch"))
+    newer = fixture("push__default_branch")
+    newer["after"] = "e" * 40
+
+    post("push", newer)
+
+    run = IngestRun.objects.get()
+    assert run.commit_sha == "e" * 40
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["push__other_branch", "push__branch_deleted"])
+def test_it_ignores_pushes_that_do_not_change_the_default_branch(post, claimed, name):
+    post("push", fixture(name))
+    assert WebhookDelivery.objects.get().status == "ignored"
+    assert not IngestRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_ignores_a_push_to_a_repository_no_connection_uses(post, claimed):
+    payload = fixture("push__default_branch")
+    payload["repository"] = {**payload["repository"], "id": 1002, "full_name": "acme-gh/site"}
+
+    post("push", payload)
+
+    assert "No connection ingests" in WebhookDelivery.objects.get().detail
+    assert not IngestRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_follows_a_renamed_default_branch(post, claimed):
+    payload = fixture("push__default_branch")
+    payload["ref"] = "refs/heads/trunk"
+    payload["repository"] = {**payload["repository"], "default_branch": "trunk"}
+
+    post("push", payload)
+
+    assert Repository.objects.get(github_id=1001).default_branch == "trunk"
+    assert IngestRun.objects.exists()
+
+
+@pytest.mark.django_db
+def test_it_ingests_a_real_push_from_the_simulated_github(github_connection, push, repository):
+    sha = push({"a.md": "# A"})
+
+    delivery = WebhookDelivery.objects.get(event="push")
+    assert delivery.status == "processed"
+    assert IngestRun.objects.get().commit_sha == sha

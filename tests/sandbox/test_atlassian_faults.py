@@ -1,0 +1,108 @@
+"""Fault injection, the request log, snapshots, and the cost of big listings."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+import responses
+
+from sandbox.atlassian import AtlassianSimulator
+from sandbox.core import FaultPlan
+from sandbox.testing import serve_with_responses
+
+BASE = "http://testserver/sandbox/atlassian"
+
+
+@pytest.fixture
+def sim(tmp_path):
+    sim = AtlassianSimulator(base_url=BASE, root=tmp_path, site_url="http://testserver")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        serve_with_responses(rsps, sim, sim.base_url)
+        yield sim
+
+
+@pytest.fixture
+def spaces_url(sim):
+    site = sim.create_site(name="Acme Sandbox")
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+    sim.token = sim.connect()["access_token"]
+    return f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki/api/v2/spaces"
+
+
+def statuses(sim, url, n):
+    found = []
+    for _ in range(n):
+        try:
+            found.append(requests.get(url, headers={"Authorization": f"Bearer {sim.token}"}, timeout=5).status_code)
+        except requests.ConnectionError:
+            found.append("drop")
+        except requests.Timeout:
+            found.append("timeout")
+    return found
+
+
+def test_it_repeats_the_same_faults_under_the_same_seed(sim, spaces_url):
+    sim.inject_faults(FaultPlan(rate=0.5, seed=7))
+    first = statuses(sim, spaces_url, 30)
+    sim.inject_faults(FaultPlan(rate=0.5, seed=7))
+    assert statuses(sim, spaces_url, 30) == first
+    assert {s for s in first if s != 200} & {429, 500, 502, 503, "timeout"}
+    sim.inject_faults(FaultPlan(rate=0.5, seed=8))
+    assert statuses(sim, spaces_url, 30) != first
+
+
+def test_it_fails_exactly_the_nth_request(sim, spaces_url):
+    sim.inject_faults(FaultPlan(on_nth={2: "429", 4: "drop", 5: "503"}, retry_after=3))
+    assert statuses(sim, spaces_url, 6) == [200, 429, 200, "drop", 503, 200]
+
+
+def test_it_shapes_rate_limits_like_atlassian(sim, spaces_url):
+    sim.inject_faults(FaultPlan(on_nth={1: "429", 2: "429-no-retry-after"}, retry_after=3))
+    headers = {"Authorization": f"Bearer {sim.token}"}
+    limited = requests.get(spaces_url, headers=headers, timeout=5)
+    assert limited.status_code == 429 and limited.headers["Retry-After"] == "3"
+    assert limited.headers["X-RateLimit-Remaining"] == "0"
+    assert "Retry-After" not in requests.get(spaces_url, headers=headers, timeout=5).headers
+
+
+def test_it_records_every_request(sim, spaces_url):
+    sim.reset_log()
+    statuses(sim, spaces_url + "?limit=5", 2)
+    requests.get(f"{BASE}/api/me", timeout=5)
+    assert sim.count("GET", r"/wiki/api/v2/spaces$") == 2
+    assert sim.requests[0].query == "limit=5" and sim.requests[0].status == 200
+    assert sim.requests[-1].status == 401
+
+
+def test_it_restores_a_snapshot(sim, spaces_url, tmp_path):
+    site = next(iter(sim.sites.values()))
+    page = sim.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>", labels=["a"])
+    sim.add_attachment(page.id, filename="a.txt", data=b"abc", media_type="text/plain")
+    data = json.loads(json.dumps(sim.snapshot()))
+    other = AtlassianSimulator(base_url=BASE, root=tmp_path, site_url="http://testserver")
+    other.restore(data)
+    assert other.snapshot() == data
+    assert other.pages[page.id].version.number == 1
+    assert other.space_by_key(site.cloud_id, "ENG").homepage_id
+    assert other.create_page(site.cloud_id, space_key="ENG", title="Next", body="").id not in sim.pages
+    assert other.sign_invocation_token(site.cloud_id)
+
+
+def test_it_lists_big_spaces_cheaply(sim, spaces_url):
+    site = next(iter(sim.sites.values()))
+    space = sim.space_by_key(site.cloud_id, "ENG")
+    for n in range(10_000):
+        sim.create_page(site.cloud_id, space_key="ENG", title=f"Page {n}", body="<p>" + "x" * 2000 + "</p>",
+                        emit=False)
+    url = f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki/api/v2/spaces/{space.id}/pages"
+    headers = {"Authorization": f"Bearer {sim.token}"}
+    started = time.perf_counter()
+    response = requests.get(url, params={"limit": 250, "body-format": "storage"}, headers=headers, timeout=5)
+    for _ in range(10):
+        response = requests.get(url.split("/wiki/")[0] + response.json()["_links"]["next"], headers=headers,
+                                timeout=5)
+    assert len(response.json()["results"]) == 250
+    assert time.perf_counter() - started < 3

@@ -1,0 +1,196 @@
+"""Forge Invocation Tokens, the JWKS, installation, and the events delivered to the site."""
+
+from __future__ import annotations
+
+import json
+
+import jwt
+import pytest
+import requests
+import responses
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from sandbox import credentials
+from sandbox.atlassian import AtlassianSimulator
+from sandbox.testing import serve_with_responses
+
+BASE = "http://testserver/sandbox/atlassian"
+
+
+@pytest.fixture
+def sim(tmp_path):
+    sim = AtlassianSimulator(base_url=BASE, root=tmp_path, site_url="http://testserver")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        serve_with_responses(rsps, sim, sim.base_url)
+        yield sim
+
+
+@pytest.fixture
+def site(sim):
+    return sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
+
+
+@pytest.fixture
+def delivered(sim):
+    captured = []
+    sim.deliver = lambda url, body, headers: captured.append((url, json.loads(body), headers)) or 200
+    return captured
+
+
+def verify(token):
+    """Verify a FIT the way the connector must: JWKS over HTTP, RS256, issuer and audience.
+
+    (PyJWKClient fetches with urllib, which `responses` cannot answer, so the JWKS comes through requests.)
+    """
+    keys = jwt.PyJWKSet.from_dict(requests.get(f"{BASE}/forge/jwks.json", timeout=5).json())
+    kid = jwt.get_unverified_header(token)["kid"]
+    key = next((k for k in keys.keys if k.key_id == kid), None)
+    if key is None:
+        raise LookupError(f"no key {kid}")
+    return jwt.decode(token, key.key, algorithms=["RS256"], audience=credentials.FORGE_APP_ID,
+                      issuer="forge/invocation-token")
+
+
+def test_it_signs_tokens_that_verify_against_the_jwks(sim, site):
+    installation_id = sim.install_forge_app(site.cloud_id)
+    claims = verify(sim.sign_invocation_token(site.cloud_id))
+    assert claims["app"]["installationId"] == installation_id
+    assert claims["app"]["apiBaseUrl"] == f"{BASE}/api/ex/confluence/{site.cloud_id}"
+    assert claims["app"]["id"] == credentials.FORGE_APP_ID
+    assert 20 <= claims["exp"] - claims["iat"] <= 30
+    assert jwt.get_unverified_header(sim.sign_invocation_token(site.cloud_id))["kid"].startswith(
+        "forge/invocation-token/")
+
+
+def test_it_keeps_old_keys_in_the_jwks_after_rotation(sim, site):
+    old_token = sim.sign_invocation_token(site.cloud_id)
+    sim.rotate_forge_key()
+    new_token = sim.sign_invocation_token(site.cloud_id)
+    assert jwt.get_unverified_header(old_token)["kid"] != jwt.get_unverified_header(new_token)["kid"]
+    assert verify(old_token) and verify(new_token)
+    sim.rotate_forge_key(retire_old=True)
+    assert len(sim.forge_jwks()["keys"]) == 1
+    with pytest.raises(LookupError):
+        verify(new_token)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "error"),
+    [
+        ({"exp_offset": -5}, jwt.ExpiredSignatureError),
+        ({"nbf_offset": 60}, jwt.ImmatureSignatureError),
+        ({"aud": "ari:cloud:ecosystem::app/someone-else"}, jwt.InvalidAudienceError),
+        ({"iss": "someone"}, jwt.InvalidIssuerError),
+    ],
+)
+def test_it_forges_bad_tokens_on_request(sim, site, overrides, error):
+    with pytest.raises(error):
+        verify(sim.sign_invocation_token(site.cloud_id, **overrides))
+
+
+def test_it_signs_with_a_foreign_key_on_request(sim, site):
+    attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    with pytest.raises(jwt.InvalidSignatureError):
+        verify(sim.sign_invocation_token(site.cloud_id, key=attacker))
+
+
+def test_it_delivers_lifecycle_events(sim, site, delivered):
+    installation_id = sim.install_forge_app(site.cloud_id)
+    url, body, headers = delivered[0]
+    assert url == "http://testserver/integrations/forge/events"
+    assert body == {
+        "eventType": "avi:forge:installed:app",
+        "id": installation_id,
+        "installerAccountId": sim.default_user().account_id,
+        "app": {"id": credentials.FORGE_APP_ID, "version": "1"},
+        "environment": {"id": body["environment"]["id"]},
+        "context": f"ari:cloud:confluence::site/{site.cloud_id}",
+    }
+    assert verify(headers["Authorization"].removeprefix("Bearer "))["app"]["installationId"] == installation_id
+    sim.uninstall_forge_app(site.cloud_id)
+    assert delivered[-1][1]["eventType"] == "avi:forge:uninstalled:app"
+
+
+def test_it_delivers_nothing_before_installation(sim, site, delivered):
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+    assert delivered == []
+
+
+def test_it_delivers_page_events_with_the_real_shape(sim, site, delivered):
+    sim.install_forge_app(site.cloud_id)
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+    page = sim.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
+    sim.update_page(page.id, body="<p>y</p>")
+    sim.move_page(page.id, parent_id=sim.space_by_key(site.cloud_id, "ENG").homepage_id)
+    sim.trash_page(page.id)
+    sim.restore_page(page.id)
+    sim.trash_page(page.id, emit=False)
+    sim.purge_page(page.id)
+    types = [body["eventType"] for _, body, _ in delivered]
+    assert types == [
+        "avi:forge:installed:app",
+        "avi:confluence:created:space:V2",
+        "avi:confluence:created:page",
+        "avi:confluence:updated:page",
+        "avi:confluence:moved:page",
+        "avi:confluence:trashed:page",
+        "avi:confluence:restored:page",
+        "avi:confluence:deleted:page",
+    ]
+    created = delivered[2][1]
+    assert set(created) == {"eventType", "atlassianId", "eventCreatedDate", "suppressNotifications", "content"}
+    assert set(created["content"]) == {"id", "type", "status", "title", "space", "history", "version"}
+    assert created["content"]["space"]["key"] == "ENG" and isinstance(created["content"]["space"]["id"], int)
+    assert created["content"]["version"]["number"] == 1
+    assert delivered[3][1]["content"]["version"]["number"] == 2
+    assert delivered[3][1]["updateTrigger"] == "edit_page"
+    assert "prevContent" in delivered[4][1]
+    assert set(delivered[1][1]["space"]) >= {"id", "key", "alias", "name", "type", "icon", "status", "history"}
+    for _, _, headers in delivered:
+        assert headers["x-forge-oauth-system"] and headers["Content-Type"] == "application/json"
+
+
+def test_it_accepts_the_system_token_on_the_api(sim, site, delivered):
+    sim.install_forge_app(site.cloud_id)
+    system_token = delivered[0][2]["x-forge-oauth-system"]
+    api_base = verify(delivered[0][2]["Authorization"][7:])["app"]["apiBaseUrl"]
+    response = requests.get(f"{api_base}/wiki/api/v2/spaces", headers={"Authorization": f"Bearer {system_token}"},
+                            timeout=5)
+    assert response.status_code == 200
+
+
+def test_it_emits_space_updates(sim, site, delivered):
+    sim.install_forge_app(site.cloud_id)
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering", emit=False)
+    sim.update_space(site.cloud_id, "ENG", name="Engineering & Ops")
+    assert delivered[-1][1]["eventType"] == "avi:confluence:updated:space:V2"
+    assert delivered[-1][1]["space"]["name"] == "Engineering & Ops"
+
+
+def test_it_emits_space_deletion_without_page_events(sim, site, delivered):
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+    sim.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
+    sim.install_forge_app(site.cloud_id)
+    sim.delete_space(site.cloud_id, "ENG")
+    assert [body["eventType"] for _, body, _ in delivered][1:] == ["avi:confluence:deleted:space:V2"]
+    assert sim.pages == {}
+
+
+def test_it_installs_from_its_install_page(sim, site, delivered):
+    page = requests.get(f"{BASE}/forge/install", timeout=5)
+    assert "Acme Sandbox" in page.text
+    response = requests.post(f"{BASE}/forge/install", data={"site": site.cloud_id, "action": "install"}, timeout=5)
+    assert response.status_code == 200 and "Installed." in response.text
+    assert site.cloud_id in sim.installations
+    assert delivered[0][1]["eventType"] == "avi:forge:installed:app"
+
+
+def test_it_defers_deliveries_when_asked(sim, site, delivered):
+    sim.install_forge_app(site.cloud_id)
+    sim.defer_deliveries = True
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+    assert len(delivered) == 1 and len(sim.outbox) == 1
+    sim.defer_deliveries = False
+    assert sim.flush_outbox() == [200]
+    assert delivered[-1][1]["eventType"] == "avi:confluence:created:space:V2"
+    assert sim.deliveries[-1]["status"] == 200

@@ -1,0 +1,104 @@
+"""The /sandbox/manage/ pages that change the live simulated Confluence during `make run`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from sandbox import manage_views, store
+from sandbox.store import world_for_request
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def live(settings, tmp_path, monkeypatch):
+    """A fresh live world on disk, with a site, a space and a page; Forge events captured instead of posted."""
+    settings.SANDBOX_DIR = tmp_path / "live"
+    monkeypatch.setattr(store, "_cache", {"world": None, "mtime": None})
+    posted = []
+    monkeypatch.setattr(manage_views, "post_event", lambda url, body, headers: posted.append(json.loads(body)) or 200)
+    with world_for_request() as world:
+        site = world.atlassian.create_site(name="Acme Sandbox")
+        world.atlassian.create_space(site.cloud_id, key="ENG", name="Engineering")
+        page = world.atlassian.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
+    return {"site": site, "page": page, "posted": posted}
+
+
+def page_now(page_id):
+    with world_for_request() as world:
+        return world.atlassian.pages.get(page_id)
+
+
+def test_it_lists_sites_and_spaces(client, live):
+    response = client.get("/sandbox/manage/")
+    assert response.status_code == 200
+    assert b"Acme Sandbox" in response.content and b"ENG" in response.content
+
+
+def test_it_shows_the_page_tree(client, live):
+    response = client.get(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/spaces/ENG/")
+    assert response.status_code == 200
+    assert b"Runbook" in response.content
+
+
+def test_it_edits_a_page_and_sends_the_event(client, live):
+    client.post(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/", {"action": "install"})
+    page_id = live["page"].id
+    response = client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/",
+                           {"action": "edit", "title": "Runbook v2", "body": "<p>y</p>", "emit": "1"})
+    assert response.status_code == 302
+    assert page_now(page_id).version.number == 2 and page_now(page_id).title == "Runbook v2"
+    assert [e["eventType"] for e in live["posted"]] == ["avi:forge:installed:app", "avi:confluence:updated:page"]
+    with world_for_request() as world:
+        assert world.atlassian.deliveries[-1]["status"] == 200
+
+
+def test_it_changes_pages_without_events_when_unticked(client, live):
+    client.post(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/", {"action": "install"})
+    page_id = live["page"].id
+    client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/", {"action": "trash"})
+    assert page_now(page_id).status == "trashed"
+    client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/", {"action": "restore", "emit": "1"})
+    assert [e["eventType"] for e in live["posted"]][1:] == ["avi:confluence:restored:page"]
+
+
+def test_it_attaches_files_and_purges(client, live):
+    page_id = live["page"].id
+    upload = SimpleUploadedFile("notes.txt", b"hello", content_type="text/plain")
+    client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/", {"action": "attach", "file": upload})
+    assert len(page_now(page_id).attachment_ids) == 1
+    response = client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/", {"action": "purge"})
+    assert response.status_code == 302
+    assert page_now(page_id) is None
+
+
+def test_it_creates_spaces_and_pages(client, live):
+    cloud_id = live["site"].cloud_id
+    client.post(f"/sandbox/manage/atlassian/sites/{cloud_id}/", {"action": "create_space", "key": "ops",
+                                                                 "name": "Operations"})
+    response = client.post(f"/sandbox/manage/atlassian/sites/{cloud_id}/spaces/OPS/pages/",
+                           {"title": "Pager duty", "body": "<p>z</p>"})
+    assert response.status_code == 302
+    with world_for_request() as world:
+        assert {p.title for p in world.atlassian.pages.values()} >= {"Operations", "Pager duty"}
+
+
+def test_it_revokes_grants(client, live):
+    with world_for_request() as world:
+        world.atlassian.connect()
+        account_id = world.atlassian.default_user().account_id
+    client.post("/sandbox/manage/atlassian/grants/revoke/", {"account_id": account_id})
+    with world_for_request() as world:
+        assert all(g.revoked for g in world.atlassian.grants.values())
+
+
+def test_it_serves_the_simulator_live(client, live):
+    jwks = client.get("/sandbox/atlassian/forge/jwks.json")
+    assert jwks.status_code == 200 and jwks.json()["keys"][0]["kty"] == "RSA"
+    consent = client.get("/sandbox/atlassian/auth/authorize", {
+        "client_id": "sandbox-atlassian-client-id", "response_type": "code", "scope": "read:me",
+        "redirect_uri": "http://testserver/cb", "state": "x"})
+    assert consent.status_code == 200 and b"Acme Sandbox" in consent.content

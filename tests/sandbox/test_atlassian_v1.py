@@ -1,0 +1,177 @@
+"""The v1 endpoints: listings for third-party loaders, CQL search, and the attachment download redirect."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import requests
+import responses
+
+from sandbox.atlassian import AtlassianSimulator
+from sandbox.testing import serve_with_responses
+
+BASE = "http://testserver/sandbox/atlassian"
+CORPUS = Path(__file__).parents[3] / "shared/corpus/api/confluence-v1"
+
+
+@pytest.fixture
+def sim(tmp_path):
+    sim = AtlassianSimulator(base_url=BASE, root=tmp_path, site_url="http://testserver")
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        serve_with_responses(rsps, sim, sim.base_url)
+        yield sim
+
+
+@pytest.fixture
+def site(sim):
+    site = sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
+    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+    sim.create_space(site.cloud_id, key="OPS", name="Operations")
+    return site
+
+
+@pytest.fixture
+def get(sim, site):
+    token = sim.connect()["access_token"]
+    root = f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki"
+
+    def get(path, allow_redirects=True, **params):
+        return requests.get(root + path, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=5,
+                            allow_redirects=allow_redirects)
+
+    return get
+
+
+def add(sim, site, title, space="ENG", parent=None, **kwargs):
+    return sim.create_page(site.cloud_id, space_key=space, title=title, body=f"<p>{title}</p>", parent_id=parent,
+                           **kwargs)
+
+
+def keys_of(name):
+    return set(json.loads((CORPUS / name).read_text()))
+
+
+def test_it_lists_spaces_like_the_real_api(sim, site, get):
+    data = get("/rest/api/space").json()
+    assert set(data) == keys_of("get-spaces.json")
+    real = json.loads((CORPUS / "get-spaces.json").read_text())["results"][0]
+    assert set(data["results"][0]) == set(real)
+    assert set(data["results"][0]["_links"]) == set(real["_links"])
+    assert [s["key"] for s in data["results"]] == ["ENG", "OPS"]
+    assert isinstance(data["results"][0]["id"], int)
+
+
+def test_it_lists_content_with_expansions(sim, site, get):
+    parent = add(sim, site, "Parent")
+    add(sim, site, "Child", parent=parent.id)
+    data = get("/rest/api/content", spaceKey="ENG", expand="body.storage,version,ancestors", limit=50).json()
+    assert set(data) == keys_of("get-contents.json")
+    child = data["results"][-1]
+    real = json.loads((CORPUS / "get-content.json").read_text())
+    assert set(real) - {"_expandable", "_links"} <= set(child)
+    assert child["body"]["storage"] == {"value": "<p>Child</p>", "representation": "storage", "embeddedContent": [],
+                                        "_expandable": {"content": f"/rest/api/content/{child['id']}"}}
+    assert child["version"]["number"] == 1 and child["version"]["by"]["accountId"]
+    assert [a["title"] for a in child["ancestors"]] == ["Parent"]
+    assert "body" not in child["_expandable"] and "space" in child["_expandable"]
+
+
+def test_it_pages_content_with_start_and_limit(sim, site, get):
+    for n in range(7):
+        add(sim, site, f"Page {n}")
+    first = get("/rest/api/content", spaceKey="ENG", limit=5).json()
+    assert (first["start"], first["limit"], first["size"]) == (0, 5, 5)
+    assert first["_links"]["next"].startswith("/rest/api/content?")
+    second = get("/rest/api/content", spaceKey="ENG", limit=5, start=5).json()
+    assert second["size"] == 3 and "next" not in second["_links"]
+    assert get("/rest/api/content", spaceKey="ENG", limit=500).json()["limit"] == 100
+
+
+def test_it_searches_with_cql(sim, site, get):
+    a = add(sim, site, "A", labels=["runbook"])
+    b = add(sim, site, "B", parent=a.id, labels=["runbook", "ops"])
+    add(sim, site, "C", space="OPS", labels=["runbook"])
+    cql = 'type = page AND space = "ENG" AND label = "runbook" ORDER BY id'
+    data = get("/rest/api/content/search", cql=cql, expand="metadata.labels,version,ancestors").json()
+    assert [r["id"] for r in data["results"]] == [a.id, b.id]
+    labels = data["results"][1]["metadata"]["labels"]["results"]
+    assert [label["name"] for label in labels] == ["runbook", "ops"]
+    assert data["results"][1]["ancestors"][-1]["id"] == a.id
+    by_ancestor = get("/rest/api/content/search", cql=f"ancestor = {a.id}").json()
+    assert [r["id"] for r in by_ancestor["results"]] == [b.id]
+    by_ids = get("/rest/api/content/search", cql=f"id in ({a.id}, {b.id}) and space in (\"ENG\",\"OPS\")").json()
+    assert by_ids["size"] == 2
+
+
+def test_it_searches_by_last_modified(sim, site, get):
+    old = add(sim, site, "Old")
+    sim.clock.advance(hours=1)
+    watermark = sim.clock.iso()[:16].replace("T", " ")
+    sim.clock.advance(minutes=1)
+    new = add(sim, site, "New")
+    sim.update_page(old.id, body="<p>changed</p>")
+    cql = f'type = page and lastmodified >= "{watermark}" order by lastmodified desc'
+    data = get("/rest/api/content/search", cql=cql).json()
+    assert [r["id"] for r in data["results"]] == [old.id, new.id]
+
+
+def test_it_skips_trashed_pages_in_search(sim, site, get):
+    page = add(sim, site, "Gone")
+    sim.trash_page(page.id)
+    assert get("/rest/api/content/search", cql=f"id = {page.id}").json()["results"] == []
+
+
+def test_it_follows_search_cursors(sim, site, get):
+    for n in range(12):
+        add(sim, site, f"Page {n}")
+    seen, response = [], get("/rest/api/content/search", cql='space = "ENG"', limit=5)
+    while True:
+        seen += [r["id"] for r in response.json()["results"]]
+        next_link = response.json()["_links"].get("next")
+        if not next_link:
+            break
+        assert "cursor=" in next_link
+        response = requests.get(response.json()["_links"]["base"].replace(
+            "https://acme-sandbox.atlassian.net/wiki", f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki") + next_link,
+            headers=response.request.headers, timeout=5)
+    assert len(seen) == len(set(seen)) == 13
+
+
+@pytest.mark.parametrize("cql", ["text ~ \"x\"", "type = page OR space = ENG", "space = ", "lastmodified > \"soon\""])
+def test_it_rejects_cql_outside_the_subset(sim, site, get, cql):
+    response = get("/rest/api/content/search", cql=cql)
+    assert response.status_code == 400
+    assert response.json()["message"] == f"Could not parse cql : {cql}"
+    assert response.json()["statusCode"] == 400
+
+
+def test_it_redirects_downloads_to_the_media_host(sim, site, get):
+    page = add(sim, site, "With file")
+    attachment = sim.add_attachment(page.id, filename="diagram.png", data=b"\x89PNG one", media_type="image/png")
+    sim.add_attachment(page.id, filename="diagram.png", data=b"\x89PNG two", media_type="image/png")
+    path = f"/rest/api/content/{page.id}/child/attachment/{attachment.id}/download"
+    response = get(path, allow_redirects=False)
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith(f"{BASE}/media/")
+    media = requests.get(location, timeout=5)
+    assert media.content == b"\x89PNG two" and media.headers["Content-Type"] == "image/png"
+    assert get(path, version=1).content == b"\x89PNG one"
+    assert requests.get(location.replace("token=", "token=x"), timeout=5).status_code == 403
+
+
+def test_it_lists_attachments_in_v1(sim, site, get):
+    page = add(sim, site, "With file")
+    sim.add_attachment(page.id, filename="notes.txt", data=b"hi", media_type="text/plain")
+    data = get(f"/rest/api/content/{page.id}/child/attachment").json()
+    item = data["results"][0]
+    assert item["type"] == "attachment" and item["extensions"]["fileSize"] == 2
+    assert item["_links"]["download"].startswith(f"/download/attachments/{page.id}/notes.txt")
+
+
+def test_it_answers_v1_errors_like_the_real_api(sim, site, get):
+    response = get("/rest/api/content/424242")
+    assert response.status_code == 404
+    assert set(response.json()) == {"statusCode", "data", "message", "reason"}

@@ -1,0 +1,142 @@
+"""Fault injection and request recording in the simulated GitHub, and the speed of a large one-tree commit."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+import responses
+from github import Auth, Github, GithubException, InputGitTreeElement
+
+from sandbox.core import FaultPlan
+from sandbox.github import GitHubSimulator
+from sandbox.testing import serve_with_responses
+
+BASE = "http://testserver/sandbox/github"
+REPO = f"{BASE}/api/repos/alice/docs"
+
+
+@pytest.fixture
+def sim(tmp_path):
+    sim = GitHubSimulator(base_url=BASE, root=tmp_path / "github", site_url="http://testserver")
+    sim.deliver = lambda url, body, headers: 200
+    sim.create_user("alice")
+    sim.create_repository("alice", "docs")
+    sim.token = sim.issue_installation_token(sim.install_app("alice"))
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        serve_with_responses(rsps, sim, sim.base_url)
+        serve_with_responses(rsps, sim, "http://testserver:80/sandbox/github")
+        yield sim
+
+
+def get(sim, path=""):
+    return requests.get(f"{REPO}{path}", headers={"Authorization": f"token {sim.token}"}, timeout=5)
+
+
+def test_it_answers_a_secondary_rate_limit_with_retry_after(sim):
+    sim.inject_faults(FaultPlan(on_nth={1: "429"}, retry_after=7))
+
+    response = get(sim)
+
+    assert response.status_code == 429
+    assert response.headers["retry-after"] == "7"
+    assert "secondary rate limit" in response.json()["message"]
+    assert response.json()["documentation_url"].startswith("https://docs.github.com/")
+    assert int(response.headers["x-ratelimit-remaining"]) > 0
+
+
+def test_it_answers_a_primary_rate_limit_without_retry_after(sim):
+    sim.rate_limit_fault_status = 403
+    sim.inject_faults(FaultPlan(on_nth={1: "429-no-retry-after"}, retry_after=30))
+
+    response = get(sim)
+
+    assert response.status_code == 403
+    assert "retry-after" not in response.headers
+    assert response.headers["x-ratelimit-remaining"] == "0"
+    assert 0 < int(response.headers["x-ratelimit-reset"]) - time.time() <= 31
+    assert get(sim).status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503"])
+def test_it_answers_server_errors(sim, kind):
+    sim.inject_faults(FaultPlan(on_nth={1: kind}))
+
+    response = get(sim)
+
+    assert response.status_code == int(kind)
+    assert response.json()["message"] == "Server Error"
+
+
+def test_it_drops_connections_and_times_out(sim):
+    sim.inject_faults(FaultPlan(on_nth={1: "drop", 2: "timeout"}))
+
+    with pytest.raises(requests.ConnectionError):
+        get(sim)
+    with pytest.raises(requests.ReadTimeout):
+        get(sim)
+    assert [(r.status, r.fault) for r in sim.requests] == [(0, "drop"), (0, "timeout")]
+
+
+def test_it_injects_the_same_faults_for_the_same_seed(sim):
+    def run(seed):
+        sim.inject_faults(FaultPlan(rate=0.5, kinds=("500", "503"), seed=seed))
+        return [get(sim).status_code for _ in range(20)]
+
+    first, second = run(3), run(3)
+
+    assert first == second
+    assert {500, 503, 200} >= set(first) and len(set(first)) > 1
+
+
+def test_it_limits_faults_to_matching_paths(sim):
+    sim.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern=r"/git/"))
+
+    assert get(sim).status_code == 200
+    assert get(sim, "/git/refs").status_code == 503
+
+
+def test_it_surfaces_faults_to_pygithub(sim):
+    gh = Github(auth=Auth.Token(sim.token), base_url=sim.api_url, retry=None, seconds_between_requests=0,
+                seconds_between_writes=0)
+    sim.inject_faults(FaultPlan(on_nth={2: "502"}))
+    repo = gh.get_repo("alice/docs")
+
+    with pytest.raises(GithubException) as error:
+        repo.create_file("a.md", "m", "a")
+
+    assert error.value.status == 502
+    assert repo.create_file("a.md", "m", "a")["commit"].sha == sim.head_sha("alice", "docs")
+
+
+def test_it_records_requests(sim):
+    get(sim)
+    requests.get(f"{BASE}/api/repos/alice/docs/git/trees/main", params={"recursive": "1"}, timeout=5)
+
+    assert [(r.method, r.path, r.query, r.status) for r in sim.requests] == [
+        ("GET", "/api/repos/alice/docs", "", 200),
+        ("GET", "/api/repos/alice/docs/git/trees/main", "recursive=1", 404),
+    ]
+    assert sim.count("GET", r"/git/trees/") == 1
+    sim.reset_log()
+    assert sim.requests == []
+
+
+def test_it_commits_ten_thousand_files_in_one_tree_in_seconds(sim):
+    gh = Github(auth=Auth.Token(sim.token), base_url=sim.api_url, retry=None, seconds_between_requests=0,
+                seconds_between_writes=0)
+    repo = gh.get_repo("alice/docs")
+    repo.create_file("README.md", "init", "hello\n")
+    head = repo.get_git_commit(sim.head_sha("alice", "docs"))
+    elements = [InputGitTreeElement(f"space-{n % 25}/page-{n}.md", "100644", "blob", content=f"# Page {n}\n" * 40)
+                for n in range(10_000)]
+
+    started = time.perf_counter()
+    tree = repo.create_git_tree(elements, base_tree=head.tree)
+    elapsed = time.perf_counter() - started
+
+    print(f"create_git_tree with 10,000 files: {elapsed:.2f}s")
+    assert elapsed < 30
+    listing = repo.get_git_tree(tree.sha, recursive=True)
+    assert len(listing.tree) == 10_000 + 25 + 1
