@@ -8,15 +8,17 @@ from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from confluence import forge_events, setup
+from confluence import admin_runs, forge_events, setup  # noqa: F401  (admin_runs registers SyncRun, SyncState)
 from confluence.models import (
     AtlassianSite,
     ForgeInstallation,
     PendingAtlassianLink,
+    SyncRun,
     SyncScope,
     SyncTarget,
     WebhookEvent,
 )
+from confluence.tasks import enqueue_sync
 
 
 @admin.register(AtlassianSite)
@@ -77,6 +79,12 @@ class SyncScopeAdmin(admin.ModelAdmin):
     @admin.display(description="Scope")
     def summary_text(self, obj: SyncScope) -> str:
         return obj.summary()
+
+    def save_model(self, request, obj, form, change):
+        # A scope changed by staff syncs like one changed in the wizard.
+        super().save_model(request, obj, form, change)
+        if obj.connection.is_ready and not obj.connection.paused:
+            enqueue_sync(obj.connection, trigger=SyncRun.Trigger.ADMIN)
 
 
 @admin.register(PendingAtlassianLink)

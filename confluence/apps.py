@@ -6,6 +6,7 @@ class ConfluenceConfig(AppConfig):
     verbose_name = "Confluence"
 
     def ready(self) -> None:
+        from confluence import receivers  # noqa: F401  (connects to github_sync's installation_changed)
         from confluence.kind import CONFLUENCE
         from connectors import kinds
 

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django_q.conf import Conf
 from django_q.tasks import async_task
 
 from confluence import setup
@@ -54,6 +55,7 @@ UNINSTALLED = "avi:forge:uninstalled:app"
 # Rows still `received` after this long lost their task (broker down, worker killed): the sweeper redoes them.
 SWEEP_AFTER = timedelta(minutes=1)
 SWEEP_BATCH = 500
+PROCESS_TASK = "confluence.forge_events.process_event"
 
 
 @dataclass(frozen=True)
@@ -124,16 +126,25 @@ def receive(invocation: Invocation, body: dict) -> Outcome:
                 payload=body,
                 **fields,
             )
+            if broker_is_the_database():
+                # The task row commits with the event row: one commit, and never one without the other.
+                async_task(PROCESS_TASK, row.id, task_name=f"forge-event-{row.id}")
     except IntegrityError:
         return Outcome(200, "Duplicate delivery; already received.")
-    transaction.on_commit(lambda: send(row.id))
+    if not broker_is_the_database():
+        transaction.on_commit(lambda: send(row.id))
     return Outcome(202, "Accepted.")
+
+
+def broker_is_the_database() -> bool:
+    """django-q2's ORM broker (the embedded default); not in sync mode, where the task would run right here."""
+    return bool(Conf.ORM) and not Conf.SYNC
 
 
 def send(event_id: int) -> None:
     """Hand the row to the broker; if that fails the row stays `received` and the sweeper picks it up."""
     try:
-        async_task("confluence.forge_events.process_event", event_id, task_name=f"forge-event-{event_id}")
+        async_task(PROCESS_TASK, event_id, task_name=f"forge-event-{event_id}")
     except Exception:  # the broker's own errors vary (Redis, database); the row is the record of truth
         logger.exception("could not send Forge event %s to the broker; the sweeper will retry", event_id)
 
@@ -174,7 +185,7 @@ def process_pending_events() -> int:
 
 def replay(event: WebhookEvent) -> None:
     """The admin's "replay": apply the event again (enqueue_sync merges, so at worst one more run)."""
-    transaction.on_commit(lambda: async_task("confluence.forge_events.process_event", event.id, replay=True))
+    transaction.on_commit(lambda: async_task(PROCESS_TASK, event.id, replay=True))
 
 
 def ignore_unused(event: WebhookEvent) -> Result:

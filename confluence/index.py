@@ -70,6 +70,17 @@ class Index:
     def render(self) -> bytes:
         return (json.dumps(self.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
 
+    def confirmed_by(self, blobs: dict[str, str]) -> Index:
+        """Only the pages whose files (page and attachments) the tree holds exactly as recorded; the others are
+        planned as new, so they are written again."""
+        pages = {
+            pid: entry
+            for pid, entry in self.pages.items()
+            if blobs.get(entry.path) == entry.blob
+            and all(blobs.get(a.path) == a.blob for a in entry.attachments.values())
+        }
+        return Index(pages=pages, spaces=dict(self.spaces))
+
     def paths(self) -> dict[str, str]:
         """Every file of ours the index knows (pages and attachments) → blob sha."""
         found = {}

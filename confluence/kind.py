@@ -1,5 +1,7 @@
 """The Confluence connector kind and its five setup steps, registered with `connectors` at startup."""
 
+# Imported from ConfluenceConfig.ready(), once models are loaded.
+from confluence.card import card_context, sync_now
 from connectors.kinds import ConnectorKind, Step
 
 CONFLUENCE = ConnectorKind(
@@ -38,4 +40,7 @@ CONFLUENCE = ConnectorKind(
             "confluence-step-scope",
         ),
     ),
+    card_template="confluence/_card.html",
+    card_context=card_context,
+    sync_now=sync_now,
 )

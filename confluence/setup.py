@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from confluence.auth import mark_revoked
-from confluence.models import AtlassianSite, ForgeInstallation, PendingAtlassianLink, SyncScope, SyncTarget
+from confluence.models import AtlassianSite, ForgeInstallation, PendingAtlassianLink, SyncRun, SyncScope, SyncTarget
+from confluence.tasks import enqueue_sync
 from connectors.models import Connection, SetupTask
 from github_sync.models import Installation, Repository
 
@@ -187,6 +188,8 @@ def save_scope(
     )
     task(connection, "configure_scope").mark(SetupTask.State.DONE, summary, by=user)
     update_status(connection)
+    if connection.is_ready and not connection.paused:
+        enqueue_sync(connection, trigger=SyncRun.Trigger.SCOPE)
     return scope
 
 
@@ -215,9 +218,13 @@ def problems(connection: Connection) -> list[str]:
 
 
 def update_status(connection: Connection) -> None:
-    """Needs attention when something above is wrong, else derived from the setup tasks."""
+    """Needs attention when something above is wrong, else derived from the setup tasks. Becoming active
+    (the last step done, or a problem fixed) starts a sync."""
+    was_active = connection.status == Connection.Status.ACTIVE
     found = problems(connection)
     if found:
         connection.set_status(Connection.Status.ATTENTION, " ".join(found))
     else:
         connection.clear_attention()
+    if not was_active and connection.status == Connection.Status.ACTIVE and not connection.paused:
+        enqueue_sync(connection, trigger=SyncRun.Trigger.SETUP)

@@ -31,7 +31,7 @@ from confluence.setup import update_status
 from confluence.writing import render_files
 from connectors.models import Connection
 from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, InstallationGone, RepositoryGone
-from github_sync.commit import CommitConflict, CommitResult, commit_files, git_blob_sha
+from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs, git_blob_sha
 from github_sync.models import Repository
 from github_sync.tasks import enqueue_ingest
 
@@ -110,8 +110,11 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
         index = Index.from_json(state.index)
         return index, {**index.paths(), **state.ctx_blobs}
     content = job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0])
-    # Known blobs unknown: the writer compares against the real tree instead.
-    return (parse_index(content) if content else Index()), None
+    index = parse_index(content) if content else Index()
+    # The index file can name files the tree lacks: a first run killed after the writer's bootstrap commit (which
+    # holds only the index) and before its own, or someone deleting pages by hand. Trust only what the tree holds.
+    blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
+    return index.confirmed_by(blobs), blobs
 
 
 def plan_with_bodies(job: Job, index: Index, world: dict, bodies: dict) -> tuple[dict, Plan]:

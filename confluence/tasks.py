@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
@@ -141,17 +142,33 @@ def resend_lost_runs() -> int:
     return count
 
 
-def reconcile_all() -> int:
-    """The reconciliation schedule: a cheap version listing for every active connection catches missed events."""
+def reconcile_due() -> int:
+    """The reconciliation schedule: a cheap version listing catches purged pages and missed events. Each ready,
+    unpaused connection gets one when its last full-scope run is older than CONFLUENCE_RECONCILE_HOURS."""
+    cutoff = timezone.now() - timedelta(hours=settings.CONFLUENCE_RECONCILE_HOURS)
     connections = Connection.objects.filter(kind=Connection.Kind.CONFLUENCE, paused=False).exclude(
         status=Connection.Status.SETUP
     )
     count = 0
-    for connection in connections:
-        if connection.is_ready:
+    for connection in connections.prefetch_related("tasks"):
+        recent = connection.sync_runs.filter(page_ids__isnull=True, created_at__gte=cutoff).exists()
+        if connection.is_ready and not recent:
             enqueue_sync(connection, trigger=SyncRun.Trigger.SCHEDULE)
             count += 1
     return count
+
+
+def sweep() -> dict[str, int]:
+    """Every minute: finish what a dead worker or a down broker left behind. The rows are the record of truth."""
+    from confluence.forge_events import process_pending_events
+    from github_sync.tasks import requeue_stale_ingests
+
+    return {
+        "stale_runs": recover_stale_runs(),
+        "lost_runs": resend_lost_runs(),
+        "pending_events": process_pending_events(),
+        "stale_ingests": requeue_stale_ingests(),
+    }
 
 
 def retry_sync(connection_id: int, page_ids: list[str] | None, full: bool) -> None:

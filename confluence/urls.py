@@ -1,6 +1,6 @@
 from django.urls import path
 
-from confluence import setup_views
+from confluence import run_views, setup_views
 
 prefix = "orgs/<slug:slug>/connections/<int:connection_id>/confluence"
 
@@ -11,4 +11,6 @@ urlpatterns = [
     path(f"{prefix}/repository/", setup_views.repository_step, name="confluence-step-repository"),
     path(f"{prefix}/scope/", setup_views.scope_step, name="confluence-step-scope"),
     path(f"{prefix}/scope/children/", setup_views.scope_children, name="confluence-scope-children"),
+    path(f"{prefix}/status/", run_views.status, name="confluence-status"),
+    path(f"{prefix}/runs/", run_views.runs, name="confluence-runs"),
 ]

@@ -63,7 +63,7 @@ class ConnectionAdmin(admin.ModelAdmin):
     list_select_related = ["org"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [SetupTaskInline]
-    actions = ["reset_setup", "pause", "resume"]
+    actions = ["sync_now", "reset_setup", "pause", "resume"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("tasks")
@@ -72,6 +72,12 @@ class ConnectionAdmin(admin.ModelAdmin):
     def setup(self, obj: Connection) -> str:
         done, total = obj.setup_progress()
         return f"{done}/{total}"
+
+    @admin.action(description="Sync now")
+    def sync_now(self, request, queryset) -> None:
+        queued = [c for c in queryset if c.spec.sync_now and c.spec.sync_now(c, trigger="admin")]
+        skipped = queryset.count() - len(queued)
+        self.message_user(request, f"Queued {len(queued)} sync(s); {skipped} not ready or paused.", messages.SUCCESS)
 
     @admin.action(description="Reset setup (every step back to pending)")
     def reset_setup(self, request, queryset) -> None:

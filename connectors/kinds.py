@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -24,6 +25,11 @@ class ConnectorKind:
     label: str
     description: str
     steps: tuple[Step, ...]
+    # What the Connectors page shows and does beyond the generic card, supplied by the kind's own app:
+    # a template included in the card, the context it needs, and "sync now" (also used on resume).
+    card_template: str = ""
+    card_context: Callable | None = None
+    sync_now: Callable | None = None
 
     def step(self, key: str) -> Step:
         for step in self.steps:

@@ -15,6 +15,7 @@ urlpatterns = [
         name="connection-settings",
     ),
     path("orgs/<slug:slug>/connections/<int:connection_id>/pause/", views.connection_pause, name="connection-pause"),
+    path("orgs/<slug:slug>/connections/<int:connection_id>/sync/", views.connection_sync, name="connection-sync"),
     path("orgs/<slug:slug>/connections/<int:connection_id>/delete/", views.connection_delete, name="connection-delete"),
     path("orgs/<slug:slug>/members/", views.members, name="members"),
     path("orgs/<slug:slug>/members/invite/", views.member_invite, name="member-invite"),

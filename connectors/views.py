@@ -57,7 +57,19 @@ def connectors_page(request: HttpRequest, slug: str) -> HttpResponse:
     connections = request.org.connections.prefetch_related(
         Prefetch("tasks", queryset=SetupTask.objects.order_by("position"))
     ).select_related("org")
-    return render(request, "connectors/connectors.html", {"connections": connections})
+    cards = [card_for(connection) for connection in connections]
+    return render(request, "connectors/connectors.html", {"cards": cards})
+
+
+def card_for(connection: Connection) -> dict:
+    """A card: the generic part plus what the connection's kind adds (its template and context, "Sync now")."""
+    spec = connection.spec
+    return {
+        "connection": connection,
+        "template": spec.card_template,
+        "extra": spec.card_context(connection) if spec.card_context else {},
+        "can_sync": spec.sync_now is not None,
+    }
 
 
 @org_admin_required
@@ -111,10 +123,24 @@ def connection_pause(request: HttpRequest, slug: str, connection_id: int) -> Htt
     connection = get_connection(request, connection_id)
     if connection.paused:
         connection.resume()
-        messages.success(request, f"{connection.name} resumed.")
+        # Catch up on whatever changed while paused.
+        caught_up = connection.spec.sync_now(connection) if connection.spec.sync_now else None
+        messages.success(request, f"{connection.name} resumed." + (" A sync is queued." if caught_up else ""))
     else:
         connection.pause()
         messages.success(request, f"{connection.name} paused: no syncs run until you resume it.")
+    return redirect("connectors", slug=slug)
+
+
+@require_POST
+@org_admin_required
+def connection_sync(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    connection = get_connection(request, connection_id)
+    run = connection.spec.sync_now(connection) if connection.spec.sync_now else None
+    if run is None:
+        messages.error(request, f"{connection.name} cannot sync now: finish its setup or resume it first.")
+    else:
+        messages.success(request, f"Sync of {connection.name} queued.")
     return redirect("connectors", slug=slug)
 
 

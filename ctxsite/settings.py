@@ -222,6 +222,8 @@ ATLASSIAN_API_URL = env("ATLASSIAN_API_URL", default="https://api.atlassian.com"
 FORGE_APP_ID = env("FORGE_APP_ID", default="")
 FORGE_JWKS_URL = env("FORGE_JWKS_URL", default="https://forge.cdn.prod.atlassian-dev.net/.well-known/jwks.json")
 CONFLUENCE_FORGE_INSTALL_URL = env("CONFLUENCE_FORGE_INSTALL_URL", default="")
+# Hours between reconciliation syncs of each connection (a cheap version listing that catches missed events).
+CONFLUENCE_RECONCILE_HOURS = env.float("CONFLUENCE_RECONCILE_HOURS", default=6)
 
 
 # Classic and granular read scopes: v2 endpoints are documented with granular scopes, the v1 calls we still make

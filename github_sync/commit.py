@@ -63,7 +63,7 @@ def commit_files(
             head = client.branch_head(full_name, branch)
         head = head or _bootstrap(client, full_name, branch, files)
         commit_sha, tree_sha = head
-        current = _current_blobs(client, full_name, tree_sha, files) if verify else dict(known_blobs)
+        current = current_blobs(client, full_name, tree_sha, files) if verify else dict(known_blobs)
         writes, deletes = _effective_changes(files, current)
         if not writes and not deletes:
             return CommitResult(None, _present(files, current), attempt, commit_sha)
@@ -100,7 +100,9 @@ def _bootstrap(client, full_name: str, branch: str, files: dict[str, bytes | Non
     return head
 
 
-def _current_blobs(client, full_name: str, tree_sha: str, files: dict) -> dict[str, str]:
+def current_blobs(client, full_name: str, tree_sha: str, files) -> dict[str, str]:
+    """Path → blob sha of the tree's files: every file, or at least those in the directories of `files`
+    (when GitHub truncates the recursive listing, only those directories are walked)."""
     entries, truncated = client.get_tree(full_name, tree_sha, recursive=True)
     if truncated:
         entries = _walk_directories(client, full_name, tree_sha, {p.rsplit("/", 1)[0] for p in files if "/" in p})

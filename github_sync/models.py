@@ -144,7 +144,8 @@ class IngestRun(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
-    # A running run whose lease has passed lost its worker; requeue_stale_ingests() puts it back in the queue.
+    # Running: the run's lock on its repository; past it, the worker is presumed dead and
+    # requeue_stale_ingests() puts the run back in the queue. Queued: not before (waiting out a rate limit).
     lease_until = models.DateTimeField(null=True, blank=True)
     added = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from github_sync.client import GitHubError, InstallationGone, RepositoryGone
+from github_sync.client import GitHubError, GitHubUnavailable, InstallationGone, RepositoryGone
 from github_sync.ingest import ingest
 from github_sync.models import IngestRun, Repository
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 LEASE = timedelta(seconds=settings.Q_CLUSTER.get("timeout", 1800) + 300)
 # A queued run that nobody claimed for this long lost its task (broker restarted with the ORM queue cleared).
 LOST_AFTER = timedelta(minutes=15)
+# Rate limited or GitHub down: wait this long, then requeue_stale_ingests() starts the run again.
+RETRY_AFTER = timedelta(minutes=15)
 
 
 def enqueue_ingest(repository: Repository, commit_sha: str | None, *, trigger: str) -> IngestRun:
@@ -74,6 +76,8 @@ def run_ingest(run_id: int) -> None:
     try:
         result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin")
     except Exception as error:
+        if isinstance(error, GitHubUnavailable) and _retry_later(run, error):
+            return
         _fail(run, error, time.monotonic() - started)
         if not isinstance(error, GitHubError):
             raise  # a bug, not GitHub: django-q2 records it too, with the traceback
@@ -101,8 +105,8 @@ def claim(run_id: int) -> IngestRun | None:
     now = timezone.now()
     with transaction.atomic():
         run = IngestRun.objects.select_related("repository__installation").filter(id=run_id).first()
-        if run is None or run.status != IngestRun.Status.QUEUED:
-            return None
+        if run is None or run.status != IngestRun.Status.QUEUED or (run.lease_until and run.lease_until > now):
+            return None  # gone, taken, or waiting out a rate limit
         Repository.objects.select_for_update().filter(id=run.repository_id).first()
         busy = IngestRun.objects.filter(
             repository_id=run.repository_id, status=IngestRun.Status.RUNNING, lease_until__gt=now
@@ -135,8 +139,22 @@ def _fail(run: IngestRun, error: Exception, seconds: float) -> None:
         Repository.objects.filter(id=run.repository_id).update(status_detail=detail)
 
 
+def _retry_later(run: IngestRun, error: Exception) -> bool:
+    """Queue the run again after RETRY_AFTER. What it wrote stays, so the next attempt resumes, not restarts."""
+    with transaction.atomic():
+        if IngestRun.objects.filter(repository_id=run.repository_id, status=IngestRun.Status.QUEUED).exists():
+            return False  # a newer queued run resumes from here anyway
+        when = timezone.now() + RETRY_AFTER
+        IngestRun.objects.filter(id=run.id).update(
+            status=IngestRun.Status.QUEUED, lease_until=when, error=f"{error} Trying again after {when:%H:%M} UTC."
+        )
+    logger.info("ingest run %s of %s waits for GitHub: %s", run.id, run.repository, error)
+    return True
+
+
 def requeue_stale_ingests() -> int:
-    """Put runs whose worker died back in the queue, and restart queued runs whose task was lost.
+    """Put runs whose worker died back in the queue; start queued runs whose task was lost or whose wait for
+    GitHub (rate limit, outage) is over.
 
     Meant for a django-q2 schedule every few minutes. Returns how many runs were started again.
     """
@@ -155,8 +173,9 @@ def requeue_stale_ingests() -> int:
                 status=IngestRun.Status.QUEUED, lease_until=None, error="Requeued: the worker stopped mid-run."
             )
     for run in IngestRun.objects.filter(status=IngestRun.Status.QUEUED):
+        waiting = run.lease_until and run.lease_until > now
         recent = run.created_at > now - LOST_AFTER and not run.error
-        if recent:
+        if waiting or recent:
             continue
         start(run)
         restarted += 1

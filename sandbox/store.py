@@ -57,7 +57,7 @@ def world_for_request() -> Iterator[World]:
 
 def _load(path: Path) -> World:
     mtime = path.stat().st_mtime_ns if path.exists() else None
-    world = _cache["world"]
+    world = _cache.get("world")
     if world is None or _cache.get("path") != path or mtime != _cache.get("mtime"):
         world = new_world()
         text = path.read_text() if mtime is not None else None

@@ -26,6 +26,8 @@ class World:
         self.github = GitHubSimulator(
             base_url=f"{self.sandbox_url}/github", root=self.root / "github", site_url=self.site_url, seed=seed
         )
+        # The site signs App JWTs with this key (settings.GITHUB_APP_PRIVATE_KEY_FILE): make sure it exists.
+        self.github.app_private_key_path  # noqa: B018
 
     def simulators(self) -> dict[str, Simulator]:
         return {"atlassian": self.atlassian, "github": self.github}

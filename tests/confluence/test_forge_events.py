@@ -105,6 +105,17 @@ def test_it_enqueues_processing_on_commit(deliver, connection, django_capture_on
 
 
 @pytest.mark.django_db
+def test_with_the_orm_broker_the_task_commits_with_the_row(deliver, connection, monkeypatch):
+    sent = []
+    monkeypatch.setattr(forge_events, "broker_is_the_database", lambda: True)
+    monkeypatch.setattr(forge_events, "async_task", lambda *args, **kwargs: sent.append(args))
+    deliver(fixture("page_updated"))  # no on-commit callbacks run in this test: the task was queued in the insert
+    assert sent == [("confluence.forge_events.process_event", WebhookEvent.objects.get().id)]
+    deliver(fixture("page_updated"))  # a redelivery queues nothing
+    assert len(sent) == 1
+
+
+@pytest.mark.django_db
 def test_it_reads_events_under_payload(deliver, connection):
     assert deliver(fixture("page_updated__payload_envelope")).status_code == 202
     [event] = process_all()
@@ -137,7 +148,9 @@ def test_a_new_version_is_a_new_event(deliver, connection):
 
 @pytest.mark.django_db
 def test_it_stores_unknown_events_as_ignored(deliver, connection):
-    deliver({"eventType": "avi:confluence:liked:page", **fixture("page_updated", eventType="avi:confluence:liked:page")})
+    deliver(
+        {"eventType": "avi:confluence:liked:page", **fixture("page_updated", eventType="avi:confluence:liked:page")}
+    )
     deliver({"something": "else"})
     events = process_all()
     assert [e.status for e in events] == ["ignored", "ignored"]
@@ -421,8 +434,6 @@ def test_a_failing_handler_marks_the_event_failed(deliver, connection, monkeypat
 
 def test_dedupe_keys_ignore_the_envelope_and_the_retry_context():
     plain, wrapped = fixture("page_updated"), fixture("page_updated__payload_envelope")
-    assert forge_events.dedupe_key(CLOUD_ID, plain) == forge_events.dedupe_key(
-        CLOUD_ID, forge_events.unwrap(wrapped)
-    )
+    assert forge_events.dedupe_key(CLOUD_ID, plain) == forge_events.dedupe_key(CLOUD_ID, forge_events.unwrap(wrapped))
     assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(OTHER_CLOUD_ID, plain)
     assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(CLOUD_ID, fixture("page_created"))

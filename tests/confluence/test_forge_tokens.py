@@ -60,7 +60,9 @@ def test_it_accepts_a_valid_token(sandbox, post):
 @pytest.mark.django_db
 def test_it_caches_the_jwks(sandbox, post):
     for _ in range(3):
-        assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID), {**EVENT, "eventCreatedDate": "x"}).status_code in (
+        assert post(
+            sandbox.atlassian.sign_invocation_token(CLOUD_ID), {**EVENT, "eventCreatedDate": "x"}
+        ).status_code in (
             200,
             202,
         )
@@ -76,7 +78,9 @@ def test_it_takes_the_cloud_id_from_the_token_not_the_body(sandbox, post):
 
 @pytest.mark.django_db
 def test_it_reads_the_cloud_id_from_the_installation_contexts(sandbox, post):
-    claims = {"app": {"installation": {"contexts": [{"name": "confluence", "apiBaseUrl": f"x/ex/confluence/{CLOUD_ID}"}]}}}
+    claims = {
+        "app": {"installation": {"contexts": [{"name": "confluence", "apiBaseUrl": f"x/ex/confluence/{CLOUD_ID}"}]}}
+    }
     assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID, claims=claims)).status_code == 202
     assert WebhookEvent.objects.get().cloud_id == CLOUD_ID
 

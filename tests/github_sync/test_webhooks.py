@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 
 from connectors.models import Connection
-from github_sync.models import Installation, IngestRun, Repository, Source, WebhookDelivery
+from github_sync.models import IngestRun, Installation, Repository, Source, WebhookDelivery
 from github_sync.signals import installation_changed
 from github_sync.webhooks import verify_signature
 

@@ -1,0 +1,89 @@
+"""Admin for sync runs and sync state: every run is readable, and re-running calls the app's own enqueue_sync."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.utils.html import format_html
+
+from confluence.models import SyncRun, SyncState
+from confluence.tasks import enqueue_sync
+
+
+@admin.register(SyncRun)
+class SyncRunAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "connection",
+        "trigger",
+        "status",
+        "error_kind",
+        "created_at",
+        "duration",
+        "summary",
+        "commit",
+    ]
+    list_filter = ["status", "trigger", "error_kind", "full"]
+    search_fields = ["connection__name", "connection__org__slug", "commit_sha", "error"]
+    list_select_related = ["connection", "connection__org"]
+    raw_id_fields = ["connection"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # stays fast with hundreds of thousands of runs
+    actions = ["rerun"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="Duration")
+    def duration(self, obj: SyncRun) -> str:
+        return f"{obj.duration_seconds:.1f} s" if obj.duration_seconds is not None else "—"
+
+    @admin.display(description="Pages")
+    def summary(self, obj: SyncRun) -> str:
+        counts = obj.counts or {}
+        keys = ("added", "updated", "moved", "removed")
+        return ", ".join(f"{counts[k]} {k}" for k in keys if counts.get(k)) or "—"
+
+    @admin.display(description="Commit")
+    def commit(self, obj: SyncRun):
+        if not obj.commit_sha:
+            return "—"
+        return format_html('<a href="{}">{}</a>', obj.commit_url or "#", obj.commit_sha[:10])
+
+    @admin.action(description="Re-run (queue the same work again)")
+    def rerun(self, request, queryset) -> None:
+        for run in queryset.select_related("connection"):
+            enqueue_sync(run.connection, trigger=SyncRun.Trigger.ADMIN, page_ids=run.page_ids, full=run.full)
+        self.message_user(request, f"Queued {queryset.count()} run(s).", messages.SUCCESS)
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(admin.ModelAdmin):
+    list_display = ["connection", "commit_sha", "pages", "updated_at"]
+    search_fields = ["connection__name", "connection__org__slug", "commit_sha"]
+    list_select_related = ["connection"]
+    exclude = ["index"]
+    readonly_fields = ["connection", "commit_sha", "ctx_blobs", "pages", "updated_at"]
+    actions = ["full_resync", "forget"]
+
+    def get_queryset(self, request):
+        # The index can be megabytes; the list never needs it.
+        return super().get_queryset(request).defer("index")
+
+    @admin.display(description="Pages")
+    def pages(self, obj: SyncState) -> int:
+        return len((obj.index or {}).get("pages", {}))
+
+    @admin.action(description="Full re-sync (re-read and re-render every page)")
+    def full_resync(self, request, queryset) -> None:
+        for state in queryset.select_related("connection"):
+            enqueue_sync(state.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
+        self.message_user(request, f"Queued {queryset.count()} full re-sync(s).", messages.SUCCESS)
+
+    @admin.action(description="Forget state (the next run rebuilds it from the repository's index)")
+    def forget(self, request, queryset) -> None:
+        count = queryset.count()
+        queryset.delete()
+        self.message_user(request, f"Forgot the state of {count} connection(s).", messages.SUCCESS)

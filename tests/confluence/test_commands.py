@@ -1,0 +1,92 @@
+"""`confluence_sync`, `sandbox_demo` and the scheduled jobs."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+from django_q.models import Schedule
+
+from confluence import tasks
+from confluence.models import SyncRun
+from sandbox import demo
+from tests.confluence.sync_world import build_site, sync_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def connection(sandbox, acme, alice):
+    site, _ = build_site(sandbox)
+    return demo.connect(sandbox, org=acme, user=alice, cloud_id=site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki")
+
+
+def test_it_queues_a_sync_from_the_command(connection, capsys):
+    call_command("confluence_sync", str(connection.id), "--full")
+    run = connection.sync_runs.get(status="queued")
+    assert run.full and "queued" in capsys.readouterr().out
+
+
+def test_it_waits_for_the_sync_when_asked(connection, capsys, monkeypatch):
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    call_command("confluence_sync", str(connection.id), "--wait")
+    assert "succeeded" in capsys.readouterr().out
+    assert connection.sync_runs.filter(status="succeeded").exists()
+
+
+def test_it_refuses_an_unknown_connection():
+    with pytest.raises(CommandError, match="No Confluence connection"):
+        call_command("confluence_sync", "999")
+
+
+def test_it_refuses_an_unfinished_connection(confluence_connection):
+    with pytest.raises(CommandError, match="has not finished its setup"):
+        call_command("confluence_sync", str(confluence_connection.id))
+
+
+def test_it_creates_the_schedules():
+    names = set(Schedule.objects.values_list("name", flat=True))
+    assert {"ctx: sweep", "ctx: reconcile"} <= names
+
+
+def test_it_reconciles_connections_whose_last_full_run_is_old(connection, settings):
+    sync_now(connection)
+    assert tasks.reconcile_due() == 0
+    SyncRun.objects.update(created_at=timezone.now() - timedelta(hours=settings.CONFLUENCE_RECONCILE_HOURS + 1))
+    assert tasks.reconcile_due() == 1
+    assert connection.sync_runs.get(status="queued").trigger == "schedule"
+
+
+def test_it_does_not_reconcile_paused_connections(connection):
+    sync_now(connection)
+    SyncRun.objects.update(created_at=timezone.now() - timedelta(days=2))
+    connection.pause()
+    assert tasks.reconcile_due() == 0
+
+
+def test_it_resends_queued_runs_the_broker_lost(connection, monkeypatch):
+    sent = []
+    monkeypatch.setattr(tasks, "send", sent.append)
+    run = connection.sync_runs.get(status="queued")
+    assert tasks.resend_lost_runs() == 0
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert tasks.resend_lost_runs() == 1 and sent == [run.pk]
+
+
+def test_it_sweeps_everything_in_one_call(connection):
+    result = tasks.sweep()
+    assert set(result) == {"stale_runs", "lost_runs", "pending_events", "stale_ingests"}
+
+
+def test_it_builds_the_demo(tmp_path, settings, monkeypatch, capsys):
+    from sandbox import store
+
+    settings.SANDBOX_DIR = tmp_path / "sandbox"
+    settings.GITHUB_APP_PRIVATE_KEY_FILE = str(tmp_path / "sandbox/github/app-private-key.pem")
+    monkeypatch.setattr(store, "_cache", {})
+    call_command("sandbox_demo", "--pages", "12")
+    out = capsys.readouterr().out
+    assert "synced" in out and "git clone" in out
+    repo = tmp_path / "sandbox/github/acme-sandbox/confluence-docs.git"
+    assert repo.is_dir()
+    assert SyncRun.objects.filter(status="succeeded").count() == 1

@@ -1,0 +1,167 @@
+"""The sync engine when things go wrong: outside pushes mid-run, flaky services, workers killed mid-commit."""
+
+import subprocess
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from confluence import tasks
+from confluence.models import SyncRun
+from github_sync.client import InstallationClient
+from sandbox import demo
+from sandbox.core import FaultPlan
+from tests.confluence.sync_world import build_site, sync_now
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["confluence/ENG/home.md", "confluence/ENG/home/deploy-guide.md", "confluence/OPS/runbook.md"]
+
+
+class WorkerKilled(BaseException):
+    """Stands in for the worker process dying (SIGKILL, OOM): nothing in the engine may catch it."""
+
+
+@pytest.fixture
+def world(sandbox, monkeypatch):
+    monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
+    site, pages = build_site(sandbox)
+    sandbox.site, sandbox.pages = site, pages
+    sandbox.github.create_repository("acme-inc", "wiki-flaky", private=True)
+    return sandbox
+
+
+def connect(world, org, user, repository="acme-inc/wiki"):
+    return demo.connect(
+        world, org=org, user=user, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository=repository
+    )
+
+
+@pytest.fixture
+def connection(world, acme, alice):
+    return connect(world, acme, alice)
+
+
+def tree(world, repo="wiki"):
+    return world.github.read_tree("acme-inc", repo, "main")
+
+
+def commit_count(world, repo="wiki") -> int:
+    bare = world.github.repository_path("acme-inc", repo)
+    out = subprocess.run(["git", "rev-list", "--count", "main"], cwd=bare, check=True, capture_output=True, text=True)
+    return int(out.stdout)
+
+
+def kill_once(monkeypatch, method: str, *, after: bool = False):
+    """Make InstallationClient.<method> kill the worker once, before (or right after) doing its work."""
+    real = getattr(InstallationClient, method)
+    state = {"killed": False}
+
+    def dying(self, *args, **kwargs):
+        if state["killed"]:
+            return real(self, *args, **kwargs)
+        state["killed"] = True
+        if after:
+            real(self, *args, **kwargs)
+        raise WorkerKilled
+
+    monkeypatch.setattr(InstallationClient, method, dying)
+
+
+def recover(connection) -> SyncRun:
+    """What the sweeper does once the dead run's heartbeat is old enough, then the recovery run itself."""
+    SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert tasks.recover_stale_runs() == 1
+    recovery = SyncRun.objects.get(connection=connection, status=SyncRun.Status.QUEUED)
+    tasks.run_sync(recovery.id)
+    recovery.refresh_from_db()
+    return recovery
+
+
+def test_it_rebuilds_on_a_branch_moved_during_the_run(world, connection, monkeypatch):
+    sync_now(connection)
+    world.atlassian.update_page(world.pages["home"].id, body="<p>Edited while someone pushed.</p>", emit=False)
+    before = commit_count(world)
+    real = InstallationClient.create_commit
+    pushed = []
+
+    def push_first(self, *args, **kwargs):
+        if not pushed:
+            pushed.append(world.github.push_outside_commit("acme-inc", "wiki", files={"NOTES.md": "mine"}, message="x"))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(InstallationClient, "create_commit", push_first)
+    run = sync_now(connection)
+    assert run.status == "succeeded", run.error
+    files = tree(world)
+    assert files["NOTES.md"] == b"mine"
+    assert "Edited while someone pushed." in files["confluence/ENG/home.md"].decode()
+    assert commit_count(world) == before + 2  # the outside commit and exactly one sync commit on top of it
+    assert world.github.head_sha("acme-inc", "wiki") == run.commit_sha
+
+
+@pytest.mark.parametrize("seed", [1, 2, 4])
+def test_it_ends_with_the_clean_runs_tree_despite_flaky_services(world, acme, alice, seed):
+    clean = connect(world, acme, alice)
+    assert sync_now(clean).status == "succeeded"
+    flaky = connect(world, acme, alice, repository="acme-inc/wiki-flaky")
+    kinds = ("429", "429-no-retry-after", "500", "502", "503", "timeout")
+    world.atlassian.inject_faults(FaultPlan(rate=0.2, kinds=kinds, seed=seed))
+    world.github.inject_faults(FaultPlan(rate=0.2, kinds=kinds, seed=seed + 100))
+    run = sync_now(flaky)
+    world.atlassian.inject_faults(None)
+    world.github.inject_faults(None)
+    assert run.status == "succeeded", run.error
+    assert any(r.fault for r in world.atlassian.requests) and any(r.fault for r in world.github.requests)
+    assert tree(world, "wiki-flaky") == tree(world, "wiki")
+    assert commit_count(world, "wiki-flaky") == commit_count(world, "wiki")
+
+
+def test_it_finishes_a_run_killed_before_the_ref_update(world, connection, monkeypatch):
+    kill_once(monkeypatch, "update_branch")
+    with pytest.raises(WorkerKilled):
+        sync_now(connection)
+    assert SyncRun.objects.get(connection=connection, status=SyncRun.Status.RUNNING)
+    recovery = recover(connection)
+    assert recovery.status == "succeeded", recovery.error
+    files = tree(world)
+    assert all(path in files for path in PAGES)
+    assert recovery.commit_sha == world.github.head_sha("acme-inc", "wiki")
+
+
+def test_it_makes_one_sync_commit_after_a_kill_before_the_ref_update(world, connection, monkeypatch):
+    sync_now(connection)
+    world.atlassian.update_page(world.pages["home"].id, body="<p>Second version.</p>", emit=False)
+    before = commit_count(world)
+    kill_once(monkeypatch, "update_branch")
+    with pytest.raises(WorkerKilled):
+        sync_now(connection)
+    recovery = recover(connection)
+    assert recovery.status == "succeeded", recovery.error
+    assert commit_count(world) == before + 1
+    assert "Second version." in tree(world)["confluence/ENG/home.md"].decode()
+
+
+def test_it_makes_no_duplicate_commit_after_a_kill_after_the_ref_update(world, connection, monkeypatch):
+    sync_now(connection)
+    world.atlassian.update_page(world.pages["home"].id, body="<p>Committed, not recorded.</p>", emit=False)
+    kill_once(monkeypatch, "update_branch", after=True)
+    with pytest.raises(WorkerKilled):
+        sync_now(connection)
+    committed = commit_count(world)
+    recovery = recover(connection)
+    assert recovery.status == "succeeded", recovery.error
+    assert recovery.commit_sha == ""
+    assert commit_count(world) == committed
+    assert "Committed, not recorded." in tree(world)["confluence/ENG/home.md"].decode()
+
+
+def test_it_recovers_a_first_run_killed_after_the_ref_update(world, connection, monkeypatch):
+    kill_once(monkeypatch, "update_branch", after=True)
+    with pytest.raises(WorkerKilled):
+        sync_now(connection)
+    committed = commit_count(world)
+    recovery = recover(connection)
+    assert recovery.status == "succeeded", recovery.error
+    assert commit_count(world) == committed
+    assert all(path in tree(world) for path in PAGES)

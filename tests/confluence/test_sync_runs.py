@@ -1,0 +1,175 @@
+"""Runs as rows: one running per connection, requests merged into one queued run, and how failures end."""
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_q.models import Schedule
+
+from confluence import tasks
+from confluence.models import SyncRun
+from connectors.models import Connection, SetupTask
+from sandbox import demo
+from tests.confluence.sync_world import build_site, sync_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(sandbox):
+    site, pages = build_site(sandbox)
+    sandbox.site, sandbox.pages = site, pages
+    return sandbox
+
+
+@pytest.fixture
+def connection(world, acme, alice):
+    connection = demo.connect(
+        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
+    )
+    # Setup may have queued a first sync already; these tests start from no runs at all.
+    SyncRun.objects.filter(connection=connection).delete()
+    return connection
+
+
+def queued(connection) -> list[SyncRun]:
+    return list(SyncRun.objects.filter(connection=connection, status=SyncRun.Status.QUEUED))
+
+
+def enqueue(connection, **kwargs) -> SyncRun:
+    return tasks.enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE, **kwargs)
+
+
+# Claiming ------------------------------------------------------------------------------------------------
+
+
+def test_it_lets_only_one_worker_claim_a_run(connection):
+    run = enqueue(connection)
+    assert tasks.claim(run.id) is not None
+    assert tasks.claim(run.id) is None
+    assert SyncRun.objects.get(id=run.id).attempts == 1
+
+
+def test_it_leaves_a_run_queued_while_another_runs(connection):
+    first = enqueue(connection)
+    tasks.claim(first.id)
+    second = enqueue(connection)
+    assert tasks.claim(second.id) is None
+    assert SyncRun.objects.get(id=second.id).status == SyncRun.Status.QUEUED
+
+
+def test_it_rejects_two_running_runs_in_the_database(connection):
+    SyncRun.objects.create(connection=connection, trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.RUNNING)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        SyncRun.objects.create(connection=connection, trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.RUNNING)
+
+
+def test_it_allows_running_runs_of_different_connections(connection, globex, charlie):
+    other = Connection.create_with_tasks(org=globex, kind=Connection.Kind.CONFLUENCE, created_by=charlie)
+    for owner in (connection, other):
+        SyncRun.objects.create(connection=owner, trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.RUNNING)
+    assert SyncRun.objects.filter(status=SyncRun.Status.RUNNING).count() == 2
+
+
+# Merging requests ----------------------------------------------------------------------------------------
+
+
+def test_it_merges_page_ids_into_the_queued_run(connection):
+    first = enqueue(connection, page_ids=["3", "1"])
+    second = enqueue(connection, page_ids=["2", "3"])
+    assert second.id == first.id
+    assert queued(connection)[0].page_ids == ["1", "2", "3"]
+
+
+def test_it_lets_a_full_request_win(connection):
+    enqueue(connection, page_ids=["1"])
+    enqueue(connection, full=True)
+    enqueue(connection, page_ids=["2"])
+    [run] = queued(connection)
+    assert run.full and run.page_ids is None
+
+
+def test_it_lets_an_untargeted_request_win(connection):
+    enqueue(connection, page_ids=["1"])
+    enqueue(connection)
+    enqueue(connection, page_ids=["2"])
+    [run] = queued(connection)
+    assert run.page_ids is None and not run.full
+
+
+def test_it_queues_one_follow_up_for_requests_during_a_run(world, connection, monkeypatch):
+    from confluence import reading
+
+    real_read = reading.read
+    during = []
+
+    def read_and_receive_requests(*args, **kwargs):
+        during.append(enqueue(connection, page_ids=[world.pages["home"].id]))
+        during.append(enqueue(connection, page_ids=[world.pages["guide"].id]))
+        during.append(queued(connection))
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(reading, "read", read_and_receive_requests)
+    run = enqueue(connection)
+    tasks.run_sync(run.id)
+    assert during[0].id == during[1].id != run.id
+    assert len(during[2]) == 1
+    assert during[2][0].page_ids == sorted([world.pages["home"].id, world.pages["guide"].id])
+
+
+def test_it_starts_the_follow_up_when_the_running_run_finishes(world, connection, monkeypatch):
+    from confluence import reading
+
+    real_read = reading.read
+    follow_ups = []
+
+    def read_and_receive_a_request(run, *args, **kwargs):
+        if not follow_ups:
+            follow_ups.append(enqueue(connection, page_ids=[world.pages["home"].id]))
+        return real_read(run, *args, **kwargs)
+
+    monkeypatch.setattr(reading, "read", read_and_receive_a_request)
+    first = enqueue(connection)
+    tasks.run_sync(first.id)  # Q_CLUSTER sync mode: the follow-up the worker sends runs right here
+    follow_up = SyncRun.objects.get(id=follow_ups[0].id)
+    assert SyncRun.objects.get(id=first.id).status == SyncRun.Status.SUCCEEDED
+    assert follow_up.status == SyncRun.Status.SUCCEEDED, follow_up.error
+    assert follow_up.started_at >= SyncRun.objects.get(id=first.id).finished_at
+    assert not queued(connection)
+
+
+# How failures end ----------------------------------------------------------------------------------------
+
+
+def test_it_stops_on_a_revoked_grant_without_retrying(world, connection):
+    world.atlassian.revoke_grant(connection.atlassian_site.account_id)
+    world.atlassian.expire_access_tokens()
+    run = sync_now(connection)
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_kind == SyncRun.ErrorKind.AUTH
+    assert connection.tasks.get(kind="link_atlassian").state == SetupTask.State.BLOCKED
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ATTENTION
+    assert not Schedule.objects.filter(func="confluence.tasks.retry_sync").exists()
+
+
+def test_it_reports_a_deleted_repository(world, connection):
+    sync_now(connection)
+    world.github.delete_repository("acme-inc", "wiki")
+    run = sync_now(connection)
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_kind == SyncRun.ErrorKind.PERMANENT
+    assert not Schedule.objects.filter(func="confluence.tasks.retry_sync").exists()
+    connection.refresh_from_db()
+    assert connection.status == Connection.Status.ATTENTION
+    assert "acme-inc/wiki" in connection.status_detail
+
+
+def test_it_schedules_a_retry_when_confluence_stays_down(world, connection, monkeypatch):
+    from sandbox.core import FaultPlan
+
+    monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
+    world.atlassian.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern="/wiki/"))
+    run = sync_now(connection)
+    assert run.error_kind == SyncRun.ErrorKind.TRANSIENT
+    retry = Schedule.objects.get(func="confluence.tasks.retry_sync")
+    assert retry.next_run > timezone.now()

@@ -1,0 +1,150 @@
+"""Scope changes between syncs: spaces and page trees in and out, excluded subtrees and labels."""
+
+import pytest
+
+from sandbox import demo
+from tests.confluence.sync_world import build_site, sync_now
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(sandbox):
+    """ENG: Home › Deploy Guide › Rollback, Home › Team; OPS: Runbook."""
+    site, pages = build_site(sandbox)
+    a = sandbox.atlassian
+    pages["rollback"] = a.create_page(
+        site.cloud_id, space_key="ENG", title="Rollback", body="<p>Undo.</p>", parent_id=pages["guide"].id, emit=False
+    )
+    pages["team"] = a.create_page(
+        site.cloud_id, space_key="ENG", title="Team", body="<p>Who.</p>", parent_id=pages["home"].id, emit=False
+    )
+    sandbox.site, sandbox.pages = site, pages
+    return sandbox
+
+
+@pytest.fixture
+def connection(world, acme, alice):
+    return demo.connect(
+        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki"
+    )
+
+
+def pages_in(world) -> set[str]:
+    return {p for p in world.github.read_tree("acme-inc", "wiki", "main") if p.endswith(".md")}
+
+
+def set_scope(connection, world, *, spaces=(), pages=(), excluded_pages=(), excluded_labels=()):
+    scope = connection.sync_scope
+    scope.spaces = [
+        {"id": s.id, "key": s.key, "name": s.name} for s in (world.atlassian.space_by_key(world.site.cloud_id, k) for k in spaces)
+    ]
+    scope.pages = [page_entry(world, key, d) for key, d in pages]
+    scope.excluded_pages = [page_entry(world, key, d) for key, d in excluded_pages]
+    scope.excluded_labels = list(excluded_labels)
+    scope.save()
+
+
+def page_entry(world, key: str, descendants: bool) -> dict:
+    page = world.pages[key]
+    return {"id": page.id, "title": page.title, "space_key": "ENG", "descendants": descendants}
+
+
+ENG = {
+    "confluence/ENG/home.md",
+    "confluence/ENG/home/deploy-guide.md",
+    "confluence/ENG/home/deploy-guide/rollback.md",
+    "confluence/ENG/home/team.md",
+}
+
+
+def test_it_adds_a_space_that_joined_the_scope(world, connection):
+    sync_now(connection)
+    set_scope(connection, world, spaces=["ENG", "OPS"])
+    run = sync_now(connection)
+    assert pages_in(world) == ENG | {"confluence/OPS/runbook.md"}
+    assert run.counts["added"] == 1 and run.counts["unchanged"] == 4
+
+
+def test_it_removes_a_space_and_keeps_the_other(world, connection):
+    set_scope(connection, world, spaces=["ENG", "OPS"])
+    sync_now(connection)
+    set_scope(connection, world, spaces=["OPS"])
+    run = sync_now(connection)
+    assert pages_in(world) == {"confluence/OPS/runbook.md"}
+    assert run.counts["removed"] == 4
+
+
+def test_it_syncs_a_page_tree(world, connection):
+    set_scope(connection, world, pages=[("guide", True)])
+    sync_now(connection)
+    assert pages_in(world) == {"confluence/ENG/deploy-guide.md", "confluence/ENG/deploy-guide/rollback.md"}
+
+
+def test_it_syncs_a_page_without_its_descendants(world, connection):
+    set_scope(connection, world, pages=[("home", False)])
+    sync_now(connection)
+    assert pages_in(world) == {"confluence/ENG/home.md"}
+
+
+def test_it_grows_from_a_page_to_its_tree(world, connection):
+    set_scope(connection, world, pages=[("home", False)])
+    sync_now(connection)
+    set_scope(connection, world, pages=[("home", True)])
+    run = sync_now(connection)
+    assert pages_in(world) == ENG
+    assert run.counts["added"] == 3 and run.counts["unchanged"] == 1
+
+
+def test_it_shrinks_from_a_space_to_a_page_tree(world, connection):
+    sync_now(connection)
+    set_scope(connection, world, pages=[("guide", True)])
+    run = sync_now(connection)
+    assert pages_in(world) == {"confluence/ENG/deploy-guide.md", "confluence/ENG/deploy-guide/rollback.md"}
+    assert run.counts["removed"] == 2 and run.counts["moved"] == 2
+
+
+def test_it_excludes_a_subtree(world, connection):
+    sync_now(connection)
+    set_scope(connection, world, spaces=["ENG"], excluded_pages=[("guide", True)])
+    sync_now(connection)
+    assert pages_in(world) == {"confluence/ENG/home.md", "confluence/ENG/home/team.md"}
+
+
+def test_it_excludes_a_page_but_keeps_its_children(world, connection):
+    set_scope(connection, world, spaces=["ENG"], excluded_pages=[("guide", False)])
+    sync_now(connection)
+    files = pages_in(world)
+    assert "confluence/ENG/home/deploy-guide.md" not in files
+    # The hierarchy follows synced pages only: the child of an excluded page sits where its nearest synced
+    # ancestor would put it (the space root), never under a folder for a page that is not there.
+    assert any(path.endswith("/rollback.md") for path in files)
+    assert not any("deploy-guide/" in path for path in files)
+
+
+def test_it_brings_back_a_subtree_no_longer_excluded(world, connection):
+    set_scope(connection, world, spaces=["ENG"], excluded_pages=[("guide", True)])
+    sync_now(connection)
+    set_scope(connection, world, spaces=["ENG"])
+    run = sync_now(connection)
+    assert pages_in(world) == ENG
+    assert run.counts["added"] == 2
+
+
+def test_it_excludes_and_readmits_pages_by_label(world, connection):
+    world.atlassian.add_label(world.pages["team"].id, "Draft")
+    set_scope(connection, world, spaces=["ENG"], excluded_labels=["draft"])
+    sync_now(connection)
+    assert "confluence/ENG/home/team.md" not in pages_in(world)
+    world.atlassian.remove_label(world.pages["team"].id, "Draft")
+    run = sync_now(connection)
+    assert "confluence/ENG/home/team.md" in pages_in(world)
+    assert run.counts["added"] == 1
+
+
+def test_it_writes_the_new_scope_file(world, connection):
+    sync_now(connection)
+    set_scope(connection, world, spaces=["ENG"], excluded_pages=[("guide", True)], excluded_labels=["draft"])
+    sync_now(connection)
+    scope = world.github.read_tree("acme-inc", "wiki", "main")[".ctx/confluence.yml"].decode()
+    assert world.pages["guide"].id in scope and "draft" in scope

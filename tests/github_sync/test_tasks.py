@@ -1,0 +1,150 @@
+"""enqueue_ingest / run_ingest / requeue_stale_ingests: one queued run per repository, one running at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from github_sync import tasks
+from github_sync.models import IngestRun
+
+pytestmark = pytest.mark.django_db
+
+QUEUED, RUNNING = IngestRun.Status.QUEUED, IngestRun.Status.RUNNING
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The ids whose django-q2 task was enqueued (instead of running them)."""
+    ids = []
+    monkeypatch.setattr(tasks, "start", lambda run: ids.append(run.id))
+    return ids
+
+
+def test_it_queues_a_run_once_the_transaction_commits(repository, started, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+
+    assert (run.status, run.commit_sha, run.trigger) == (QUEUED, "a" * 40, "push")
+    assert started == [run.id]
+
+
+def test_newer_commits_replace_the_queued_one(repository, started, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+        second = tasks.enqueue_ingest(repository, "b" * 40, trigger="confluence")
+
+    assert first.id == second.id
+    assert IngestRun.objects.get().commit_sha == "b" * 40
+    assert started == [first.id]
+
+
+def test_the_branch_tip_is_never_replaced_by_an_older_commit(repository, started):
+    tasks.enqueue_ingest(repository, None, trigger="admin")
+    tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
+    assert IngestRun.objects.get().commit_sha == ""
+
+
+def test_a_request_during_a_run_queues_a_new_run(repository, started):
+    running = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    IngestRun.objects.filter(id=running.id).update(status=RUNNING, lease_until=timezone.now() + tasks.LEASE)
+
+    queued = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
+
+    assert queued.id != running.id
+
+
+def test_only_one_run_per_repository_runs_at_a_time(repository, started, monkeypatch):
+    running = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    IngestRun.objects.filter(id=running.id).update(status=RUNNING, lease_until=timezone.now() + tasks.LEASE)
+    queued = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
+
+    tasks.run_ingest(queued.id)
+
+    assert IngestRun.objects.get(id=queued.id).status == QUEUED  # left for the running one to start
+
+
+def test_a_finished_run_starts_the_next_queued_one(push, repository, started, monkeypatch,
+                                                   django_capture_on_commit_callbacks):
+    sha = push({"a.md": "# A"})
+    first = tasks.claim(tasks.enqueue_ingest(repository, sha, trigger="push").id)
+    waiting = tasks.enqueue_ingest(repository, sha, trigger="confluence")
+    monkeypatch.setattr(tasks, "claim", lambda run_id: first)  # as if this worker had just claimed it
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.run_ingest(first.id)
+
+    assert IngestRun.objects.get(id=first.id).status == IngestRun.Status.SUCCEEDED
+    assert started[-1] == waiting.id
+
+
+def test_running_twice_is_harmless(push, repository, ingest_now):
+    run = ingest_now(push({"a.md": "# A"}))
+    tasks.run_ingest(run.id)
+    assert IngestRun.objects.get(id=run.id).added == 1
+
+
+def test_a_stale_run_goes_back_to_the_queue(repository, started):
+    run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    IngestRun.objects.filter(id=run.id).update(status=RUNNING, lease_until=timezone.now() - timedelta(seconds=1))
+
+    assert tasks.requeue_stale_ingests() == 1
+
+    run.refresh_from_db()
+    assert run.status == QUEUED and "Requeued" in run.error
+    assert started[-1] == run.id
+
+
+def test_a_stale_run_gives_way_to_a_newer_queued_one(repository, started):
+    run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    IngestRun.objects.filter(id=run.id).update(status=RUNNING, lease_until=timezone.now() - timedelta(seconds=1))
+    newer = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
+    IngestRun.objects.filter(id=newer.id).update(created_at=timezone.now() - timedelta(hours=1))
+
+    tasks.requeue_stale_ingests()
+
+    assert IngestRun.objects.get(id=run.id).status == IngestRun.Status.FAILED
+    assert started[-1] == newer.id
+
+
+def test_a_fresh_queued_run_is_left_alone(repository, started):
+    tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    assert tasks.requeue_stale_ingests() == 0
+
+
+def test_staff_reingest_from_the_admin(client, django_user_model, repository, started):
+    staff = django_user_model.objects.create_superuser("ops", "ops@example.com", "password")
+    client.force_login(staff)
+
+    client.post(reverse("admin:github_sync_repository_changelist"),
+                {"action": "reingest", "_selected_action": [repository.id]})
+
+    run = IngestRun.objects.get()
+    assert (run.trigger, run.commit_sha) == ("admin", "")
+
+
+def test_a_rate_limited_run_waits_and_resumes_where_it_stopped(push, repository, github, monkeypatch):
+    monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
+    monkeypatch.setattr("github_sync.ingest.BATCH", 1)
+    sha = push({"a.md": "# A", "b.md": "# B", "c.md": "# C"})
+    github.rate_limit = 3  # the tree and two blobs, then GitHub says no
+
+    run = tasks.enqueue_ingest(repository, sha, trigger="push")
+    tasks.run_ingest(run.id)
+
+    run.refresh_from_db()
+    assert run.status == QUEUED and run.lease_until > timezone.now()
+    assert "Trying again after" in run.error
+    assert repository.documents.count() == 2
+    assert tasks.requeue_stale_ingests() == 0  # still waiting
+
+    github.rate_limit = 5000
+    IngestRun.objects.filter(id=run.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    tasks.requeue_stale_ingests()  # tasks run inline in the suite
+
+    run.refresh_from_db()
+    assert run.status == IngestRun.Status.SUCCEEDED
+    assert (run.added, run.unchanged, run.blobs_fetched) == (1, 2, 1)
