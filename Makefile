@@ -28,8 +28,14 @@ run: $(STAMP)
 		$(PY) manage.py qcluster & \
 		$(PY) manage.py runserver --noreload $(HOST):$(PORT)'
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(PY) -m pytest
+
+# Debian's Chromium for the browser test (tests/test_browser.py), installed only when missing. Playwright never
+# downloads a browser (no `playwright install`).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

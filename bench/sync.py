@@ -11,13 +11,16 @@ path (enqueue_sync → run_sync):
 
 The ingestion of the full sync's commit runs between `full` and `noop`; it is reported in `full.ingest` and kept
 out of the full phase's own figures, which are the sync's. `peak_rss_mb` is the process's high-water mark during
-the phase (reset at its start where Linux allows; it includes the simulators' own state, which grows with N). Prints one JSON object. Runs on SQLite in a temporary
-directory unless DATABASE_URL is set (see bench/ingest.py).
+the phase (reset at its start where Linux allows), `rss_before_mb` the resident size when it started: both include
+the simulators' own state, which grows with N. `simulator_seconds` is the time the in-process simulators spent
+answering. Prints one JSON object. Runs on SQLite in a temporary directory unless DATABASE_URL is set (see
+bench/ingest.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import random
@@ -51,12 +54,17 @@ def run(pages: int, spaces: int, workdir: Path) -> dict:
     from sandbox.testing import serve_with_responses
     from sandbox.world import World
 
-    world = World(root=workdir / "sandbox", sandbox_url=f"{settings.PUBLIC_BASE_URL}/sandbox",
-                  site_url=settings.PUBLIC_BASE_URL)
+    world = World(
+        root=workdir / "sandbox", sandbox_url=f"{settings.PUBLIC_BASE_URL}/sandbox", site_url=settings.PUBLIC_BASE_URL
+    )
     settings.GITHUB_APP_PRIVATE_KEY_FILE = str(world.github.app_private_key_path)
     for simulator in world.simulators().values():
         simulator.deliver = lambda url, body, headers: 200  # webhooks are not what this measures
     http.sleep = lambda seconds: None
+    # `responses` keeps every request and response it served (bodies included) for assertions; a benchmark of
+    # tens of thousands of calls must not measure that. The simulators' own request logs do the counting.
+    responses.CallList.add = responses.CallList.add_call = lambda *args: None
+    time_simulators(world)
     # Ingesting N files fetches N blobs, over an installation's 5,000 requests an hour past 5,000 pages; the sync
     # is what this measures, so the simulated GitHub does not throttle (requests are still counted).
     world.github.rate_limit = 10**9
@@ -97,8 +105,9 @@ def seed(world, *, pages: int, spaces: int) -> tuple[str, list[str]]:
         title = f"{rng.choice(('Runbook', 'Design', 'Notes', 'Guide', 'FAQ'))} {n}"
         body = render_body(rng, PageContext(title=title, space_key=key, same_space_titles=[]))
         labels = rng.sample(("runbook", "howto", "adr", "draft"), k=rng.randint(0, 2))
-        page = atlassian.create_page(site.cloud_id, space_key=key, title=title, body=body, parent_id=parent,
-                                     labels=labels, emit=False)
+        page = atlassian.create_page(
+            site.cloud_id, space_key=key, title=title, body=body, parent_id=parent, labels=labels, emit=False
+        )
         created[key].append(page.id)
         depth[page.id] = depth[parent] + 1 if parent else 1
         if depth[page.id] < MAX_DEPTH:
@@ -117,14 +126,20 @@ def connect(world, cloud_id: str, spaces: int):
     from connectors.models import Organization
     from sandbox import demo
 
-    user = get_user_model().objects.create_user(username="bench", email="bench@example.com", password="bench")
+    user = get_user_model().objects.create_user(username="bench", email="bench@example.com", password="bench")  # noqa: S106
     org = Organization.create_with_owner(name="Bench", owner=user)
     tasks.send = lambda run_id: None  # this process runs the runs itself, phase by phase
     import github_sync.tasks
 
     github_sync.tasks.start = lambda run: None  # ingestion runs when `ingest_queued` says so
-    return demo.connect(world, org=org, user=user, cloud_id=cloud_id, space_keys=[f"S{n}" for n in range(spaces)],
-                        repository="bench-inc/wiki")
+    return demo.connect(
+        world,
+        org=org,
+        user=user,
+        cloud_id=cloud_id,
+        space_keys=[f"S{n}" for n in range(spaces)],
+        repository="bench-inc/wiki",
+    )
 
 
 def phase(world, connection, pages: int, *, page_ids: list[str] | None = None, with_ingest: bool = False) -> dict:
@@ -133,7 +148,9 @@ def phase(world, connection, pages: int, *, page_ids: list[str] | None = None, w
 
     for simulator in world.simulators().values():
         simulator.reset_log()
+    rss_before = current_rss_mb()
     reset_peak_rss()
+    world.simulator_seconds = 0.0
     trigger = SyncRun.Trigger.FORGE if page_ids else SyncRun.Trigger.MANUAL
     start = time.perf_counter()
     run = tasks.enqueue_sync(connection, trigger=trigger, page_ids=page_ids)
@@ -148,6 +165,8 @@ def phase(world, connection, pages: int, *, page_ids: list[str] | None = None, w
         "confluence_requests": world.atlassian.count(),
         "github_requests": world.github.count(),
         "github_write_requests": world.github.count() - world.github.count("GET"),
+        "simulator_seconds": round(world.simulator_seconds, 3),
+        "rss_before_mb": rss_before,
         "peak_rss_mb": peak_rss_mb(),
         "counts": run.counts,
         "commit": bool(run.commit_sha),
@@ -183,12 +202,33 @@ def ingest_queued(world) -> dict:
     }
 
 
+def time_simulators(world) -> None:
+    """Count the time the in-process simulators spend answering, which a real deployment does not spend."""
+    world.simulator_seconds = 0.0
+    for simulator in world.simulators().values():
+        handle = simulator.handle
+
+        def timed(request, handle=handle):
+            start = time.perf_counter()
+            try:
+                return handle(request)
+            finally:
+                world.simulator_seconds += time.perf_counter() - start
+
+        simulator.handle = timed
+
+
+def current_rss_mb() -> float:
+    try:
+        return round(int(Path("/proc/self/statm").read_text().split()[1]) * resource.getpagesize() / 2**20, 1)
+    except OSError:
+        return 0.0
+
+
 def reset_peak_rss() -> None:
     """Start a new high-water mark (Linux >= 4.0), so each phase reports its own peak."""
-    try:
+    with contextlib.suppress(OSError):  # elsewhere the peak is the process's since it started
         Path("/proc/self/clear_refs").write_text("5")
-    except OSError:
-        pass  # elsewhere the peak is the process's since it started
 
 
 def peak_rss_mb() -> float:

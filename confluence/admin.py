@@ -18,7 +18,7 @@ from confluence.models import (
     SyncTarget,
     WebhookEvent,
 )
-from confluence.tasks import enqueue_sync
+from confluence.tasks import enqueue_sync, ready_to_sync
 
 
 @admin.register(AtlassianSite)
@@ -83,7 +83,7 @@ class SyncScopeAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # A scope changed by staff syncs like one changed in the wizard.
         super().save_model(request, obj, form, change)
-        if obj.connection.is_ready and not obj.connection.paused:
+        if ready_to_sync(obj.connection):
             enqueue_sync(obj.connection, trigger=SyncRun.Trigger.ADMIN)
 
 

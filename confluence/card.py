@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncTarget
 from confluence.setup import FORGE_REMOVED
-from confluence.tasks import enqueue_sync
+from confluence.tasks import enqueue_sync, ready_to_sync
 from connectors.models import Connection
 
 
@@ -44,6 +44,6 @@ def fix_action(connection: Connection, site, target) -> dict | None:
 
 def sync_now(connection: Connection, *, trigger: str = SyncRun.Trigger.MANUAL) -> SyncRun | None:
     """Queue a sync of a ready, unpaused connection; None when it cannot sync yet."""
-    if connection.paused or not connection.is_ready:
+    if not ready_to_sync(connection):
         return None
     return enqueue_sync(connection, trigger=trigger)

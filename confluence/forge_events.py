@@ -28,8 +28,8 @@ from django_q.tasks import async_task
 from confluence import setup
 from confluence.forge import Invocation
 from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncState, WebhookEvent
-from confluence.tasks import enqueue_sync
-from connectors.models import Connection, SetupTask
+from confluence.tasks import enqueue_sync, ready_to_sync
+from connectors.models import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -197,6 +197,8 @@ def ignore_unused(event: WebhookEvent) -> Result:
 
 def handle_page_event(event: WebhookEvent) -> Result:
     """Queue a targeted run for each connection whose scope may hold the page, or whose repository already does."""
+    if not event.content_id:
+        return WebhookEvent.Status.IGNORED, "The event names no page.", []
     body = unwrap(event.payload)
     before = (body.get("prevContent") or {}).get("space") or {}
     space_keys = {event.space_key, before.get("key") if isinstance(before, dict) else None} - {None, ""}
@@ -325,8 +327,7 @@ def not_syncing(connection: Connection) -> str:
     if connection.paused:
         return "connection paused"
     # The Forge step is not required: an event arriving proves the app is installed, whatever we recorded.
-    unfinished = connection.tasks.exclude(kind="install_forge").exclude(state=SetupTask.State.DONE)
-    if unfinished.exists():
+    if not ready_to_sync(connection):
         return "setup not finished"
     return ""
 

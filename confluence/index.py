@@ -43,6 +43,7 @@ class PageEntry:
     ancestors: list[str] = field(default_factory=list)  # titles, root first (front matter)
     webui: str = ""
     attachments: dict[str, AttachmentEntry] = field(default_factory=dict)  # file name → entry
+    links: list[str] = field(default_factory=list)  # pages the body links to (plan.link_key), to re-render on moves
 
 
 @dataclass
@@ -68,7 +69,12 @@ class Index:
         }
 
     def render(self) -> bytes:
-        return (json.dumps(self.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
+        """JSON with one line per page: every sync rewrites this file, so it stays compact (a 10,000-page index
+        fits in one tree request) and a commit's diff of it shows one line per changed page."""
+        data = self.to_json()
+        pages = ",\n".join(f"  {_compact(pid)}: {_compact(entry)}" for pid, entry in data["pages"].items())
+        text = f'{{\n "format": {FORMAT},\n "spaces": {_compact(data["spaces"])},\n "pages": {{\n{pages}\n }}\n}}\n'
+        return text.encode()
 
     def confirmed_by(self, blobs: dict[str, str]) -> Index:
         """Only the pages whose files (page and attachments) the tree holds exactly as recorded; the others are
@@ -88,6 +94,10 @@ class Index:
             found[entry.path] = entry.blob
             found.update({a.path: a.blob for a in entry.attachments.values()})
         return found
+
+
+def _compact(value) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 def _id_key(page_id: str):

@@ -84,7 +84,35 @@ def make_plan(index: Index, desired: Mapping[str, Desired], *, converter_version
         else:
             plan.unchanged.append(pid)
     plan.removes = sorted((pid for pid in index.pages if pid not in desired), key=_id_key)
+    _relink(plan, index, desired)
     return plan
+
+
+def _relink(plan: Plan, index: Index, desired: Mapping[str, Desired]) -> None:
+    """Unchanged pages that link to a page that appeared, moved or went away are rendered again, so their
+    relative links (or links back to Confluence) follow it."""
+    moved = set()
+    for pid in plan.adds + plan.moves + plan.removes:
+        for page in (desired.get(pid), index.pages.get(pid)):
+            if page is not None:
+                moved |= {link_key(pid), link_key(None, space_key=page.space_key, title=page.title)}
+    if not moved:
+        return
+    relinked = [pid for pid in plan.unchanged if moved.intersection(index.pages[pid].links)]
+    plan.updates = sorted(plan.updates + relinked, key=_id_key)
+    plan.unchanged = [pid for pid in plan.unchanged if pid not in set(relinked)]
+
+
+def link_key(page_id: str | None, *, space_key: str = "", title: str = "") -> str:
+    """How an index entry names a page its body links to: by id, else by space and title."""
+    return f"id:{page_id}" if page_id else f"title:{space_key}:{title}"
+
+
+def ref_key(ref, space_key: str) -> str:
+    """The link key of a converter PageRef on a page of `space_key` ("" for a link to an anchor of the page)."""
+    if not ref.page_id and not ref.title:
+        return ""
+    return link_key(ref.page_id, space_key=ref.space_key or space_key, title=ref.title or "")
 
 
 def _stale(entry: PageEntry, page: Desired, converter_version: int) -> bool:

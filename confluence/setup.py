@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from confluence.auth import mark_revoked
 from confluence.models import AtlassianSite, ForgeInstallation, PendingAtlassianLink, SyncRun, SyncScope, SyncTarget
-from confluence.tasks import enqueue_sync
+from confluence.tasks import enqueue_sync, ready_to_sync
 from connectors.models import Connection, SetupTask
-from github_sync.models import Installation, Repository
+from github_sync.models import Installation, Repository, Source
 
 FORGE_REMOVED = "Forge app removed — changes are no longer captured. A site admin can reinstall it."
 
@@ -162,6 +162,8 @@ def select_repository(connection: Connection, repository: Repository, *, user, p
             "public_confirmed_at": timezone.now() if not repository.private else None,
         },
     )
+    # The target repository is a source like any other: ingested on every commit, searchable by the org.
+    Source.connect(connection, repository, by=user)
     visibility = "public" if not repository.private else "private"
     task(connection, "select_repository").mark(
         SetupTask.State.DONE, f"{repository.full_name} ({visibility}, branch {repository.default_branch})", by=user
@@ -188,7 +190,7 @@ def save_scope(
     )
     task(connection, "configure_scope").mark(SetupTask.State.DONE, summary, by=user)
     update_status(connection)
-    if connection.is_ready and not connection.paused:
+    if ready_to_sync(connection):
         enqueue_sync(connection, trigger=SyncRun.Trigger.SCOPE)
     return scope
 

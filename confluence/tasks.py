@@ -16,7 +16,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from confluence.models import SyncRun
-from connectors.models import Connection
+from connectors.models import Connection, SetupTask
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,15 @@ STALE_AFTER = timedelta(minutes=10)
 # A queued run whose task never started (broker down, worker killed before claiming) is re-sent after this.
 LOST_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
+
+
+def ready_to_sync(connection: Connection) -> bool:
+    """Unpaused, with every setup step done except the Forge app's: without Forge nothing tells us about changes,
+    but the reconciliation schedule and "Sync now" keep the repository right."""
+    if connection.paused:
+        return False
+    steps = connection.tasks.exclude(kind="install_forge")
+    return steps.exists() and not steps.exclude(state=SetupTask.State.DONE).exists()
 
 
 def enqueue_sync(
@@ -146,13 +155,11 @@ def reconcile_due() -> int:
     """The reconciliation schedule: a cheap version listing catches purged pages and missed events. Each ready,
     unpaused connection gets one when its last full-scope run is older than CONFLUENCE_RECONCILE_HOURS."""
     cutoff = timezone.now() - timedelta(hours=settings.CONFLUENCE_RECONCILE_HOURS)
-    connections = Connection.objects.filter(kind=Connection.Kind.CONFLUENCE, paused=False).exclude(
-        status=Connection.Status.SETUP
-    )
+    connections = Connection.objects.filter(kind=Connection.Kind.CONFLUENCE, paused=False)
     count = 0
-    for connection in connections.prefetch_related("tasks"):
+    for connection in connections:
         recent = connection.sync_runs.filter(page_ids__isnull=True, created_at__gte=cutoff).exists()
-        if connection.is_ready and not recent:
+        if ready_to_sync(connection) and not recent:
             enqueue_sync(connection, trigger=SyncRun.Trigger.SCHEDULE)
             count += 1
     return count
@@ -176,3 +183,30 @@ def retry_sync(connection_id: int, page_ids: list[str] | None, full: bool) -> No
     connection = Connection.objects.filter(pk=connection_id).first()
     if connection is not None and not connection.paused:
         enqueue_sync(connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=page_ids, full=full)
+
+
+def prune_history() -> dict[str, int]:
+    """Daily: forget old webhook rows and runs, so the admin and the card stay fast. The latest run of every
+    connection is always kept, and nothing unfinished is ever deleted."""
+    from confluence.models import WebhookEvent
+
+    now = timezone.now()
+    events = WebhookEvent.objects.filter(
+        received_at__lt=now - timedelta(days=settings.WEBHOOK_EVENT_RETENTION_DAYS),
+        status__in=[WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED],
+    )
+    keep = _latest_run_ids()
+    runs = SyncRun.objects.filter(
+        created_at__lt=now - timedelta(days=settings.SYNC_RUN_RETENTION_DAYS),
+        status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED],
+    ).exclude(id__in=keep)
+    return {
+        "events": events.delete()[1].get("confluence.WebhookEvent", 0),
+        "runs": runs.delete()[1].get("confluence.SyncRun", 0),
+    }
+
+
+def _latest_run_ids() -> set[int]:
+    from django.db.models import Max
+
+    return set(SyncRun.objects.values("connection_id").annotate(last=Max("id")).values_list("last", flat=True))

@@ -10,7 +10,7 @@ from confluence.client import Attachment
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import AttachmentEntry, Index, PageEntry
 from confluence.layout import attachment_path
-from confluence.plan import Desired, Plan
+from confluence.plan import Desired, Plan, ref_key
 from confluence.render import SiteMap, render_page
 from github_sync.commit import git_blob_sha
 
@@ -25,7 +25,7 @@ PROGRESS_EVERY = 50
 
 
 def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict, index: Index):
-    """(path → bytes or None for deletion, the new index, attachments downloaded)."""
+    """(path → bytes or None for deletion, the new index, attachments downloaded). Consumes `bodies`."""
     site = SiteMap.build(job.site.url, desired)
     files: dict[str, bytes | None] = {}
     new_index = Index(spaces=dict(index.spaces))
@@ -37,9 +37,11 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
         if pid not in to_render:
             new_index.pages[pid] = index.pages[pid]
             continue
-        content, result = render_page(page, bodies[pid], site)
+        # Each body is dropped once rendered, so a large first sync never holds every body and every file at once.
+        content, result = render_page(page, bodies.pop(pid), site)
         files[page.path] = content
-        new_index.pages[pid] = entry_for(page, content)
+        links = {ref_key(ref, page.space_key) for ref in result.linked_pages}
+        new_index.pages[pid] = entry_for(page, content, links=sorted(links - {""}))
         references[pid] = {(owner or pid, name) for owner, name in result.attachments if (owner or pid) in desired}
         rendered += 1
         if rendered % PROGRESS_EVERY == 0:
@@ -50,7 +52,7 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
     return files, new_index, downloaded
 
 
-def entry_for(page: Desired, content: bytes) -> PageEntry:
+def entry_for(page: Desired, content: bytes, *, links: list[str]) -> PageEntry:
     return PageEntry(
         title=page.title,
         space_key=page.space_key,
@@ -63,6 +65,7 @@ def entry_for(page: Desired, content: bytes) -> PageEntry:
         labels=list(page.labels),
         ancestors=list(page.ancestors),
         webui=page.webui,
+        links=links,
     )
 
 

@@ -145,7 +145,8 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+    # Harmless on a subdomain (only an apex domain can be submitted to the preload list), required by check --deploy.
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
     # Behind a TLS-terminating proxy the original scheme arrives in this header.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
@@ -224,6 +225,9 @@ FORGE_JWKS_URL = env("FORGE_JWKS_URL", default="https://forge.cdn.prod.atlassian
 CONFLUENCE_FORGE_INSTALL_URL = env("CONFLUENCE_FORGE_INSTALL_URL", default="")
 # Hours between reconciliation syncs of each connection (a cheap version listing that catches missed events).
 CONFLUENCE_RECONCILE_HOURS = env.float("CONFLUENCE_RECONCILE_HOURS", default=6)
+# Days processed Forge events and finished sync runs are kept (the latest run of each connection always is).
+WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
+SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)
 
 
 # Classic and granular read scopes: v2 endpoints are documented with granular scopes, the v1 calls we still make

@@ -9,6 +9,7 @@ commits are never overwritten, and paths the caller does not name are never touc
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from dataclasses import dataclass, field
 
@@ -139,9 +140,11 @@ def _present(files: dict, current: dict[str, str], writes: dict | None = None) -
 
 def _build_tree(client, full_name: str, base_tree: str, writes: dict, deletes: list[str], blob_cache) -> str:
     """Create the new tree in chunks, each chunk based on the previous one's result."""
-    entries = [{"path": p, "mode": "100644", "type": "blob", "sha": None} for p in deletes]
-    for path in sorted(writes):
-        entries.append(_entry(client, full_name, path, writes[path], blob_cache))
+    # Entries are made as each chunk fills, so only one chunk's decoded text is held at a time, not every file's.
+    entries = itertools.chain(
+        ({"path": p, "mode": "100644", "type": "blob", "sha": None} for p in deletes),
+        (_entry(client, full_name, path, writes[path], blob_cache) for path in sorted(writes)),
+    )
     tree = base_tree
     for chunk in _chunks(entries):
         tree = client.create_tree(full_name, chunk, base_tree=tree)
@@ -161,7 +164,7 @@ def _entry(client, full_name: str, path: str, content: bytes, blob_cache: dict[s
     return {"path": path, "mode": "100644", "type": "blob", "sha": blob_cache[sha]}
 
 
-def _chunks(entries: list[dict]):
+def _chunks(entries):
     chunk, size = [], 0
     for entry in entries:
         entry_size = len(entry.get("content") or "") + len(entry["path"]) + 100

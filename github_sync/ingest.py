@@ -159,6 +159,10 @@ def skip_reason(path: str, size: int | None) -> str | None:
     extension = name.rsplit(".", 1)[-1] if "." in name.lstrip(".") else ""
     if any(part in VENDORED_DIRECTORIES for part in parts[:-1]):
         return "vendored"
+    if parts[0] == ".ctx" and len(parts) > 1:
+        # ctx|'s own bookkeeping (the Confluence sync scope and page index): rewritten by every sync, never
+        # worth an answer, and fetching it would cost a request per sync.
+        return "generated"
     if name in GENERATED_FILENAMES or name.endswith(GENERATED_SUFFIXES):
         return "generated"
     if extension in BINARY_EXTENSIONS:

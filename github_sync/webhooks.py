@@ -61,12 +61,23 @@ def receive(*, event: str, delivery_id: str, body: bytes, headers: dict[str, str
                 action=str(payload.get("action") or "")[:60],
                 installation_id=(payload.get("installation") or {}).get("id"),
                 headers={k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS},
-                payload=payload,
+                payload=storable(payload),
             )
     except IntegrityError:
         return Outcome(200, "Duplicate delivery; already received.")
     process(delivery)
     return Outcome(500 if delivery.status == WebhookDelivery.Status.FAILED else 200, delivery.detail)
+
+
+def storable(value):
+    """The payload with NUL characters replaced: PostgreSQL's jsonb refuses \u0000 (a commit message can hold one)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    return value
 
 
 def process(delivery: WebhookDelivery) -> None:

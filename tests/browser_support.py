@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -134,3 +135,42 @@ def chromium_page(executable: str, *, width: int = 1280, height: int = 900):
             yield context.new_page()
         finally:
             browser.close()
+
+
+class DeliveryThreads:
+    """Stands in for `threading` in the modules where the live sandbox starts its webhook deliveries.
+
+    The Forge events and GitHub webhooks are posted from daemon threads once a /sandbox/ request has released the
+    world's lock. A test waits for them before its teardown, so none lands on the (session-wide) live server while
+    the next test runs.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[threading.Thread] = []
+
+    def Thread(self, *args, **kwargs) -> threading.Thread:
+        thread = threading.Thread(*args, **kwargs)
+        self.started.append(thread)
+        return thread
+
+    def __getattr__(self, name: str):
+        return getattr(threading, name)
+
+    def install(self, monkeypatch) -> DeliveryThreads:
+        import sandbox.atlassian.forge
+        import sandbox.store
+
+        monkeypatch.setattr(sandbox.store, "threading", self)
+        monkeypatch.setattr(sandbox.atlassian.forge, "threading", self)
+        return self
+
+    def wait(self, timeout: float = 30) -> None:
+        """Join every delivery, including those that deliveries caused; fail if some are still running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            running = [t for t in self.started if t.is_alive()]
+            if not running:
+                return
+            if time.monotonic() > deadline:
+                pytest.fail(f"{len(running)} sandbox webhook deliveries still running after {timeout} s")
+            running[0].join(timeout=max(0.0, deadline - time.monotonic()))

@@ -90,3 +90,27 @@ def test_it_builds_the_demo(tmp_path, settings, monkeypatch, capsys):
     repo = tmp_path / "sandbox/github/acme-sandbox/confluence-docs.git"
     assert repo.is_dir()
     assert SyncRun.objects.filter(status="succeeded").count() == 1
+
+
+def test_it_keeps_reconciling_after_the_forge_app_is_removed(connection):
+    from confluence import setup
+
+    sync_now(connection)
+    setup.record_forge_uninstalled(cloud_id=connection.atlassian_site.cloud_id)
+    SyncRun.objects.update(created_at=timezone.now() - timedelta(days=1))
+    assert tasks.reconcile_due() == 1
+
+
+def test_it_prunes_old_history_but_keeps_each_connections_latest_run(connection):
+    from confluence.models import WebhookEvent
+
+    old = timezone.now() - timedelta(days=400)
+    sync_now(connection)
+    sync_now(connection)
+    SyncRun.objects.update(created_at=old)
+    WebhookEvent.objects.create(event_type="x", cloud_id="c", dedupe_key="k1", status="processed", received_at=old)
+    WebhookEvent.objects.create(event_type="x", cloud_id="c", dedupe_key="k2", status="failed", received_at=old)
+    result = tasks.prune_history()
+    assert result == {"events": 1, "runs": 1}
+    assert SyncRun.objects.count() == 1
+    assert list(WebhookEvent.objects.filter(dedupe_key__in=["k1", "k2"]).values_list("dedupe_key", flat=True)) == ["k2"]

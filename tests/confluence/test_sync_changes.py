@@ -11,7 +11,9 @@ from tests.confluence.sync_world import build_site, sync_now
 
 pytestmark = pytest.mark.django_db
 
-LONG_BODY = "".join(f"<p>Paragraph {n} of a page long enough for git to see a rename when it moves.</p>" for n in range(40))
+LONG_BODY = "".join(
+    f"<p>Paragraph {n} of a page long enough for git to see a rename when it moves.</p>" for n in range(40)
+)
 
 
 @pytest.fixture
@@ -82,7 +84,9 @@ def test_it_moves_a_page_with_its_attachment_to_another_space(world, connection)
     files = tree(world)
     assert "confluence/OPS/deploy-guide.md" in files
     assert f"confluence/OPS/_attachments/{guide}/flow.png" in files
-    assert not any(path.startswith(("confluence/ENG/home/deploy-guide", f"confluence/ENG/_attachments/{guide}")) for path in files)
+    assert not any(
+        path.startswith(("confluence/ENG/home/deploy-guide", f"confluence/ENG/_attachments/{guide}")) for path in files
+    )
     assert front_matter(files["confluence/OPS/deploy-guide.md"])["space_key"] == "OPS"
     assert f"](_attachments/{guide}/flow.png)" in files["confluence/OPS/deploy-guide.md"].decode()
     assert run.counts["moved"] == 1
@@ -93,7 +97,9 @@ def test_it_moves_a_subtree_to_another_space(world, connection):
     world.atlassian.move_page(page_id(world, "home"), space_key="OPS", emit=False)
     sync_now(connection)
     files = tree(world)
-    assert {"confluence/OPS/home.md", "confluence/OPS/home/deploy-guide.md", "confluence/OPS/home/long-read.md"} <= set(files)
+    assert {"confluence/OPS/home.md", "confluence/OPS/home/deploy-guide.md", "confluence/OPS/home/long-read.md"} <= set(
+        files
+    )
     assert not any(path.startswith("confluence/ENG/home") for path in files)
 
 
@@ -153,10 +159,25 @@ def test_it_never_syncs_an_archived_page(world, connection):
     assert page_id(world, "other") not in tree(world)[".ctx/confluence-index.json"].decode()
 
 
-@pytest.mark.xfail(strict=True, reason="pages linking to a moved page are not re-rendered (see the issue note)")
 def test_it_rewrites_links_to_a_moved_page(world, connection):
     sync_now(connection)
     world.atlassian.move_page(page_id(world, "guide"), parent_id=page_id(world, "other"), emit=False)
     sync_now(connection)
     runbook = tree(world)["confluence/OPS/runbook.md"].decode()
     assert "](../ENG/other/deploy-guide.md)" in runbook
+
+
+def test_it_rewrites_links_to_a_page_that_left(world, connection):
+    sync_now(connection)
+    world.atlassian.trash_page(page_id(world, "guide"), emit=False)
+    run = sync_now(connection)
+    runbook = tree(world)["confluence/OPS/runbook.md"].decode()
+    assert "](https://acme.atlassian.net/wiki/" in runbook and "deploy-guide.md" not in runbook
+    assert run.counts["updated"] == 1
+
+
+def test_it_rerenders_only_the_pages_linking_to_a_moved_page(world, connection):
+    sync_now(connection)
+    world.atlassian.move_page(page_id(world, "long"), parent_id=page_id(world, "other"), emit=False)
+    run = sync_now(connection)
+    assert run.counts["moved"] == 1 and run.counts["updated"] == 0

@@ -165,3 +165,12 @@ def test_it_recovers_a_first_run_killed_after_the_ref_update(world, connection, 
     assert recovery.status == "succeeded", recovery.error
     assert commit_count(world) == committed
     assert all(path in tree(world) for path in PAGES)
+
+
+def test_it_restores_a_page_file_deleted_by_an_outside_push(world, connection):
+    sync_now(connection)
+    world.github.push_outside_commit("acme-inc", "wiki", files={"confluence/OPS/runbook.md": None}, message="oops")
+    run = sync_now(connection)
+    assert run.status == "succeeded", run.error
+    assert "confluence/OPS/runbook.md" in tree(world)
+    assert run.counts["added"] == 1

@@ -88,7 +88,12 @@ def test_it_keeps_paths_when_a_colliding_sibling_arrives_later(world, connection
     sync_now(connection)
     before = index_paths(world)
     late = world.atlassian.create_page(
-        world.site.cloud_id, space_key="ENG", title="a/B", body="<p>late</p>", parent_id=world.pages["home"].id, emit=False
+        world.site.cloud_id,
+        space_key="ENG",
+        title="a/B",
+        body="<p>late</p>",
+        parent_id=world.pages["home"].id,
+        emit=False,
     )
     run = sync_now(connection)
     after = index_paths(world)

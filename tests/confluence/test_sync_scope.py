@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def world(sandbox):
-    """ENG: Home › Deploy Guide › Rollback, Home › Team; OPS: Runbook."""
+    """ENG: Home > Deploy Guide > Rollback, Home > Team; OPS: Runbook."""
     site, pages = build_site(sandbox)
     a = sandbox.atlassian
     pages["rollback"] = a.create_page(
@@ -37,7 +37,8 @@ def pages_in(world) -> set[str]:
 def set_scope(connection, world, *, spaces=(), pages=(), excluded_pages=(), excluded_labels=()):
     scope = connection.sync_scope
     scope.spaces = [
-        {"id": s.id, "key": s.key, "name": s.name} for s in (world.atlassian.space_by_key(world.site.cloud_id, k) for k in spaces)
+        {"id": s.id, "key": s.key, "name": s.name}
+        for s in (world.atlassian.space_by_key(world.site.cloud_id, k) for k in spaces)
     ]
     scope.pages = [page_entry(world, key, d) for key, d in pages]
     scope.excluded_pages = [page_entry(world, key, d) for key, d in excluded_pages]

@@ -86,3 +86,5 @@ def test_what_is_skipped():
     assert skip_reason("yarn.lock", 100) == "generated"
     assert skip_reason("data/export.csv", 100) == "unsupported"
     assert skip_reason("docs/huge.md", 10_000_000) == "too_large"
+    assert skip_reason(".ctx/confluence-index.json", 100) == "generated"
+    assert skip_reason(".ctx/confluence.yml", 100) == "generated"

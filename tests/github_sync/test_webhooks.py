@@ -309,3 +309,13 @@ def test_it_ingests_a_real_push_from_the_simulated_github(github_connection, pus
     delivery = WebhookDelivery.objects.get(event="push")
     assert delivery.status == "processed"
     assert IngestRun.objects.get().commit_sha == sha
+
+
+@pytest.mark.django_db
+def test_it_stores_a_payload_with_nul_characters(post, claimed):
+    payload = fixture("push__default_branch")
+    payload["head_commit"]["message"] = "added: NUL \x00 here"
+
+    assert post("push", payload).status_code == 200
+
+    assert WebhookDelivery.objects.get().payload["head_commit"]["message"] == "added: NUL \ufffd here"

@@ -7,7 +7,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
-from confluence.tasks import enqueue_sync, run_sync
+from confluence.tasks import enqueue_sync, ready_to_sync, run_sync
 from connectors.models import Connection
 
 
@@ -25,8 +25,8 @@ class Command(BaseCommand):
         connection = Connection.objects.filter(pk=connection_id, kind=Connection.Kind.CONFLUENCE).first()
         if connection is None:
             raise CommandError(f"No Confluence connection with id {connection_id}.")
-        if not connection.is_ready:
-            raise CommandError(f"Connection {connection_id} has not finished its setup.")
+        if not ready_to_sync(connection):
+            raise CommandError(f"Connection {connection_id} has not finished its setup, or is paused.")
         run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND, full=full)
         self.stdout.write(f"Sync run {run.pk} queued for {connection}.")
         if wait:
