@@ -38,17 +38,16 @@ def world_for_request() -> Iterator[World]:
     """The shared world, locked against other threads and processes for the duration of the block."""
     path = state_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with _lock:
-        with open(path.with_suffix(".lock"), "w") as lock_file:
-            fcntl.flock(lock_file, fcntl.LOCK_EX)
-            world = _load(path)
-            for simulator in world.simulators().values():
-                simulator.defer_deliveries = True
-            try:
-                yield world
-            finally:
-                _save_if_changed(path, world)
-                outboxes = [(sim, sim.take_outbox()) for sim in world.simulators().values()]
+    with _lock, open(path.with_suffix(".lock"), "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        world = _load(path)
+        for simulator in world.simulators().values():
+            simulator.defer_deliveries = True
+        try:
+            yield world
+        finally:
+            _save_if_changed(path, world)
+            outboxes = [(sim, sim.take_outbox()) for sim in world.simulators().values()]
     # Unlocked: the site may now call back into the sandbox while handling these deliveries.
     for simulator, deliveries in outboxes:
         if deliveries:

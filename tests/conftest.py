@@ -19,17 +19,24 @@ def sandbox(tmp_path, settings):
     from sandbox.world import World
 
     settings.SANDBOX_DIR = tmp_path / "sandbox"
-    world = World(root=settings.SANDBOX_DIR, sandbox_url=f"{django_settings.PUBLIC_BASE_URL}/sandbox",
-                  site_url=django_settings.PUBLIC_BASE_URL)
+    world = World(
+        root=settings.SANDBOX_DIR,
+        sandbox_url=f"{django_settings.PUBLIC_BASE_URL}/sandbox",
+        site_url=django_settings.PUBLIC_BASE_URL,
+    )
     settings.GITHUB_APP_PRIVATE_KEY_FILE = str(world.github.app_private_key_path)
     client = Client()
 
     def deliver(url: str, body: bytes, headers: dict[str, str]) -> int:
         path = url.removeprefix(django_settings.PUBLIC_BASE_URL)
-        extra = {f"HTTP_{name.upper().replace('-', '_')}": value for name, value in headers.items()
-                 if name.lower() != "content-type"}
-        response = client.generic("POST", path, body, content_type=headers.get("Content-Type", "application/json"),
-                                  **extra)
+        extra = {
+            f"HTTP_{name.upper().replace('-', '_')}": value
+            for name, value in headers.items()
+            if name.lower() != "content-type"
+        }
+        response = client.generic(
+            "POST", path, body, content_type=headers.get("Content-Type", "application/json"), **extra
+        )
         return response.status_code
 
     for simulator in world.simulators().values():

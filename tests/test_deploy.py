@@ -10,7 +10,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_it_passes_the_deploy_checklist(tmp_path):
     # The suite's own settings module puts test values (insecure cookies, …) in os.environ: leave them out.
-    ours = ("SECRET_KEY", "DEBUG", "SANDBOX", "SECURE_", "ALLOWED", "SESSION_", "CSRF_", "FIELD_", "PUBLIC_", "ACCOUNT_")
+    ours = (
+        "SECRET_KEY",
+        "DEBUG",
+        "SANDBOX",
+        "SECURE_",
+        "ALLOWED",
+        "SESSION_",
+        "CSRF_",
+        "FIELD_",
+        "PUBLIC_",
+        "ACCOUNT_",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     env.update(
         DJANGO_SETTINGS_MODULE="ctxsite.settings",

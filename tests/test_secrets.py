@@ -39,7 +39,10 @@ def secret_world(settings, confluence_connection, alice, acme, django_user_model
         refresh_token=SECRETS["refresh"],
     )
     PendingAtlassianLink.objects.create(
-        user=alice, account_id="acct-1", access_token=SECRETS["pending_access"], refresh_token=SECRETS["pending_refresh"]
+        user=alice,
+        account_id="acct-1",
+        access_token=SECRETS["pending_access"],
+        refresh_token=SECRETS["pending_refresh"],
     )
     GitHubIdentity.objects.create(user=alice, login="alice-gh", github_user_id=1, access_token=SECRETS["github_user"])
     installation = Installation.objects.create(org=acme, installation_id=5, account_login="acme-inc")

@@ -14,7 +14,9 @@ def build_site(world):
     site = a.create_site(**SITE)
     a.create_space(site.cloud_id, key="ENG", name="Engineering", emit=False, homepage=False)
     a.create_space(site.cloud_id, key="OPS", name="Operations", emit=False, homepage=False)
-    home = a.create_page(site.cloud_id, space_key="ENG", title="Home", body="<p>Welcome to <strong>ENG</strong>.</p>", emit=False)
+    home = a.create_page(
+        site.cloud_id, space_key="ENG", title="Home", body="<p>Welcome to <strong>ENG</strong>.</p>", emit=False
+    )
     guide = a.create_page(
         site.cloud_id,
         space_key="ENG",
@@ -29,8 +31,16 @@ def build_site(world):
         ),
         emit=False,
     )
-    a.add_attachment(guide.id, filename="flow.png", data=b"\x89PNG\r\n\x1a\nfake-image", media_type="image/png", emit=False)
-    a.create_page(site.cloud_id, space_key="OPS", title="Runbook", body="<p>See <ac:link><ri:page ri:space-key=\"ENG\" ri:content-title=\"Deploy Guide\" /></ac:link>.</p>", emit=False)
+    a.add_attachment(
+        guide.id, filename="flow.png", data=b"\x89PNG\r\n\x1a\nfake-image", media_type="image/png", emit=False
+    )
+    a.create_page(
+        site.cloud_id,
+        space_key="OPS",
+        title="Runbook",
+        body='<p>See <ac:link><ri:page ri:space-key="ENG" ri:content-title="Deploy Guide" /></ac:link>.</p>',
+        emit=False,
+    )
     world.github.create_user("alice-gh", name="Alice", email="alice@example.com")
     world.github.create_org("acme-inc", owners=["alice-gh"])
     world.github.create_repository("acme-inc", "wiki", private=True)

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def connection(sandbox, acme, alice):
     site, _ = build_site(sandbox)
-    return demo.connect(sandbox, org=acme, user=alice, cloud_id=site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki")
+    return demo.connect(
+        sandbox, org=acme, user=alice, cloud_id=site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki"
+    )
 
 
 def test_it_queues_a_sync_from_the_command(connection, capsys):

@@ -45,7 +45,9 @@ def test_it_waits_for_the_forge_app(as_user, alice, confluence_connection, site,
 
 
 def test_it_prefers_the_connections_install_link(as_user, alice, confluence_connection, site):
-    AtlassianSite.objects.filter(connection=confluence_connection).update(forge_install_url="https://example.com/install")
+    AtlassianSite.objects.filter(connection=confluence_connection).update(
+        forge_install_url="https://example.com/install"
+    )
     response = as_user(alice).get(url("confluence-step-forge", confluence_connection))
     assert b"https://example.com/install" in response.content
 
@@ -132,7 +134,9 @@ def content(sandbox, site):
     a.create_space(site.cloud_id, key="OPS", name="Operations", emit=False)
     home = a.create_page(site.cloud_id, space_key="ENG", title="Home", body="<p>hi</p>", emit=False)
     guide = a.create_page(site.cloud_id, space_key="ENG", title="Guide", body="<p>g</p>", parent_id=home.id, emit=False)
-    a.create_page(site.cloud_id, space_key="ENG", title="Draft", body="<p>d</p>", parent_id=guide.id, labels=["draft"], emit=False)
+    a.create_page(
+        site.cloud_id, space_key="ENG", title="Draft", body="<p>d</p>", parent_id=guide.id, labels=["draft"], emit=False
+    )
     a.create_page(site.cloud_id, space_key="OPS", title="Runbook", body="<p>r</p>", emit=False)
     return {"eng": eng, "home": home, "guide": guide}
 
@@ -185,7 +189,9 @@ def test_it_rejects_an_empty_scope(as_user, alice, confluence_connection, conten
 
 
 def test_it_rejects_an_unknown_space(as_user, alice, confluence_connection, content):
-    response = as_user(alice).post(url("confluence-step-scope", confluence_connection), {"space": ["NOPE"], "action": "save"})
+    response = as_user(alice).post(
+        url("confluence-step-scope", confluence_connection), {"space": ["NOPE"], "action": "save"}
+    )
     assert response.status_code == 400
     assert b"Unknown space: NOPE" in response.content
     assert not SyncScope.objects.exists()
@@ -204,13 +210,17 @@ def test_it_rejects_a_page_from_another_site(as_user, alice, confluence_connecti
 
 
 def test_it_rejects_malformed_page_values(as_user, alice, confluence_connection, content):
-    response = as_user(alice).post(url("confluence-step-scope", confluence_connection), {"page": ["ENG:abc"], "action": "save"})
+    response = as_user(alice).post(
+        url("confluence-step-scope", confluence_connection), {"page": ["ENG:abc"], "action": "save"}
+    )
     assert response.status_code == 400
     assert not SyncScope.objects.exists()
 
 
 def test_it_forbids_a_plain_member_to_change_the_scope(as_user, bob, confluence_connection, content):
-    response = as_user(bob).post(url("confluence-step-scope", confluence_connection), {"space": ["ENG"], "action": "save"})
+    response = as_user(bob).post(
+        url("confluence-step-scope", confluence_connection), {"space": ["ENG"], "action": "save"}
+    )
     assert response.status_code == 403
 
 
@@ -218,8 +228,9 @@ def test_it_activates_the_connection_when_every_step_is_done(as_user, alice, con
     setup.record_forge_installed(cloud_id=AtlassianSite.objects.get().cloud_id, installation_id="i-1")
     as_user(alice).get(reverse("github-link", args=["acme", confluence_connection.id]))
     as_user(alice).post(url("confluence-step-repository", confluence_connection), {"repository": repos[0].pk})
-    response = as_user(alice).post(url("confluence-step-scope", confluence_connection), {"space": ["ENG"], "action": "save"})
+    response = as_user(alice).post(
+        url("confluence-step-scope", confluence_connection), {"space": ["ENG"], "action": "save"}
+    )
     assert response["Location"] == reverse("connectors", args=["acme"])
     confluence_connection.refresh_from_db()
     assert confluence_connection.status == "active"
-

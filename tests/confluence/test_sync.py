@@ -22,7 +22,9 @@ def world(sandbox):
 
 @pytest.fixture
 def connection(world, acme, alice):
-    return demo.connect(world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki")
+    return demo.connect(
+        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
+    )
 
 
 def tree(world):

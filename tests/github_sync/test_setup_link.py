@@ -33,7 +33,11 @@ def test_it_installs_the_app_and_records_repositories(as_user, alice, confluence
     response = github_install(client, confluence_connection, account="acme-inc", login="alice-gh")
     assert response["Location"] == reverse("connection-setup", args=["acme", confluence_connection.id])
     installation = Installation.objects.get()
-    assert (installation.org, installation.account_login, installation.status) == (confluence_connection.org, "acme-inc", "active")
+    assert (installation.org, installation.account_login, installation.status) == (
+        confluence_connection.org,
+        "acme-inc",
+        "active",
+    )
     repos = {r.full_name: r.private for r in Repository.objects.all()}
     assert repos == {"acme-inc/wiki": True, "acme-inc/handbook": False}
     task = confluence_connection.tasks.get(kind="link_github")
