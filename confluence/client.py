@@ -92,7 +92,7 @@ class Page:
         body = ((d.get("body") or {}).get("storage") or {}).get("value")
         return cls(
             id=str(d["id"]),
-            title=d.get("title", ""),
+            title=text(d.get("title", "")),
             space_id=str(d.get("spaceId", "")),
             status=d.get("status", "current"),
             parent_id=str(d["parentId"]) if d.get("parentId") and d.get("parentType", "page") == "page" else None,
@@ -234,7 +234,7 @@ class ConfluenceClient:
         while True:
             for item in data.get("results", []):
                 labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
-                found[str(item["id"])] = sorted(label["name"] for label in labels)
+                found[str(item["id"])] = sorted(text(label["name"]) for label in labels)
             next_link = (data.get("_links") or {}).get("next")
             if not next_link:
                 return found
@@ -299,6 +299,11 @@ def _message(response: requests.Response) -> str:
             return str(errors[0].get("title") or errors[0].get("detail") or "")[:300]
         return str(data.get("message") or data.get("error_description") or data.get("error") or "")[:300]
     return str(data)[:300]
+
+
+def text(value: str) -> str:
+    """A title or label as we store it: PostgreSQL cannot keep U+0000 in text or JSON, so it becomes U+FFFD."""
+    return value.replace("\x00", "\ufffd")
 
 
 def cql_quote(value: str) -> str:

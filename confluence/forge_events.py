@@ -30,6 +30,7 @@ from confluence.forge import Invocation
 from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncState, WebhookEvent
 from confluence.tasks import enqueue_sync, ready_to_sync
 from connectors.models import Connection
+from github_sync.webhooks import storable
 
 logger = logging.getLogger(__name__)
 
@@ -123,8 +124,8 @@ def receive(invocation: Invocation, body: dict) -> Outcome:
             row = WebhookEvent.objects.create(
                 cloud_id=invocation.cloud_id,
                 dedupe_key=dedupe_key(invocation.cloud_id, event),
-                payload=body,
-                **fields,
+                payload=storable(body),
+                **storable(fields),
             )
             if broker_is_the_database():
                 # The task row commits with the event row: one commit, and never one without the other.

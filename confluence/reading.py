@@ -8,6 +8,10 @@
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import MutableMapping
+from dataclasses import replace
+
 from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, cql_quote
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import Index, PageEntry
@@ -31,12 +35,17 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
     index.spaces = {space.id: space.key for space in spaces}
     stale = any(entry.converter_version != CONVERTER_VERSION for entry in index.pages.values())
     with_bodies = full or not index.pages or stale
-    listing = {space.key: list(client.iter_space_pages(space.id, body=with_bodies)) for space in spaces}
+    bodies = Bodies()
+    listing = {
+        space.key: [bodies.take(page) for page in client.iter_space_pages(space.id, body=with_bodies)]
+        for space in spaces
+    }
     labels = labels_of_spaces(client, [s.key for s in spaces])
     selection = select_pages(spec, pages_by_space=listing, labels=labels)
     keys = {space.id: space.key for space in spaces}
     world = {pid: desired(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()}
-    bodies = {pid: page.body for pid, page in selection.selected.items() if page.body is not None}
+    for pid in [pid for pid in bodies if pid not in selection.selected]:
+        del bodies[pid]
     return world, bodies
 
 
@@ -52,8 +61,42 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     for page in world.values():
         by_space.setdefault(page.space_key, []).append(page)
     selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents)
-    bodies = {p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected}
+    bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
     return {pid: world[pid] for pid in selection.selected}, bodies
+
+
+class Bodies(MutableMapping):
+    """Page id → storage XHTML, held compressed: a first sync reads every body before it can render any (paths
+    and links need the whole hierarchy), and storage markup shrinks about fivefold."""
+
+    def __init__(self, items: dict[str, str] | None = None):
+        self._data: dict[str, bytes] = {}
+        self.update(items or {})
+
+    def take(self, page: Page) -> Page:
+        """Keep the page's body here and return the page without it."""
+        if page.body is None:
+            return page
+        self[page.id] = page.body
+        return replace(page, body=None)
+
+    def __getitem__(self, page_id: str) -> str:
+        return zlib.decompress(self._data[page_id]).decode()
+
+    def __setitem__(self, page_id: str, body: str) -> None:
+        self._data[page_id] = zlib.compress(body.encode(), 1)
+
+    def __delitem__(self, page_id: str) -> None:
+        del self._data[page_id]
+
+    def __contains__(self, page_id) -> bool:
+        return page_id in self._data
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
 
 
 def unknown_ancestry(client: ConfluenceClient, fetched: list[Page], world: dict) -> dict[str, str | None]:

@@ -76,13 +76,15 @@ def search(org, query: str, *, limit: int = 10) -> list[Hit]:
     if not repositories or not _WORD.search(query):
         return []
     limit = max(1, min(limit, MAX_LIMIT))
+    ranked = {"postgresql": _search_postgresql, "fts5": _search_fts5, "like": _search_like}[engine()]
+    return _hits(ranked(repositories, query, limit))
+
+
+def engine() -> str:
+    """PostgreSQL full-text search, SQLite FTS5, or a ranked LIKE match when neither is there."""
     if connection.vendor == "postgresql":
-        ranked = _search_postgresql(repositories, query, limit)
-    elif fts_available():
-        ranked = _search_fts5(repositories, query, limit)
-    else:
-        ranked = _search_like(repositories, query, limit)
-    return _hits(ranked)
+        return "postgresql"
+    return "fts5" if fts_available() else "like"
 
 
 # Writing the index -----------------------------------------------------------------------------------------

@@ -437,3 +437,32 @@ def test_dedupe_keys_ignore_the_envelope_and_the_retry_context():
     assert forge_events.dedupe_key(CLOUD_ID, plain) == forge_events.dedupe_key(CLOUD_ID, forge_events.unwrap(wrapped))
     assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(OTHER_CLOUD_ID, plain)
     assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(CLOUD_ID, fixture("page_created"))
+
+
+@pytest.mark.django_db
+def test_it_stores_an_event_whose_title_holds_a_nul(sandbox, client):
+    """PostgreSQL's JSON refuses U+0000; the row keeps U+FFFD instead and the delivery is accepted."""
+    from confluence import forge
+    from confluence.models import WebhookEvent
+
+    forge.jwks.clear()
+    site = sandbox.atlassian.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
+    sandbox.atlassian.install_forge_app(site.cloud_id)
+    token = sandbox.atlassian.sign_invocation_token(site.cloud_id)
+    body = {
+        "eventType": "avi:confluence:updated:page",
+        "eventCreatedDate": "2026-01-02T03:04:05.000Z",
+        "content": {
+            "id": "42",
+            "type": "page",
+            "title": "Bad\u0000Title",
+            "space": {"key": "ENG"},
+            "version": {"number": 2},
+        },
+    }
+    response = client.post(
+        "/integrations/forge/events", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}"
+    )
+    assert response.status_code in (200, 202)
+    event = WebhookEvent.objects.get(content_id="42")
+    assert event.payload["content"]["title"] == "Bad\ufffdTitle"
