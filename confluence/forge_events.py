@@ -112,7 +112,8 @@ def dedupe_key(cloud_id: str, event: dict) -> str:
         parts.append(str(created))
     else:
         parts.append(hashlib.sha256(json.dumps(event, sort_keys=True, default=str).encode()).hexdigest())
-    return "forge:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+    # surrogatepass: a lone surrogate (a "\ud800" escape in the body) still hashes, the same way every time.
+    return "forge:" + hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def receive(invocation: Invocation, body: dict) -> Outcome:

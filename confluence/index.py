@@ -10,7 +10,8 @@ produces byte-identical files and therefore no commit.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from urllib.parse import quote_plus
 
 import yaml
 
@@ -58,14 +59,18 @@ class Index:
         pages = {}
         for page_id, entry in data.get("pages", {}).items():
             attachments = {name: AttachmentEntry(**a) for name, a in entry.get("attachments", {}).items()}
-            pages[page_id] = PageEntry(**{**entry, "attachments": attachments})
+            page = PageEntry(**{**entry, "attachments": attachments})
+            page.webui = page.webui or default_webui(page_id, page)
+            pages[page_id] = page
+        for page_id, page in pages.items():
+            page.ancestors = ancestor_titles(page_id, pages)
         return cls(pages=pages, spaces=dict(data.get("spaces", {})))
 
     def to_json(self) -> dict:
         return {
             "format": FORMAT,
             "spaces": dict(sorted(self.spaces.items())),
-            "pages": {pid: asdict(entry) for pid, entry in sorted(self.pages.items(), key=lambda kv: _id_key(kv[0]))},
+            "pages": {pid: _entry_json(pid, e) for pid, e in sorted(self.pages.items(), key=lambda kv: _id_key(kv[0]))},
         }
 
     def render(self) -> bytes:
@@ -94,6 +99,31 @@ class Index:
             found[entry.path] = entry.blob
             found.update({a.path: a.blob for a in entry.attachments.values()})
         return found
+
+
+def _entry_json(page_id: str, entry: PageEntry) -> dict:
+    """The entry as written: without what can be derived (ancestors, the usual web URL) or is empty, so the file
+    stays small enough for one tree request at 10,000 pages. Built without dataclasses.asdict's deep copy."""
+    data = {**vars(entry), "attachments": {name: dict(vars(a)) for name, a in entry.attachments.items()}}
+    del data["ancestors"]
+    if data["webui"] == default_webui(page_id, entry):
+        del data["webui"]
+    return {key: value for key, value in data.items() if value not in ([], {}, "")}
+
+
+def default_webui(page_id: str, entry: PageEntry) -> str:
+    """Confluence Cloud's usual page path; stored only when a page's differs."""
+    return f"/spaces/{entry.space_key}/pages/{page_id}/{quote_plus(entry.title)}"
+
+
+def ancestor_titles(page_id: str, pages: dict[str, PageEntry]) -> list[str]:
+    """Titles of the synced ancestors, root first (what the front matter shows), from the parent links."""
+    titles, seen, parent = [], {page_id}, pages[page_id].parent_id
+    while parent in pages and parent not in seen:
+        seen.add(parent)
+        titles.append(pages[parent].title)
+        parent = pages[parent].parent_id
+    return titles[::-1]
 
 
 def _compact(value) -> str:

@@ -75,12 +75,16 @@ def space_folder(space_key: str) -> str:
 
 def page_paths(nodes: Mapping[str, Node]) -> dict[str, str]:
     """Path of every page; a page's children live in the folder named like its file, without `.md`."""
+    parents = {
+        node.id: node.parent_id
+        if node.parent_id in nodes and nodes[node.parent_id].space_key == node.space_key
+        else None
+        for node in nodes.values()
+    }
+    looping = in_loops(parents)
     children: dict[tuple[str, str | None], list[Node]] = defaultdict(list)
     for node in nodes.values():
-        parent = (
-            node.parent_id if node.parent_id in nodes and nodes[node.parent_id].space_key == node.space_key else None
-        )
-        children[(node.space_key, parent)].append(node)
+        children[(node.space_key, None if node.id in looping else parents[node.id])].append(node)
     paths: dict[str, str] = {}
     pending = [(key, None, space_folder(key)) for key in sorted({n.space_key for n in nodes.values()})]
     while pending:
@@ -89,6 +93,25 @@ def page_paths(nodes: Mapping[str, Node]) -> dict[str, str]:
             paths[node.id] = f"{folder}/{name}.md"
             pending.append((space_key, node.id, f"{folder}/{name}"))
     return paths
+
+
+def in_loops(parents: Mapping[str, str | None]) -> set[str]:
+    """Pages whose parent chain comes back to them (stale or mixed parent data): they are laid out at the
+    space's top level, so every page still gets a path."""
+    done: set[str] = set()
+    looping: set[str] = set()
+    for start in parents:
+        chain: list[str] = []
+        on_chain: set[str] = set()
+        page = start
+        while page is not None and page not in done and page not in on_chain:
+            chain.append(page)
+            on_chain.add(page)
+            page = parents[page]
+        if page is not None and page in on_chain:
+            looping.update(chain[chain.index(page) :])
+        done.update(chain)
+    return looping
 
 
 def unique_names(siblings: list[Node]) -> dict[Node, str]:

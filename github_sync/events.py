@@ -8,6 +8,8 @@ connections that use one of its repositories; other kinds listen to `signals.ins
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 
 from connectors.models import Connection
@@ -17,6 +19,32 @@ from github_sync.signals import installation_changed
 
 PROCESSED, IGNORED = WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED
 ZERO_SHA = "0" * 40
+SHA = re.compile(r"[0-9a-f]{40}")
+
+
+# Reading payloads tolerantly: a field of the wrong type reads as absent, so a malformed delivery is recorded
+# as ignored (and answered 200) instead of failing in a handler.
+
+
+def obj(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def items(value) -> list[dict]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def text(value, limit: int) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def github_id(value) -> int | None:
+    """A GitHub id (a positive integer, or its digits) that fits a bigint column; None for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    return None
 
 
 def handle_installation(payload: dict) -> tuple[str, str]:
@@ -25,14 +53,14 @@ def handle_installation(payload: dict) -> tuple[str, str]:
     Example payload (trimmed): {"action": "suspend", "installation": {"id": 2, "account": {"login": "acme"},
     "repository_selection": "selected", "suspended_at": "…"}, "repositories": [{"id": 1, "full_name": …}]}
     """
-    action, data = payload.get("action", ""), payload.get("installation") or {}
-    installation = Installation.objects.filter(installation_id=data.get("id")).first()
+    action, data = text(payload.get("action"), 60), obj(payload.get("installation"))
+    installation = Installation.objects.filter(installation_id=github_id(data.get("id"))).first()
     if installation is None:
-        return IGNORED, f"Installation {data.get('id')} is not claimed by any organization."
-    account = data.get("account") or {}
-    installation.account_login = account.get("login") or installation.account_login
-    installation.account_type = account.get("type") or installation.account_type
-    installation.repository_selection = data.get("repository_selection") or installation.repository_selection
+        return IGNORED, f"Installation {github_id(data.get('id'))} is not claimed by any organization."
+    account = obj(data.get("account"))
+    installation.account_login = text(account.get("login"), 100) or installation.account_login
+    installation.account_type = text(account.get("type"), 20) or installation.account_type
+    installation.repository_selection = text(data.get("repository_selection"), 20) or installation.repository_selection
     login = installation.account_login
     if action == "deleted":
         installation.status = Installation.Status.REMOVED
@@ -42,7 +70,7 @@ def handle_installation(payload: dict) -> tuple[str, str]:
         _disconnect(installation, f"The ctx| GitHub App is suspended on {login}. Unsuspend it on GitHub to resume.")
     elif action in ("created", "unsuspend", "new_permissions_accepted") and not data.get("suspended_at"):
         installation.status = Installation.Status.ACTIVE
-        _upsert_repositories(installation, payload.get("repositories") or [])
+        _upsert_repositories(installation, payload.get("repositories"))
         _reconnect(installation, installation.repositories.filter(accessible=True), catch_up=action == "unsuspend")
     installation.save()
     installation_changed.send(sender=Installation, installation=installation, action=action)
@@ -51,14 +79,15 @@ def handle_installation(payload: dict) -> tuple[str, str]:
 
 def handle_installation_repositories(payload: dict) -> tuple[str, str]:
     """`installation_repositories`: repositories added to or removed from the App's selection."""
-    data = payload.get("installation") or {}
-    installation = Installation.objects.filter(installation_id=data.get("id")).first()
+    data = obj(payload.get("installation"))
+    installation = Installation.objects.filter(installation_id=github_id(data.get("id"))).first()
     if installation is None:
-        return IGNORED, f"Installation {data.get('id')} is not claimed by any organization."
-    installation.repository_selection = payload.get("repository_selection") or installation.repository_selection
+        return IGNORED, f"Installation {github_id(data.get('id'))} is not claimed by any organization."
+    selection = text(payload.get("repository_selection"), 20)
+    installation.repository_selection = selection or installation.repository_selection
     installation.save(update_fields=["repository_selection", "updated_at"])
-    added = _upsert_repositories(installation, payload.get("repositories_added") or [])
-    removed_ids = [int(r["id"]) for r in payload.get("repositories_removed") or []]
+    added = _upsert_repositories(installation, payload.get("repositories_added"))
+    removed_ids = [i for i in (github_id(r.get("id")) for r in items(payload.get("repositories_removed"))) if i]
     removed = Repository.objects.filter(installation=installation, github_id__in=removed_ids)
     for repository in removed:
         detail = f"{repository.full_name} was removed from the ctx| GitHub App's repositories on GitHub."
@@ -76,19 +105,24 @@ def handle_push(payload: dict) -> tuple[str, str]:
     """`push` to the default branch of a repository some connection uses → ingest the pushed commit."""
     from github_sync.tasks import enqueue_ingest  # tasks imports ingest, which is heavier than event handling
 
-    data, after = payload.get("repository") or {}, payload.get("after") or ZERO_SHA
+    data, after, ref = obj(payload.get("repository")), text(payload.get("after"), 40) or ZERO_SHA, payload.get("ref")
     repository = (
         Repository.objects.select_related("installation")
-        .filter(installation__installation_id=(payload.get("installation") or {}).get("id"), github_id=data.get("id"))
+        .filter(
+            installation__installation_id=github_id(obj(payload.get("installation")).get("id")),
+            github_id=github_id(data.get("id")),
+        )
         .first()
     )
     if repository is None:
-        return IGNORED, f"{data.get('full_name')} is not a repository of a claimed installation."
+        return IGNORED, f"{text(data.get('full_name'), 200)} is not a repository of a claimed installation."
     _refresh(repository, data)
     if after == ZERO_SHA:
-        return IGNORED, f"{payload.get('ref')} was deleted."
-    if payload.get("ref") != f"refs/heads/{repository.default_branch}":
-        return IGNORED, f"Push to {payload.get('ref')}, not the default branch {repository.default_branch}."
+        return IGNORED, f"{text(ref, 300)} was deleted."
+    if not SHA.fullmatch(after):
+        return IGNORED, "The push names no commit."
+    if ref != f"refs/heads/{repository.default_branch}":
+        return IGNORED, f"Push to {text(ref, 300)}, not the default branch {repository.default_branch}."
     if not repository.sources.exists():
         return IGNORED, f"No connection ingests {repository.full_name}."
     if not repository.accessible or not repository.installation.is_active:
@@ -100,17 +134,20 @@ def handle_push(payload: dict) -> tuple[str, str]:
 # Helpers ---------------------------------------------------------------------------------------------------
 
 
-def _upsert_repositories(installation: Installation, items: list[dict]) -> list[Repository]:
-    """Create or refresh repository rows from webhook summaries (`id`, `full_name`, `private`)."""
+def _upsert_repositories(installation: Installation, summaries) -> list[Repository]:
+    """Create or refresh repository rows from webhook summaries (`id`, `full_name`, `private`); skip malformed ones."""
     repositories = []
-    for item in items:
+    for item in items(summaries):
+        repo_id, full_name = github_id(item.get("id")), text(item.get("full_name"), 200)
+        if repo_id is None or not full_name:
+            continue
         repository, _ = Repository.objects.update_or_create(
             installation=installation,
-            github_id=int(item["id"]),
+            github_id=repo_id,
             defaults={
-                "full_name": item["full_name"],
+                "full_name": full_name,
                 "private": bool(item.get("private", True)),
-                "html_url": f"{settings.GITHUB_WEB_URL}/{item['full_name']}",
+                "html_url": f"{settings.GITHUB_WEB_URL}/{full_name}"[:500],
                 "accessible": True,
                 "status_detail": "",
             },
@@ -122,9 +159,9 @@ def _upsert_repositories(installation: Installation, items: list[dict]) -> list[
 def _refresh(repository: Repository, data: dict) -> None:
     """A push carries the repository's current name and default branch: keep ours in step (renames)."""
     fields = {
-        "full_name": data.get("full_name") or repository.full_name,
-        "default_branch": data.get("default_branch") or repository.default_branch,
-        "html_url": data.get("html_url") or repository.html_url,
+        "full_name": text(data.get("full_name"), 200) or repository.full_name,
+        "default_branch": text(data.get("default_branch"), 255) or repository.default_branch,
+        "html_url": text(data.get("html_url"), 500) or repository.html_url,
     }
     if any(getattr(repository, name) != value for name, value in fields.items()):
         for name, value in fields.items():

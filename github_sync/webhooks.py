@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -27,6 +28,7 @@ HANDLERS = {
     "installation_repositories": events.handle_installation_repositories,
     "push": events.handle_push,
 }
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Never stored: the signatures are derived from the secret, the others are not GitHub's to send.
 DROPPED_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256", "authorization", "cookie"})
 
@@ -53,15 +55,16 @@ def receive(*, event: str, delivery_id: str, body: bytes, headers: dict[str, str
         return Outcome(400, "The body is not JSON.")
     if not isinstance(payload, dict) or not delivery_id:
         return Outcome(400, "A delivery needs an X-GitHub-Delivery header and a JSON object body.")
+    payload = storable(payload)
     try:
         with transaction.atomic():
             delivery = WebhookDelivery.objects.create(
                 delivery_id=delivery_id[:100],
                 event=event[:60],
-                action=str(payload.get("action") or "")[:60],
-                installation_id=(payload.get("installation") or {}).get("id"),
+                action=events.text(payload.get("action"), 60),
+                installation_id=events.github_id(events.obj(payload.get("installation")).get("id")),
                 headers={k: v for k, v in headers.items() if k.lower() not in DROPPED_HEADERS},
-                payload=storable(payload),
+                payload=payload,
             )
     except IntegrityError:
         return Outcome(200, "Duplicate delivery; already received.")
@@ -70,9 +73,10 @@ def receive(*, event: str, delivery_id: str, body: bytes, headers: dict[str, str
 
 
 def storable(value):
-    """The payload with NUL characters replaced: PostgreSQL's jsonb refuses \u0000 (a commit message can hold one)."""
+    """The payload with NUL characters and lone surrogates (a "\\ud800" escape) replaced: PostgreSQL's jsonb
+    refuses \u0000 (a commit message can hold one), and no database encodes a lone surrogate."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return LONE_SURROGATE.sub("\ufffd", value.replace("\x00", "\ufffd"))
     if isinstance(value, dict):
         return {storable(k): storable(v) for k, v in value.items()}
     if isinstance(value, list):

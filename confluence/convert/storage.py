@@ -16,6 +16,8 @@ from bs4 import BeautifulSoup, Tag
 
 CDATA = re.compile(r"<!\[CDATA\[(.*?)(\]\]>|\Z)", re.DOTALL)
 ENTITY = re.compile(r"&([A-Za-z][A-Za-z0-9]{0,31});")
+# "&#" not starting a complete character reference: html.parser would read the rest of the page as text.
+BROKEN_CHARREF = re.compile(r"&#(?![0-9]{1,8};|[xX][0-9a-fA-F]{1,8};)")
 TAG = re.compile(r"<(/?)((?:ac|ri|at):[\w-]+)[^>]*?(/?)>")
 
 # Past this depth nested elements are unwrapped: their text stays, their structure goes.
@@ -31,6 +33,7 @@ def prepare(storage: str, warnings: set[str]) -> str:
         text = text.replace("<![", "&lt;![")
     if "&" in text:
         text = ENTITY.sub(_keep_unknown_entity, text)
+        text = BROKEN_CHARREF.sub("&amp;#", text)
     _check_balance(text, warnings)
     return text
 

@@ -104,6 +104,9 @@ def get_content(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimRes
     return SimResponse.json(shapes.content(sim, page, shapes.parse_expand(request.arg("expand"))))
 
 
+CQL_MAX_LIMIT = 250
+
+
 def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     site = site_for(sim, request, cloud_id)
     text = request.arg("cql") or ""
@@ -113,7 +116,9 @@ def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
         raise v1_error(400, f"Could not parse cql : {text}", "Bad Request") from None
     found = search.run(sim, cloud_id, query)
     offset = int(decode_cursor(request.arg("cursor")).get("offset", request.arg("start") or 0))
-    limit = parse_limit(request, default=25, maximum=V1_MAX_LIMIT)
+    # CQL search pages up to 250 results without body expansions (the connector reads labels this way);
+    # other v1 listings keep the 100 cap.
+    limit = parse_limit(request, default=25, maximum=CQL_MAX_LIMIT)
     window = found[offset : offset + limit]
     expand = shapes.parse_expand(request.arg("expand"))
     results = [shapes.content(sim, page, expand) for page in window]
