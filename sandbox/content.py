@@ -21,7 +21,7 @@ LANGUAGES = {
     "json": '{"limit": 250, "cursor": null, "tags": ["a", "b"]}\n',
 }
 PANELS = ("info", "note", "warning", "tip")
-STATUSES = (("Green", "DONE"), ("Yellow", "IN PROGRESS"), ("Red", "BLOCKED"), ("Blue", "IN REVIEW"), ("Grey", "NOT STARTED"))
+STATUSES = (("Green", "DONE"), ("Yellow", "IN PROGRESS"), ("Red", "BLOCKED"), ("Blue", "IN REVIEW"), ("Grey", "NEW"))
 EMOTICONS = ("smile", "sad", "thumbs-up", "warning", "tick", "cross", "information", "light-on", "star_yellow")
 EMOJI = (("1f680", ":rocket:", "🚀"), ("1f389", ":tada:", "🎉"), ("2705", ":white_check_mark:", "✅"))
 UNKNOWN_MACROS = ("toc", "children", "recently-updated", "drawio", "gliffy", "roadmap", "contributors", "pagetree")
