@@ -1,28 +1,56 @@
-"""What the Connectors page shows for a Confluence connection, and the "Sync now" the page calls."""
+"""What the Connectors page shows for Confluence connections, and the "Sync now" the page calls.
+
+The page renders every card at once, so the context is read for all of an organization's connections in a
+fixed number of queries, whatever the number of connections or of past runs.
+"""
 
 from __future__ import annotations
 
+from django.db.models import Max, Subquery
 from django.urls import reverse
 
-from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncTarget
+from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncTarget
 from confluence.setup import FORGE_REMOVED
 from confluence.tasks import enqueue_sync, ready_to_sync
 from connectors.models import Connection
 
+ACTIVE = [SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
+FINISHED = [SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED]
 
-def card_context(connection: Connection) -> dict:
-    site = AtlassianSite.objects.filter(connection=connection).first()
-    target = SyncTarget.objects.filter(connection=connection).select_related("repository").first()
-    scope = SyncScope.objects.filter(connection=connection).first()
-    runs = connection.sync_runs.order_by("-created_at")
-    forge = site.forge() if site else None
+
+def card_contexts(connections: list[Connection]) -> dict[int, dict]:
+    ids = [c.id for c in connections]
+    sites = {s.connection_id: s for s in AtlassianSite.objects.filter(connection_id__in=ids)}
+    forge = {f.cloud_id: f for f in ForgeInstallation.objects.filter(cloud_id__in=[s.cloud_id for s in sites.values()])}
+    targets = {
+        t.connection_id: t
+        for t in SyncTarget.objects.filter(connection_id__in=ids).select_related("repository__installation")
+    }
+    scopes = {s.connection_id: s for s in SyncScope.objects.filter(connection_id__in=ids)}
+    active: dict[int, SyncRun] = {}
+    for run in SyncRun.objects.filter(connection_id__in=ids, status__in=ACTIVE).order_by("-created_at"):
+        active[run.connection_id] = run  # the oldest active run wins: the one running or next to run
+    last_ids = (
+        SyncRun.objects.filter(connection_id__in=ids, status__in=FINISHED)
+        .values("connection_id")
+        .annotate(last=Max("id"))
+        .values_list("last", flat=True)
+    )
+    last = {run.connection_id: run for run in SyncRun.objects.filter(id__in=Subquery(last_ids))}
+    return {
+        c.id: context(c, sites.get(c.id), forge, targets.get(c.id), scopes.get(c.id), active.get(c.id), last.get(c.id))
+        for c in connections
+    }
+
+
+def context(connection, site, forge, target, scope, active_run, last_run) -> dict:
     return {
         "site": site,
         "repository": target.repository if target else None,
-        "forge": forge,
+        "forge": forge.get(site.cloud_id) if site else None,
         "scope": scope,
-        "active_run": runs.filter(status__in=[SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]).first(),
-        "last_run": runs.filter(status__in=[SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED]).first(),
+        "active_run": active_run,
+        "last_run": last_run,
         "fix": fix_action(connection, site, target),
         "edit_scope_url": reverse("confluence-step-scope", args=[connection.org.slug, connection.id]),
     }

@@ -1,7 +1,7 @@
 """The Confluence connector kind and its five setup steps, registered with `connectors` at startup."""
 
 # Imported from ConfluenceConfig.ready(), once models are loaded.
-from confluence.card import card_context, sync_now
+from confluence.card import card_contexts, sync_now
 from connectors.kinds import ConnectorKind, Step
 
 CONFLUENCE = ConnectorKind(
@@ -41,6 +41,6 @@ CONFLUENCE = ConnectorKind(
         ),
     ),
     card_template="confluence/_card.html",
-    card_context=card_context,
+    card_contexts=card_contexts,
     sync_now=sync_now,
 )

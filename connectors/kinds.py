@@ -26,9 +26,10 @@ class ConnectorKind:
     description: str
     steps: tuple[Step, ...]
     # What the Connectors page shows and does beyond the generic card, supplied by the kind's own app:
-    # a template included in the card, the context it needs, and "sync now" (also used on resume).
+    # a template included in the card, the contexts of many connections at once (connection id → dict), and
+    # "sync now" (also used on resume).
     card_template: str = ""
-    card_context: Callable | None = None
+    card_contexts: Callable | None = None
     sync_now: Callable | None = None
 
     def step(self, key: str) -> Step:

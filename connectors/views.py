@@ -14,6 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from connectors import kinds
 from connectors.access import get_connection, org_admin_required, org_member_required, org_owner_required
 from connectors.forms import AddConnectionForm, InviteForm, OrganizationForm, RenameConnectionForm
 from connectors.models import Connection, Invitation, Membership, Organization, SetupTask
@@ -57,19 +58,26 @@ def connectors_page(request: HttpRequest, slug: str) -> HttpResponse:
     connections = request.org.connections.prefetch_related(
         Prefetch("tasks", queryset=SetupTask.objects.order_by("position"))
     ).select_related("org")
-    cards = [card_for(connection) for connection in connections]
-    return render(request, "connectors/connectors.html", {"cards": cards})
+    return render(request, "connectors/connectors.html", {"cards": cards_for(list(connections))})
 
 
-def card_for(connection: Connection) -> dict:
-    """A card: the generic part plus what the connection's kind adds (its template and context, "Sync now")."""
-    spec = connection.spec
-    return {
-        "connection": connection,
-        "template": spec.card_template,
-        "extra": spec.card_context(connection) if spec.card_context else {},
-        "can_sync": spec.sync_now is not None,
-    }
+def cards_for(connections: list[Connection]) -> list[dict]:
+    """Cards: the generic part plus what each kind adds (its template, its context read for all its
+    connections at once, "Sync now")."""
+    extras: dict[int, dict] = {}
+    for kind in {connection.kind for connection in connections}:
+        spec = kinds.get(kind)
+        if spec.card_contexts:
+            extras.update(spec.card_contexts([c for c in connections if c.kind == kind]))
+    return [
+        {
+            "connection": connection,
+            "template": connection.spec.card_template,
+            "extra": extras.get(connection.id, {}),
+            "can_sync": connection.spec.sync_now is not None,
+        }
+        for connection in connections
+    ]
 
 
 @org_admin_required

@@ -105,6 +105,9 @@ TEMPLATES = [
     },
 ]
 
+# URL form fields assume https:// when a scheme is missing (Django 6's default, adopted now).
+FORMS_URLFIELD_ASSUME_HTTPS = True
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
