@@ -84,8 +84,9 @@ class ApiSession:
 
     def _wait(self, attempt: int, response: requests.Response | None, *, reason: str) -> None:
         asked = requested_wait(response) if response is not None else None
+        # What the service asked for when it said; otherwise exponential backoff with jitter.
         backoff = self.base_delay * (2**attempt) * (1 + random.random())
-        seconds = min(max(asked or 0.0, backoff if asked is None else 0.0), MAX_WAIT_SECONDS)
+        seconds = min(asked if asked is not None else backoff, MAX_WAIT_SECONDS)
         self.stats.retries += 1
         if response is not None and response.status_code in (403, 429):
             self.stats.rate_limited += 1
