@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import yaml
+
 from confluence import tasks
 from confluence.models import SyncRun
 
@@ -52,3 +54,14 @@ def sync_now(connection, *, trigger: str = SyncRun.Trigger.MANUAL, page_ids=None
     tasks.run_sync(run.id)
     run.refresh_from_db()
     return run
+
+
+def tree(world, repo: str = "wiki") -> dict[str, bytes]:
+    """Every file on the default branch of acme-inc/<repo>."""
+    return world.github.read_tree("acme-inc", repo, "main")
+
+
+def front_matter(content: bytes) -> dict:
+    text = content.decode()
+    assert text.startswith("---\n")
+    return yaml.safe_load(text.split("---\n")[1])

@@ -7,34 +7,9 @@ import pytest
 import yaml
 
 from confluence.models import SyncRun, SyncState
-from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now
+from tests.confluence.sync_world import front_matter, sync_now, tree
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(sandbox):
-    site, pages = build_site(sandbox)
-    sandbox.site, sandbox.pages = site, pages
-    return sandbox
-
-
-@pytest.fixture
-def connection(world, acme, alice):
-    return demo.connect(
-        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
-    )
-
-
-def tree(world):
-    return world.github.read_tree("acme-inc", "wiki", "main")
-
-
-def front_matter(content: bytes) -> dict:
-    text = content.decode()
-    assert text.startswith("---\n")
-    return yaml.safe_load(text.split("---\n")[1])
 
 
 def test_it_makes_the_first_commit_into_an_empty_repository(world, connection):

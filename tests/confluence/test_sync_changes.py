@@ -6,8 +6,7 @@ import pytest
 import yaml
 
 from confluence.models import SyncRun
-from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now
+from tests.confluence.sync_world import build_site, sync_now, tree
 
 pytestmark = pytest.mark.django_db
 
@@ -26,17 +25,6 @@ def world(sandbox):
     )
     sandbox.site, sandbox.pages = site, pages
     return sandbox
-
-
-@pytest.fixture
-def connection(world, acme, alice):
-    return demo.connect(
-        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
-    )
-
-
-def tree(world):
-    return world.github.read_tree("acme-inc", "wiki", "main")
 
 
 def front_matter(content: bytes) -> dict:

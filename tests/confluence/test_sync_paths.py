@@ -5,7 +5,6 @@ import json
 import pytest
 
 from confluence.layout import is_safe
-from sandbox import demo
 from tests.confluence.sync_world import build_site, sync_now
 
 pytestmark = pytest.mark.django_db
@@ -42,13 +41,6 @@ def world(sandbox):
     pages["ops_home"] = a.create_page(site.cloud_id, space_key="OPS", title="Home", body="<p>OPS home.</p>", emit=False)
     sandbox.site, sandbox.pages = site, pages
     return sandbox
-
-
-@pytest.fixture
-def connection(world, acme, alice):
-    return demo.connect(
-        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
-    )
 
 
 def index_paths(world) -> dict[str, str]:

@@ -9,16 +9,9 @@ from confluence import tasks
 from confluence.models import SyncRun
 from connectors.models import Connection, SetupTask
 from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now
+from tests.confluence.sync_world import sync_now
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def world(sandbox):
-    site, pages = build_site(sandbox)
-    sandbox.site, sandbox.pages = site, pages
-    return sandbox
 
 
 @pytest.fixture

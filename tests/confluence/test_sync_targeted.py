@@ -5,7 +5,6 @@ import pytest
 from confluence.models import SyncRun
 from github_sync import search
 from github_sync.models import ApiKey, IngestRun
-from sandbox import demo
 from tests.confluence.sync_world import build_site, sync_now
 
 pytestmark = pytest.mark.django_db
@@ -20,13 +19,6 @@ def world(sandbox):
     )
     sandbox.site, sandbox.pages = site, pages
     return sandbox
-
-
-@pytest.fixture
-def connection(world, acme, alice):
-    return demo.connect(
-        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
-    )
 
 
 def paths(world) -> set[str]:
