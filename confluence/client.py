@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 
 from connectors.http import ApiSession
+from github_sync.webhooks import storable
 
 MAX_LIMIT = 250
 
@@ -174,15 +175,17 @@ class ConfluenceClient:
         return _json(response)
 
     def paginate(self, path: str, params: dict | list) -> Iterator[dict]:
-        """Every result of a cursor-paginated v2 listing, following `_links.next`."""
+        """Every result of a cursor-paginated listing (v2, or v1 CQL search), following `_links.next`."""
         data = self.get(path, params)
         while True:
             yield from data.get("results", [])
             next_link = (data.get("_links") or {}).get("next")
             if not next_link:
                 return
-            # `next` is relative to the site (/wiki/api/v2/…); with 3LO it goes through the gateway prefix.
-            data = self.get(f"{self.base}{next_link}")
+            # v2 links start at the site (/wiki/api/v2/…), v1 links at `_links.base` (the site's /wiki); with 3LO
+            # both go through the gateway prefix.
+            path = next_link if next_link.startswith("/wiki/") else f"/wiki{next_link}"
+            data = self.get(f"{self.base}{path}")
 
     def list_spaces(self, *, keys: list[str] | None = None) -> list[Space]:
         params: dict = {"limit": MAX_LIMIT, "status": "current"}
@@ -230,17 +233,10 @@ class ConfluenceClient:
         # Reference: https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-search/
         params = {"cql": cql, "limit": MAX_LIMIT, "expand": "metadata.labels"}
         found: dict[str, list[str]] = {}
-        data = self.get("/wiki/rest/api/content/search", params)
-        while True:
-            for item in data.get("results", []):
-                labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
-                found[str(item["id"])] = sorted(text(label["name"]) for label in labels)
-            next_link = (data.get("_links") or {}).get("next")
-            if not next_link:
-                return found
-            # v1 links are relative to `_links.base` (the site's /wiki), v2 links include /wiki.
-            path = next_link if next_link.startswith("/wiki/") else f"/wiki{next_link}"
-            data = self.get(f"{self.base}{path}")
+        for item in self.paginate("/wiki/rest/api/content/search", params):
+            labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
+            found[str(item["id"])] = sorted(text(label["name"]) for label in labels)
+        return found
 
     def attachments(self, page_id: str) -> list[Attachment]:
         return [
@@ -302,8 +298,8 @@ def _message(response: requests.Response) -> str:
 
 
 def text(value: str) -> str:
-    """A title or label as we store it: PostgreSQL cannot keep U+0000 in text or JSON, so it becomes U+FFFD."""
-    return value.replace("\x00", "\ufffd")
+    """A title or label as we store it: no NUL or lone surrogate, which PostgreSQL cannot keep (U+FFFD instead)."""
+    return storable(value)
 
 
 def cql_quote(value: str) -> str:
