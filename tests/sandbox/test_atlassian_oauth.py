@@ -6,23 +6,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-import responses
 
 from sandbox import credentials
-from sandbox.atlassian import AtlassianSimulator
-from sandbox.testing import serve_with_responses
 
 BASE = "http://testserver/sandbox/atlassian"
 CALLBACK = "http://testserver/accounts/atlassian/login/callback/"
 SCOPE = "offline_access read:me read:page:confluence"
-
-
-@pytest.fixture
-def sim(tmp_path):
-    sim = AtlassianSimulator(base_url=BASE, root=tmp_path, site_url="http://testserver")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        yield sim
 
 
 @pytest.fixture

@@ -7,21 +7,9 @@ from pathlib import Path
 
 import pytest
 import requests
-import responses
-
-from sandbox.atlassian import AtlassianSimulator
-from sandbox.testing import serve_with_responses
 
 BASE = "http://testserver/sandbox/atlassian"
 CORPUS = Path(__file__).parents[3] / "shared/corpus/api/confluence-v1"
-
-
-@pytest.fixture
-def sim(tmp_path):
-    sim = AtlassianSimulator(base_url=BASE, root=tmp_path, site_url="http://testserver")
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        yield sim
 
 
 @pytest.fixture
