@@ -70,7 +70,9 @@ class Index:
         return {
             "format": FORMAT,
             "spaces": dict(sorted(self.spaces.items())),
-            "pages": {pid: _entry_json(pid, e) for pid, e in sorted(self.pages.items(), key=lambda kv: _id_key(kv[0]))},
+            "pages": {
+                pid: _entry_json(pid, e) for pid, e in sorted(self.pages.items(), key=lambda kv: page_order(kv[0]))
+            },
         }
 
     def render(self) -> bytes:
@@ -130,7 +132,8 @@ def _compact(value) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
-def _id_key(page_id: str):
+def page_order(page_id: str):
+    """Numeric ids in numeric order (Confluence's are digits), anything else after them."""
     return (0, int(page_id)) if page_id.isdigit() else (1, page_id)
 
 

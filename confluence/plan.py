@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from confluence.index import Index, PageEntry
+from confluence.index import Index, PageEntry, page_order
 from confluence.layout import Node, page_paths
 
 
@@ -40,7 +40,7 @@ class Plan:
 
     @property
     def to_render(self) -> list[str]:
-        return sorted(self.adds + self.updates + self.moves, key=_id_key)
+        return sorted(self.adds + self.updates + self.moves, key=page_order)
 
     @property
     def is_empty(self) -> bool:
@@ -73,7 +73,7 @@ def place(pages: Mapping[str, Desired]) -> dict[str, Desired]:
 
 def make_plan(index: Index, desired: Mapping[str, Desired], *, converter_version: int, full: bool) -> Plan:
     plan = Plan()
-    for pid in sorted(desired, key=_id_key):
+    for pid in sorted(desired, key=page_order):
         entry = index.pages.get(pid)
         if entry is None:
             plan.adds.append(pid)
@@ -83,7 +83,7 @@ def make_plan(index: Index, desired: Mapping[str, Desired], *, converter_version
             plan.updates.append(pid)
         else:
             plan.unchanged.append(pid)
-    plan.removes = sorted((pid for pid in index.pages if pid not in desired), key=_id_key)
+    plan.removes = sorted((pid for pid in index.pages if pid not in desired), key=page_order)
     _relink(plan, index, desired)
     return plan
 
@@ -99,7 +99,7 @@ def _relink(plan: Plan, index: Index, desired: Mapping[str, Desired]) -> None:
     if not moved:
         return
     relinked = [pid for pid in plan.unchanged if moved.intersection(index.pages[pid].links)]
-    plan.updates = sorted(plan.updates + relinked, key=_id_key)
+    plan.updates = sorted(plan.updates + relinked, key=page_order)
     plan.unchanged = [pid for pid in plan.unchanged if pid not in set(relinked)]
 
 
@@ -125,6 +125,3 @@ def _stale(entry: PageEntry, page: Desired, converter_version: int) -> bool:
         or entry.parent_id != page.parent_id
     )
 
-
-def _id_key(page_id: str):
-    return (0, int(page_id)) if page_id.isdigit() else (1, page_id)

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from confluence.client import ConfluenceClient, Page, Space, cql_quote
+from confluence.index import page_order
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,8 @@ def select_pages(
         excluded |= {pid for pid in included if wanted & {label.lower() for label in labels.get(pid, [])}}
     kept = included - excluded
     return Selection(
-        selected={pid: pages[pid] for pid in sorted(kept, key=int_or_str)}, excluded=len(included & excluded)
+        selected={pid: pages[pid] for pid in sorted(kept, key=page_order)}, excluded=len(included & excluded)
     )
-
-
-def int_or_str(value: str):
-    return (0, int(value)) if value.isdigit() else (1, value)
 
 
 def fetch_listing(client: ConfluenceClient, spaces: list[Space]) -> dict[str, list[Page]]:

@@ -197,7 +197,7 @@ def execute(run: SyncRun) -> None:
         finish(run, job, error_kind=SyncRun.ErrorKind.TRANSIENT, error=f"{error} Retrying later.")
         schedule_retry(run)
     except (RepositoryGone, InstallationGone) as error:
-        mark_repository_unreachable(job, error)
+        mark_repository_unreachable(job)
         finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
     except (ConfluenceError, GitHubError) as error:
         finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
@@ -236,7 +236,7 @@ def copy_stats(run: SyncRun, job: Job) -> None:
     run.waited_seconds = round(confluence.waited_seconds + github.waited_seconds, 3)
 
 
-def mark_repository_unreachable(job: Job | None, error: Exception) -> None:
+def mark_repository_unreachable(job: Job | None) -> None:
     if job is None:
         return
     Repository.objects.filter(pk=job.repository.pk).update(accessible=False)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from confluence.client import Attachment
 from confluence.convert import CONVERTER_VERSION
-from confluence.index import AttachmentEntry, Index, PageEntry
+from confluence.index import AttachmentEntry, Index, PageEntry, page_order
 from confluence.layout import attachment_path
 from confluence.plan import Desired, Plan, ref_key
 from confluence.render import SiteMap, render_page
@@ -32,7 +32,7 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
     references: dict[str, set[tuple[str, str]]] = {}
     to_render = set(plan.to_render)
     rendered = 0
-    for pid in sorted(desired, key=_id_key):
+    for pid in sorted(desired, key=page_order):
         page = desired[pid]
         if pid not in to_render:
             new_index.pages[pid] = index.pages[pid]
@@ -98,6 +98,3 @@ def attach(job: Job, new_index: Index, references: dict, desired: dict, index: I
         new_index.pages[pid] = replace(new_index.pages[pid], attachments=entries)
     return downloaded
 
-
-def _id_key(page_id: str):
-    return (0, int(page_id)) if page_id.isdigit() else (1, page_id)
