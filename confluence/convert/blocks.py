@@ -110,7 +110,7 @@ def adf_content(conv, node: Tag, parent_tags) -> str:
 
 def adf_panel(conv, node: Tag, parent_tags) -> str:
     kind = ADF_PANELS.get(adf_attributes(node).get("panel-type", ""), "NOTE")
-    body = adf_content(conv, node, parent_tags)
+    body = adf_content(conv, node, parent_tags | {"_quoted"})  # an alert is a quote: see tables.py
     return conv.block(alert(kind, "", body), parent_tags) if body else ""
 
 

@@ -10,7 +10,7 @@ from .markdown import StorageConverter
 from .storage import flatten_deep_nesting, parse, prepare
 
 # Bump whenever the Markdown for some input changes, so the sync engine re-renders every page once.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 

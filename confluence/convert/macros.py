@@ -76,7 +76,7 @@ def panel(conv, macro: Macro, parent_tags) -> str:
     icon = macro.param("panelIconText")
     if icon and title:
         title = f"{icon} {title}"
-    body = macro.render_body(conv, parent_tags)
+    body = macro.render_body(conv, parent_tags | {"_quoted"})  # an alert is a quote: see tables.py
     if not title and not body.strip():
         return ""
     return conv.block(alert(PANELS[macro.name], title, body), parent_tags)

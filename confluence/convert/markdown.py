@@ -121,6 +121,8 @@ class StorageConverter(MarkdownConverter):
             tags.add("_inline")
         if node.name in ("pre", "code", "kbd", "samp"):
             tags.add("_noformat")
+        if node.name == "blockquote":
+            tags.add("_quoted")  # every line gets a `> ` prefix: see tables.py
         return parent_tags | tags
 
     def process_text(self, el, parent_tags=None):

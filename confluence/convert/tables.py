@@ -4,6 +4,10 @@ A pipe table needs a header row: the first row becomes it (Confluence tables wit
 always use the first row as one). Header cells further down (a header column) are bold. Merged cells, or a
 cell holding a list, code, a panel or another table, make the whole table HTML: `<td>` keeps plain text
 inline and puts Markdown between blank lines, which is what GitHub needs to render it.
+
+Inside a quote or an alert (lines prefixed `> `) a table is HTML too. GitHub renders both alike there, but a
+pipe table is only recognised by its delimiter row at the start of a line, so a tool that reads the Markdown
+line by line (an agent, a grep) misses it behind `> `; `<table>` is found wherever it stands.
 """
 
 from __future__ import annotations
@@ -61,9 +65,16 @@ def convert_table(conv, el: Tag, parent_tags) -> str:
     merged = any(span(cell, "rowspan") > 1 or span(cell, "colspan") > 1 for _, cells in rows for cell in cells)
     caption = el.find("caption", recursive=False)
     title = f"**{conv.render_children(caption, parent_tags).strip()}**\n\n" if caption is not None else ""
-    if merged or "_inline" in parent_tags or not all(is_inline(md) for row in rendered for md in row):
+    if merged or needs_html(rendered, parent_tags):
         return conv.block(title + html_table(rows, rendered), parent_tags)
     return conv.block(title + pipe_table(rows, rendered), parent_tags)
+
+
+def needs_html(rendered, parent_tags) -> bool:
+    """Whether the table is written as HTML: in a heading, in a quote, or with block content in a cell."""
+    if "_inline" in parent_tags or "_quoted" in parent_tags:
+        return True
+    return not all(is_inline(md) for row in rendered for md in row)
 
 
 def pipe_table(rows, rendered) -> str:
