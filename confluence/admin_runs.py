@@ -61,20 +61,16 @@ class SyncRunAdmin(admin.ModelAdmin):
 
 @admin.register(SyncState)
 class SyncStateAdmin(admin.ModelAdmin):
-    list_display = ["connection", "commit_sha", "pages", "updated_at"]
+    list_display = ["connection", "commit_sha", "page_count", "updated_at"]
     search_fields = ["connection__name", "connection__org__slug", "commit_sha"]
     list_select_related = ["connection"]
-    exclude = ["index"]
-    readonly_fields = ["connection", "commit_sha", "ctx_blobs", "pages", "updated_at"]
+    exclude = ["index_file"]
+    readonly_fields = ["connection", "commit_sha", "ctx_blobs", "page_count", "updated_at"]
     actions = ["full_resync", "forget"]
 
     def get_queryset(self, request):
         # The index can be megabytes; the list never needs it.
-        return super().get_queryset(request).defer("index")
-
-    @admin.display(description="Pages")
-    def pages(self, obj: SyncState) -> int:
-        return len((obj.index or {}).get("pages", {}))
+        return super().get_queryset(request).defer("index_file")
 
     @admin.action(description="Full re-sync (re-read and re-render every page)")
     def full_resync(self, request, queryset) -> None:

@@ -319,9 +319,10 @@ def site_connections(cloud_id: str):
     sites = AtlassianSite.objects.filter(cloud_id=cloud_id).select_related("connection")
     connections = {site.connection_id: site.connection for site in sites}
     scopes = SyncScope.objects.filter(connection_id__in=connections)
-    states = dict(SyncState.objects.filter(connection_id__in=connections).values_list("connection_id", "index"))
+    indexes = dict(SyncState.objects.filter(connection_id__in=connections).values_list("connection_id", "index_file"))
     for scope in scopes.order_by("connection_id"):
-        yield connections[scope.connection_id], scope, (states.get(scope.connection_id) or {}).get("pages", {})
+        text = indexes.get(scope.connection_id)
+        yield connections[scope.connection_id], scope, json.loads(text)["pages"] if text else {}
 
 
 def not_syncing(connection: Connection) -> str:

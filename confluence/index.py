@@ -70,18 +70,20 @@ class Index:
         return {
             "format": FORMAT,
             "spaces": dict(sorted(self.spaces.items())),
-            "pages": {
-                pid: _entry_json(pid, e) for pid, e in sorted(self.pages.items(), key=lambda kv: page_order(kv[0]))
-            },
+            "pages": {pid: _entry_json(pid, self.pages[pid]) for pid in self.ordered_ids()},
         }
+
+    def ordered_ids(self) -> list[str]:
+        return sorted(self.pages, key=page_order)
 
     def render(self) -> bytes:
         """JSON with one line per page: every sync rewrites this file, so it stays compact (a 10,000-page index
         fits in one tree request) and a commit's diff of it shows one line per changed page."""
-        data = self.to_json()
-        pages = ",\n".join(f"  {_compact(pid)}: {_compact(entry)}" for pid, entry in data["pages"].items())
-        text = f'{{\n "format": {FORMAT},\n "spaces": {_compact(data["spaces"])},\n "pages": {{\n{pages}\n }}\n}}\n'
-        return text.encode()
+        # Line by line, not through to_json(): a 10,000-page index is never held twice as Python objects.
+        lines = (f"  {_compact(pid)}: {_compact(_entry_json(pid, self.pages[pid]))}" for pid in self.ordered_ids())
+        pages = ",\n".join(lines)
+        spaces = _compact(dict(sorted(self.spaces.items())))
+        return f'{{\n "format": {FORMAT},\n "spaces": {spaces},\n "pages": {{\n{pages}\n }}\n}}\n'.encode()
 
     def confirmed_by(self, blobs: dict[str, str]) -> Index:
         """Only the pages whose files (page and attachments) the tree holds exactly as recorded; the others are

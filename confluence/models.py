@@ -245,11 +245,14 @@ class SyncRun(models.Model):
 
 
 class SyncState(models.Model):
-    """The index of what the repository holds for a connection (the same data as .ctx/confluence-index.json),
-    and the commit it describes. Lost or stale state is rebuilt from the repository's own index file."""
+    """The index of what the repository holds for a connection (the text of .ctx/confluence-index.json as last
+    committed), and the commit it describes. Lost or stale state is rebuilt from the repository's own index file."""
 
     connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="sync_state")
-    index = models.JSONField(default=dict)
+    # The file's own text, not a JSON column: a run already holds it rendered, and a 10,000-page index would
+    # otherwise be built a second time as Python objects just to be saved.
+    index_file = models.TextField(blank=True, default="")
+    page_count = models.PositiveIntegerField(default=0)
     # Blob shas of .ctx/confluence.yml and .ctx/confluence-index.json at that commit, so an unchanged run
     # knows without asking GitHub that it has nothing to write.
     ctx_blobs = models.JSONField(default=dict, blank=True)

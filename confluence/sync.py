@@ -106,13 +106,13 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     if head is None:
         return Index(), {}
     state = SyncState.objects.filter(connection=job.connection).first()
-    if state is not None and state.commit_sha == head[0] and state.index:
-        index = Index.from_json(state.index)
+    if state is not None and state.commit_sha == head[0] and state.index_file:
+        index = parse_index(state.index_file.encode())
         return index, {**index.paths(), **state.ctx_blobs}
     content = job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0])
     index = parse_index(content) if content else Index()
     # The index file can name files the tree lacks: a first run killed after the writer's bootstrap commit (which
-    # holds only the index) and before its own, or someone deleting pages by hand. Trust only what the tree holds.
+    # holds one small file) and before its own, or someone deleting pages by hand. Trust only what the tree holds.
     blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
     return index.confirmed_by(blobs), blobs
 
@@ -169,7 +169,8 @@ def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> Non
     SyncState.objects.update_or_create(
         connection=job.connection,
         defaults={
-            "index": index.to_json(),
+            "index_file": files[INDEX_PATH].decode(),
+            "page_count": len(index.pages),
             "commit_sha": commit,
             "ctx_blobs": {path: git_blob_sha(files[path]) for path in (SCOPE_PATH, INDEX_PATH)},
         },

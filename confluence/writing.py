@@ -12,7 +12,7 @@ from confluence.index import AttachmentEntry, Index, PageEntry, page_order
 from confluence.layout import attachment_path
 from confluence.plan import Desired, Plan, ref_key
 from confluence.render import SiteMap, render_page
-from github_sync.commit import git_blob_sha
+from github_sync.commit import FileChanges, git_blob_sha
 
 if TYPE_CHECKING:
     from confluence.sync import Job
@@ -27,7 +27,7 @@ PROGRESS_EVERY = 50
 def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict, index: Index):
     """(path → bytes or None for deletion, the new index, attachments downloaded). Consumes `bodies`."""
     site = SiteMap.build(job.site.url, desired)
-    files: dict[str, bytes | None] = {}
+    files = FileChanges()
     new_index = Index(spaces=dict(index.spaces))
     references: dict[str, set[tuple[str, str]]] = {}
     to_render = set(plan.to_render)

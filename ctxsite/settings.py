@@ -274,6 +274,8 @@ _real_credentials = bool(ATLASSIAN_CLIENT_ID or GITHUB_APP_ID)
 # An empty SANDBOX= (as in .env.example) means "decide for me", like an unset one.
 SANDBOX = env.bool("SANDBOX") if env.str("SANDBOX", default="") else (DEBUG and not _real_credentials)
 SANDBOX_DIR = Path(env("SANDBOX_DIR", default=str(VAR_DIR / "sandbox")))
+# Where the simulators answer: mounted on this site, or a separate `python -m sandbox.server` (bench/faults.py).
+SANDBOX_URL = (env("SANDBOX_URL", default="") or f"{PUBLIC_BASE_URL}/sandbox").rstrip("/")
 
 
 # LOGGING
@@ -302,9 +304,9 @@ SOCIALACCOUNT_PROVIDERS = {
 }
 
 if SANDBOX:
-    # The simulators are mounted on this site under /sandbox/; every client reaches them through the same
-    # base-URL settings that point at the real services in production. Explicit settings still win.
-    _sandbox = f"{PUBLIC_BASE_URL}/sandbox"
+    # Every client reaches the simulators through the same base-URL settings that point at the real services in
+    # production. Explicit settings still win.
+    _sandbox = SANDBOX_URL
     ATLASSIAN_AUTH_URL = env("ATLASSIAN_AUTH_URL", default=f"{_sandbox}/atlassian/auth").rstrip("/")
     ATLASSIAN_API_URL = env("ATLASSIAN_API_URL", default=f"{_sandbox}/atlassian/api").rstrip("/")
     FORGE_JWKS_URL = env("FORGE_JWKS_URL", default=f"{_sandbox}/atlassian/forge/jwks.json")

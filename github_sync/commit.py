@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import itertools
 import logging
+import zlib
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from github_sync.client import GitHubError, InstallationClient, NotFastForward, TreeEntry
@@ -40,12 +42,40 @@ def git_blob_sha(content: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(content) + content, usedforsecurity=False).hexdigest()
 
 
+class FileChanges(MutableMapping):
+    """Path → new content (bytes) or None (delete), held compressed until written.
+
+    A first sync renders thousands of files before its one commit; Markdown compresses about four to one, so a
+    large run holds a quarter of what it writes.
+    """
+
+    def __init__(self, items: Mapping[str, bytes | None] | None = None):
+        self._data: dict[str, bytes | None] = {}
+        self.update(items or {})
+
+    def __getitem__(self, path: str) -> bytes | None:
+        data = self._data[path]
+        return None if data is None else zlib.decompress(data)
+
+    def __setitem__(self, path: str, content: bytes | None) -> None:
+        self._data[path] = None if content is None else zlib.compress(content, 1)
+
+    def __delitem__(self, path: str) -> None:
+        del self._data[path]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
 def commit_files(
     client: InstallationClient,
     *,
     full_name: str,
     branch: str,
-    files: dict[str, bytes | None],
+    files: Mapping[str, bytes | None],
     message: str,
     known_blobs: dict[str, str] | None = None,
     author: dict | None = None,
@@ -69,7 +99,7 @@ def commit_files(
         if not writes and not deletes:
             return CommitResult(None, _present(files, current), attempt, commit_sha)
         try:
-            new_tree = _build_tree(client, full_name, tree_sha, writes, deletes, blob_cache)
+            new_tree = _build_tree(client, full_name, tree_sha, files, writes, deletes, blob_cache)
             if new_tree == tree_sha:  # our belief was stale, but the branch already holds exactly this
                 return CommitResult(None, _present(files, current, writes), attempt, commit_sha)
             new_commit = client.create_commit(
@@ -91,9 +121,13 @@ def commit_files(
     raise CommitConflict(f"{full_name}@{branch} kept moving; gave up after {MAX_ATTEMPTS} attempts", status=422)
 
 
-def _bootstrap(client, full_name: str, branch: str, files: dict[str, bytes | None]) -> tuple[str, str]:
+def _bootstrap(client, full_name: str, branch: str, files: Mapping[str, bytes | None]) -> tuple[str, str]:
     """Give an empty repository its first commit (the Git Data API answers 409 until one exists)."""
-    path, content = next(((p, c) for p, c in sorted(files.items()) if c is not None), (".gitkeep", b""))
+    # The smallest file: the Contents API takes it base64-encoded in JSON, so a large one costs memory and time.
+    sizes = {p: len(content) for p in files if (content := files[p]) is not None}
+    path = min(sizes, key=lambda p: (sizes[p], p), default=None)
+    content = files[path] if path is not None else b""
+    path = path or ".gitkeep"
     client.put_file(full_name, path=path, content=content, message="Initialize repository for ctx|", branch=branch)
     head = client.branch_head(full_name, branch)
     if head is None:
@@ -126,24 +160,29 @@ def _walk_directories(client, full_name: str, tree_sha: str, directories: set[st
     return found
 
 
-def _effective_changes(files: dict[str, bytes | None], current: dict[str, str]) -> tuple[dict, list[str]]:
-    writes = {p: c for p, c in files.items() if c is not None and current.get(p) != git_blob_sha(c)}
-    deletes = sorted(p for p, c in files.items() if c is None and p in current)
+def _effective_changes(files: Mapping[str, bytes | None], current: dict[str, str]) -> tuple[dict, list[str]]:
+    """(path → blob sha of each file that differs from the branch, paths to delete that the branch holds).
+    Contents are read one at a time and not kept: `files` may hold them compressed."""
+    shas = {p: None if (content := files[p]) is None else git_blob_sha(content) for p in files}
+    writes = {p: sha for p, sha in shas.items() if sha is not None and current.get(p) != sha}
+    deletes = sorted(p for p, sha in shas.items() if sha is None and p in current)
     return writes, deletes
 
 
-def _present(files: dict, current: dict[str, str], writes: dict | None = None) -> dict[str, str]:
-    present = {p: current[p] for p, c in files.items() if c is not None and p in current}
-    present.update({p: git_blob_sha(c) for p, c in (writes or {}).items()})
+def _present(files: Mapping, current: dict[str, str], writes: dict | None = None) -> dict[str, str]:
+    writes = writes or {}
+    present = {p: current[p] for p in files if p in current and p not in writes and files[p] is not None}
+    present.update(writes)
     return present
 
 
-def _build_tree(client, full_name: str, base_tree: str, writes: dict, deletes: list[str], blob_cache) -> str:
+def _build_tree(client, full_name: str, base_tree: str, files: Mapping, writes: dict, deletes: list[str],
+                blob_cache) -> str:
     """Create the new tree in chunks, each chunk based on the previous one's result."""
-    # Entries are made as each chunk fills, so only one chunk's decoded text is held at a time, not every file's.
+    # Entries are made as each chunk fills, so only one chunk's text is held at a time, not every file's.
     entries = itertools.chain(
         ({"path": p, "mode": "100644", "type": "blob", "sha": None} for p in deletes),
-        (_entry(client, full_name, path, writes[path], blob_cache) for path in sorted(writes)),
+        (_entry(client, full_name, path, files[path], blob_cache) for path in sorted(writes)),
     )
     tree = base_tree
     for chunk in _chunks(entries):

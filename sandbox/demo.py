@@ -2,7 +2,8 @@
 
 Used by `manage.py sandbox_demo`, the test suite and the benchmarks: the Atlassian grant comes from the simulated
 consent, the Forge app is installed in the simulated site, the GitHub App on the simulated account, and the scope
-is saved with `confluence.setup.save_scope`.
+is saved with `confluence.setup.save_scope`. `World.grant_connection` does the simulated side (in this process or,
+for bench/faults.py, in the simulator server) and `connect_with_grants` the site's side.
 """
 
 from __future__ import annotations
@@ -32,56 +33,50 @@ def connect(
     excluded_labels: tuple[str, ...] = (),
 ) -> Connection:
     """Create a Confluence connection of `org` syncing whole spaces of the site into `owner/name`."""
+    grants = world.grant_connection(
+        cloud_id=cloud_id, space_keys=space_keys, repository=repository, account_id=account_id
+    )
+    return connect_with_grants(grants, org=org, user=user, name=name, excluded_labels=excluded_labels)
+
+
+def connect_with_grants(
+    grants: dict, *, org: Organization, user, name: str = "", excluded_labels: tuple[str, ...] = ()
+) -> Connection:
     connection = Connection.create_with_tasks(org=org, kind=Connection.Kind.CONFLUENCE, created_by=user, name=name)
-    link_atlassian(world, connection, user=user, cloud_id=cloud_id, account_id=account_id)
-    install_forge(world, cloud_id)
-    repo = install_github(world, connection, user=user, repository=repository)
+    link_atlassian(connection, grants, user=user)
+    setup.record_forge_installed(cloud_id=grants["site"]["id"], installation_id=grants["forge_installation_id"])
+    repo = install_github(connection, grants, user=user)
     setup.select_repository(connection, repo, user=user, public_confirmed=True)
-    spaces = [world.atlassian.space_by_key(cloud_id, key) for key in space_keys]
     setup.save_scope(
         connection,
-        spaces=[{"id": s.id, "key": s.key, "name": s.name} for s in spaces],
+        spaces=grants["spaces"],
         pages=[],
         excluded_pages=[],
         excluded_labels=list(excluded_labels),
         user=user,
-        summary=f"Spaces {', '.join(space_keys)}",
+        summary=f"Spaces {', '.join(space['key'] for space in grants['spaces'])}",
     )
     connection.refresh_from_db()
     return connection
 
 
-def link_atlassian(world, connection: Connection, *, user, cloud_id: str, account_id: str | None = None):
-    atlassian = world.atlassian
-    account_id = account_id or atlassian.default_user().account_id
-    tokens = atlassian.connect(account_id=account_id, sites=[cloud_id])
-    site = atlassian.sites[cloud_id]
-    person = atlassian.users[account_id]
+def link_atlassian(connection: Connection, grants: dict, *, user):
+    tokens, account = grants["tokens"], grants["account"]
     pending = PendingAtlassianLink.objects.create(
         user=user,
-        account_id=account_id,
-        account_name=person.name,
-        account_email=person.email,
+        account_id=account["id"],
+        account_name=account["name"],
+        account_email=account["email"],
         access_token=tokens["access_token"],
         refresh_token=tokens.get("refresh_token", ""),
         access_expires_at=timezone.now() + timedelta(seconds=int(tokens["expires_in"])),
-        sites=[{"id": site.cloud_id, "name": site.name, "url": site.url, "scopes": []}],
+        sites=[grants["site"]],
     )
-    return setup.link_site(connection, pending, cloud_id=cloud_id, user=user)
+    return setup.link_site(connection, pending, cloud_id=grants["site"]["id"], user=user)
 
 
-def install_forge(world, cloud_id: str) -> None:
-    """The simulated admin installs the Forge app; the lifecycle event completes the step (or we record it)."""
-    installation_id = world.atlassian.install_forge_app(cloud_id)
-    setup.record_forge_installed(cloud_id=cloud_id, installation_id=installation_id)
-
-
-def install_github(world, connection: Connection, *, user, repository: str) -> Repository:
-    owner, name = repository.split("/")
-    github = world.github
-    existing = github.installation_for_repo(github.find_repository(owner, name))
-    installation_id = existing.id if existing else github.install_app(owner, repositories="all")
-    info = github_client.get_installation(installation_id)
+def install_github(connection: Connection, grants: dict, *, user) -> Repository:
+    info = github_client.get_installation(grants["github_installation_id"])
     installation = record_installation(connection=connection, info=info, user=user)
     complete_link_step_if_installed(connection, user=user)
-    return installation.repositories.get(full_name__iexact=repository)
+    return installation.repositories.get(full_name__iexact=grants["repository"])

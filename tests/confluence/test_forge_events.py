@@ -67,7 +67,7 @@ def make_connection(org, user, *, cloud_id=CLOUD_ID, spaces=("SP",), pages=(), h
         pages=list(pages),
     )
     if held:
-        SyncState.objects.create(connection=connection, index={"pages": held, "spaces": {}})
+        SyncState.objects.create(connection=connection, index_file=json.dumps({"pages": held, "spaces": {}}))
     if paused:
         connection.pause()
     return connection

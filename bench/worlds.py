@@ -1,0 +1,79 @@
+"""Simulated worlds for the benchmarks, built and inspected inside the simulator server (`sandbox.server`).
+
+Every function takes the World first and returns plain JSON, so `RunningSimulators.call("bench.worlds:NAME", …)`
+can run it in the server's process. No Django here.
+"""
+
+from __future__ import annotations
+
+import random
+
+from sandbox.content import PageContext, render_body
+
+SEED = 7
+MAX_DEPTH = 6
+
+
+def seed_site(world, *, pages: int, spaces: int, name: str = "Bench Wiki", url: str = "https://bench.atlassian.net",
+              repositories: list[str] | None = None, seed: int = SEED) -> dict:
+    """A site of S spaces sharing N pages (trees deep and wide, realistic storage bodies, labels on some pages),
+    and empty GitHub repositories (`owner/name`) owned by an organization of one user."""
+    atlassian = world.atlassian
+    rng = random.Random(seed)
+    site = atlassian.create_site(name=name, url=url)
+    keys = [f"S{n}" for n in range(spaces)]
+    created: dict[str, list[str]] = {key: [] for key in keys}
+    parents: dict[str, list[str]] = {key: [] for key in keys}  # pages shallow enough to take children
+    depth: dict[str, int] = {}
+    for key in keys:
+        atlassian.create_space(site.cloud_id, key=key, name=f"Space {key}", emit=False, homepage=False)
+    for n in range(pages):
+        key = keys[n % spaces]
+        # Mostly recent parents, so trees are deep as well as wide, but no deeper than real sites' trees.
+        recent = parents[key][-8:]
+        parent = rng.choice(recent) if recent and rng.random() < 0.9 else None
+        title = f"{rng.choice(('Runbook', 'Design', 'Notes', 'Guide', 'FAQ'))} {n}"
+        body = render_body(rng, PageContext(title=title, space_key=key, same_space_titles=[]))
+        labels = rng.sample(("runbook", "howto", "adr", "draft"), k=rng.randint(0, 2))
+        page = atlassian.create_page(
+            site.cloud_id, space_key=key, title=title, body=body, parent_id=parent, labels=labels, emit=False
+        )
+        created[key].append(page.id)
+        depth[page.id] = depth[parent] + 1 if parent else 1
+        if depth[page.id] < MAX_DEPTH:
+            parents[key].append(page.id)
+    for full_name in repositories or ["bench-inc/wiki"]:
+        owner, repo = full_name.split("/")
+        if owner.lower() not in world.github.state.orgs:
+            world.github.create_user(f"{owner}-admin", name=owner, email=f"{owner}@example.com")
+            world.github.create_org(owner, owners=[f"{owner}-admin"])
+        world.github.create_repository(owner, repo, private=True)
+    return {"cloud_id": site.cloud_id, "space_keys": keys, "page_ids": [pid for ids in created.values() for pid in ids]}
+
+
+def grant_connection(world, **kwargs) -> dict:
+    return world.grant_connection(**kwargs)
+
+
+def edit_page(world, *, page_id: str, body: str, emit: bool = False) -> int:
+    return world.atlassian.update_page(page_id, body=body, emit=emit).version.number
+
+
+def request_counts(world) -> dict:
+    github = world.github
+    return {
+        "confluence_requests": world.atlassian.count(),
+        "github_requests": github.count(),
+        "github_write_requests": github.count() - github.count("GET"),
+    }
+
+
+def reset_logs(world) -> None:
+    for simulator in world.simulators().values():
+        simulator.reset_log()
+
+
+def unthrottle_github(world) -> None:
+    # Ingesting N files fetches N blobs, over an installation's 5,000 requests an hour past 5,000 pages; the sync
+    # is what the benchmarks measure, so the simulated GitHub does not throttle (requests are still counted).
+    world.github.rate_limit = 10**9
