@@ -154,6 +154,10 @@ class SyncScope(models.Model):
         return f"{text}; {excluded} exclusion{'s' if excluded != 1 else ''}" if excluded else text
 
 
+class RunSuperseded(Exception):
+    """The sweeper gave up on this run (its worker was silent too long) and a recovery run owns the connection."""
+
+
 class SyncRun(models.Model):
     """One sync of a connection: what triggered it, what it did, what it cost, and how it ended."""
 
@@ -236,10 +240,17 @@ class SyncRun(models.Model):
 
     def record_progress(self, *, done: int, total: int | None = None) -> None:
         """Progress for the card's bar, and the heartbeat that tells the sweeper this run is alive."""
-        fields = {"progress_done": done, "heartbeat_at": timezone.now()}
+        fields = {"progress_done": done}
         if total is not None:
             fields["progress_total"] = total
-        SyncRun.objects.filter(pk=self.pk).update(**fields)
+        self.heartbeat(**fields)
+
+    def heartbeat(self, **fields) -> None:
+        """Tell the sweeper this run is alive. RunSuperseded if it already gave up on the run: the run must then
+        stop without writing, because a recovery run may be working on the connection."""
+        fields["heartbeat_at"] = timezone.now()
+        if not SyncRun.objects.filter(pk=self.pk, status=SyncRun.Status.RUNNING).update(**fields):
+            raise RunSuperseded(f"sync run {self.pk} was given up as stale; a recovery run redoes its work")
         for name, value in fields.items():
             setattr(self, name, value)
 

@@ -25,7 +25,7 @@ from confluence.auth import RECONNECT_DETAIL, client_for
 from confluence.client import AuthRevoked, ConfluenceClient, ConfluenceError, ConfluenceUnavailable
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import INDEX_PATH, SCOPE_PATH, Index, parse_index, render_scope
-from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncState, SyncTarget
+from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncState, SyncTarget
 from confluence.plan import Plan, make_plan, place
 from confluence.setup import update_status
 from confluence.writing import render_files
@@ -62,7 +62,7 @@ def prepare(run: SyncRun) -> Job:
     if site is None or target is None or scope is None:
         raise SetupIncomplete("Finish the connection's setup (site, repository and scope) before syncing.")
     repository = target.repository
-    return Job(
+    job = Job(
         run=run,
         connection=connection,
         site=site,
@@ -71,6 +71,8 @@ def prepare(run: SyncRun) -> Job:
         confluence=client_for(site),
         github=InstallationClient(repository.installation.installation_id),
     )
+    job.confluence.session.on_wait = job.github.session.on_wait = run.heartbeat
+    return job
 
 
 def sync(job: Job) -> CommitResult | None:
@@ -85,6 +87,7 @@ def sync(job: Job) -> CommitResult | None:
     files[SCOPE_PATH] = render_scope(site=site_summary(job.site), scope=scope_summary(job.scope))
     files[INDEX_PATH] = new_index.render()
     job.counts = {"seen": len(desired), **plan.counts(), "attachments": attachment_count}
+    job.run.heartbeat()
     result = commit_files(
         job.github,
         full_name=repo.full_name,
@@ -93,6 +96,8 @@ def sync(job: Job) -> CommitResult | None:
         message=commit_message(plan, desired, index),
         known_blobs=known_blobs,
         head=head,
+        # Fencing: a run the sweeper gave up on must not move the branch under the recovery run.
+        before_ref_update=job.run.heartbeat,
     )
     save_state(job, new_index, result, files)
     if result.sha:
@@ -189,6 +194,8 @@ def execute(run: SyncRun) -> None:
     try:
         job = prepare(run)
         result = sync(job)
+    except RunSuperseded as error:
+        logger.warning("%s; stopping without writing", error)  # the recovery run records the outcome
     except SetupIncomplete as error:
         finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
     except AuthRevoked:
@@ -207,6 +214,9 @@ def execute(run: SyncRun) -> None:
 
 
 def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None, error_kind: str = "", error: str = ""):
+    if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).exists():
+        logger.warning("sync run %s was given up as stale meanwhile; its outcome is the recovery run's", run.pk)
+        return
     run.status = SyncRun.Status.FAILED if error_kind else SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.error_kind, run.error = error_kind, error[:2000]

@@ -20,10 +20,6 @@ from connectors.models import Connection, SetupTask
 
 logger = logging.getLogger(__name__)
 
-# A running run touches heartbeat_at at least this often; one silent for longer lost its worker.
-STALE_AFTER = timedelta(minutes=10)
-# A queued run whose task never started (broker down, worker killed before claiming) is re-sent after this.
-LOST_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 5
 
 
@@ -121,7 +117,8 @@ def start_follow_up(connection_id: int) -> None:
 def recover_stale_runs() -> int:
     """Runs whose worker died (no heartbeat): mark failed and queue a run that redoes their pages."""
     recovered = 0
-    cutoff = timezone.now() - STALE_AFTER
+    # A running run touches heartbeat_at at every stage, every 50 pages and before every retry wait.
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
     for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).select_related(
         "connection"
     ):
@@ -140,7 +137,7 @@ def recover_stale_runs() -> int:
 
 def resend_lost_runs() -> int:
     """Queued runs that nobody picked up (the broker lost the task, or was down at enqueue time)."""
-    cutoff = timezone.now() - LOST_AFTER
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_LOST_AFTER_SECONDS)
     lost = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=cutoff)
     busy = set(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).values_list("connection_id", flat=True))
     count = 0

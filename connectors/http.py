@@ -8,6 +8,7 @@ import email.utils
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -57,6 +58,8 @@ class ApiSession:
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.stats = CallStats()
+        # Called before every retry wait: a long job waiting on a rate limit still shows it is alive.
+        self.on_wait: Callable[[], None] | None = None
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
@@ -92,6 +95,8 @@ class ApiSession:
             self.stats.rate_limited += 1
         self.stats.waited_seconds += seconds
         logger.info("retrying after %.1fs: %s", seconds, reason)
+        if self.on_wait is not None:
+            self.on_wait()
         sleep(seconds)
 
 

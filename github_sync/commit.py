@@ -12,7 +12,7 @@ import hashlib
 import itertools
 import logging
 import zlib
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from github_sync.client import GitHubError, InstallationClient, NotFastForward, TreeEntry
@@ -80,12 +80,14 @@ def commit_files(
     known_blobs: dict[str, str] | None = None,
     author: dict | None = None,
     head: tuple[str, str] | None = None,
+    before_ref_update: Callable[[], None] | None = None,
 ) -> CommitResult:
     """Make the branch hold `files` (bytes → write, None → delete) in one commit on top of its current head.
 
     `known_blobs` is what the caller believes the branch holds at those paths (path → blob sha); with it, no tree
     listing is needed. Without it, or when the belief proves wrong, the base tree is read to decide. `head`
-    (commit sha, tree sha) saves reading the branch when the caller just did.
+    (commit sha, tree sha) saves reading the branch when the caller just did. `before_ref_update` runs just
+    before the branch moves; whatever it raises stops the commit (the caller's lease check).
     """
     blob_cache: dict[str, str] = {}
     verify = known_blobs is None
@@ -105,6 +107,8 @@ def commit_files(
             new_commit = client.create_commit(
                 full_name, message=message, tree=new_tree, parents=[commit_sha], author=author
             )
+            if before_ref_update is not None:
+                before_ref_update()
             client.update_branch(full_name, branch, new_commit)
         except NotFastForward:
             logger.info("%s@%s moved during the commit; rebuilding on the new head", full_name, branch)

@@ -174,3 +174,38 @@ def test_it_restores_a_page_file_deleted_by_an_outside_push(world, connection):
     assert run.status == "succeeded", run.error
     assert "confluence/OPS/runbook.md" in tree(world)
     assert run.counts["added"] == 1
+
+
+def test_a_run_given_up_as_stale_stops_before_moving_the_branch(world, connection, monkeypatch):
+    sync_now(connection)
+    world.atlassian.update_page(world.pages["home"].id, body="<p>Stalled edit.</p>", emit=False)
+    before = commit_count(world)
+    real = InstallationClient.create_commit
+
+    def stall_then_commit(self, *args, **kwargs):
+        # The worker stalls here long enough for the sweeper to give the run up.
+        SyncRun.objects.filter(status=SyncRun.Status.RUNNING).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+        assert tasks.recover_stale_runs() == 1
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(InstallationClient, "create_commit", stall_then_commit)
+    monkeypatch.setattr("confluence.tasks.send", lambda run_id: None)  # the recovery run waits for its worker
+    stalled = sync_now(connection)
+    assert commit_count(world) == before
+    assert stalled.status == "failed" and "recovery run" in stalled.error  # the sweeper's record stands
+    monkeypatch.setattr(InstallationClient, "create_commit", real)
+    recovery = SyncRun.objects.get(connection=connection, status=SyncRun.Status.QUEUED)
+    tasks.run_sync(recovery.id)
+    recovery.refresh_from_db()
+    assert recovery.status == "succeeded" and commit_count(world) == before + 1
+    assert "Stalled edit." in tree(world)["confluence/ENG/home.md"].decode()
+
+
+def test_a_retry_wait_keeps_the_run_alive(world, connection, monkeypatch):
+    beats = []
+    real = SyncRun.heartbeat
+    monkeypatch.setattr(SyncRun, "heartbeat", lambda self, **fields: beats.append(fields) or real(self, **fields))
+    world.atlassian.inject_faults(FaultPlan(on_nth={1: "503"}, path_pattern="/wiki/"))
+    run = sync_now(connection)
+    assert run.status == "succeeded", run.error
+    assert run.retries == 1 and beats
