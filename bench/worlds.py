@@ -77,3 +77,79 @@ def unthrottle_github(world) -> None:
     # Ingesting N files fetches N blobs, over an installation's 5,000 requests an hour past 5,000 pages; the sync
     # is what the benchmarks measure, so the simulated GitHub does not throttle (requests are still counted).
     world.github.rate_limit = 10**9
+
+
+# Faults and the event storm (bench/faults.py) ---------------------------------------------------------------
+
+FAULT_KINDS = ("429", "429-no-retry-after", "500", "502", "503", "timeout")
+
+
+def inject_faults(world, *, rate: float, seed: int) -> None:
+    """`rate` of the API requests of both services fail (429 with and without Retry-After, 5xx, timeouts). The
+    Forge JWKS and OAuth token endpoints stay up: what is tested is the sync's retries, not event signatures."""
+    from sandbox.core import FaultPlan
+
+    for offset, simulator in enumerate(world.simulators().values()):
+        plan = FaultPlan(rate=rate, kinds=FAULT_KINDS, path_pattern=r"^/api/", seed=seed + offset) if rate else None
+        simulator.inject_faults(plan)
+
+
+def change_pages(world, *, cloud_id: str, space_keys: list[str], count: int, seed: int) -> dict:
+    """`count` changes to current pages, each sending its Forge event: mostly edits, some new pages, renames,
+    moves within a space, and pages trashed. Returns how many of each."""
+    atlassian = world.atlassian
+    rng = random.Random(seed)
+    done = {"updated": 0, "created": 0, "renamed": 0, "moved": 0, "trashed": 0}
+    for _ in range(count):
+        key = rng.choice(space_keys)
+        space = atlassian.space_by_key(cloud_id, key)
+        ids = (str(i) for i in atlassian.space_page_ids[space.id])
+        current = [pid for pid in ids if atlassian.pages[pid].status == "current"]
+        page_id = rng.choice(current)
+        roll = rng.random()
+        if roll < 0.80:
+            atlassian.update_page(page_id, body=f"<p>Edit {rng.random():.6f}</p>" * rng.randint(1, 20))
+            done["updated"] += 1
+        elif roll < 0.88:
+            title = f"New page {rng.randrange(10**9)}"
+            atlassian.create_page(cloud_id, space_key=key, title=title, body="<p>New.</p>", parent_id=page_id)
+            done["created"] += 1
+        elif roll < 0.94:
+            atlassian.update_page(page_id, title=f"Renamed {rng.randrange(10**9)}")
+            done["renamed"] += 1
+        elif roll < 0.97:
+            parent = rng.choice(current)
+            if parent != page_id and page_id not in _ancestors(atlassian, parent):
+                atlassian.move_page(page_id, parent_id=parent)
+                done["moved"] += 1
+        else:
+            atlassian.trash_page(page_id)
+            done["trashed"] += 1
+    return done
+
+
+def _ancestors(atlassian, page_id: str) -> set[str]:
+    found, parent = set(), atlassian.pages[page_id].parent_id
+    while parent and parent not in found:
+        found.add(parent)
+        parent = atlassian.pages[parent].parent_id
+    return found
+
+
+def forge_deliveries(world) -> dict:
+    """Forge events sent so far, by the status the site answered (0: not reachable)."""
+    return {str(status): count for status, count in world.atlassian.delivery_totals.items()}
+
+
+def forge_events_emitted(world) -> int:
+    return world.atlassian.events_emitted
+
+
+def push_outside(world, *, repository: str, path: str, text: str) -> str:
+    owner, name = repository.split("/")
+    return world.github.push_outside_commit(owner, name, files={path: text}, message=f"Outside change to {path}")
+
+
+def repository_path(world, *, repository: str) -> str:
+    owner, name = repository.split("/")
+    return str(world.github.repository_path(owner, name))

@@ -23,7 +23,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "commit",
     ]
     list_filter = ["status", "trigger", "error_kind", "full"]
-    search_fields = ["connection__name", "connection__org__slug", "commit_sha", "error"]
+    search_fields = ["connection__name", "connection__org__slug", "commit_sha", "error", "worker"]
     list_select_related = ["connection", "connection__org"]
     raw_id_fields = ["connection"]
     date_hierarchy = "created_at"

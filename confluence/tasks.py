@@ -8,6 +8,8 @@ indexes), so a burst of requests merges into the queued run, and two workers can
 from __future__ import annotations
 
 import logging
+import os
+import socket
 from datetime import timedelta
 
 from django.conf import settings
@@ -101,7 +103,10 @@ def claim(run_id: int) -> SyncRun | None:
     if not claimed:
         return None
     run = SyncRun.objects.select_related("connection__org").get(id=run_id)
-    SyncRun.objects.filter(id=run_id).update(attempts=run.attempts + 1)
+    # Stamped again once the claim holds: the claim may have waited for the previous run's finish to commit, and
+    # started_at must not fall before that run's finished_at.
+    run.started_at, run.worker = timezone.now(), f"{socket.gethostname()}:{os.getpid()}"
+    SyncRun.objects.filter(id=run_id).update(attempts=run.attempts + 1, started_at=run.started_at, worker=run.worker)
     return run
 
 
@@ -137,7 +142,7 @@ def recover_stale_runs() -> int:
 
 def resend_lost_runs() -> int:
     """Queued runs that nobody picked up (the broker lost the task, or was down at enqueue time)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_LOST_AFTER_SECONDS)
+    cutoff = timezone.now() - timedelta(seconds=settings.TASK_LOST_AFTER_SECONDS)
     lost = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=cutoff)
     busy = set(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).values_list("connection_id", flat=True))
     count = 0

@@ -228,11 +228,13 @@ FORGE_JWKS_URL = env("FORGE_JWKS_URL", default="https://forge.cdn.prod.atlassian
 CONFLUENCE_FORGE_INSTALL_URL = env("CONFLUENCE_FORGE_INSTALL_URL", default="")
 # Hours between reconciliation syncs of each connection (a cheap version listing that catches missed events).
 CONFLUENCE_RECONCILE_HOURS = env.float("CONFLUENCE_RECONCILE_HOURS", default=6)
-# A running sync silent for this long lost its worker: the sweeper marks it failed and queues a recovery run (which
-# the stalled run, should it wake, cannot overtake: it stops at its next heartbeat). A queued run nobody started
-# for this long is sent to the broker again.
+# The sweeper's clocks. A running sync silent for SYNC_STALE_AFTER_SECONDS lost its worker: it is marked failed and
+# a recovery run queued (the stalled run, should it wake, stops at its next heartbeat without writing). An ingestion
+# holds a lease of INGEST_LEASE_SECONDS (default: past the worker's task timeout). A queued sync or ingestion that
+# nobody started for TASK_LOST_AFTER_SECONDS (the broker lost it, or was down) is sent again.
 SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=600)
-SYNC_LOST_AFTER_SECONDS = env.int("SYNC_LOST_AFTER_SECONDS", default=300)
+INGEST_LEASE_SECONDS = env.int("INGEST_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 300)
+TASK_LOST_AFTER_SECONDS = env.int("TASK_LOST_AFTER_SECONDS", default=300)
 # Days processed Forge events and finished sync runs are kept (the latest run of each connection always is).
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)

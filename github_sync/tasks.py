@@ -26,10 +26,9 @@ from github_sync.models import IngestRun, Repository
 
 logger = logging.getLogger(__name__)
 
-# django-q2 kills a task after Q_CLUSTER["timeout"], so a run still "running" well after that lost its worker.
-LEASE = timedelta(seconds=settings.Q_CLUSTER.get("timeout", 1800) + 300)
-# A queued run that nobody claimed for this long lost its task (broker restarted with the ORM queue cleared).
-LOST_AFTER = timedelta(minutes=15)
+# A running run whose lease ran out lost its worker; a queued one nobody claimed lost its task (settings.py).
+LEASE = timedelta(seconds=settings.INGEST_LEASE_SECONDS)
+LOST_AFTER = timedelta(seconds=settings.TASK_LOST_AFTER_SECONDS)
 # Rate limited or GitHub down: wait this long, then requeue_stale_ingests() starts the run again.
 RETRY_AFTER = timedelta(minutes=15)
 
@@ -62,9 +61,13 @@ def _queue(repository: Repository, commit_sha: str, trigger: str) -> IngestRun:
 
 
 def start(run: IngestRun) -> None:
-    async_task(
-        "github_sync.tasks.run_ingest", run.id, task_name=f"ingest-{run.id}", group=f"ingest-{run.repository_id}"
-    )
+    """Hand the run to the broker. If the broker is down the row stays queued and the sweeper starts it later."""
+    try:
+        async_task(
+            "github_sync.tasks.run_ingest", run.id, task_name=f"ingest-{run.id}", group=f"ingest-{run.repository_id}"
+        )
+    except Exception:  # the broker's own errors vary (Redis, database); the row is the record of truth
+        logger.exception("could not send ingest run %s to the broker; the sweeper will retry", run.id)
 
 
 def run_ingest(run_id: int) -> None:

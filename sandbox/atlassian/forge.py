@@ -175,6 +175,7 @@ class ForgeMixin:
                 "x-b3-spanid": secrets.token_hex(8),
             }
             delivery = (f"{self.site_url}{EVENTS_PATH}", body, headers)
+            self.events_emitted += 1
             if self.defer_deliveries:
                 self.outbox.append(delivery)
                 return None
@@ -198,6 +199,7 @@ class ForgeMixin:
         with self.lock:
             self.deliveries.append({"eventType": event_type, "status": status, "at": self.clock.iso()})
             del self.deliveries[:-50]
+            self.delivery_totals[status] = self.delivery_totals.get(status, 0) + 1
 
     # Pages served by the simulator ------------------------------------------------------------------------
 

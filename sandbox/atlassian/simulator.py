@@ -52,6 +52,9 @@ class AtlassianSimulator(OAuthMixin, EditingMixin, AttachmentsMixin, ForgeMixin,
         self.forge_keys: list[dict] = []
         self.media_secret = secrets.token_hex(16)
         self.deliveries: list[dict] = []
+        # Every delivery's answer (status → count), where `deliveries` keeps only the last 50.
+        self.delivery_totals: dict[int, int] = {}
+        self.events_emitted = 0
         self.outbox: list[tuple[str, bytes, dict[str, str]]] = []
         self.defer_deliveries = False
         self.media_requests_with_authorization = 0

@@ -148,3 +148,18 @@ def test_a_rate_limited_run_waits_and_resumes_where_it_stopped(push, repository,
     run.refresh_from_db()
     assert run.status == IngestRun.Status.SUCCEEDED
     assert (run.added, run.unchanged, run.blobs_fetched) == (1, 2, 1)
+
+
+def test_a_broker_outage_leaves_the_run_queued(repository, monkeypatch, django_capture_on_commit_callbacks):
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks, "async_task", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    run.refresh_from_db()
+    assert run.status == QUEUED
+    IngestRun.objects.filter(id=run.id).update(created_at=timezone.now() - tasks.LOST_AFTER - timedelta(seconds=1))
+    sent = []
+    monkeypatch.setattr(tasks, "async_task", lambda *args, **kwargs: sent.append(args))
+    assert tasks.requeue_stale_ingests() == 1 and sent
