@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -61,6 +62,8 @@ def main() -> None:
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument("--seed", type=int, default=11)
     args = parser.parse_args()
+    if shutil.which("redis-server") is None:
+        sys.exit("bench.faults needs redis-server (Debian: apt-get install redis-server)")
     report = Bench(SHORT if args.short else FULL, database_url=args.database_url, seed=args.seed).run()
     print(json.dumps(report))
     sys.exit(0 if report["ok"] else 1)

@@ -107,6 +107,9 @@ def change_pages(world, *, cloud_id: str, space_keys: list[str], count: int, see
         current = [pid for pid in ids if atlassian.pages[pid].status == "current"]
         page_id = rng.choice(current)
         roll = rng.random()
+        parent = rng.choice(current)
+        if 0.94 <= roll < 0.97 and (parent == page_id or page_id in _ancestors(atlassian, parent)):
+            roll = 0.0  # a move under itself is impossible: an edit instead, so every change sends one event
         if roll < 0.80:
             atlassian.update_page(page_id, body=f"<p>Edit {rng.random():.6f}</p>" * rng.randint(1, 20))
             done["updated"] += 1
@@ -118,10 +121,8 @@ def change_pages(world, *, cloud_id: str, space_keys: list[str], count: int, see
             atlassian.update_page(page_id, title=f"Renamed {rng.randrange(10**9)}")
             done["renamed"] += 1
         elif roll < 0.97:
-            parent = rng.choice(current)
-            if parent != page_id and page_id not in _ancestors(atlassian, parent):
-                atlassian.move_page(page_id, parent_id=parent)
-                done["moved"] += 1
+            atlassian.move_page(page_id, parent_id=parent)
+            done["moved"] += 1
         else:
             atlassian.trash_page(page_id)
             done["trashed"] += 1

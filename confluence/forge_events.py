@@ -51,6 +51,8 @@ PAGE_EVENTS = frozenset(f"avi:confluence:{verb}:{kind}" for verb in PAGE_VERBS f
 REMOVALS = frozenset(
     f"avi:confluence:{verb}:{kind}" for verb in ("trashed", "deleted", "archived") for kind in ("page", "blogpost")
 )
+# Edits always make a new version; moves and restores need not, so only edits can be recognised as synced already.
+EDITS = frozenset({"avi:confluence:updated:page", "avi:confluence:updated:blogpost"})
 INSTALLED = "avi:forge:installed:app"
 UNINSTALLED = "avi:forge:uninstalled:app"
 # Rows still `received` after this long lost their task (broker down, worker killed): the sweeper redoes them.
@@ -212,11 +214,23 @@ def handle_page_event(event: WebhookEvent) -> Result:
         if not held and event.content_id in {str(p.get("id")) for p in scope.excluded_pages}:
             skipped.append(f"{connection.name}: page excluded")
             continue
+        if held and event.event_type in EDITS and synced_already(index_pages[event.content_id], body):
+            # A storm of edits: an earlier run read a later version than this event's. No run, no API call.
+            skipped.append(f"{connection.name}: this version is synced already")
+            continue
         if reason := not_syncing(connection):
             skipped.append(f"{connection.name}: {reason}")
             continue
         runs.append(enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[event.content_id]))
     return result(runs, skipped, none=f"Page {event.content_id} in {event.space_key or '?'} is outside every scope.")
+
+
+def synced_already(entry: dict, body: dict) -> bool:
+    """Whether the repository's index holds this event's version of the page, or a later one."""
+    content = body.get("content") if isinstance(body.get("content"), dict) else {}
+    version = content.get("version") if isinstance(content.get("version"), dict) else {}
+    number, held = version.get("number"), entry.get("version")
+    return isinstance(number, int) and isinstance(held, int) and held >= number
 
 
 # Space events ----------------------------------------------------------------------------------------------

@@ -177,6 +177,19 @@ def test_each_page_event_queues_a_targeted_run(deliver, acme, alice, verb, kind)
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(("held_version", "queued"), [(None, True), (1, True), (2, False), (3, False)])
+def test_an_edit_the_repository_already_holds_queues_nothing(deliver, acme, alice, held_version, queued):
+    body = fixture("page_updated")
+    body["content"]["version"] = {"number": 2}
+    entry = {"path": "confluence/SP/a.md", "space_key": "SP", **({"version": held_version} if held_version else {})}
+    connection = make_connection(acme, alice, held={PAGE_ID: entry})
+    deliver(body)
+    [event] = process_all()
+    assert bool(runs_of(connection)) is queued
+    assert queued or "synced already" in event.detail
+
+
+@pytest.mark.django_db
 def test_a_copied_page_is_synced_by_its_new_id(deliver, connection):
     deliver(fixture("page_copied"))
     process_all()
