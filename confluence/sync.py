@@ -214,9 +214,6 @@ def execute(run: SyncRun) -> None:
 
 
 def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None, error_kind: str = "", error: str = ""):
-    if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).exists():
-        logger.warning("sync run %s was given up as stale meanwhile; its outcome is the recovery run's", run.pk)
-        return
     run.status = SyncRun.Status.FAILED if error_kind else SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.error_kind, run.error = error_kind, error[:2000]
@@ -228,7 +225,11 @@ def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None,
         run.commit_url = f"{job.repository.html_url}/commit/{result.sha}" if job.repository.html_url else ""
     if not error_kind:
         run.progress_done = run.progress_total
-    run.save()
+    # Only while still running: a run the sweeper gave up on meanwhile keeps the sweeper's record.
+    fields = {f.attname: getattr(run, f.attname) for f in SyncRun._meta.concrete_fields if not f.primary_key}
+    if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(**fields):
+        logger.warning("sync run %s was given up as stale meanwhile; its outcome is the recovery run's", run.pk)
+        return
     connection = run.connection
     if error_kind == SyncRun.ErrorKind.PERMANENT and connection.status != Connection.Status.ATTENTION:
         connection.set_status(Connection.Status.ERROR, f"The last sync failed: {error}")

@@ -106,7 +106,8 @@ def claim(run_id: int) -> SyncRun | None:
     # Stamped again once the claim holds: the claim may have waited for the previous run's finish to commit, and
     # started_at must not fall before that run's finished_at.
     run.started_at, run.worker = timezone.now(), f"{socket.gethostname()}:{os.getpid()}"
-    SyncRun.objects.filter(id=run_id).update(attempts=run.attempts + 1, started_at=run.started_at, worker=run.worker)
+    run.attempts += 1
+    SyncRun.objects.filter(id=run_id).update(attempts=run.attempts, started_at=run.started_at, worker=run.worker)
     return run
 
 

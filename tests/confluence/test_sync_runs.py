@@ -1,5 +1,7 @@
 """Runs as rows: one running per connection, requests merged into one queued run, and how failures end."""
 
+import os
+
 import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -40,6 +42,15 @@ def test_it_lets_only_one_worker_claim_a_run(connection):
     assert tasks.claim(run.id) is not None
     assert tasks.claim(run.id) is None
     assert SyncRun.objects.get(id=run.id).attempts == 1
+
+
+def test_a_finished_run_records_its_attempt_and_worker(connection, monkeypatch):
+    monkeypatch.setattr("confluence.tasks.send", lambda run_id: None)
+    run = enqueue(connection)
+    tasks.run_sync(run.id)
+    run.refresh_from_db()
+    assert run.status == "succeeded" and run.attempts == 1
+    assert run.worker.endswith(f":{os.getpid()}")
 
 
 def test_it_leaves_a_run_queued_while_another_runs(connection):
