@@ -7,7 +7,8 @@ gunicorn, two `qcluster` processes, and the simulators in their own process (`sa
     1. a site of PAGES pages in CONNECTIONS spaces, one connection (and repository) per space, fully synced;
     2. a storm of EVENTS page changes over STORM seconds, each sending its Forge event, while the schedules fire
        every minute (sweeper, and reconciliation of every connection);
-    3. 20% of Atlassian and GitHub API requests fail (429 with and without Retry-After, 5xx, timeouts);
+    3. 20% of Atlassian and GitHub API requests fail (429 with and without Retry-After, 5xx, timeouts), from the
+       storm's start until twice its length after its end;
     4. one worker process group is killed with SIGKILL while a run is running, and started again;
     5. Redis is stopped for REDIS_DOWN seconds and started again (empty, as after a crash);
     6. someone pushes to a target branch while a run of that connection is running.
@@ -115,8 +116,10 @@ class Bench:
             self.wait_until_quiet(self.size.settle_timeout, phase="initial sync")
             first_run = self.last_run_id()
             storm = self.storm()
-            # The faults last as long as the storm. (Kept on longer, GitHub's 429s without Retry-After, which a
-            # client must answer by waiting a minute or more, keep every worker asleep in retries for minutes.)
+            # The faults outlast the storm by twice its length, while the sweeper works through what the Redis
+            # outage held back. (Kept on until all is quiet, GitHub's 429s without Retry-After, which a client must
+            # answer by waiting a minute or more, keep the workers asleep in retries for many minutes.)
+            self.wait_while_faulty(2 * self.size.storm_seconds)
             self.sims.call("bench.worlds:inject_faults", rate=0.0, seed=0)
             self.wait_until_quiet(self.size.settle_timeout, phase="after the storm")
             report = self.check(first_run, storm)
@@ -336,6 +339,12 @@ class Bench:
         done["outside_pushes"].append({"repository": repository, "path": path, "during_run": run is not None})
 
     # Settling -------------------------------------------------------------------------------------------
+
+    def wait_while_faulty(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.supervise()
+            time.sleep(1)
 
     def wait_until_quiet(self, timeout: float, *, phase: str) -> None:
         """Until every delivery is answered, every event handled, and no run or ingestion waits or runs, twice
