@@ -387,6 +387,7 @@ class Bench:
 
     def check(self, first_storm_run: int, storm: dict) -> dict:
         from confluence.models import SyncRun, WebhookEvent
+        from github_sync.models import IngestRun
 
         clean = self.connect_all("clean-inc", "Clean")
         self.wait_until_quiet(self.size.settle_timeout, phase="clean syncs")
@@ -423,6 +424,8 @@ class Bench:
             "killed_run": self.killed_run,
             "killed_run_recovered": runs.filter(id=self.killed_run, error__contains="worker stopped").exists(),
             "commits": commits,
+            "ingest_runs": IngestRun.objects.count(),
+            "ingest_runs_failed": IngestRun.objects.filter(status=IngestRun.Status.FAILED).count(),
             "retries": sum(runs.values_list("retries", flat=True)),
             "max_concurrent_runs_per_connection": max_overlap(runs),
             "trees_equal": trees_equal,

@@ -71,7 +71,7 @@ def prepare(run: SyncRun) -> Job:
         confluence=client_for(site),
         github=InstallationClient(repository.installation.installation_id),
     )
-    job.confluence.session.on_wait = job.github.session.on_wait = run.heartbeat
+    job.confluence.session.on_wait = job.github.session.on_wait = lambda seconds: run.heartbeat()
     return job
 
 

@@ -58,8 +58,9 @@ class ApiSession:
         self.max_retries = max_retries
         self.base_delay = base_delay
         self.stats = CallStats()
-        # Called before every retry wait: a long job waiting on a rate limit still shows it is alive.
-        self.on_wait: Callable[[], None] | None = None
+        # Called with the seconds about to be waited before every retry wait: a long job waiting on a rate limit
+        # can show it is still alive.
+        self.on_wait: Callable[[float], None] | None = None
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
@@ -96,7 +97,7 @@ class ApiSession:
         self.stats.waited_seconds += seconds
         logger.info("retrying after %.1fs: %s", seconds, reason)
         if self.on_wait is not None:
-            self.on_wait()
+            self.on_wait(seconds)
         sleep(seconds)
 
 

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from github_sync.client import GitHubError, GitHubUnavailable, InstallationGone, RepositoryGone
+from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, InstallationGone, RepositoryGone
 from github_sync.ingest import ingest
 from github_sync.models import IngestRun, Repository
 
@@ -76,8 +76,10 @@ def run_ingest(run_id: int) -> None:
     if run is None:
         return
     started = time.monotonic()
+    client = InstallationClient(run.repository.installation.installation_id)
+    client.session.on_wait = lambda seconds: extend_lease(run, seconds)
     try:
-        result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin")
+        result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin", client=client)
     except Exception as error:
         if isinstance(error, GitHubUnavailable) and _retry_later(run, error):
             return
@@ -96,6 +98,13 @@ def run_ingest(run_id: int) -> None:
         Repository.objects.filter(id=run.repository_id).exclude(status_detail="").update(status_detail="")
     finally:
         start_next(run.repository_id)
+
+
+def extend_lease(run: IngestRun, seconds: float) -> None:
+    """Before a retry wait: keep the lease past the wait, so the sweeper does not hand the run to a second worker
+    while this one sleeps on a rate limit."""
+    until = timezone.now() + timedelta(seconds=seconds) + LEASE
+    IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING).update(lease_until=until)
 
 
 def claim(run_id: int) -> IngestRun | None:

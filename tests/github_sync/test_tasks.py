@@ -163,3 +163,10 @@ def test_a_broker_outage_leaves_the_run_queued(repository, monkeypatch, django_c
     sent = []
     monkeypatch.setattr(tasks, "async_task", lambda *args, **kwargs: sent.append(args))
     assert tasks.requeue_stale_ingests() == 1 and sent
+
+
+def test_a_retry_wait_extends_the_lease_past_the_wait(repository):
+    run = IngestRun.objects.create(repository=repository, trigger="push", status=RUNNING)
+    tasks.extend_lease(run, 120)
+    run.refresh_from_db()
+    assert run.lease_until > timezone.now() + tasks.LEASE + timedelta(seconds=100)
