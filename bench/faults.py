@@ -166,11 +166,12 @@ class Bench:
 
         django.setup()
         from django.core.management import call_command
+        from django.utils import timezone
         from django_q.models import Schedule
 
         call_command("migrate", verbosity=0)
         # Both schedules every minute, starting now: the scheduler fires throughout the storm.
-        Schedule.objects.filter(name__in=["ctx: sweep", "ctx: reconcile"]).update(minutes=1, next_run=now())
+        Schedule.objects.filter(name__in=["ctx: sweep", "ctx: reconcile"]).update(minutes=1, next_run=timezone.now())
 
     def start_redis(self) -> None:
         command = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]
@@ -287,7 +288,7 @@ class Bench:
             self.supervise()
             stop.wait(1)
 
-    def running_connection(self, deadline: float):
+    def running_run(self, deadline: float):
         from confluence.models import SyncRun
 
         while time.monotonic() < deadline:
@@ -302,7 +303,7 @@ class Bench:
         """SIGKILL the qcluster (its whole process group) whose worker process holds a running run."""
         victim = None
         while victim is None and time.monotonic() < deadline:
-            run = self.running_connection(deadline)
+            run = self.running_run(deadline)
             victim = run and self.cluster_of(run.worker)
         if victim is None:
             self.notes.append("no running run's worker was found to kill; killed worker0")
@@ -329,7 +330,7 @@ class Bench:
         self.start_redis()
 
     def push_during_a_run(self, done: dict, *, deadline: float) -> None:
-        run = self.running_connection(deadline)
+        run = self.running_run(deadline)
         if run is None:
             self.notes.append("no run was running to push under; pushed anyway")
         index = self.connections.index(run.connection) if run is not None else 0
@@ -510,12 +511,6 @@ def max_overlap(runs) -> int:
             running += step
             worst = max(worst, running)
     return worst
-
-
-def now():
-    from django.utils import timezone
-
-    return timezone.now()
 
 
 if __name__ == "__main__":

@@ -90,6 +90,12 @@ def describe(event: dict) -> dict:
     }
 
 
+def content_version(event: dict) -> dict:
+    """The event's `content.version` object, or {} when the payload has none (or a malformed one)."""
+    content = event.get("content") if isinstance(event.get("content"), dict) else {}
+    return content.get("version") if isinstance(content.get("version"), dict) else {}
+
+
 def dedupe_key(cloud_id: str, event: dict) -> str:
     """The same change delivered again (Forge retries up to 4 times) maps to the same key.
 
@@ -101,8 +107,7 @@ def dedupe_key(cloud_id: str, event: dict) -> str:
     fields = describe(event)
     if fields["event_type"].startswith("avi:forge:"):
         return f"{fields['event_type']}:{uuid.uuid4()}"
-    content = event.get("content") if isinstance(event.get("content"), dict) else {}
-    version = content.get("version") if isinstance(content.get("version"), dict) else {}
+    version = content_version(event)
     parts = [
         cloud_id,
         fields["event_type"],
@@ -227,9 +232,7 @@ def handle_page_event(event: WebhookEvent) -> Result:
 
 def synced_already(entry: dict, body: dict) -> bool:
     """Whether the repository's index holds this event's version of the page, or a later one."""
-    content = body.get("content") if isinstance(body.get("content"), dict) else {}
-    version = content.get("version") if isinstance(content.get("version"), dict) else {}
-    number, held = version.get("number"), entry.get("version")
+    number, held = content_version(body).get("number"), entry.get("version")
     return isinstance(number, int) and isinstance(held, int) and held >= number
 
 

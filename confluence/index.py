@@ -66,21 +66,12 @@ class Index:
             page.ancestors = ancestor_titles(page_id, pages)
         return cls(pages=pages, spaces=dict(data.get("spaces", {})))
 
-    def to_json(self) -> dict:
-        return {
-            "format": FORMAT,
-            "spaces": dict(sorted(self.spaces.items())),
-            "pages": {pid: _entry_json(pid, self.pages[pid]) for pid in self.ordered_ids()},
-        }
-
-    def ordered_ids(self) -> list[str]:
-        return sorted(self.pages, key=page_order)
-
     def render(self) -> bytes:
         """JSON with one line per page: every sync rewrites this file, so it stays compact (a 10,000-page index
         fits in one tree request) and a commit's diff of it shows one line per changed page."""
-        # Line by line, not through to_json(): a 10,000-page index is never held twice as Python objects.
-        lines = (f"  {_compact(pid)}: {_compact(_entry_json(pid, self.pages[pid]))}" for pid in self.ordered_ids())
+        # Line by line: a 10,000-page index is never held twice as Python objects.
+        ordered = sorted(self.pages, key=page_order)
+        lines = (f"  {_compact(pid)}: {_compact(_entry_json(pid, self.pages[pid]))}" for pid in ordered)
         pages = ",\n".join(lines)
         spaces = _compact(dict(sorted(self.spaces.items())))
         return f'{{\n "format": {FORMAT},\n "spaces": {spaces},\n "pages": {{\n{pages}\n }}\n}}\n'.encode()

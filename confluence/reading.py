@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import MutableMapping
 from dataclasses import replace
 
 from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, cql_quote
@@ -18,6 +16,7 @@ from confluence.index import Index, PageEntry
 from confluence.models import SyncRun, SyncScope
 from confluence.plan import Desired
 from confluence.scope import ScopeSpec, select_pages
+from github_sync.commit import FileChanges
 
 __all__ = ["ConfluenceUnavailable", "fetch_bodies", "read"]
 
@@ -65,13 +64,9 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     return {pid: world[pid] for pid in selection.selected}, bodies
 
 
-class Bodies(MutableMapping):
+class Bodies(FileChanges):
     """Page id → storage XHTML, held compressed: a first sync reads every body before it can render any (paths
     and links need the whole hierarchy), and storage markup shrinks about fivefold."""
-
-    def __init__(self, items: dict[str, str] | None = None):
-        self._data: dict[str, bytes] = {}
-        self.update(items or {})
 
     def take(self, page: Page) -> Page:
         """Keep the page's body here and return the page without it."""
@@ -81,22 +76,10 @@ class Bodies(MutableMapping):
         return replace(page, body=None)
 
     def __getitem__(self, page_id: str) -> str:
-        return zlib.decompress(self._data[page_id]).decode()
+        return super().__getitem__(page_id).decode()
 
     def __setitem__(self, page_id: str, body: str) -> None:
-        self._data[page_id] = zlib.compress(body.encode(), 1)
-
-    def __delitem__(self, page_id: str) -> None:
-        del self._data[page_id]
-
-    def __contains__(self, page_id) -> bool:
-        return page_id in self._data
-
-    def __iter__(self):
-        return iter(self._data)
-
-    def __len__(self) -> int:
-        return len(self._data)
+        super().__setitem__(page_id, body.encode())
 
 
 def unknown_ancestry(client: ConfluenceClient, fetched: list[Page], world: dict) -> dict[str, str | None]:

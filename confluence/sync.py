@@ -31,7 +31,7 @@ from confluence.setup import update_status
 from confluence.writing import render_files
 from connectors.models import Connection
 from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, InstallationGone, RepositoryGone
-from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs, git_blob_sha
+from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs
 from github_sync.models import Repository
 from github_sync.tasks import enqueue_ingest
 
@@ -177,7 +177,7 @@ def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> Non
             "index_file": files[INDEX_PATH].decode(),
             "page_count": len(index.pages),
             "commit_sha": commit,
-            "ctx_blobs": {path: git_blob_sha(files[path]) for path in (SCOPE_PATH, INDEX_PATH)},
+            "ctx_blobs": {path: result.blob_shas[path] for path in (SCOPE_PATH, INDEX_PATH)},
         },
     )
 

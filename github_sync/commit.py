@@ -46,7 +46,8 @@ class FileChanges(MutableMapping):
     """Path → new content (bytes) or None (delete), held compressed until written.
 
     A first sync renders thousands of files before its one commit; Markdown compresses about four to one, so a
-    large run holds a quarter of what it writes.
+    large run holds a quarter of what it writes. (The sync engine keeps the storage bodies it read the same way:
+    `confluence.reading.Bodies`.)
     """
 
     def __init__(self, items: Mapping[str, bytes | None] | None = None):
@@ -91,19 +92,23 @@ def commit_files(
     """
     blob_cache: dict[str, str] = {}
     verify = known_blobs is None
+    # Hashed once: `files` may hold its contents compressed, and they do not change between attempts.
+    shas = {p: None if (content := files[p]) is None else git_blob_sha(content) for p in files}
+    # Every file written or already there, once the branch holds the change.
+    present = {p: sha for p, sha in shas.items() if sha is not None}
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if head is None or attempt > 1:
             head = client.branch_head(full_name, branch)
         head = head or _bootstrap(client, full_name, branch, files)
         commit_sha, tree_sha = head
         current = current_blobs(client, full_name, tree_sha, files) if verify else dict(known_blobs)
-        writes, deletes = _effective_changes(files, current)
+        writes, deletes = _effective_changes(shas, current)
         if not writes and not deletes:
-            return CommitResult(None, _present(files, current), attempt, commit_sha)
+            return CommitResult(None, present, attempt, commit_sha)
         try:
             new_tree = _build_tree(client, full_name, tree_sha, files, writes, deletes, blob_cache)
             if new_tree == tree_sha:  # our belief was stale, but the branch already holds exactly this
-                return CommitResult(None, _present(files, current, writes), attempt, commit_sha)
+                return CommitResult(None, present, attempt, commit_sha)
             new_commit = client.create_commit(
                 full_name, message=message, tree=new_tree, parents=[commit_sha], author=author
             )
@@ -121,7 +126,7 @@ def commit_files(
             logger.info("%s: %s; retrying against the real tree", full_name, error)
             verify = True
             continue
-        return CommitResult(new_commit, _present(files, current, writes), attempt, commit_sha)
+        return CommitResult(new_commit, present, attempt, commit_sha)
     raise CommitConflict(f"{full_name}@{branch} kept moving; gave up after {MAX_ATTEMPTS} attempts", status=422)
 
 
@@ -164,20 +169,11 @@ def _walk_directories(client, full_name: str, tree_sha: str, directories: set[st
     return found
 
 
-def _effective_changes(files: Mapping[str, bytes | None], current: dict[str, str]) -> tuple[dict, list[str]]:
-    """(path → blob sha of each file that differs from the branch, paths to delete that the branch holds).
-    Contents are read one at a time and not kept: `files` may hold them compressed."""
-    shas = {p: None if (content := files[p]) is None else git_blob_sha(content) for p in files}
+def _effective_changes(shas: dict[str, str | None], current: dict[str, str]) -> tuple[dict, list[str]]:
+    """(path → blob sha of each file that differs from the branch, paths to delete that the branch holds)."""
     writes = {p: sha for p, sha in shas.items() if sha is not None and current.get(p) != sha}
     deletes = sorted(p for p, sha in shas.items() if sha is None and p in current)
     return writes, deletes
-
-
-def _present(files: Mapping, current: dict[str, str], writes: dict | None = None) -> dict[str, str]:
-    writes = writes or {}
-    present = {p: current[p] for p in files if p in current and p not in writes and files[p] is not None}
-    present.update(writes)
-    return present
 
 
 def _build_tree(client, full_name: str, base_tree: str, files: Mapping, writes: dict, deletes: list[str],
