@@ -39,6 +39,7 @@ chromium:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

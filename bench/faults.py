@@ -185,13 +185,27 @@ class Bench:
 
     def gunicorn_command(self) -> list[str]:
         return [
-            sys.executable, "-m", "gunicorn", "ctxsite.wsgi:application", "--bind", f"127.0.0.1:{self.site_port}",
-            "--workers", "2", "--threads", "8", "--timeout", "60",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "ctxsite.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{self.site_port}",
+            "--workers",
+            "2",
+            "--threads",
+            "8",
+            "--timeout",
+            "60",
         ]
 
     def start(self, name: str, command: list[str], *, new_session: bool = False) -> None:
         self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env={**os.environ, **self.env}, stdout=self.log, stderr=self.log,
+            command,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=self.log,
+            stderr=self.log,
             start_new_session=new_session,
         )
 
@@ -434,9 +448,7 @@ class Bench:
             "outside_pushes": storm["outside_pushes"],
             "duplicate_commits": duplicates,
             "worker_restarts": self.worker_restarts,
-            "clean_syncs_succeeded": all(
-                c.sync_runs.filter(status=SyncRun.Status.SUCCEEDED).exists() for c in clean
-            ),
+            "clean_syncs_succeeded": all(c.sync_runs.filter(status=SyncRun.Status.SUCCEEDED).exists() for c in clean),
             "notes": self.notes,
         }
         report["ok"] = (

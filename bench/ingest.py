@@ -78,8 +78,9 @@ def run(files: int, workdir: Path) -> dict:
     from sandbox.testing import serve_with_responses
     from sandbox.world import World
 
-    world = World(root=workdir / "sandbox", sandbox_url=f"{settings.PUBLIC_BASE_URL}/sandbox",
-                  site_url=settings.PUBLIC_BASE_URL)
+    world = World(
+        root=workdir / "sandbox", sandbox_url=f"{settings.PUBLIC_BASE_URL}/sandbox", site_url=settings.PUBLIC_BASE_URL
+    )
     settings.GITHUB_APP_PRIVATE_KEY_FILE = str(world.github.app_private_key_path)
     world.github.deliver = lambda url, body, headers: 200  # webhooks are not what this measures
     # A first ingest costs one request per file. GitHub gives an installation 5,000 requests an hour at least and
@@ -91,7 +92,9 @@ def run(files: int, workdir: Path) -> dict:
         org, repository, first_sha = _setup(world.github, files)
         first = _ingest(repository, first_sha)
         changed = world.github.push_outside_commit(
-            "bench", "docs", files={"docs/page-00042.md": _page(42, random.Random(1)) + "\nOne more line.\n"},
+            "bench",
+            "docs",
+            files={"docs/page-00042.md": _page(42, random.Random(1)) + "\nOne more line.\n"},
             message="Change one page",
         )
         incremental = _ingest(repository, changed)
@@ -117,8 +120,12 @@ def _setup(github, files: int):
     installation_id = github.install_app("bench", repositories=["docs"])
     org = Organization.objects.create(name="Bench", slug="bench")
     installation = Installation.objects.create(org=org, installation_id=installation_id, account_login="bench")
-    repository = Repository.objects.create(installation=installation, github_id=repo.id, full_name="bench/docs",
-                                           html_url="https://github.example/bench/docs")
+    repository = Repository.objects.create(
+        installation=installation,
+        github_id=repo.id,
+        full_name="bench/docs",
+        html_url="https://github.example/bench/docs",
+    )
     connection = Connection.objects.create(org=org, kind="github", name="GitHub", status="active")
     Source.connect(connection, repository)
     return org, repository, sha

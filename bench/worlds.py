@@ -14,8 +14,16 @@ SEED = 7
 MAX_DEPTH = 6
 
 
-def seed_site(world, *, pages: int, spaces: int, name: str = "Bench Wiki", url: str = "https://bench.atlassian.net",
-              repositories: list[str] | None = None, seed: int = SEED) -> dict:
+def seed_site(
+    world,
+    *,
+    pages: int,
+    spaces: int,
+    name: str = "Bench Wiki",
+    url: str = "https://bench.atlassian.net",
+    repositories: list[str] | None = None,
+    seed: int = SEED,
+) -> dict:
     """A site of S spaces sharing N pages (trees deep and wide, realistic storage bodies, labels on some pages),
     and empty GitHub repositories (`owner/name`) owned by an organization of one user."""
     atlassian = world.atlassian

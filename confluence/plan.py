@@ -124,4 +124,3 @@ def _stale(entry: PageEntry, page: Desired, converter_version: int) -> bool:
         or tuple(entry.ancestors) != page.ancestors
         or entry.parent_id != page.parent_id
     )
-

@@ -97,4 +97,3 @@ def attach(job: Job, new_index: Index, references: dict, desired: dict, index: I
             entries[f"{owner}/{name}"] = held[path]
         new_index.pages[pid] = replace(new_index.pages[pid], attachments=entries)
     return downloaded
-

@@ -88,8 +88,22 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 @admin.register(IngestRun)
 class IngestRunAdmin(admin.ModelAdmin):
-    list_display = ["id", "repository", "trigger", "status", "short_commit", "added", "changed", "removed",
-                    "unchanged", "skipped", "blobs_fetched", "github_requests", "duration_seconds", "created_at"]
+    list_display = [
+        "id",
+        "repository",
+        "trigger",
+        "status",
+        "short_commit",
+        "added",
+        "changed",
+        "removed",
+        "unchanged",
+        "skipped",
+        "blobs_fetched",
+        "github_requests",
+        "duration_seconds",
+        "created_at",
+    ]
     list_filter = ["status", "trigger"]
     search_fields = ["repository__full_name", "commit_sha", "error"]
     list_select_related = ["repository"]
@@ -149,8 +163,18 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["delivery_id", "event", "detail", "installation_id"]
     date_hierarchy = "received_at"
     exclude = ["headers", "payload"]
-    readonly_fields = ["delivery_id", "event", "action", "installation_id", "status", "detail", "received_at",
-                       "processed_at", "pretty_headers", "pretty_payload"]
+    readonly_fields = [
+        "delivery_id",
+        "event",
+        "action",
+        "installation_id",
+        "status",
+        "detail",
+        "received_at",
+        "processed_at",
+        "pretty_headers",
+        "pretty_payload",
+    ]
     actions = ["process_again"]
 
     @admin.display(description="Headers")

@@ -101,8 +101,7 @@ def document_view(request: HttpRequest, slug: str, owner: str, name: str, path: 
             "updated_at": document.updated_at.isoformat(),
             "text": document.text,
             "sections": [
-                {"heading": s["heading"], "heading_path": _headings(s["heading_path"]),
-                 "anchor": s["anchor"]}
+                {"heading": s["heading"], "heading_path": _headings(s["heading_path"]), "anchor": s["anchor"]}
                 for s in sections
             ],
         }

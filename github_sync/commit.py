@@ -176,8 +176,9 @@ def _effective_changes(shas: dict[str, str | None], current: dict[str, str]) -> 
     return writes, deletes
 
 
-def _build_tree(client, full_name: str, base_tree: str, files: Mapping, writes: dict, deletes: list[str],
-                blob_cache) -> str:
+def _build_tree(
+    client, full_name: str, base_tree: str, files: Mapping, writes: dict, deletes: list[str], blob_cache
+) -> str:
     """Create the new tree in chunks, each chunk based on the previous one's result."""
     # Entries are made as each chunk fills, so only one chunk's text is held at a time, not every file's.
     entries = itertools.chain(

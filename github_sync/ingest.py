@@ -79,8 +79,14 @@ class IngestResult:
     github_requests: int = 0
 
 
-def ingest(repository: Repository, commit_sha: str | None = None, *, run: IngestRun | None = None,
-           client: InstallationClient | None = None, force: bool = False) -> IngestResult:
+def ingest(
+    repository: Repository,
+    commit_sha: str | None = None,
+    *,
+    run: IngestRun | None = None,
+    client: InstallationClient | None = None,
+    force: bool = False,
+) -> IngestResult:
     """Make the stored documents of `repository` match `commit_sha` (None: the tip of the default branch).
 
     A commit already ingested completely is not read again unless `force` (staff's "Re-ingest" checks it all).
@@ -239,8 +245,14 @@ def _write(repository, commit_sha: str, files: list[tuple[TreeEntry, str]], stor
     )
     for document, parsed in documents:
         sections += [
-            Section(document=document, position=position, heading=s.heading[:500], heading_path=s.heading_path,
-                    anchor=s.anchor[:500], text=s.text)
+            Section(
+                document=document,
+                position=position,
+                heading=s.heading[:500],
+                heading_path=s.heading_path,
+                anchor=s.anchor[:500],
+                text=s.text,
+            )
             for position, s in enumerate(parsed.sections)
         ]
     Section.objects.bulk_create(sections, batch_size=500)
@@ -270,7 +282,8 @@ def drop_documents(repository: Repository) -> int:
 def _progress(run: IngestRun, result: IngestResult) -> None:
     """Counts so far on the run row, so staff watching a first ingest of a big repository see it move."""
     IngestRun.objects.filter(id=run.id).update(
-        added=result.added, changed=result.changed, blobs_fetched=result.blobs_fetched,
+        added=result.added,
+        changed=result.changed,
+        blobs_fetched=result.blobs_fetched,
         bytes_fetched=result.bytes_fetched,
     )
-

@@ -164,9 +164,7 @@ def _search_postgresql(repositories: list[int], query: str, limit: int) -> list[
     headline = SearchHeadline(
         "text", tsquery, config=PG_CONFIG, start_sel=START, stop_sel=STOP, max_words=30, min_words=12
     )
-    snippets = dict(
-        Section.objects.filter(id__in=[i for i, _ in ranked]).annotate(s=headline).values_list("id", "s")
-    )
+    snippets = dict(Section.objects.filter(id__in=[i for i, _ in ranked]).annotate(s=headline).values_list("id", "s"))
     return [(i, rank, snippets.get(i, "")) for i, rank in ranked]
 
 

@@ -1,12 +1,12 @@
 """Ingestion as background work: one enqueue function for every caller, one task, one recovery schedule.
 
-    push webhook · GitHub connection setup · Confluence sync · admin "Re-ingest"
-        └─► enqueue_ingest(repository, sha, trigger=…)   IngestRun(queued); one queued run per repository,
-                                                          later requests merge into it (the newest commit wins)
-    django-q2 ─► run_ingest(run_id)                      claim queued → running under the repository's row lock,
-                                                          unless another run of the repository holds the lease
-                 └─► ingest.ingest(repository, sha)       then start the repository's next queued run, if any
-    schedule ──► requeue_stale_ingests()                 runs whose worker died go back to the queue
+push webhook · GitHub connection setup · Confluence sync · admin "Re-ingest"
+    └─► enqueue_ingest(repository, sha, trigger=…)   IngestRun(queued); one queued run per repository,
+                                                      later requests merge into it (the newest commit wins)
+django-q2 ─► run_ingest(run_id)                      claim queued → running under the repository's row lock,
+                                                      unless another run of the repository holds the lease
+             └─► ingest.ingest(repository, sha)       then start the repository's next queued run, if any
+schedule ──► requeue_stale_ingests()                 runs whose worker died go back to the queue
 """
 
 from __future__ import annotations
@@ -88,12 +88,21 @@ def run_ingest(run_id: int) -> None:
             raise  # a bug, not GitHub: django-q2 records it too, with the traceback
     else:
         IngestRun.objects.filter(id=run.id).update(
-            status=IngestRun.Status.SUCCEEDED, finished_at=timezone.now(), lease_until=None,
-            commit_sha=result.commit_sha, added=result.added, changed=result.changed, removed=result.removed,
-            unchanged=result.unchanged, skipped=sum(result.skipped.values()),
-            skipped_by_reason=dict(result.skipped), blobs_fetched=result.blobs_fetched,
-            bytes_fetched=result.bytes_fetched, github_requests=result.github_requests,
-            duration_seconds=time.monotonic() - started, error="",
+            status=IngestRun.Status.SUCCEEDED,
+            finished_at=timezone.now(),
+            lease_until=None,
+            commit_sha=result.commit_sha,
+            added=result.added,
+            changed=result.changed,
+            removed=result.removed,
+            unchanged=result.unchanged,
+            skipped=sum(result.skipped.values()),
+            skipped_by_reason=dict(result.skipped),
+            blobs_fetched=result.blobs_fetched,
+            bytes_fetched=result.bytes_fetched,
+            github_requests=result.github_requests,
+            duration_seconds=time.monotonic() - started,
+            error="",
         )
         Repository.objects.filter(id=run.repository_id).exclude(status_detail="").update(status_detail="")
     finally:
@@ -143,8 +152,11 @@ def start_next(repository_id: int) -> None:
 def _fail(run: IngestRun, error: Exception, seconds: float) -> None:
     logger.warning("ingest run %s of %s failed: %s", run.id, run.repository, error)
     IngestRun.objects.filter(id=run.id).update(
-        status=IngestRun.Status.FAILED, finished_at=timezone.now(), lease_until=None,
-        duration_seconds=seconds, error=f"{type(error).__name__}: {error}"[:2000],
+        status=IngestRun.Status.FAILED,
+        finished_at=timezone.now(),
+        lease_until=None,
+        duration_seconds=seconds,
+        error=f"{type(error).__name__}: {error}"[:2000],
     )
     if isinstance(error, InstallationGone | RepositoryGone):
         detail = "The ctx| GitHub App can no longer read this repository."
@@ -177,7 +189,9 @@ def requeue_stale_ingests() -> int:
             if IngestRun.objects.filter(repository_id=run.repository_id, status=IngestRun.Status.QUEUED).exists():
                 # A newer request is already queued and covers this one.
                 IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING).update(
-                    status=IngestRun.Status.FAILED, finished_at=now, lease_until=None,
+                    status=IngestRun.Status.FAILED,
+                    finished_at=now,
+                    lease_until=None,
                     error="The worker stopped; a newer queued run replaces this one.",
                 )
                 continue

@@ -25,8 +25,28 @@ STATUSES = (("Green", "DONE"), ("Yellow", "IN PROGRESS"), ("Red", "BLOCKED"), ("
 EMOTICONS = ("smile", "sad", "thumbs-up", "warning", "tick", "cross", "information", "light-on", "star_yellow")
 EMOJI = (("1f680", ":rocket:", "🚀"), ("1f389", ":tada:", "🎉"), ("2705", ":white_check_mark:", "✅"))
 UNKNOWN_MACROS = ("toc", "children", "recently-updated", "drawio", "gliffy", "roadmap", "contributors", "pagetree")
-WORDS = ("deploy", "service", "latency", "incident", "cache", "rollback", "queue", "schema", "budget", "review",
-         "customer", "release", "metrics", "alert", "runbook", "owner", "quota", "backup", "index", "token")
+WORDS = (
+    "deploy",
+    "service",
+    "latency",
+    "incident",
+    "cache",
+    "rollback",
+    "queue",
+    "schema",
+    "budget",
+    "review",
+    "customer",
+    "release",
+    "metrics",
+    "alert",
+    "runbook",
+    "owner",
+    "quota",
+    "backup",
+    "index",
+    "token",
+)
 
 
 @dataclass
@@ -45,8 +65,21 @@ class PageContext:
 def render_body(rng: random.Random, context: PageContext) -> str:
     """A body of a few sections in random order; sometimes wrapped in a page layout, as the new editor saves."""
     sections = [paragraph(rng, context), heading(2, "Overview"), paragraph(rng, context)]
-    builders = [code, panel, expand, status_line, table, task_list, links, anchor_section, emoticons, dates, jira,
-                unknown_macro, nested_list]
+    builders = [
+        code,
+        panel,
+        expand,
+        status_line,
+        table,
+        task_list,
+        links,
+        anchor_section,
+        emoticons,
+        dates,
+        jira,
+        unknown_macro,
+        nested_list,
+    ]
     for builder in rng.sample(builders, k=rng.randint(4, len(builders))):
         sections.append(builder(rng, context))
     sections += [image(context, name) for name in context.images]
@@ -70,9 +103,14 @@ def mention(account_id: str) -> str:
 
 def paragraph(rng: random.Random, context: PageContext) -> str:
     text = escape(words(rng, rng.randint(8, 20)).capitalize())
-    extras = [f"<strong>{escape(rng.choice(WORDS))}</strong>", f"<em>{escape(rng.choice(WORDS))}</em>",
-              f"<code>{escape(rng.choice(WORDS))}()</code>", "&amp; more&nbsp;text",
-              '<a href="https://example.com/docs?a=1&amp;b=2">external docs</a>', "<br />"]
+    extras = [
+        f"<strong>{escape(rng.choice(WORDS))}</strong>",
+        f"<em>{escape(rng.choice(WORDS))}</em>",
+        f"<code>{escape(rng.choice(WORDS))}()</code>",
+        "&amp; more&nbsp;text",
+        '<a href="https://example.com/docs?a=1&amp;b=2">external docs</a>',
+        "<br />",
+    ]
     if context.account_ids:
         extras.append(f"ask {mention(rng.choice(context.account_ids))}")
     return f"<p>{text} {' '.join(rng.sample(extras, k=3))}.</p>"
@@ -141,8 +179,10 @@ def task_list(rng: random.Random, context: PageContext) -> str:
     for n in range(1, rng.randint(2, 4) + 1):
         who = f" {mention(rng.choice(context.account_ids))}" if context.account_ids else ""
         done = "complete" if rng.random() < 0.4 else "incomplete"
-        tasks.append(f"<ac:task><ac:task-id>{n}</ac:task-id><ac:task-status>{done}</ac:task-status>"
-                     f"<ac:task-body>{escape(words(rng, 4))}{who}</ac:task-body></ac:task>")
+        tasks.append(
+            f"<ac:task><ac:task-id>{n}</ac:task-id><ac:task-status>{done}</ac:task-status>"
+            f"<ac:task-body>{escape(words(rng, 4))}{who}</ac:task-body></ac:task>"
+        )
     return f"<ac:task-list>{''.join(tasks)}</ac:task-list>"
 
 
@@ -238,4 +278,9 @@ def cdata(text: str) -> str:
 
 def _macro_id(rng: random.Random) -> str:
     return "%08x-%04x-4%03x-8%03x-%012x" % (  # noqa: UP031 - a fixed-width hex layout reads best this way
-        rng.getrandbits(32), rng.getrandbits(16), rng.getrandbits(12), rng.getrandbits(12), rng.getrandbits(48))
+        rng.getrandbits(32),
+        rng.getrandbits(16),
+        rng.getrandbits(12),
+        rng.getrandbits(12),
+        rng.getrandbits(48),
+    )

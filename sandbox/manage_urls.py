@@ -10,8 +10,11 @@ urlpatterns = [
     path("atlassian/sites/<str:cloud_id>/", manage_views.site_action, name="sandbox-manage-site"),
     path("atlassian/grants/revoke/", manage_views.revoke_grant, name="sandbox-manage-revoke"),
     path("atlassian/sites/<str:cloud_id>/spaces/<str:key>/", manage_views.space_detail, name="sandbox-manage-space"),
-    path("atlassian/sites/<str:cloud_id>/spaces/<str:key>/pages/", manage_views.create_page,
-         name="sandbox-manage-create-page"),
+    path(
+        "atlassian/sites/<str:cloud_id>/spaces/<str:key>/pages/",
+        manage_views.create_page,
+        name="sandbox-manage-create-page",
+    ),
     path("atlassian/pages/<str:page_id>/", manage_views.page_detail, name="sandbox-manage-page"),
     path("atlassian/pages/<str:page_id>/actions/", manage_views.page_action, name="sandbox-manage-page-action"),
 ]

@@ -46,13 +46,20 @@ def index(request: HttpRequest) -> HttpResponse:
     with world_for_request() as world:
         atlassian = world.atlassian
         sites = [
-            {"site": site, "spaces": atlassian.site_spaces(site.cloud_id),
-             "installation": atlassian.installations.get(site.cloud_id)}
+            {
+                "site": site,
+                "spaces": atlassian.site_spaces(site.cloud_id),
+                "installation": atlassian.installations.get(site.cloud_id),
+            }
             for site in atlassian.sites.values()
         ]
         grants = [g for g in atlassian.grants.values() if not g.revoked]
-        context = {"sites": sites, "users": list(atlassian.users.values()), "grants": grants,
-                   "deliveries": list(reversed(atlassian.deliveries[-20:]))}
+        context = {
+            "sites": sites,
+            "users": list(atlassian.users.values()),
+            "grants": grants,
+            "deliveries": list(reversed(atlassian.deliveries[-20:])),
+        }
     return render(request, "sandbox/manage_index.html", context)
 
 
@@ -73,8 +80,12 @@ def site_action(request: HttpRequest, cloud_id: str) -> HttpResponse:
             raise Http404("No such site")
         try:
             if action == "create_space":
-                atlassian.create_space(cloud_id, key=request.POST["key"].strip().upper(),
-                                       name=request.POST.get("name") or request.POST["key"], emit=_emit(request))
+                atlassian.create_space(
+                    cloud_id,
+                    key=request.POST["key"].strip().upper(),
+                    name=request.POST.get("name") or request.POST["key"],
+                    emit=_emit(request),
+                )
             elif action == "delete_space":
                 atlassian.delete_space(cloud_id, request.POST["key"], emit=_emit(request))
             elif action == "install":
@@ -108,8 +119,13 @@ def space_detail(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
         pages = [atlassian.pages[str(i)] for i in atlassian.space_page_ids[space.id]]
         roots = sorted((p for p in pages if p.parent_id is None and p.status != "trashed"), key=lambda p: p.position)
         rows = _tree_rows(atlassian, roots)
-        context = {"site": atlassian.sites[cloud_id], "space": space, "rows": rows[:MAX_TREE_ROWS],
-                   "truncated": len(rows) > MAX_TREE_ROWS, "trash": [p for p in pages if p.status == "trashed"]}
+        context = {
+            "site": atlassian.sites[cloud_id],
+            "space": space,
+            "rows": rows[:MAX_TREE_ROWS],
+            "truncated": len(rows) > MAX_TREE_ROWS,
+            "trash": [p for p in pages if p.status == "trashed"],
+        }
     return render(request, "sandbox/manage_space.html", context)
 
 
@@ -128,8 +144,12 @@ def create_page(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
     with changing_world() as world:
         try:
             page = world.atlassian.create_page(
-                cloud_id, space_key=key, title=request.POST["title"], body=request.POST.get("body", ""),
-                parent_id=request.POST.get("parent_id") or None, emit=_emit(request),
+                cloud_id,
+                space_key=key,
+                title=request.POST["title"],
+                body=request.POST.get("body", ""),
+                parent_id=request.POST.get("parent_id") or None,
+                emit=_emit(request),
             )
         except (KeyError, ValueError) as error:
             messages.error(request, f"Could not create the page: {error}")
@@ -157,22 +177,36 @@ def page_detail(request: HttpRequest, page_id: str) -> HttpResponse:
 
 
 def _edit(atlassian, page, request: HttpRequest) -> None:
-    atlassian.update_page(page.id, title=request.POST.get("title") or page.title, body=request.POST.get("body"),
-                          message=request.POST.get("message", ""), minor_edit=request.POST.get("minor_edit") == "1",
-                          emit=_emit(request))
+    atlassian.update_page(
+        page.id,
+        title=request.POST.get("title") or page.title,
+        body=request.POST.get("body"),
+        message=request.POST.get("message", ""),
+        minor_edit=request.POST.get("minor_edit") == "1",
+        emit=_emit(request),
+    )
 
 
 def _move(atlassian, page, request: HttpRequest) -> None:
     position = request.POST.get("position")
-    atlassian.move_page(page.id, parent_id=request.POST.get("parent_id") or None,
-                        space_key=request.POST.get("space_key") or None,
-                        position=int(position) if position else None, emit=_emit(request))
+    atlassian.move_page(
+        page.id,
+        parent_id=request.POST.get("parent_id") or None,
+        space_key=request.POST.get("space_key") or None,
+        position=int(position) if position else None,
+        emit=_emit(request),
+    )
 
 
 def _attach(atlassian, page, request: HttpRequest) -> None:
     upload = request.FILES["file"]
-    atlassian.add_attachment(page.id, filename=upload.name, data=upload.read(),
-                             media_type=upload.content_type or "application/octet-stream", emit=_emit(request))
+    atlassian.add_attachment(
+        page.id,
+        filename=upload.name,
+        data=upload.read(),
+        media_type=upload.content_type or "application/octet-stream",
+        emit=_emit(request),
+    )
 
 
 PAGE_ACTIONS = {

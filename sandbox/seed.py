@@ -15,21 +15,51 @@ from sandbox.content import WORDS, PageContext, render_body
 SITE_NAME = "Acme Sandbox"
 SITE_URL = "https://acme-sandbox.atlassian.net"
 DEFAULT_ACCOUNT_ID = "557058:00000000-0000-4000-8000-000000000001"
-COLLEAGUES = (("557058:0c0ffee0-1111-4000-8000-000000000002", "Grace Hopper", "grace@example.com"),
-              ("557058:0c0ffee0-2222-4000-8000-000000000003", "Alan Turing", "alan@example.com"),
-              ("557058:0c0ffee0-3333-4000-8000-000000000004", "Ada Lovelace", "ada@example.com"))
-SPACES = (("ENG", "Engineering"), ("OPS", "Operations"), ("PROD", "Product"), ("HR", "People"),
-          ("SEC", "Security"), ("DATA", "Data Platform"), ("MKT", "Marketing"), ("FIN", "Finance"))
+COLLEAGUES = (
+    ("557058:0c0ffee0-1111-4000-8000-000000000002", "Grace Hopper", "grace@example.com"),
+    ("557058:0c0ffee0-2222-4000-8000-000000000003", "Alan Turing", "alan@example.com"),
+    ("557058:0c0ffee0-3333-4000-8000-000000000004", "Ada Lovelace", "ada@example.com"),
+)
+SPACES = (
+    ("ENG", "Engineering"),
+    ("OPS", "Operations"),
+    ("PROD", "Product"),
+    ("HR", "People"),
+    ("SEC", "Security"),
+    ("DATA", "Data Platform"),
+    ("MKT", "Marketing"),
+    ("FIN", "Finance"),
+)
 # Every space has these, so titles collide across spaces as they do on real sites.
 SHARED_TITLES = ("Onboarding", "Release process", "FAQ", "Meeting notes")
-ODD_TITLES = ("Release 2.0 / Q3 plan", "v1.2.3", "..", "🚀 Launch checklist", "What's new? (2026)",
-              "C:\\Program Files\\Tool", "Ünïcödé naïve café", "<script>alert(1)</script>", "Ends with a dot.",
-              "#hash & ampersand", "a/b/c", "100% done", "Title  with  double  spaces",
-              "Very long title " + "x" * 284)
+ODD_TITLES = (
+    "Release 2.0 / Q3 plan",
+    "v1.2.3",
+    "..",
+    "🚀 Launch checklist",
+    "What's new? (2026)",
+    "C:\\Program Files\\Tool",
+    "Ünïcödé naïve café",
+    "<script>alert(1)</script>",
+    "Ends with a dot.",
+    "#hash & ampersand",
+    "a/b/c",
+    "100% done",
+    "Title  with  double  spaces",
+    "Very long title " + "x" * 284,
+)
 LABELS = ("runbook", "architecture", "how-to", "decision", "draft", "security", "faq", "meeting-notes")
 TOPICS = ("Billing", "Search", "Auth", "Payments", "Gateway", "Scheduler", "Notifications", "Storage", "Reports")
-FORMS = ("{topic} architecture", "Runbook: {topic}", "How to {word} the {topic} {word2}", "{topic} postmortem {n}",
-         "{topic} design review {n}", "ADR-{n:03d} {topic} {word}", "{topic} dashboard", "Meeting notes {n}")
+FORMS = (
+    "{topic} architecture",
+    "Runbook: {topic}",
+    "How to {word} the {topic} {word2}",
+    "{topic} postmortem {n}",
+    "{topic} design review {n}",
+    "ADR-{n:03d} {topic} {word}",
+    "{topic} dashboard",
+    "Meeting notes {n}",
+)
 
 
 @dataclass
@@ -83,8 +113,9 @@ def _titles(rng: random.Random, key: str, count: int) -> list[str]:
     titles = list(SHARED_TITLES) + (list(ODD_TITLES) if key == "ENG" else [])
     seen = set(titles)
     while len(titles) < count:
-        title = rng.choice(FORMS).format(topic=rng.choice(TOPICS), word=rng.choice(WORDS), word2=rng.choice(WORDS),
-                                         n=rng.randint(1, 999))
+        title = rng.choice(FORMS).format(
+            topic=rng.choice(TOPICS), word=rng.choice(WORDS), word2=rng.choice(WORDS), n=rng.randint(1, 999)
+        )
         if title not in seen:
             seen.add(title)
             titles.append(title)
@@ -93,24 +124,43 @@ def _titles(rng: random.Random, key: str, count: int) -> list[str]:
 
 def _seed_space(atlassian, rng: random.Random, cloud_id: str, key: str, count: int, summary: SeedSummary) -> None:
     space = atlassian.space_by_key(cloud_id, key)
-    others = [(s.key, p.title) for s in atlassian.site_spaces(cloud_id) if s.key != key
-              for p in (atlassian.pages[str(i)] for i in atlassian.space_page_ids[s.id][:20])]
+    others = [
+        (s.key, p.title)
+        for s in atlassian.site_spaces(cloud_id)
+        if s.key != key
+        for p in (atlassian.pages[str(i)] for i in atlassian.space_page_ids[s.id][:20])
+    ]
     created = [atlassian.pages[space.homepage_id]]
     people = [DEFAULT_ACCOUNT_ID] + [c[0] for c in COLLEAGUES]
     for title in _titles(rng, key, count):
         # Prefer recent parents, so trees grow deep as well as wide.
         parent = rng.choice(created[-8:]) if rng.random() < 0.7 else rng.choice(created)
         images, files = _attachment_names(rng)
-        context = PageContext(title=title, space_key=key, same_space_titles=[p.title for p in created[-30:]],
-                              other_space_pages=others, account_ids=people, images=images, files=files)
+        context = PageContext(
+            title=title,
+            space_key=key,
+            same_space_titles=[p.title for p in created[-30:]],
+            other_space_pages=others,
+            account_ids=people,
+            images=images,
+            files=files,
+        )
         atlassian.clock.advance(minutes=rng.randint(1, 90))
-        page = atlassian.create_page(cloud_id, space_key=key, title=title, body=render_body(rng, context),
-                                     parent_id=parent.id, author_id=rng.choice(people),
-                                     labels=rng.sample(LABELS, k=rng.randint(0, 3)), emit=False)
+        page = atlassian.create_page(
+            cloud_id,
+            space_key=key,
+            title=title,
+            body=render_body(rng, context),
+            parent_id=parent.id,
+            author_id=rng.choice(people),
+            labels=rng.sample(LABELS, k=rng.randint(0, 3)),
+            emit=False,
+        )
         summary.attachments += _attach(atlassian, rng, page.id, images, files)
         if rng.random() < 0.2:
-            atlassian.update_page(page.id, body=page.body + "<p>Updated after review.</p>", message="review",
-                                  emit=False)
+            atlassian.update_page(
+                page.id, body=page.body + "<p>Updated after review.</p>", message="review", emit=False
+            )
         created.append(page)
         summary.pages += 1
 

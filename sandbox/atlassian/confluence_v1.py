@@ -33,8 +33,16 @@ def register(sim) -> None:
         sim.route("GET", PREFIX + path, partial(handler, sim))
 
 
-def v1_listing(request: SimRequest, site: Site, results: list, *, start: int, limit: int, more: bool,
-               next_params: dict | None = None) -> SimResponse:
+def v1_listing(
+    request: SimRequest,
+    site: Site,
+    results: list,
+    *,
+    start: int,
+    limit: int,
+    more: bool,
+    next_params: dict | None = None,
+) -> SimResponse:
     """{results, start, limit, size, _links}; `next` is relative to `_links.base` (the wiki) as in v1."""
     path = request.path[request.path.index("/rest/api") :]
     query = {k: v for k, v in request.query.items() if k not in ("start", "cursor")}

@@ -75,14 +75,24 @@ def sort_of(request: SimRequest, allowed: set[str], default: str) -> str:
     return sort
 
 
-def paginate(request: SimRequest, site: Site, cloud_id: str, ordered: list[str], index: dict, accept, render,
-             *, default_limit: int = 25) -> SimResponse:
+def paginate(
+    request: SimRequest,
+    site: Site,
+    cloud_id: str,
+    ordered: list[str],
+    index: dict,
+    accept,
+    render,
+    *,
+    default_limit: int = 25,
+) -> SimResponse:
     limit = parse_limit(request, default=default_limit)
     taken, more = take_after(ordered, index, cursor=decode_cursor(request.arg("cursor")), limit=limit, accept=accept)
     next_link = None
     if more:
-        next_link = relative_link(request, strip_prefix=f"/ex/confluence/{cloud_id}",
-                                  changes={"cursor": next_cursor(index, taken)})
+        next_link = relative_link(
+            request, strip_prefix=f"/ex/confluence/{cloud_id}", changes={"cursor": next_cursor(index, taken)}
+        )
     return listing(map(render, taken), base=site.wiki_url, next_link=next_link)
 
 
@@ -172,9 +182,12 @@ def list_pages(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     if page_ids:
         found = [p for p in dict.fromkeys(page_ids) if p in sim.pages and sim.pages[p].space_id in scope]
         field, descending = sort.lstrip("-"), sort.startswith("-")
-        key = {"id": lambda p: int(p), "title": lambda p: sim.pages[p].title.lower(),
-               "created-date": lambda p: sim.pages[p].created_at,
-               "modified-date": lambda p: sim.pages[p].version.created_at}[field]
+        key = {
+            "id": lambda p: int(p),
+            "title": lambda p: sim.pages[p].title.lower(),
+            "created-date": lambda p: sim.pages[p].created_at,
+            "modified-date": lambda p: sim.pages[p].version.created_at,
+        }[field]
         ordered, index = small_ordering(sorted(found, key=key, reverse=descending))
     else:
         ordered, index = sim.ordering(scope, sort)
@@ -204,8 +217,13 @@ def list_children(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimR
     sort = sort_of(request, CHILD_SORTS, "child-position")
     field, descending = sort.lstrip("-"), sort.startswith("-")
     children = [sim.pages[c] for c in page.child_ids]
-    key = {"child-position": lambda p: p.position, "id": lambda p: int(p.id), "title": lambda p: p.title.lower(),
-           "created-date": lambda p: p.created_at, "modified-date": lambda p: p.version.created_at}[field]
+    key = {
+        "child-position": lambda p: p.position,
+        "id": lambda p: int(p.id),
+        "title": lambda p: p.title.lower(),
+        "created-date": lambda p: p.created_at,
+        "modified-date": lambda p: p.version.created_at,
+    }[field]
     ordered, index = small_ordering([p.id for p in sorted(children, key=key, reverse=descending)])
     accept = lambda child_id: sim.pages[child_id].status == "current"  # noqa: E731
     render = lambda child_id: shapes.child_page(sim.pages[child_id])  # noqa: E731

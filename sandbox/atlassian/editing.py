@@ -31,8 +31,11 @@ class EditingMixin:
     def default_user(self) -> User:
         """The signed-in user of the authorize page and the author of changes: the first user, made on demand."""
         if not self.users:
-            self.create_user(account_id="557058:00000000-0000-4000-8000-000000000001", name="Sandbox User",
-                             email="sandbox.user@example.com")
+            self.create_user(
+                account_id="557058:00000000-0000-4000-8000-000000000001",
+                name="Sandbox User",
+                email="sandbox.user@example.com",
+            )
         return next(iter(self.users.values()))
 
     # Spaces -----------------------------------------------------------------------------------------------
@@ -47,8 +50,15 @@ class EditingMixin:
             if self.space_by_key(cloud_id, key):
                 raise ValueError(f"space key {key} already exists")
             author = self.default_user().account_id
-            space = Space(id=self.new_id(), cloud_id=cloud_id, key=key, name=name, type=type, author_id=author,
-                          created_at=self.clock.tick())
+            space = Space(
+                id=self.new_id(),
+                cloud_id=cloud_id,
+                key=key,
+                name=name,
+                type=type,
+                author_id=author,
+                created_at=self.clock.tick(),
+            )
             self.spaces[space.id] = space
             self.space_ids_by_key[(cloud_id, key)] = space.id
             self.space_page_ids[space.id] = []
@@ -111,9 +121,18 @@ class EditingMixin:
                 raise ValueError("the parent page is in another space")
             author = author_id or self.default_user().account_id
             now = self.clock.tick()
-            page = Page(id=self.new_id(), cloud_id=cloud_id, space_id=space.id, title=title, body=body,
-                        author_id=author, created_at=now, version=Version(1, now, author), status=status,
-                        parent_id=parent_id or None)
+            page = Page(
+                id=self.new_id(),
+                cloud_id=cloud_id,
+                space_id=space.id,
+                title=title,
+                body=body,
+                author_id=author,
+                created_at=now,
+                version=Version(1, now, author),
+                status=status,
+                parent_id=parent_id or None,
+            )
             self.pages[page.id] = page
             self._attach(page, parent_id or None, None)
             self.index_page(page)

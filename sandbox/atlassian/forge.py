@@ -139,8 +139,12 @@ class ForgeMixin:
             if cloud_id in self.installations:
                 return self.installations[cloud_id].id
             installer = installer_account_id or self.default_user().account_id
-            installation = Installation(id=f"ari:cloud:ecosystem::installation/{self.new_uuid()}", cloud_id=cloud_id,
-                                        installer_account_id=installer, environment_id=self.new_uuid())
+            installation = Installation(
+                id=f"ari:cloud:ecosystem::installation/{self.new_uuid()}",
+                cloud_id=cloud_id,
+                installer_account_id=installer,
+                environment_id=self.new_uuid(),
+            )
             self.installations[cloud_id] = installation
             payload = events.lifecycle_event(self, installation, credentials.FORGE_APP_ID)
             self.emit_event("avi:forge:installed:app", cloud_id, payload)
@@ -209,7 +213,7 @@ class ForgeMixin:
     def _install_page(self, request: SimRequest, message: str = "") -> SimResponse:
         rows = "".join(
             f'<option value="{escape(s.cloud_id)}">{escape(s.name)} ({escape(s.url)})'
-            f'{" (installed)" if s.cloud_id in self.installations else ""}</option>'
+            f"{' (installed)' if s.cloud_id in self.installations else ''}</option>"
             for s in self.sites.values()
         )
         return SimResponse.html(f"""<!doctype html>

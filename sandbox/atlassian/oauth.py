@@ -55,8 +55,13 @@ class OAuthMixin:
             if account_id not in self.users:
                 raise KeyError(f"no user {account_id}")
             cloud_ids = list(self.sites) if sites is None else [c for c in sites if c in self.sites]
-            grant = Grant(id=self.new_uuid(), account_id=account_id, client_id=client_id, scopes=scope.split(),
-                          cloud_ids=cloud_ids)
+            grant = Grant(
+                id=self.new_uuid(),
+                account_id=account_id,
+                client_id=client_id,
+                scopes=scope.split(),
+                cloud_ids=cloud_ids,
+            )
             self.grants[grant.id] = grant
             code = AuthCode(secrets.token_urlsafe(24), grant.id, redirect_uri, time.time() + CODE_TTL)
             self.codes[code.code] = code
@@ -69,8 +74,13 @@ class OAuthMixin:
         with self.lock:
             account_id = account_id or self.default_user().account_id
             redirect_uri = f"{self.site_url}/accounts/atlassian/login/callback/"
-            code = self.authorize(account_id=account_id, client_id=credentials.ATLASSIAN_CLIENT_ID,
-                                  redirect_uri=redirect_uri, scope=scope, sites=sites)
+            code = self.authorize(
+                account_id=account_id,
+                client_id=credentials.ATLASSIAN_CLIENT_ID,
+                redirect_uri=redirect_uri,
+                scope=scope,
+                sites=sites,
+            )
             return self._issue_tokens(self._redeem_code(code, redirect_uri))
 
     def revoke_grant(self, account_id: str) -> None:
@@ -125,12 +135,19 @@ class OAuthMixin:
         form = parse_qs(request.body.decode(), keep_blank_values=True)
         redirect_uri, state = request.arg("redirect_uri"), request.arg("state", "")
         if form.get("decision", [""])[-1] != "accept":
-            denied = _with_query(redirect_uri, error="access_denied",
-                                 error_description="User did not authorize the request", state=state)
+            denied = _with_query(
+                redirect_uri, error="access_denied", error_description="User did not authorize the request", state=state
+            )
             return SimResponse.redirect(denied)
         account_id = form.get("as", [request.arg("as") or self.default_user().account_id])[-1]
-        code = self.authorize(account_id=account_id, client_id=request.arg("client_id"), redirect_uri=redirect_uri,
-                              scope=request.arg("scope", ""), state=state, sites=form.get("site", []))
+        code = self.authorize(
+            account_id=account_id,
+            client_id=request.arg("client_id"),
+            redirect_uri=redirect_uri,
+            scope=request.arg("scope", ""),
+            state=state,
+            sites=form.get("site", []),
+        )
         return SimResponse.redirect(_with_query(redirect_uri, code=code, state=state))
 
     def _check_authorize_request(self, request: SimRequest) -> str:
@@ -231,8 +248,13 @@ class OAuthMixin:
         product_scopes = [s for s in scopes if s not in ("offline_access", "read:me")]
         return SimResponse.json(
             [
-                {"id": site.cloud_id, "name": site.name, "url": site.url, "scopes": product_scopes,
-                 "avatarUrl": site.avatar_url}
+                {
+                    "id": site.cloud_id,
+                    "name": site.name,
+                    "url": site.url,
+                    "scopes": product_scopes,
+                    "avatarUrl": site.avatar_url,
+                }
                 for site in map(self.sites.get, self._token_sites(token))
                 if site is not None
             ]

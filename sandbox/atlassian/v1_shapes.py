@@ -8,11 +8,33 @@ from __future__ import annotations
 from sandbox.atlassian.models import Attachment, Page, Space, iso
 from sandbox.atlassian.v2_shapes import MEDIA_TYPE_DESCRIPTIONS, download_path, page_links
 
-EXPANDABLE = ("childTypes", "container", "metadata", "operations", "schedulePublishDate", "children",
-              "restrictions", "history", "ancestors", "body", "version", "descendants", "space")
+EXPANDABLE = (
+    "childTypes",
+    "container",
+    "metadata",
+    "operations",
+    "schedulePublishDate",
+    "children",
+    "restrictions",
+    "history",
+    "ancestors",
+    "body",
+    "version",
+    "descendants",
+    "space",
+)
 
-BODY_FORMATS = ("editor", "atlas_doc_format", "view", "export_view", "styled_view", "dynamic", "storage", "editor2",
-                "anonymous_export_view")
+BODY_FORMATS = (
+    "editor",
+    "atlas_doc_format",
+    "view",
+    "export_view",
+    "styled_view",
+    "dynamic",
+    "storage",
+    "editor2",
+    "anonymous_export_view",
+)
 
 
 def parse_expand(raw: str | None) -> set[str]:
@@ -114,8 +136,12 @@ def content(sim, page: Page, expand: set[str]) -> dict:
         macroRenderedOutput={},
         extensions={"position": page.position},
         _expandable=expandable,
-        _links={"self": f"{wiki}/rest/api/content/{page.id}", "tinyui": links["tinyui"], "editui": links["editui"],
-                "webui": links["webui"]},
+        _links={
+            "self": f"{wiki}/rest/api/content/{page.id}",
+            "tinyui": links["tinyui"],
+            "editui": links["editui"],
+            "webui": links["webui"],
+        },
     )
     return data
 
@@ -135,8 +161,12 @@ def _expandable(page: Page, space_obj: Space) -> dict:
 def _body(page: Page, expand: set[str]) -> dict:
     body: dict = {"_expandable": dict.fromkeys(BODY_FORMATS, "")}
     if "body.storage" in expand:
-        body["storage"] = {"value": page.body, "representation": "storage", "embeddedContent": [],
-                           "_expandable": {"content": f"/rest/api/content/{page.id}"}}
+        body["storage"] = {
+            "value": page.body,
+            "representation": "storage",
+            "embeddedContent": [],
+            "_expandable": {"content": f"/rest/api/content/{page.id}"},
+        }
         del body["_expandable"]["storage"]
     return body
 
@@ -163,8 +193,13 @@ def attachment(sim, attachment: Attachment, expand: set[str]) -> dict:
         },
     }
     if "version" in expand:
-        data["version"] = {"by": user(sim, latest.author_id), "when": iso(latest.created_at),
-                           "message": latest.message, "number": latest.number, "minorEdit": False}
+        data["version"] = {
+            "by": user(sim, latest.author_id),
+            "when": iso(latest.created_at),
+            "message": latest.message,
+            "number": latest.number,
+            "minorEdit": False,
+        }
     data["_expandable"] = {"container": f"/rest/api/content/{page.id}", "space": f"/rest/api/space/{space_obj.key}"}
     data["_links"] = {
         "webui": f"/spaces/{space_obj.key}/pages/{page.id}?preview=/{page.id}/{attachment.id[3:]}/{attachment.title}",

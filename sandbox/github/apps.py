@@ -41,12 +41,21 @@ def register(sim) -> None:
 def get_app(sim, request: SimRequest) -> SimResponse:
     auth.require(sim, request, "app")
     owner = shapes.account(sim, next(iter(sim.state.users.values())))
-    return SimResponse.json({
-        "id": int(sim.app_id), "slug": sim.app_slug, "client_id": sim.client_id, "name": "ctx| sandbox",
-        "owner": owner, "description": "The sandbox's GitHub App", "external_url": sim.site_url,
-        "html_url": f"{sim.web_url}/apps/{sim.app_slug}", "permissions": dict(shapes.APP_PERMISSIONS),
-        "events": list(shapes.APP_EVENTS), "installations_count": len(sim.state.installations),
-    })
+    return SimResponse.json(
+        {
+            "id": int(sim.app_id),
+            "slug": sim.app_slug,
+            "client_id": sim.client_id,
+            "name": "ctx| sandbox",
+            "owner": owner,
+            "description": "The sandbox's GitHub App",
+            "external_url": sim.site_url,
+            "html_url": f"{sim.web_url}/apps/{sim.app_slug}",
+            "permissions": dict(shapes.APP_PERMISSIONS),
+            "events": list(shapes.APP_EVENTS),
+            "installations_count": len(sim.state.installations),
+        }
+    )
 
 
 def list_app_installations(sim, request: SimRequest) -> SimResponse:
@@ -78,10 +87,13 @@ def create_access_token(sim, request: SimRequest, installation_id: str) -> SimRe
     if any(_rank(level) > _rank(shapes.APP_PERMISSIONS.get(name)) for name, level in permissions.items()):
         raise shapes.error(422, "The permissions requested are not granted to this installation.")
     repository_ids = _requested_repositories(sim, inst, body)
-    token = installations.issue_installation_token(sim, inst.id, repository_ids=repository_ids,
-                                                   permissions=permissions)
-    data = {"token": token.token, "expires_at": shapes.iso(token.expires_at), "permissions": permissions,
-            "repository_selection": inst.repository_selection}
+    token = installations.issue_installation_token(sim, inst.id, repository_ids=repository_ids, permissions=permissions)
+    data = {
+        "token": token.token,
+        "expires_at": shapes.iso(token.expires_at),
+        "permissions": permissions,
+        "repository_selection": inst.repository_selection,
+    }
     if repository_ids is not None:
         data["repositories"] = [shapes.repository(sim, sim.state.repos[i]) for i in repository_ids]
     return SimResponse.json(data, 201)
@@ -96,8 +108,9 @@ def _requested_repositories(sim, inst, body: dict) -> list[int] | None:
         i if i in available.values() else None for i in ids or []
     ]
     if None in wanted:
-        raise shapes.error(422, "There is at least one repository that does not exist or is not accessible to "
-                           "the parent installation.")
+        raise shapes.error(
+            422, "There is at least one repository that does not exist or is not accessible to the parent installation."
+        )
     return sorted(set(wanted))
 
 
@@ -189,6 +202,10 @@ def get_rate_limit(sim, request: SimRequest) -> SimResponse:
     caller = auth.identify(sim, request)
     window = auth.rate_window(sim, caller.bucket)
     limit = auth.rate_limit_for(sim, caller.bucket)
-    core = {"limit": limit, "used": int(window[1]), "remaining": limit - int(window[1]),
-            "reset": int(window[0] + auth.RATE_WINDOW)}
+    core = {
+        "limit": limit,
+        "used": int(window[1]),
+        "remaining": limit - int(window[1]),
+        "reset": int(window[0] + auth.RATE_WINDOW),
+    }
     return SimResponse.json({"resources": {"core": core}, "rate": core})

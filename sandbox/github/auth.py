@@ -59,8 +59,12 @@ def verify_app_jwt(sim, request: SimRequest) -> None:
     """Raise 401 unless the request carries a JWT signed with the App's key and valid at the simulator's clock."""
     token = credential(request)
     try:
-        claims = jwt.decode(token, sim.app_public_key(), algorithms=["RS256"],
-                            options={"verify_exp": False, "verify_iat": False, "require": ["iat", "exp", "iss"]})
+        claims = jwt.decode(
+            token,
+            sim.app_public_key(),
+            algorithms=["RS256"],
+            options={"verify_exp": False, "verify_iat": False, "require": ["iat", "exp", "iss"]},
+        )
         iat, exp = int(claims["iat"]), int(claims["exp"])
     except (jwt.PyJWTError, TypeError, ValueError):
         raise shapes.error(401, "A JSON web token could not be decoded", docs=JWT_DOCS) from None
@@ -68,11 +72,18 @@ def verify_app_jwt(sim, request: SimRequest) -> None:
     if str(claims["iss"]) not in (sim.app_id, sim.client_id):
         raise shapes.error(401, "'Issuer' claim ('iss') must be an Integer", docs=JWT_DOCS)
     if iat > now + CLOCK_SKEW:
-        raise shapes.error(401, "'Issued at' claim ('iat') must be an Integer representing the time that the "
-                           "assertion was issued", docs=JWT_DOCS)
+        raise shapes.error(
+            401,
+            "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued",
+            docs=JWT_DOCS,
+        )
     if exp <= now:
-        raise shapes.error(401, "'Expiration time' claim ('exp') must be a numeric value representing the future "
-                           "time at which the assertion expires", docs=JWT_DOCS)
+        raise shapes.error(
+            401,
+            "'Expiration time' claim ('exp') must be a numeric value representing the future "
+            "time at which the assertion expires",
+            docs=JWT_DOCS,
+        )
     if exp - iat > JWT_MAX_LIFETIME + JWT_BACKDATING or exp > now + JWT_MAX_LIFETIME + CLOCK_SKEW:
         raise shapes.error(401, "'Expiration time' claim ('exp') is too far in the future", docs=JWT_DOCS)
 
@@ -160,8 +171,8 @@ def rate_exhausted(sim, caller: Caller) -> SimResponse | None:
         return None
     subject = f"installation ID {caller.installation.id}" if caller.installation else caller.bucket
     return SimResponse.json(
-        {"message": f"API rate limit exceeded for {subject}.",
-         "documentation_url": shapes.RATE_DOCS}, 403)
+        {"message": f"API rate limit exceeded for {subject}.", "documentation_url": shapes.RATE_DOCS}, 403
+    )
 
 
 def stamp_rate_headers(sim, caller: Caller, response: SimResponse) -> None:

@@ -45,25 +45,32 @@ def repo_page(sim, request: SimRequest, owner: str, name: str, ref: str = "", pa
         data = gitstore.read_object(git, files[path].sha)[1]
         return layout(f"{repo.full_name}/{path}", f"<pre>{escape(data.decode(errors='replace'))}</pre>", login=login)
     base = f"{sim.web_url}/{repo.full_name}/blob/{sha}/"
-    rows = "".join(f'<li><a href="{escape(base + p)}">{escape(p)}</a></li>'
-                   for p in sorted(files) if p.startswith(path.strip("/")))
-    history = "".join(f"<li><code>{s[:10]}</code> {escape(c.message.splitlines()[0] if c.message else '')} "
-                      f"<span class='muted'>{escape(c.author.name)}</span></li>"
-                      for s, c in reversed(gitstore.commits_between(git, None, sha, limit=10)))
-    body = (f"<p class='muted'>Bare repository: {escape(str(git))}</p><h2>Files</h2><ul>{rows}</ul>"
-            f"<h2>Recent commits</h2><ul>{history}</ul>{_commit_form(sim, repo)}")
+    rows = "".join(
+        f'<li><a href="{escape(base + p)}">{escape(p)}</a></li>' for p in sorted(files) if p.startswith(path.strip("/"))
+    )
+    history = "".join(
+        f"<li><code>{s[:10]}</code> {escape(c.message.splitlines()[0] if c.message else '')} "
+        f"<span class='muted'>{escape(c.author.name)}</span></li>"
+        for s, c in reversed(gitstore.commits_between(git, None, sha, limit=10))
+    )
+    body = (
+        f"<p class='muted'>Bare repository: {escape(str(git))}</p><h2>Files</h2><ul>{rows}</ul>"
+        f"<h2>Recent commits</h2><ul>{history}</ul>{_commit_form(sim, repo)}"
+    )
     return layout(title, body, login=login)
 
 
 def _commit_form(sim, repo) -> str:
     action = escape(f"{sim.web_url}/{repo.full_name}/outside-commit")
-    return (f'<form method="post" action="{action}" class="box"><b>Push a commit from outside</b> '
-            "<p class='muted'>Moves the branch under the site's feet and sends a push webhook.</p>"
-            '<label>Path <input name="path" value="README.md"></label>'
-            '<label>Content (empty deletes)<br><textarea name="content" rows="4" cols="60"></textarea></label>'
-            '<label>Message <input name="message" value="Edit from outside"></label>'
-            f'<label>Branch <input name="branch" value="{escape(repo.default_branch)}"></label>'
-            "<button>Commit</button></form>")
+    return (
+        f'<form method="post" action="{action}" class="box"><b>Push a commit from outside</b> '
+        "<p class='muted'>Moves the branch under the site's feet and sends a push webhook.</p>"
+        '<label>Path <input name="path" value="README.md"></label>'
+        '<label>Content (empty deletes)<br><textarea name="content" rows="4" cols="60"></textarea></label>'
+        '<label>Message <input name="message" value="Edit from outside"></label>'
+        f'<label>Branch <input name="branch" value="{escape(repo.default_branch)}"></label>'
+        "<button>Commit</button></form>"
+    )
 
 
 def outside_commit(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
@@ -73,9 +80,14 @@ def outside_commit(sim, request: SimRequest, owner: str, name: str) -> SimRespon
     form = {k: v[-1] for k, v in parse_qs(request.body.decode(), keep_blank_values=True).items()}
     content = form.get("content", "").replace("\r\n", "\n")
     try:
-        sim.push_outside_commit(repo.owner, repo.name, files={form.get("path", "README.md"): content or None},
-                                message=form.get("message") or "Edit from outside",
-                                branch=form.get("branch") or None, author=signed_in(sim, request, form))
+        sim.push_outside_commit(
+            repo.owner,
+            repo.name,
+            files={form.get("path", "README.md"): content or None},
+            message=form.get("message") or "Edit from outside",
+            branch=form.get("branch") or None,
+            author=signed_in(sim, request, form),
+        )
     except trees.MissingPath:
         return error_page("Nothing to delete", "That path is not in the branch.", 422)
     return SimResponse.redirect(f"{sim.web_url}/{repo.full_name}")
@@ -87,10 +99,12 @@ def installation_page(sim, request: SimRequest, installation_id: str) -> SimResp
         return error_page("Not found", "No such installation.", 404)
     names = ", ".join(sim.state.repos[i].full_name for i in auth.installation_repo_ids(sim, inst)) or "none"
     toggle = "unsuspend" if inst.suspended_at else "suspend"
-    body = (f"<div class='box'><p>Account: <b>{escape(inst.account)}</b></p><p>Repositories "
-            f"({escape(inst.repository_selection)}): {escape(names)}</p></div>"
-            f'<form method="post"><button class="secondary" name="action" value="{toggle}">{toggle.title()}</button> '
-            f'<button class="secondary" name="action" value="uninstall">Uninstall</button></form>')
+    body = (
+        f"<div class='box'><p>Account: <b>{escape(inst.account)}</b></p><p>Repositories "
+        f"({escape(inst.repository_selection)}): {escape(names)}</p></div>"
+        f'<form method="post"><button class="secondary" name="action" value="{toggle}">{toggle.title()}</button> '
+        f'<button class="secondary" name="action" value="uninstall">Uninstall</button></form>'
+    )
     return layout(f"Installation #{inst.id} of {sim.app_slug}", body, login=signed_in(sim, request))
 
 

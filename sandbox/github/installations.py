@@ -35,7 +35,8 @@ def uninstall(sim, installation_id: int) -> None:
     webhooks.installation_event(sim, inst, "deleted", sender=_owner(sim, inst))
     del sim.state.installations[inst.id]
     sim.state.tokens = {
-        value: token for value, token in sim.state.tokens.items()
+        value: token
+        for value, token in sim.state.tokens.items()
         if not (token.kind == "installation" and token.subject == str(inst.id))
     }
 
@@ -85,12 +86,18 @@ def visible_to(sim, login: str) -> list[Installation]:
     return [i for i in sim.state.installations.values() if i.account.lower() in logins]
 
 
-def issue_installation_token(sim, installation_id: int, *, repository_ids: list[int] | None = None,
-                             permissions: dict[str, str] | None = None) -> Token:
+def issue_installation_token(
+    sim, installation_id: int, *, repository_ids: list[int] | None = None, permissions: dict[str, str] | None = None
+) -> Token:
     inst = get(sim, installation_id)
-    token = Token(token=auth.new_token("ghs_"), kind="installation", subject=str(inst.id),
-                  expires_at=sim.now() + auth.TOKEN_LIFETIME, repository_ids=repository_ids,
-                  permissions=permissions or dict(shapes.APP_PERMISSIONS))
+    token = Token(
+        token=auth.new_token("ghs_"),
+        kind="installation",
+        subject=str(inst.id),
+        expires_at=sim.now() + auth.TOKEN_LIFETIME,
+        repository_ids=repository_ids,
+        permissions=permissions or dict(shapes.APP_PERMISSIONS),
+    )
     sim.state.tokens[token.token] = token
     _forget_expired(sim)
     return token

@@ -54,12 +54,14 @@ def authorize_page(sim, request: SimRequest) -> SimResponse:
     login = signed_in(sim, request)
     keep = {k: params.get(k, "") for k in ("client_id", "redirect_uri", "state", "scope")}
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in keep.items())
-    body = (f"<div class='box'><p><b>{escape(sim.app_slug)}</b> by ctx| wants to verify your GitHub identity "
-            f"and know which resources you can access.</p><p class='muted'>Redirects to "
-            f"{escape(_redirect_uri(sim, params))}</p></div>"
-            f'<form method="post">{hidden}<input type="hidden" name="as" value="{escape(login)}">'
-            f'<button name="decision" value="authorize">Authorize {escape(sim.app_slug)}</button> '
-            f'<button class="secondary" name="decision" value="cancel">Cancel</button></form>')
+    body = (
+        f"<div class='box'><p><b>{escape(sim.app_slug)}</b> by ctx| wants to verify your GitHub identity "
+        f"and know which resources you can access.</p><p class='muted'>Redirects to "
+        f"{escape(_redirect_uri(sim, params))}</p></div>"
+        f'<form method="post">{hidden}<input type="hidden" name="as" value="{escape(login)}">'
+        f'<button name="decision" value="authorize">Authorize {escape(sim.app_slug)}</button> '
+        f'<button class="secondary" name="decision" value="cancel">Cancel</button></form>'
+    )
     return layout(f"Authorize {sim.app_slug}", body + user_picker(sim, login, keep), login=login)
 
 
@@ -70,11 +72,21 @@ def authorize_submit(sim, request: SimRequest) -> SimResponse:
         return error_page("Bad request", "Unknown client_id or redirect_uri.", 400)
     state = {"state": params["state"]} if params.get("state") else {}
     if params.get("decision") != "authorize":
-        query = {"error": "access_denied", "error_description": "The user has denied your application access.",
-                 "error_uri": _ERROR_DOCS, **state}
+        query = {
+            "error": "access_denied",
+            "error_description": "The user has denied your application access.",
+            "error_uri": _ERROR_DOCS,
+            **state,
+        }
         return SimResponse.redirect(_join(redirect_uri, query))
-    code = OAuthCode(code=secrets.token_hex(10), login=signed_in(sim, request, params), client_id=sim.client_id,
-                     redirect_uri=redirect_uri, scope=params.get("scope", ""), expires_at=sim.now() + CODE_LIFETIME)
+    code = OAuthCode(
+        code=secrets.token_hex(10),
+        login=signed_in(sim, request, params),
+        client_id=sim.client_id,
+        redirect_uri=redirect_uri,
+        scope=params.get("scope", ""),
+        expires_at=sim.now() + CODE_LIFETIME,
+    )
     sim.state.codes[code.code] = code
     return SimResponse.redirect(_join(redirect_uri, {"code": code.code, **state}))
 
@@ -83,15 +95,26 @@ def access_token(sim, request: SimRequest) -> SimResponse:
     """Exchange a code for a `ghu_` user token; codes are single-use and expire after ten minutes."""
     params = _params(request)
     if params.get("client_id") != sim.client_id or params.get("client_secret") != sim.client_secret:
-        return _answer(request, {"error": "incorrect_client_credentials",
-                                 "error_description": "The client_id and/or client_secret passed are incorrect."})
+        return _answer(
+            request,
+            {
+                "error": "incorrect_client_credentials",
+                "error_description": "The client_id and/or client_secret passed are incorrect.",
+            },
+        )
     code = sim.state.codes.pop(params.get("code", ""), None)
     if code is None or code.expires_at <= sim.now():
-        return _answer(request, {"error": "bad_verification_code",
-                                 "error_description": "The code passed is incorrect or expired."})
+        return _answer(
+            request, {"error": "bad_verification_code", "error_description": "The code passed is incorrect or expired."}
+        )
     if params.get("redirect_uri") and params["redirect_uri"] != code.redirect_uri:
-        return _answer(request, {"error": "redirect_uri_mismatch",
-                                 "error_description": "The redirect_uri MUST match the registered callback URL."})
+        return _answer(
+            request,
+            {
+                "error": "redirect_uri_mismatch",
+                "error_description": "The redirect_uri MUST match the registered callback URL.",
+            },
+        )
     token = installations.issue_user_token(sim, code.login)
     return _answer(request, {"access_token": token, "token_type": "bearer", "scope": code.scope})
 

@@ -36,8 +36,10 @@ def register(sim) -> None:
 
 def layout(title: str, body: str, *, login: str | None = None) -> SimResponse:
     who = f'<p class="muted">Signed in to the simulated GitHub as <b>{escape(login)}</b></p>' if login else ""
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{who}{body}</body></html>")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body><h1>{escape(title)}</h1>{who}{body}</body></html>"
+    )
     response = SimResponse.html(page)
     if login:
         response.headers["Set-Cookie"] = f"{COOKIE}={login}; Path=/; SameSite=Lax"
@@ -61,28 +63,40 @@ def signed_in(sim, request: SimRequest, form: dict | None = None) -> str:
 
 def user_picker(sim, login: str, hidden: dict[str, str]) -> str:
     """A small GET form to switch the signed-in user, keeping the page's other parameters."""
-    options = "".join(f"<option{' selected' if u.login == login else ''}>{escape(u.login)}</option>"
-                      for u in sim.state.users.values())
+    options = "".join(
+        f"<option{' selected' if u.login == login else ''}>{escape(u.login)}</option>" for u in sim.state.users.values()
+    )
     fields = "".join(f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in hidden.items() if v)
-    return (f'<form method="get" class="muted">{fields}Switch user: <select name="as">{options}</select> '
-            f'<button class="secondary">Switch</button></form>')
+    return (
+        f'<form method="get" class="muted">{fields}Switch user: <select name="as">{options}</select> '
+        f'<button class="secondary">Switch</button></form>'
+    )
 
 
 def index(sim, request: SimRequest) -> SimResponse:
     login = signed_in(sim, request)
-    rows = [f'<li><a href="{escape(sim.web_url)}/{escape(r.full_name)}">{escape(r.full_name)}</a> '
-            f"<span class='muted'>{'private' if r.private else 'public'}, "
-            f"{escape(str(sim.repository_path(r.owner, r.name)))}</span></li>" for r in sim.state.repos.values()]
-    insts = [f'<li><a href="{sim.web_url}/settings/installations/{i.id}">#{i.id}</a> on {escape(i.account)} '
-             f"({escape(i.repository_selection)}){' suspended' if i.suspended_at else ''}</li>"
-             for i in sim.state.installations.values()]
-    sent = [f"<li>{escape(d.event)} {escape(d.action)} &rarr; {d.status or escape(d.error)}</li>"
-            for d in sim.deliveries[-10:]]
+    rows = [
+        f'<li><a href="{escape(sim.web_url)}/{escape(r.full_name)}">{escape(r.full_name)}</a> '
+        f"<span class='muted'>{'private' if r.private else 'public'}, "
+        f"{escape(str(sim.repository_path(r.owner, r.name)))}</span></li>"
+        for r in sim.state.repos.values()
+    ]
+    insts = [
+        f'<li><a href="{sim.web_url}/settings/installations/{i.id}">#{i.id}</a> on {escape(i.account)} '
+        f"({escape(i.repository_selection)}){' suspended' if i.suspended_at else ''}</li>"
+        for i in sim.state.installations.values()
+    ]
+    sent = [
+        f"<li>{escape(d.event)} {escape(d.action)} &rarr; {d.status or escape(d.error)}</li>"
+        for d in sim.deliveries[-10:]
+    ]
     install = f"{sim.web_url}/apps/{sim.app_slug}/installations/new"
-    body = (f'<p><a href="{escape(install)}">Install the {escape(sim.app_slug)} App</a></p>'
-            f"<h2>Repositories</h2><ul>{''.join(rows) or '<li>none</li>'}</ul>"
-            f"<h2>Installations</h2><ul>{''.join(insts) or '<li>none</li>'}</ul>"
-            f"<h2>Recent webhook deliveries</h2><ul>{''.join(sent) or '<li>none</li>'}</ul>")
+    body = (
+        f'<p><a href="{escape(install)}">Install the {escape(sim.app_slug)} App</a></p>'
+        f"<h2>Repositories</h2><ul>{''.join(rows) or '<li>none</li>'}</ul>"
+        f"<h2>Installations</h2><ul>{''.join(insts) or '<li>none</li>'}</ul>"
+        f"<h2>Recent webhook deliveries</h2><ul>{''.join(sent) or '<li>none</li>'}</ul>"
+    )
     return layout("Simulated GitHub", body + user_picker(sim, login, {}), login=login)
 
 
@@ -127,20 +141,28 @@ def _install_form(sim, login: str, account: str, state: str) -> str:
     selected = bool(inst and inst.repository_selection == "selected")
     boxes = "".join(
         f'<label><input type="checkbox" name="repositories" value="{escape(r.name)}"'
-        f'{" checked" if r.id in chosen and selected else ""}> {escape(r.full_name)}</label>'
-        for r in sorted(sim.state.repos.values(), key=lambda r: r.name.lower()) if r.owner.lower() == account.lower()
+        f"{' checked' if r.id in chosen and selected else ''}> {escape(r.full_name)}</label>"
+        for r in sorted(sim.state.repos.values(), key=lambda r: r.name.lower())
+        if r.owner.lower() == account.lower()
     )
     action = _action(sim, login, account)
-    note = "" if action != "Request" else (
-        f"<p class='muted'>You are not an owner of {escape(account)}; the owners will be asked to approve.</p>")
-    hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">'
-                     for k, v in (("account", account), ("state", state), ("as", login)))
-    return (f'<form method="post">{hidden}<div class="box"><b>Repository access for {escape(account)}</b>'
-            f'<label><input type="radio" name="repository_selection" value="all"{"" if selected else " checked"}>'
-            f" All repositories</label>"
-            f'<label><input type="radio" name="repository_selection" value="selected"{" checked" if selected else ""}>'
-            f" Only select repositories</label><div style='margin-left:1.5rem'>{boxes or 'No repositories.'}</div>"
-            f"</div>{note}<button>{action}</button></form>")
+    note = (
+        ""
+        if action != "Request"
+        else (f"<p class='muted'>You are not an owner of {escape(account)}; the owners will be asked to approve.</p>")
+    )
+    hidden = "".join(
+        f'<input type="hidden" name="{k}" value="{escape(v)}">'
+        for k, v in (("account", account), ("state", state), ("as", login))
+    )
+    return (
+        f'<form method="post">{hidden}<div class="box"><b>Repository access for {escape(account)}</b>'
+        f'<label><input type="radio" name="repository_selection" value="all"{"" if selected else " checked"}>'
+        f" All repositories</label>"
+        f'<label><input type="radio" name="repository_selection" value="selected"{" checked" if selected else ""}>'
+        f" Only select repositories</label><div style='margin-left:1.5rem'>{boxes or 'No repositories.'}</div>"
+        f"</div>{note}<button>{action}</button></form>"
+    )
 
 
 def install_submit(sim, request: SimRequest, slug: str) -> SimResponse:
@@ -163,8 +185,10 @@ def install_submit(sim, request: SimRequest, slug: str) -> SimResponse:
         _update_selection(sim, inst, "all" if everything else names, login)
         params.update(installation_id=inst.id, setup_action="update")
     elif sim.is_owner(login, account):
-        params.update(installation_id=installations.install(sim, account, "all" if everything else names, login),
-                      setup_action="install")
+        params.update(
+            installation_id=installations.install(sim, account, "all" if everything else names, login),
+            setup_action="install",
+        )
     else:
         installations.request(sim, account, login)
         params.update(setup_action="request")

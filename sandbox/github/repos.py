@@ -113,16 +113,23 @@ def compare(sim, request: SimRequest, owner: str, name: str, base: str, head: st
     forward, backward = gitstore.is_ancestor(path, base_sha, head_sha), gitstore.is_ancestor(path, head_sha, base_sha)
     status = "identical" if base_sha == head_sha else "ahead" if forward else "behind" if backward else "diverged"
     changes = trees.diff(path, gitstore.read_commit(path, base_sha).tree, gitstore.read_commit(path, head_sha).tree)
-    return SimResponse.json({
-        "status": status, "ahead_by": len(ahead) if forward else 0, "behind_by": 0 if forward else len(ahead),
-        "total_commits": len(ahead), "commits": [shapes.rest_commit(sim, repo, s, c) for s, c in ahead],
-        "files": _files(changes),
-    })
+    return SimResponse.json(
+        {
+            "status": status,
+            "ahead_by": len(ahead) if forward else 0,
+            "behind_by": 0 if forward else len(ahead),
+            "total_commits": len(ahead),
+            "commits": [shapes.rest_commit(sim, repo, s, c) for s, c in ahead],
+            "files": _files(changes),
+        }
+    )
 
 
 def _files(changes: dict[str, str]) -> list[dict]:
-    return [{"filename": p, "status": s, "additions": 0, "deletions": 0, "changes": 0}
-            for p, s in list(changes.items())[:MAX_FILES]]
+    return [
+        {"filename": p, "status": s, "additions": 0, "deletions": 0, "changes": 0}
+        for p, s in list(changes.items())[:MAX_FILES]
+    ]
 
 
 # Contents --------------------------------------------------------------------------------------------------
@@ -165,7 +172,10 @@ def _content(sim, repo: Repo, ref: str, path: str, entry: trees.Entry, data: byt
     api = f"{sim.api_url}/repos/{repo.full_name}"
     kind = {"tree": "dir", "commit": "submodule"}.get(entry.kind, "file")
     item = {
-        "type": kind, "name": path.rsplit("/", 1)[-1], "path": path, "sha": entry.sha,
+        "type": kind,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": entry.sha,
         "size": len(data) if data is not None else 0,
         "url": f"{api}/contents/{path}?ref={ref}",
         "git_url": f"{api}/git/{'trees' if kind == 'dir' else 'blobs'}/{entry.sha}",
@@ -202,24 +212,44 @@ def put_contents(sim, request: SimRequest, owner: str, name: str, path: str) -> 
         raise shapes.error(409, f"{path} does not match {body['sha']}")
     who = auth.actor_login(sim, caller)
     try:
-        sha = commit_files(sim, repo, files={path: content}, message=body["message"], branch=branch, author=who,
-                           author_info=body.get("author") or body.get("committer"), api=True)
+        sha = commit_files(
+            sim,
+            repo,
+            files={path: content},
+            message=body["message"],
+            branch=branch,
+            author=who,
+            author_info=body.get("author") or body.get("committer"),
+            api=True,
+        )
     except (gitstore.RefMoved, gitstore.RefLocked):
         # A push with the git CLI landed between our read and our write.
         raise shapes.error(409, f"{branch} was updated while this file was being written; try again") from None
     commit = gitstore.read_commit(git, sha)
     entry = _lookup(git, commit.tree, path)
-    return SimResponse.json({
-        "content": _content(sim, repo, branch, path, entry, content),
-        "commit": shapes.git_commit(sim, repo, sha, commit),
-    }, 200 if existing else 201)
+    return SimResponse.json(
+        {
+            "content": _content(sim, repo, branch, path, entry, content),
+            "commit": shapes.git_commit(sim, repo, sha, commit),
+        },
+        200 if existing else 201,
+    )
 
 
 # Writing ---------------------------------------------------------------------------------------------------
 
 
-def commit_files(sim, repo: Repo, *, files: dict[str, str | bytes | None], message: str, branch: str,
-                 author: str, author_info: dict | None = None, api: bool = False) -> str:
+def commit_files(
+    sim,
+    repo: Repo,
+    *,
+    files: dict[str, str | bytes | None],
+    message: str,
+    branch: str,
+    author: str,
+    author_info: dict | None = None,
+    api: bool = False,
+) -> str:
     """One commit of `files` (None deletes) on top of `branch`; sends `push` as GitHub would."""
     git = sim.repository_path(repo.owner, repo.name)
     ref = f"refs/heads/{branch}"

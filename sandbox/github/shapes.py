@@ -55,8 +55,13 @@ def user_profile(sim, user: User) -> dict:
 
 
 def repo_summary(repo: Repo) -> dict:
-    return {"id": repo.id, "node_id": node_id("Repository", repo.id), "name": repo.name,
-            "full_name": repo.full_name, "private": repo.private}
+    return {
+        "id": repo.id,
+        "node_id": node_id("Repository", repo.id),
+        "name": repo.name,
+        "full_name": repo.full_name,
+        "private": repo.private,
+    }
 
 
 def repository(sim, repo: Repo, *, permissions: dict | None = None) -> dict:
@@ -137,8 +142,11 @@ def git_commit(sim, repo: Repo, sha: str, commit: CommitInfo) -> dict:
 
 
 def parent_link(sim, repo: Repo, sha: str) -> dict:
-    return {"sha": sha, "url": f"{sim.api_url}/repos/{repo.full_name}/commits/{sha}",
-            "html_url": f"{sim.web_url}/{repo.full_name}/commit/{sha}"}
+    return {
+        "sha": sha,
+        "url": f"{sim.api_url}/repos/{repo.full_name}/commits/{sha}",
+        "html_url": f"{sim.web_url}/{repo.full_name}/commit/{sha}",
+    }
 
 
 def rest_commit(sim, repo: Repo, sha: str, commit: CommitInfo, files: list[dict] | None = None) -> dict:
@@ -161,14 +169,23 @@ def rest_commit(sim, repo: Repo, sha: str, commit: CommitInfo, files: list[dict]
 
 def ref(sim, repo: Repo, name: str, sha: str) -> dict:
     url = f"{sim.api_url}/repos/{repo.full_name}"
-    return {"ref": name, "node_id": node_id("Ref", name), "url": f"{url}/git/{name}",
-            "object": {"sha": sha, "type": "commit", "url": f"{url}/git/commits/{sha}"}}
+    return {
+        "ref": name,
+        "node_id": node_id("Ref", name),
+        "url": f"{url}/git/{name}",
+        "object": {"sha": sha, "type": "commit", "url": f"{url}/git/commits/{sha}"},
+    }
 
 
 def blob(sim, repo: Repo, sha: str, data: bytes) -> dict:
-    return {"sha": sha, "node_id": node_id("Blob", sha), "size": len(data),
-            "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}",
-            "content": base64.encodebytes(data).decode(), "encoding": "base64"}
+    return {
+        "sha": sha,
+        "node_id": node_id("Blob", sha),
+        "size": len(data),
+        "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}",
+        "content": base64.encodebytes(data).decode(),
+        "encoding": "base64",
+    }
 
 
 def page(request: SimRequest, items: list, url: str) -> tuple[list, dict[str, str]]:
@@ -188,13 +205,19 @@ def fault(fault: Fault, *, status: int, limit: int, now: float) -> SimResponse:
     """The answer to an injected fault, as GitHub gives it."""
     if fault.kind == "429":
         # A secondary rate limit: GitHub says how long to wait in `retry-after`.
-        body = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try "
-                "again.", "documentation_url": RATE_DOCS}
+        body = {
+            "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+            "documentation_url": RATE_DOCS,
+        }
         return SimResponse.json(body, status, {"retry-after": str(fault.retry_after)})
     if fault.kind == "429-no-retry-after":
         # The primary limit: nothing left until `x-ratelimit-reset`.
-        headers = {"x-ratelimit-remaining": "0", "x-ratelimit-used": str(limit),
-                   "x-ratelimit-reset": str(int(now) + fault.retry_after)}
-        return SimResponse.json({"message": "API rate limit exceeded.", "documentation_url": RATE_DOCS}, status,
-                                headers)
+        headers = {
+            "x-ratelimit-remaining": "0",
+            "x-ratelimit-used": str(limit),
+            "x-ratelimit-reset": str(int(now) + fault.retry_after),
+        }
+        return SimResponse.json(
+            {"message": "API rate limit exceeded.", "documentation_url": RATE_DOCS}, status, headers
+        )
     return SimResponse.json({"message": "Server Error", "documentation_url": DOCS}, int(fault.kind))

@@ -150,8 +150,11 @@ class GitHubSimulator(Simulator):
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {"state": dump_state(self.state), "clock_offset": self.clock_offset,
-                    "deliveries": [vars(d).copy() for d in self.deliveries[-50:]]}
+            return {
+                "state": dump_state(self.state),
+                "clock_offset": self.clock_offset,
+                "deliveries": [vars(d).copy() for d in self.deliveries[-50:]],
+            }
 
     def restore(self, data: dict) -> None:
         with self.lock:
@@ -194,14 +197,22 @@ class GitHubSimulator(Simulator):
 
     # Repositories -----------------------------------------------------------------------------------------
 
-    def create_repository(self, owner: str, name: str, *, private: bool = True, default_branch: str = "main",
-                          description: str = "") -> Repo:
+    def create_repository(
+        self, owner: str, name: str, *, private: bool = True, default_branch: str = "main", description: str = ""
+    ) -> Repo:
         with self.lock:
             owner = self.account(owner).login
             if self.find_repository(owner, name):
                 raise ValueError(f"repository {owner}/{name} exists")
-            repo = Repo(id=self.state.new_id(), owner=owner, name=name, private=private,
-                        default_branch=default_branch, description=description, created_at=self.now())
+            repo = Repo(
+                id=self.state.new_id(),
+                owner=owner,
+                name=name,
+                private=private,
+                default_branch=default_branch,
+                description=description,
+                created_at=self.now(),
+            )
             gitstore.init_repository(self.repository_path(owner, name), default_branch=default_branch)
             self.state.repos[repo.id] = repo
             return repo
@@ -254,20 +265,30 @@ class GitHubSimulator(Simulator):
         objects = gitstore.read_objects(path, [e.sha for e in entries.values()])
         return {p: objects[e.sha][1] for p, e in entries.items() if e.sha in objects}
 
-    def push_outside_commit(self, owner: str, repo: str, *, files: dict[str, str | bytes | None], message: str,
-                            branch: str | None = None, author: str = "someone") -> str:
+    def push_outside_commit(
+        self,
+        owner: str,
+        repo: str,
+        *,
+        files: dict[str, str | bytes | None],
+        message: str,
+        branch: str | None = None,
+        author: str = "someone",
+    ) -> str:
         """Commit `files` (None deletes) on top of the branch as someone else would push it; sends `push`."""
         with self.lock:
             found = self.get_repository(owner, repo)
-            sha = repos.commit_files(self, found, files=files, message=message,
-                                     branch=branch or found.default_branch, author=author)
+            sha = repos.commit_files(
+                self, found, files=files, message=message, branch=branch or found.default_branch, author=author
+            )
         self._flush_unless_serving()
         return sha
 
     # Installations and tokens (see installations.py) ------------------------------------------------------
 
-    def install_app(self, account_login: str, *, repositories: str | list[str] = "all",
-                    requested_by: str | None = None) -> int:
+    def install_app(
+        self, account_login: str, *, repositories: str | list[str] = "all", requested_by: str | None = None
+    ) -> int:
         return self._then_flush(installations.install, account_login, repositories, requested_by)
 
     def request_installation(self, account_login: str, *, requested_by: str) -> None:
@@ -304,4 +325,3 @@ class GitHubSimulator(Simulator):
             result = function(self, *args)
         self._flush_unless_serving()
         return result
-

@@ -46,8 +46,9 @@ def _change(git, element) -> trees.Change:
         raise shapes.error(422, f"tree.mode {mode!r} or tree.type {kind!r} is invalid for {path}")
     git_mode = mode.lstrip("0")
     if "content" in element and element.get("sha") is not None:
-        raise shapes.error(422, "Must supply either tree.sha or tree.content. Request will be rejected if both "
-                           "are present.")
+        raise shapes.error(
+            422, "Must supply either tree.sha or tree.content. Request will be rejected if both are present."
+        )
     if "content" in element:
         if not isinstance(element["content"], str) or MODES[mode] != "blob":
             raise shapes.error(422, f"tree.content must be text for a blob at {path}")

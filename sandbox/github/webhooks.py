@@ -31,8 +31,13 @@ def delivery_guid(seed: int, number: int) -> str:
 def emit(sim, event: str, payload: dict) -> Delivery:
     """Queue one delivery; it is sent now, or when the request being answered is finished."""
     sim.state.deliveries_sent += 1
-    delivery = Delivery(guid=delivery_guid(sim.seed, sim.state.deliveries_sent), event=event,
-                        action=payload.get("action", ""), url=sim.webhook_url, payload=payload)
+    delivery = Delivery(
+        guid=delivery_guid(sim.seed, sim.state.deliveries_sent),
+        event=event,
+        action=payload.get("action", ""),
+        url=sim.webhook_url,
+        payload=payload,
+    )
     sim.deliveries.append(delivery)
     sim.outbox.append(delivery)
     return delivery
@@ -73,17 +78,22 @@ def installation_event(sim, inst: Installation, action: str, *, sender: str | No
     return emit(sim, "installation", payload)
 
 
-def installation_repositories_event(sim, inst: Installation, *, added: list[Repo], removed: list[Repo],
-                                    sender: str | None = None) -> Delivery:
-    return emit(sim, "installation_repositories", {
-        "action": "added" if added else "removed",
-        "installation": shapes.installation(sim, inst),
-        "repository_selection": inst.repository_selection,
-        "repositories_added": [shapes.repo_summary(r) for r in added],
-        "repositories_removed": [shapes.repo_summary(r) for r in removed],
-        "requester": None,
-        "sender": _sender(sim, sender or inst.account),
-    })
+def installation_repositories_event(
+    sim, inst: Installation, *, added: list[Repo], removed: list[Repo], sender: str | None = None
+) -> Delivery:
+    return emit(
+        sim,
+        "installation_repositories",
+        {
+            "action": "added" if added else "removed",
+            "installation": shapes.installation(sim, inst),
+            "repository_selection": inst.repository_selection,
+            "repositories_added": [shapes.repo_summary(r) for r in added],
+            "repositories_removed": [shapes.repo_summary(r) for r in removed],
+            "requester": None,
+            "sender": _sender(sim, sender or inst.account),
+        },
+    )
 
 
 def push_event(sim, repo: Repo, *, ref: str, before: str | None, after: str, pusher: str) -> Delivery | None:
@@ -92,25 +102,30 @@ def push_event(sim, repo: Repo, *, ref: str, before: str | None, after: str, pus
     if inst is None or inst.suspended_at is not None:
         return None
     path = sim.repository_path(repo.owner, repo.name)
-    commits = [_push_commit(sim, repo, path, sha, commit)
-               for sha, commit in gitstore.commits_between(path, before, after)]
+    commits = [
+        _push_commit(sim, repo, path, sha, commit) for sha, commit in gitstore.commits_between(path, before, after)
+    ]
     before = before or gitstore.ZERO_SHA
-    return emit(sim, "push", {
-        "ref": ref,
-        "before": before,
-        "after": after,
-        "created": before == gitstore.ZERO_SHA,
-        "deleted": after == gitstore.ZERO_SHA,
-        "forced": before != gitstore.ZERO_SHA and not gitstore.is_ancestor(path, before, after),
-        "base_ref": None,
-        "compare": f"{sim.web_url}/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
-        "commits": commits,
-        "head_commit": commits[-1] if commits else None,
-        "repository": shapes.repository(sim, repo),
-        "pusher": {"name": pusher, "email": _email(sim, pusher)},
-        "installation": {"id": inst.id, "node_id": shapes.node_id("Installation", inst.id)},
-        "sender": _sender(sim, pusher),
-    })
+    return emit(
+        sim,
+        "push",
+        {
+            "ref": ref,
+            "before": before,
+            "after": after,
+            "created": before == gitstore.ZERO_SHA,
+            "deleted": after == gitstore.ZERO_SHA,
+            "forced": before != gitstore.ZERO_SHA and not gitstore.is_ancestor(path, before, after),
+            "base_ref": None,
+            "compare": f"{sim.web_url}/{repo.full_name}/compare/{before[:12]}...{after[:12]}",
+            "commits": commits,
+            "head_commit": commits[-1] if commits else None,
+            "repository": shapes.repository(sim, repo),
+            "pusher": {"name": pusher, "email": _email(sim, pusher)},
+            "installation": {"id": inst.id, "node_id": shapes.node_id("Installation", inst.id)},
+            "sender": _sender(sim, pusher),
+        },
+    )
 
 
 def _push_commit(sim, repo: Repo, path, sha: str, commit: gitstore.CommitInfo) -> dict:

@@ -20,7 +20,6 @@ from tests.flows import atlassian_consent
 pytestmark = pytest.mark.django_db
 
 
-
 @pytest.fixture(autouse=True)
 def fresh_jwks_cache():
     forge.jwks.clear()

@@ -20,7 +20,10 @@ def installation(github, acme, alice):
     github.create_repository("acme-gh", "site")
     installation_id = github.install_app("acme-gh", repositories=["docs", "site"])
     return Installation.objects.create(
-        org=acme, installation_id=installation_id, account_login="acme-gh", account_type="Organization",
+        org=acme,
+        installation_id=installation_id,
+        account_login="acme-gh",
+        account_type="Organization",
         created_by=alice,
     )
 
@@ -32,7 +35,10 @@ def repository(installation, github):
     for name in ("docs", "site"):
         repo = github.get_repository("acme-gh", name)
         Repository.objects.create(
-            installation=installation, github_id=repo.id, full_name=f"acme-gh/{name}", default_branch="main",
+            installation=installation,
+            github_id=repo.id,
+            full_name=f"acme-gh/{name}",
+            default_branch="main",
             html_url=f"https://github.example/acme-gh/{name}",
         )
     return Repository.objects.get(full_name="acme-gh/docs")

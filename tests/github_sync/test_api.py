@@ -11,10 +11,14 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def docs(github_connection, push, ingest_now):
-    ingest_now(push({
-        "guide.md": "---\ntitle: Deploy guide\npage_id: '42'\nsource_url: https://acme.atlassian.net/wiki/x/42\n---\n"
-                    "# Deploying\n\nRun the deploy script.\n\n## Rollback\n\nUndo it.",
-    }))
+    ingest_now(
+        push(
+            {
+                "guide.md": "---\ntitle: Deploy guide\npage_id: '42'\nsource_url: https://acme.atlassian.net/wiki/x/42\n---\n"
+                "# Deploying\n\nRun the deploy script.\n\n## Rollback\n\nUndo it.",
+            }
+        )
+    )
 
 
 @pytest.fixture
@@ -77,9 +81,15 @@ def test_another_organizations_key_gets_404(client, docs, globex, charlie):
     assert get(client, "/api/v1/orgs/nope/search", other, q="deploy").status_code == 404
 
 
-@pytest.mark.parametrize(("params", "code"), [({}, "missing_query"), ({"q": "x", "limit": "lots"}, "bad_limit"),
-                                              ({"q": "x", "limit": "0"}, "bad_limit"),
-                                              ({"q": "x", "limit": "51"}, "bad_limit")])
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({}, "missing_query"),
+        ({"q": "x", "limit": "lots"}, "bad_limit"),
+        ({"q": "x", "limit": "0"}, "bad_limit"),
+        ({"q": "x", "limit": "51"}, "bad_limit"),
+    ],
+)
 def test_it_explains_bad_requests(client, key, params, code):
     response = get(client, SEARCH, key, **params)
     assert response.status_code == 400

@@ -96,14 +96,16 @@ def test_it_walks_subtrees_when_the_tree_is_truncated(push, ingest_now, github):
 
 def test_it_skips_binary_vendored_generated_and_oversized_files(push, ingest_now, settings, monkeypatch):
     monkeypatch.setattr("github_sync.ingest.MAX_FILE_BYTES", 1000)
-    sha = push({
-        "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
-        "node_modules/lib/index.js": "module.exports = 1;",
-        "package-lock.json": "{}",
-        "big.md": "# Big\n\n" + "x" * 2000,
-        "notes.txt": "not really text \x00 at all",
-        "keep.md": "# Keep",
-    })
+    sha = push(
+        {
+            "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
+            "node_modules/lib/index.js": "module.exports = 1;",
+            "package-lock.json": "{}",
+            "big.md": "# Big\n\n" + "x" * 2000,
+            "notes.txt": "not really text \x00 at all",
+            "keep.md": "# Keep",
+        }
+    )
 
     run = ingest_now(sha)
 

@@ -13,14 +13,20 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def corpus(github_connection, push, ingest_now):
-    ingest_now(push({
-        "kubernetes.md": "# Kubernetes deployment\n\nHow we run the cluster.\n\n## Scaling\n\nAdd nodes.",
-        "handbook.md": "# Handbook\n\n## Onboarding\n\nYour first week. We mention kubernetes once here.",
-        "ops/runbook.md": "# Runbook\n\n## Kubernetes upgrades\n\nDrain each node, then upgrade.",
-        "src/server.py": "def serve():\n    return 'pager duty rotation'\n",
-        "guide.md": "---\ntitle: Incident guide\nsource_url: https://acme.atlassian.net/wiki/x/1\n---\n# Paging\n\n"
-                    "Escalate <script>alert(1)</script> incidents fast.",
-    }))
+    ingest_now(
+        push(
+            {
+                "kubernetes.md": "# Kubernetes deployment\n\nHow we run the cluster.\n\n## Scaling\n\nAdd nodes.",
+                "handbook.md": "# Handbook\n\n## Onboarding\n\nYour first week. We mention kubernetes once here.",
+                "ops/runbook.md": "# Runbook\n\n## Kubernetes upgrades\n\nDrain each node, then upgrade.",
+                "src/server.py": "def serve():\n    return 'pager duty rotation'\n",
+                "guide.md": (
+                    "---\ntitle: Incident guide\nsource_url: https://acme.atlassian.net/wiki/x/1\n---\n"
+                    "# Paging\n\nEscalate <script>alert(1)</script> incidents fast."
+                ),
+            }
+        )
+    )
 
 
 def paths(hits):

@@ -47,12 +47,14 @@ def test_headings_inside_fenced_code_are_text():
 
 def test_restructuredtext_titles_rank_by_adornment():
     text = (
-        "=====\nGuide\n=====\n\nintro\n\nInstall\n-------\n\nsteps\n\nUpgrade\n-------\n\nmore\n\n"
-        "Notes\n~~~~~\n\nx\n"
+        "=====\nGuide\n=====\n\nintro\n\nInstall\n-------\n\nsteps\n\nUpgrade\n-------\n\nmore\n\nNotes\n~~~~~\n\nx\n"
     )
     sections = split_rst(text)
     assert [s.headings for s in sections] == [
-        ("Guide",), ("Guide", "Install"), ("Guide", "Upgrade"), ("Guide", "Upgrade", "Notes")
+        ("Guide",),
+        ("Guide", "Install"),
+        ("Guide", "Upgrade"),
+        ("Guide", "Upgrade", "Notes"),
     ]
     assert parse_document("docs/index.rst", text).title == "Guide"
 

@@ -67,8 +67,9 @@ def test_only_one_run_per_repository_runs_at_a_time(repository, started, monkeyp
     assert IngestRun.objects.get(id=queued.id).status == QUEUED  # left for the running one to start
 
 
-def test_a_finished_run_starts_the_next_queued_one(push, repository, started, monkeypatch,
-                                                   django_capture_on_commit_callbacks):
+def test_a_finished_run_starts_the_next_queued_one(
+    push, repository, started, monkeypatch, django_capture_on_commit_callbacks
+):
     sha = push({"a.md": "# A"})
     first = tasks.claim(tasks.enqueue_ingest(repository, sha, trigger="push").id)
     waiting = tasks.enqueue_ingest(repository, sha, trigger="confluence")
@@ -119,8 +120,9 @@ def test_staff_reingest_from_the_admin(client, django_user_model, repository, st
     staff = django_user_model.objects.create_superuser("ops", "ops@example.com", "password")
     client.force_login(staff)
 
-    client.post(reverse("admin:github_sync_repository_changelist"),
-                {"action": "reingest", "_selected_action": [repository.id]})
+    client.post(
+        reverse("admin:github_sync_repository_changelist"), {"action": "reingest", "_selected_action": [repository.id]}
+    )
 
     run = IngestRun.objects.get()
     assert (run.trigger, run.commit_sha) == ("admin", "")

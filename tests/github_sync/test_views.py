@@ -32,8 +32,9 @@ def test_it_lists_the_repositories_the_app_reaches(as_user, alice, connection):
     assert "acme-gh/docs" in body and "acme-gh/site" in body
 
 
-def test_it_saves_the_choice_and_starts_ingesting(as_user, carol, connection, repository, github,
-                                                  django_capture_on_commit_callbacks):
+def test_it_saves_the_choice_and_starts_ingesting(
+    as_user, carol, connection, repository, github, django_capture_on_commit_callbacks
+):
     github.push_outside_commit("acme-gh", "docs", files={"a.md": "# A"}, message="init")
     with django_capture_on_commit_callbacks(execute=True):
         response = as_user(carol).post(step_url(connection), {"repository": [repository.id]})
@@ -49,8 +50,9 @@ def test_it_saves_the_choice_and_starts_ingesting(as_user, carol, connection, re
     assert Document.objects.get().path == "a.md"
 
 
-def test_it_forgets_documents_of_a_repository_nobody_uses_any_more(as_user, alice, connection, repository,
-                                                                  push, ingest_now):
+def test_it_forgets_documents_of_a_repository_nobody_uses_any_more(
+    as_user, alice, connection, repository, push, ingest_now
+):
     Source.connect(connection, repository)
     ingest_now(push({"a.md": "# A"}))
     site = Repository.objects.get(full_name="acme-gh/site")

@@ -9,8 +9,10 @@ from sandbox.atlassian.models import iso
 
 
 def test_it_parses_the_clauses_the_sync_engine_uses():
-    query = cql.parse('type = page AND space in ("ENG", \'OPS\') and id in (1, 2) '
-                      'AND lastmodified >= "2026-01-02 03:04" ORDER BY lastmodified DESC, id')
+    query = cql.parse(
+        "type = page AND space in (\"ENG\", 'OPS') and id in (1, 2) "
+        'AND lastmodified >= "2026-01-02 03:04" ORDER BY lastmodified DESC, id'
+    )
     assert query.clauses == (
         cql.Clause("type", "=", ("page",)),
         cql.Clause("space", "in", ("ENG", "OPS")),
@@ -27,8 +29,16 @@ def test_it_parses_not_in_and_escaped_quotes():
 
 @pytest.mark.parametrize(
     "text",
-    ["", "type = page OR label = a", "text ~ foo", "space in (A", "lastmodified >= \"yesterday\"",
-     "type = page ORDER BY relevance", "ancestor != 1", "type page"],
+    [
+        "",
+        "type = page OR label = a",
+        "text ~ foo",
+        "space in (A",
+        'lastmodified >= "yesterday"',
+        "type = page ORDER BY relevance",
+        "ancestor != 1",
+        "type page",
+    ],
 )
 def test_it_rejects_everything_else(text):
     with pytest.raises(cql.CQLError):

@@ -85,14 +85,12 @@ def test_it_lists_big_spaces_cheaply(sim, spaces_url):
     site = next(iter(sim.sites.values()))
     space = sim.space_by_key(site.cloud_id, "ENG")
     for n in range(10_000):
-        sim.create_page(site.cloud_id, space_key="ENG", title=f"Page {n}", body="<p>" + "x" * 2000 + "</p>",
-                        emit=False)
+        sim.create_page(site.cloud_id, space_key="ENG", title=f"Page {n}", body="<p>" + "x" * 2000 + "</p>", emit=False)
     url = f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki/api/v2/spaces/{space.id}/pages"
     headers = {"Authorization": f"Bearer {sim.token}"}
     started = time.perf_counter()
     response = requests.get(url, params={"limit": 250, "body-format": "storage"}, headers=headers, timeout=5)
     for _ in range(10):
-        response = requests.get(url.split("/wiki/")[0] + response.json()["_links"]["next"], headers=headers,
-                                timeout=5)
+        response = requests.get(url.split("/wiki/")[0] + response.json()["_links"]["next"], headers=headers, timeout=5)
     assert len(response.json()["results"]) == 250
     assert time.perf_counter() - started < 3

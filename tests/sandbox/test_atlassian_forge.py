@@ -36,8 +36,9 @@ def verify(token):
     key = next((k for k in keys.keys if k.key_id == kid), None)
     if key is None:
         raise LookupError(f"no key {kid}")
-    return jwt.decode(token, key.key, algorithms=["RS256"], audience=credentials.FORGE_APP_ID,
-                      issuer="forge/invocation-token")
+    return jwt.decode(
+        token, key.key, algorithms=["RS256"], audience=credentials.FORGE_APP_ID, issuer="forge/invocation-token"
+    )
 
 
 def test_it_signs_tokens_that_verify_against_the_jwks(sim, site):
@@ -48,7 +49,8 @@ def test_it_signs_tokens_that_verify_against_the_jwks(sim, site):
     assert claims["app"]["id"] == credentials.FORGE_APP_ID
     assert 20 <= claims["exp"] - claims["iat"] <= 30
     assert jwt.get_unverified_header(sim.sign_invocation_token(site.cloud_id))["kid"].startswith(
-        "forge/invocation-token/")
+        "forge/invocation-token/"
+    )
 
 
 def test_it_keeps_old_keys_in_the_jwks_after_rotation(sim, site):
@@ -143,8 +145,9 @@ def test_it_accepts_the_system_token_on_the_api(sim, site, delivered):
     sim.install_forge_app(site.cloud_id)
     system_token = delivered[0][2]["x-forge-oauth-system"]
     api_base = verify(delivered[0][2]["Authorization"][7:])["app"]["apiBaseUrl"]
-    response = requests.get(f"{api_base}/wiki/api/v2/spaces", headers={"Authorization": f"Bearer {system_token}"},
-                            timeout=5)
+    response = requests.get(
+        f"{api_base}/wiki/api/v2/spaces", headers={"Authorization": f"Bearer {system_token}"}, timeout=5
+    )
     assert response.status_code == 200
 
 

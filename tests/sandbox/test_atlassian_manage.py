@@ -47,8 +47,10 @@ def test_it_shows_the_page_tree(client, live):
 def test_it_edits_a_page_and_sends_the_event(client, live):
     client.post(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/", {"action": "install"})
     page_id = live["page"].id
-    response = client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/",
-                           {"action": "edit", "title": "Runbook v2", "body": "<p>y</p>", "emit": "1"})
+    response = client.post(
+        f"/sandbox/manage/atlassian/pages/{page_id}/actions/",
+        {"action": "edit", "title": "Runbook v2", "body": "<p>y</p>", "emit": "1"},
+    )
     assert response.status_code == 302
     assert page_now(page_id).version.number == 2 and page_now(page_id).title == "Runbook v2"
     assert [e["eventType"] for e in live["posted"]] == ["avi:forge:installed:app", "avi:confluence:updated:page"]
@@ -77,10 +79,12 @@ def test_it_attaches_files_and_purges(client, live):
 
 def test_it_creates_spaces_and_pages(client, live):
     cloud_id = live["site"].cloud_id
-    client.post(f"/sandbox/manage/atlassian/sites/{cloud_id}/", {"action": "create_space", "key": "ops",
-                                                                 "name": "Operations"})
-    response = client.post(f"/sandbox/manage/atlassian/sites/{cloud_id}/spaces/OPS/pages/",
-                           {"title": "Pager duty", "body": "<p>z</p>"})
+    client.post(
+        f"/sandbox/manage/atlassian/sites/{cloud_id}/", {"action": "create_space", "key": "ops", "name": "Operations"}
+    )
+    response = client.post(
+        f"/sandbox/manage/atlassian/sites/{cloud_id}/spaces/OPS/pages/", {"title": "Pager duty", "body": "<p>z</p>"}
+    )
     assert response.status_code == 302
     with world_for_request() as world:
         assert {p.title for p in world.atlassian.pages.values()} >= {"Operations", "Pager duty"}
@@ -98,7 +102,14 @@ def test_it_revokes_grants(client, live):
 def test_it_serves_the_simulator_live(client, live):
     jwks = client.get("/sandbox/atlassian/forge/jwks.json")
     assert jwks.status_code == 200 and jwks.json()["keys"][0]["kty"] == "RSA"
-    consent = client.get("/sandbox/atlassian/auth/authorize", {
-        "client_id": "sandbox-atlassian-client-id", "response_type": "code", "scope": "read:me",
-        "redirect_uri": "http://testserver/cb", "state": "x"})
+    consent = client.get(
+        "/sandbox/atlassian/auth/authorize",
+        {
+            "client_id": "sandbox-atlassian-client-id",
+            "response_type": "code",
+            "scope": "read:me",
+            "redirect_uri": "http://testserver/cb",
+            "state": "x",
+        },
+    )
     assert consent.status_code == 200 and b"Acme Sandbox" in consent.content

@@ -21,30 +21,47 @@ def site(sim):
 
 
 def authorize_params(**extra):
-    params = {"audience": "api.atlassian.com", "client_id": credentials.ATLASSIAN_CLIENT_ID, "scope": SCOPE,
-              "redirect_uri": CALLBACK, "state": "s1", "response_type": "code", "prompt": "consent"}
+    params = {
+        "audience": "api.atlassian.com",
+        "client_id": credentials.ATLASSIAN_CLIENT_ID,
+        "scope": SCOPE,
+        "redirect_uri": CALLBACK,
+        "state": "s1",
+        "response_type": "code",
+        "prompt": "consent",
+    }
     return {**params, **extra}
 
 
 def accept(sim, site, **form):
     data = {"decision": "accept", "site": site.cloud_id, **form}
-    response = requests.post(f"{BASE}/auth/authorize", params=authorize_params(), data=data, allow_redirects=False,
-                             timeout=5)
+    response = requests.post(
+        f"{BASE}/auth/authorize", params=authorize_params(), data=data, allow_redirects=False, timeout=5
+    )
     assert response.status_code == 302
     return parse_qs(urlsplit(response.headers["Location"]).query)
 
 
 def exchange(code, *, url=f"{BASE}/auth/oauth/token", form=False, secret=credentials.ATLASSIAN_CLIENT_SECRET):
-    body = {"grant_type": "authorization_code", "client_id": credentials.ATLASSIAN_CLIENT_ID,
-            "client_secret": secret, "code": code, "redirect_uri": CALLBACK}
+    body = {
+        "grant_type": "authorization_code",
+        "client_id": credentials.ATLASSIAN_CLIENT_ID,
+        "client_secret": secret,
+        "code": code,
+        "redirect_uri": CALLBACK,
+    }
     if form:
         return requests.post(url, data=body, timeout=5)
     return requests.post(url, json=body, timeout=5)
 
 
 def refresh(token):
-    body = {"grant_type": "refresh_token", "client_id": credentials.ATLASSIAN_CLIENT_ID,
-            "client_secret": credentials.ATLASSIAN_CLIENT_SECRET, "refresh_token": token}
+    body = {
+        "grant_type": "refresh_token",
+        "client_id": credentials.ATLASSIAN_CLIENT_ID,
+        "client_secret": credentials.ATLASSIAN_CLIENT_SECRET,
+        "refresh_token": token,
+    }
     return requests.post(f"{BASE}/auth/oauth/token", json=body, timeout=5)
 
 
@@ -92,8 +109,9 @@ def test_it_accepts_client_credentials_in_basic_auth(sim, site):
 
 
 def test_it_redirects_with_an_error_on_deny(sim, site):
-    response = requests.post(f"{BASE}/auth/authorize", params=authorize_params(), data={"decision": "deny"},
-                             allow_redirects=False, timeout=5)
+    response = requests.post(
+        f"{BASE}/auth/authorize", params=authorize_params(), data={"decision": "deny"}, allow_redirects=False, timeout=5
+    )
     assert response.status_code == 302
     query = parse_qs(urlsplit(response.headers["Location"]).query)
     assert query["error"] == ["access_denied"]
@@ -150,18 +168,25 @@ def test_it_expires_access_tokens(sim, site):
     sim.expire_access_tokens()
     assert requests.get(f"{BASE}/api/me", headers=headers, timeout=5).status_code == 401
     fresh = refresh(tokens["refresh_token"]).json()
-    assert requests.get(f"{BASE}/api/me", headers={"Authorization": f"Bearer {fresh['access_token']}"},
-                        timeout=5).ok
+    assert requests.get(f"{BASE}/api/me", headers={"Authorization": f"Bearer {fresh['access_token']}"}, timeout=5).ok
 
 
 def test_it_lists_the_chosen_sites_as_accessible_resources(sim, site):
     sim.create_site(name="Not Chosen")
     tokens = exchange(accept(sim, site)["code"][0]).json()
-    response = requests.get(f"{BASE}/api/oauth/token/accessible-resources",
-                            headers={"Authorization": f"Bearer {tokens['access_token']}"}, timeout=5)
+    response = requests.get(
+        f"{BASE}/api/oauth/token/accessible-resources",
+        headers={"Authorization": f"Bearer {tokens['access_token']}"},
+        timeout=5,
+    )
     assert response.json() == [
-        {"id": site.cloud_id, "name": "Acme Sandbox", "url": "https://acme-sandbox.atlassian.net",
-         "scopes": ["read:page:confluence"], "avatarUrl": response.json()[0]["avatarUrl"]}
+        {
+            "id": site.cloud_id,
+            "name": "Acme Sandbox",
+            "url": "https://acme-sandbox.atlassian.net",
+            "scopes": ["read:page:confluence"],
+            "avatarUrl": response.json()[0]["avatarUrl"],
+        }
     ]
 
 

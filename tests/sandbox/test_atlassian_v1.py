@@ -26,15 +26,21 @@ def get(sim, site):
     root = f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki"
 
     def get(path, allow_redirects=True, **params):
-        return requests.get(root + path, params=params, headers={"Authorization": f"Bearer {token}"}, timeout=5,
-                            allow_redirects=allow_redirects)
+        return requests.get(
+            root + path,
+            params=params,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5,
+            allow_redirects=allow_redirects,
+        )
 
     return get
 
 
 def add(sim, site, title, space="ENG", parent=None, **kwargs):
-    return sim.create_page(site.cloud_id, space_key=space, title=title, body=f"<p>{title}</p>", parent_id=parent,
-                           **kwargs)
+    return sim.create_page(
+        site.cloud_id, space_key=space, title=title, body=f"<p>{title}</p>", parent_id=parent, **kwargs
+    )
 
 
 def keys_of(name):
@@ -59,8 +65,12 @@ def test_it_lists_content_with_expansions(sim, site, get):
     child = data["results"][-1]
     real = json.loads((CORPUS / "get-content.json").read_text())
     assert set(real) - {"_expandable", "_links"} <= set(child)
-    assert child["body"]["storage"] == {"value": "<p>Child</p>", "representation": "storage", "embeddedContent": [],
-                                        "_expandable": {"content": f"/rest/api/content/{child['id']}"}}
+    assert child["body"]["storage"] == {
+        "value": "<p>Child</p>",
+        "representation": "storage",
+        "embeddedContent": [],
+        "_expandable": {"content": f"/rest/api/content/{child['id']}"},
+    }
     assert child["version"]["number"] == 1 and child["version"]["by"]["accountId"]
     assert [a["title"] for a in child["ancestors"]] == ["Parent"]
     assert "body" not in child["_expandable"] and "space" in child["_expandable"]
@@ -89,7 +99,7 @@ def test_it_searches_with_cql(sim, site, get):
     assert data["results"][1]["ancestors"][-1]["id"] == a.id
     by_ancestor = get("/rest/api/content/search", cql=f"ancestor = {a.id}").json()
     assert [r["id"] for r in by_ancestor["results"]] == [b.id]
-    by_ids = get("/rest/api/content/search", cql=f"id in ({a.id}, {b.id}) and space in (\"ENG\",\"OPS\")").json()
+    by_ids = get("/rest/api/content/search", cql=f'id in ({a.id}, {b.id}) and space in ("ENG","OPS")').json()
     assert by_ids["size"] == 2
 
 
@@ -121,13 +131,18 @@ def test_it_follows_search_cursors(sim, site, get):
         if not next_link:
             break
         assert "cursor=" in next_link
-        response = requests.get(response.json()["_links"]["base"].replace(
-            "https://acme-sandbox.atlassian.net/wiki", f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki") + next_link,
-            headers=response.request.headers, timeout=5)
+        response = requests.get(
+            response.json()["_links"]["base"].replace(
+                "https://acme-sandbox.atlassian.net/wiki", f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki"
+            )
+            + next_link,
+            headers=response.request.headers,
+            timeout=5,
+        )
     assert len(seen) == len(set(seen)) == 13
 
 
-@pytest.mark.parametrize("cql", ["text ~ \"x\"", "type = page OR space = ENG", "space = ", "lastmodified > \"soon\""])
+@pytest.mark.parametrize("cql", ['text ~ "x"', "type = page OR space = ENG", "space = ", 'lastmodified > "soon"'])
 def test_it_rejects_cql_outside_the_subset(sim, site, get, cql):
     response = get("/rest/api/content/search", cql=cql)
     assert response.status_code == 400

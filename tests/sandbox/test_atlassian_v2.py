@@ -25,8 +25,12 @@ class Client:
         self.root = f"{BASE}/api/ex/confluence/{site.cloud_id}"
 
     def get(self, path, **params):
-        return requests.get(f"{self.root}/wiki/api/v2{path}", params=params,
-                            headers={"Authorization": f"Bearer {self.token}"}, timeout=5)
+        return requests.get(
+            f"{self.root}/wiki/api/v2{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {self.token}"},
+            timeout=5,
+        )
 
     def follow(self, path, **params):
         """All results across pages, and the number of requests it took."""
@@ -39,10 +43,9 @@ class Client:
             if not next_link:
                 assert "Link" not in response.headers
                 return results, calls
-            assert response.headers["Link"].startswith(f"<{next_link}>; rel=\"next\"")
+            assert response.headers["Link"].startswith(f'<{next_link}>; rel="next"')
             assert next_link.startswith("/wiki/api/v2/")
-            response = requests.get(self.root + next_link, headers={"Authorization": f"Bearer {self.token}"},
-                                    timeout=5)
+            response = requests.get(self.root + next_link, headers={"Authorization": f"Bearer {self.token}"}, timeout=5)
             calls += 1
 
 
@@ -88,8 +91,9 @@ def missing_keys(real, ours, path=""):
 
 
 def page_in(sim, site, title="Runbook", parent=None, **kwargs):
-    return sim.create_page(site.cloud_id, space_key="ENG", title=title, body=f"<p>{title}</p>", parent_id=parent,
-                           **kwargs)
+    return sim.create_page(
+        site.cloud_id, space_key="ENG", title=title, body=f"<p>{title}</p>", parent_id=parent, **kwargs
+    )
 
 
 def test_it_builds_tiny_links_like_confluence():
@@ -102,8 +106,13 @@ def test_it_shapes_a_page_like_the_real_api(sim, site, space, client):
     sim.update_page(page.id, body="<p>hello world</p>", message="msg")
     data = client.get(f"/pages/{page.id}", **{"body-format": "storage"}).json()
     assert missing_keys(corpus("page-after-update.json"), data) == []
-    assert data["version"] == {"number": 2, "message": "msg", "minorEdit": False, "authorId": "557058:alice",
-                               "createdAt": data["version"]["createdAt"]}
+    assert data["version"] == {
+        "number": 2,
+        "message": "msg",
+        "minorEdit": False,
+        "authorId": "557058:alice",
+        "createdAt": data["version"]["createdAt"],
+    }
     assert data["body"] == {"storage": {"representation": "storage", "value": "<p>hello world</p>"}}
     assert data["parentId"] == space.homepage_id and data["parentType"] == "page"
     assert data["_links"]["webui"] == f"/spaces/ENG/pages/{page.id}/Runbook"
@@ -234,8 +243,10 @@ def test_it_answers_404_for_purged_pages(sim, site, space, client):
 
 def test_it_lists_children_in_position_order_and_ancestors_top_down(sim, site, space, client):
     parent = page_in(sim, site, title="Parent", parent=space.homepage_id)
-    first, second = page_in(sim, site, title="First", parent=parent.id), page_in(sim, site, title="Second",
-                                                                               parent=parent.id)
+    first, second = (
+        page_in(sim, site, title="First", parent=parent.id),
+        page_in(sim, site, title="Second", parent=parent.id),
+    )
     sim.move_page(second.id, parent_id=parent.id, position=0)
     children = client.get(f"/pages/{parent.id}/children").json()["results"]
     assert [c["title"] for c in children] == ["Second", "First"]

@@ -54,8 +54,12 @@ def app_jwt(sim, *, iat_offset=-60, lifetime=300, iss=None, key=None) -> str:
 
 
 def post_token(sim, installation_id, token, **body):
-    return requests.post(f"{API}/app/installations/{installation_id}/access_tokens", json=body,
-                         headers={"Authorization": f"Bearer {token}"}, timeout=5)
+    return requests.post(
+        f"{API}/app/installations/{installation_id}/access_tokens",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=5,
+    )
 
 
 def get(path, token=None):
@@ -64,10 +68,13 @@ def get(path, token=None):
 
 
 def test_it_issues_installation_tokens_through_pygithub(sim, world):
-    integration = GithubIntegration(auth=Auth.AppAuth(int(credentials.GITHUB_APP_ID),
-                                                      sim.app_private_key_path.read_text()),
-                                    base_url=sim.api_url, retry=None, seconds_between_requests=0,
-                                    seconds_between_writes=0)
+    integration = GithubIntegration(
+        auth=Auth.AppAuth(int(credentials.GITHUB_APP_ID), sim.app_private_key_path.read_text()),
+        base_url=sim.api_url,
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
 
     authorization = integration.get_access_token(world["acme"])
 
@@ -85,7 +92,8 @@ def test_it_accepts_the_client_id_as_issuer(sim, world):
 
 def test_it_rejects_a_jwt_signed_with_another_key(sim, world):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
     response = post_token(sim, world["alice"], app_jwt(sim, key=other))
 
@@ -93,12 +101,15 @@ def test_it_rejects_a_jwt_signed_with_another_key(sim, world):
     assert response.json()["message"] == "A JSON web token could not be decoded"
 
 
-@pytest.mark.parametrize("claims", [
-    {"iat_offset": -700, "lifetime": 600},  # expired
-    {"iat_offset": -60, "lifetime": 3600},  # longer than ten minutes
-    {"iat_offset": 300, "lifetime": 300},  # issued in the future
-    {"iss": "999"},  # another App
-])
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"iat_offset": -700, "lifetime": 600},  # expired
+        {"iat_offset": -60, "lifetime": 3600},  # longer than ten minutes
+        {"iat_offset": 300, "lifetime": 300},  # issued in the future
+        {"iss": "999"},  # another App
+    ],
+)
 def test_it_rejects_bad_jwt_claims(sim, world, claims):
     response = post_token(sim, world["alice"], app_jwt(sim, **claims))
 
@@ -141,12 +152,17 @@ def test_it_lists_only_the_installations_repositories(sim, world):
 
 
 def test_it_down_scopes_tokens(sim, world):
-    body = post_token(sim, world["alice"], app_jwt(sim), repositories=["notes"],
-                      permissions={"contents": "read"}).json()
+    body = post_token(
+        sim, world["alice"], app_jwt(sim), repositories=["notes"], permissions={"contents": "read"}
+    ).json()
     assert [r["full_name"] for r in body["repositories"]] == ["alice/notes"]
 
-    response = requests.put(f"{API}/repos/alice/notes/contents/a.md", json={"message": "m", "content": "YQ=="},
-                            headers={"Authorization": f"token {body['token']}"}, timeout=5)
+    response = requests.put(
+        f"{API}/repos/alice/notes/contents/a.md",
+        json={"message": "m", "content": "YQ=="},
+        headers={"Authorization": f"token {body['token']}"},
+        timeout=5,
+    )
 
     assert response.status_code == 403
     assert post_token(sim, world["alice"], app_jwt(sim), permissions={"admin": "write"}).status_code == 422
@@ -154,8 +170,10 @@ def test_it_down_scopes_tokens(sim, world):
 
 def test_it_scopes_user_installations_to_the_users_accounts(sim, world):
     def installations(login):
-        return sorted(i["account"]["login"] for i in get("/user/installations", sim.issue_user_token(login))
-                      .json()["installations"])
+        return sorted(
+            i["account"]["login"]
+            for i in get("/user/installations", sim.issue_user_token(login)).json()["installations"]
+        )
 
     assert installations("alice") == ["acme", "alice"]
     assert installations("bob") == ["acme"]

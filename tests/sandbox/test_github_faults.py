@@ -98,8 +98,13 @@ def test_it_limits_faults_to_matching_paths(sim):
 
 
 def test_it_surfaces_faults_to_pygithub(sim):
-    gh = Github(auth=Auth.Token(sim.token), base_url=sim.api_url, retry=None, seconds_between_requests=0,
-                seconds_between_writes=0)
+    gh = Github(
+        auth=Auth.Token(sim.token),
+        base_url=sim.api_url,
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     sim.inject_faults(FaultPlan(on_nth={2: "502"}))
     repo = gh.get_repo("alice/docs")
 
@@ -124,13 +129,20 @@ def test_it_records_requests(sim):
 
 
 def test_it_commits_ten_thousand_files_in_one_tree_in_seconds(sim):
-    gh = Github(auth=Auth.Token(sim.token), base_url=sim.api_url, retry=None, seconds_between_requests=0,
-                seconds_between_writes=0)
+    gh = Github(
+        auth=Auth.Token(sim.token),
+        base_url=sim.api_url,
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     repo = gh.get_repo("alice/docs")
     repo.create_file("README.md", "init", "hello\n")
     head = repo.get_git_commit(sim.head_sha("alice", "docs"))
-    elements = [InputGitTreeElement(f"space-{n % 25}/page-{n}.md", "100644", "blob", content=f"# Page {n}\n" * 40)
-                for n in range(10_000)]
+    elements = [
+        InputGitTreeElement(f"space-{n % 25}/page-{n}.md", "100644", "blob", content=f"# Page {n}\n" * 40)
+        for n in range(10_000)
+    ]
 
     started = time.perf_counter()
     tree = repo.create_git_tree(elements, base_tree=head.tree)

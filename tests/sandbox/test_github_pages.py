@@ -45,21 +45,33 @@ def query(response) -> dict[str, str]:
 
 
 def authorize(decision="authorize", **extra):
-    data = {"client_id": credentials.GITHUB_APP_CLIENT_ID, "redirect_uri": CALLBACK, "state": "s1", "scope": "",
-            "decision": decision, **extra}
+    data = {
+        "client_id": credentials.GITHUB_APP_CLIENT_ID,
+        "redirect_uri": CALLBACK,
+        "state": "s1",
+        "scope": "",
+        "decision": decision,
+        **extra,
+    }
     return requests.post(f"{WEB}/login/oauth/authorize", data=data, allow_redirects=False, timeout=5)
 
 
 def exchange(code, *, secret=credentials.GITHUB_APP_CLIENT_SECRET, accept="application/json"):
-    data = {"client_id": credentials.GITHUB_APP_CLIENT_ID, "client_secret": secret, "code": code,
-            "redirect_uri": CALLBACK}
+    data = {
+        "client_id": credentials.GITHUB_APP_CLIENT_ID,
+        "client_secret": secret,
+        "code": code,
+        "redirect_uri": CALLBACK,
+    }
     return requests.post(f"{WEB}/login/oauth/access_token", data=data, headers={"Accept": accept}, timeout=5)
 
 
 def test_it_shows_the_authorize_page(acme):
-    page = requests.get(f"{WEB}/login/oauth/authorize", params={
-        "client_id": credentials.GITHUB_APP_CLIENT_ID, "redirect_uri": CALLBACK, "state": "s1", "as": "alice"},
-        timeout=5)
+    page = requests.get(
+        f"{WEB}/login/oauth/authorize",
+        params={"client_id": credentials.GITHUB_APP_CLIENT_ID, "redirect_uri": CALLBACK, "state": "s1", "as": "alice"},
+        timeout=5,
+    )
 
     assert page.status_code == 200
     assert "Authorize ctx-sandbox" in page.text and "Cancel" in page.text and "<b>alice</b>" in page.text
@@ -91,9 +103,16 @@ def test_it_answers_urlencoded_without_an_accept_header(acme):
 def test_it_accepts_a_json_token_request(acme):
     code = query(authorize())["code"]
 
-    response = requests.post(f"{WEB}/login/oauth/access_token", json={
-        "client_id": credentials.GITHUB_APP_CLIENT_ID, "client_secret": credentials.GITHUB_APP_CLIENT_SECRET,
-        "code": code}, headers={"Accept": "application/json"}, timeout=5)
+    response = requests.post(
+        f"{WEB}/login/oauth/access_token",
+        json={
+            "client_id": credentials.GITHUB_APP_CLIENT_ID,
+            "client_secret": credentials.GITHUB_APP_CLIENT_SECRET,
+            "code": code,
+        },
+        headers={"Accept": "application/json"},
+        timeout=5,
+    )
 
     assert response.json()["access_token"].startswith("ghu_")
 
@@ -127,9 +146,18 @@ def test_it_offers_the_users_accounts_on_the_install_page(acme):
 
 
 def test_it_installs_and_redirects_to_the_setup_url(acme):
-    response = requests.post(INSTALL, data={"as": "alice", "account": "acme", "state": "xyz",
-                                            "repository_selection": "selected", "repositories": ["docs"]},
-                             allow_redirects=False, timeout=5)
+    response = requests.post(
+        INSTALL,
+        data={
+            "as": "alice",
+            "account": "acme",
+            "state": "xyz",
+            "repository_selection": "selected",
+            "repositories": ["docs"],
+        },
+        allow_redirects=False,
+        timeout=5,
+    )
 
     params = query(response)
     assert response.headers["Location"].startswith("http://testserver/integrations/github/setup?")
@@ -141,8 +169,12 @@ def test_it_installs_and_redirects_to_the_setup_url(acme):
 
 
 def test_it_records_a_request_from_a_member(acme):
-    response = requests.post(INSTALL, data={"as": "bob", "account": "acme", "state": "xyz",
-                                            "repository_selection": "all"}, allow_redirects=False, timeout=5)
+    response = requests.post(
+        INSTALL,
+        data={"as": "bob", "account": "acme", "state": "xyz", "repository_selection": "all"},
+        allow_redirects=False,
+        timeout=5,
+    )
 
     assert query(response) == {"setup_action": "request", "state": "xyz"}
     assert acme.state.installations == {}
@@ -152,12 +184,18 @@ def test_it_records_a_request_from_a_member(acme):
 def test_it_updates_an_existing_installation(acme):
     installation_id = acme.install_app("acme", repositories=["docs"])
 
-    response = requests.post(INSTALL, data={"as": "alice", "account": "acme", "repository_selection": "selected",
-                                            "repositories": ["site"]}, allow_redirects=False, timeout=5)
+    response = requests.post(
+        INSTALL,
+        data={"as": "alice", "account": "acme", "repository_selection": "selected", "repositories": ["site"]},
+        allow_redirects=False,
+        timeout=5,
+    )
 
     assert query(response) == {"installation_id": str(installation_id), "setup_action": "update"}
     assert [(e.get("action"), len(e.get("repositories_added", []))) for e in acme.sent[1:]] == [
-        ("added", 1), ("removed", 0)]
+        ("added", 1),
+        ("removed", 0),
+    ]
 
 
 def test_it_refuses_accounts_the_user_does_not_belong_to(acme):
@@ -180,9 +218,12 @@ def test_it_browses_a_repository_and_pushes_from_outside(acme):
     installation_id = acme.install_app("acme")
     assert "This repository is empty." in requests.get(f"{WEB}/acme/docs", timeout=5).text
 
-    response = requests.post(f"{WEB}/acme/docs/outside-commit", data={
-        "path": "notes/a.md", "content": "hello", "message": "by hand", "branch": "main", "as": "bob"},
-        allow_redirects=False, timeout=5)
+    response = requests.post(
+        f"{WEB}/acme/docs/outside-commit",
+        data={"path": "notes/a.md", "content": "hello", "message": "by hand", "branch": "main", "as": "bob"},
+        allow_redirects=False,
+        timeout=5,
+    )
 
     assert response.status_code == 302
     page = requests.get(f"{WEB}/acme/docs", timeout=5).text

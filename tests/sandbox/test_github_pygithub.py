@@ -36,8 +36,9 @@ def installed(sim):
 
 def integration(sim) -> GithubIntegration:
     auth = Auth.AppAuth(credentials.GITHUB_APP_ID, sim.app_private_key_path.read_text())
-    return GithubIntegration(auth=auth, base_url=sim.api_url, retry=None,
-                             seconds_between_requests=0, seconds_between_writes=0)
+    return GithubIntegration(
+        auth=auth, base_url=sim.api_url, retry=None, seconds_between_requests=0, seconds_between_writes=0
+    )
 
 
 def repo_client(sim, installation_id, name="alice/docs"):
@@ -66,12 +67,16 @@ def test_it_runs_a_one_commit_sync_end_to_end(installed, tmp_path):
     assert first["commit"].sha == sim.head_sha("alice", "docs")
 
     blob = repo.create_git_blob("aGVsbG8gYmluYXJ5AP8=", "base64")
-    sha = commit_files(repo, "main", [
-        InputGitTreeElement("eng/index.md", "100644", "blob", content="# Engineering\n"),
-        InputGitTreeElement("eng/runbooks/deploy.md", "100644", "blob", content="Deploy it.\n"),
-        InputGitTreeElement("eng/attachments/logo.bin", "100644", "blob", sha=blob.sha),
-        InputGitTreeElement("tools/run.sh", "100755", "blob", content="#!/bin/sh\n"),
-    ])
+    sha = commit_files(
+        repo,
+        "main",
+        [
+            InputGitTreeElement("eng/index.md", "100644", "blob", content="# Engineering\n"),
+            InputGitTreeElement("eng/runbooks/deploy.md", "100644", "blob", content="Deploy it.\n"),
+            InputGitTreeElement("eng/attachments/logo.bin", "100644", "blob", sha=blob.sha),
+            InputGitTreeElement("tools/run.sh", "100755", "blob", content="#!/bin/sh\n"),
+        ],
+    )
 
     assert sim.head_sha("alice", "docs") == sha
     assert sim.read_tree("alice", "docs", "main") == {
@@ -86,8 +91,10 @@ def test_it_runs_a_one_commit_sync_end_to_end(installed, tmp_path):
     git("fsck", "--strict", "--no-dangling", cwd=bare)
     git("clone", "--quiet", str(bare), str(tmp_path / "clone"))
     assert (tmp_path / "clone" / "eng" / "runbooks" / "deploy.md").read_text() == "Deploy it.\n"
-    assert git("log", "--format=%an|%s", cwd=tmp_path / "clone").splitlines() == ["ctx|Sync from Confluence",
-                                                                                   "ctx-sandbox[bot]|Add scope"]
+    assert git("log", "--format=%an|%s", cwd=tmp_path / "clone").splitlines() == [
+        "ctx|Sync from Confluence",
+        "ctx-sandbox[bot]|Add scope",
+    ]
     assert git("ls-files", "-s", "tools/run.sh", cwd=tmp_path / "clone").startswith("100755")
 
 
@@ -102,7 +109,9 @@ def test_it_reads_back_trees_commits_and_blobs(installed):
     assert len(commit.parents) == 1
     tree = repo.get_git_tree(commit.tree.sha, recursive=True)
     assert [(e.path, e.type, e.mode) for e in tree.tree] == [
-        ("README.md", "blob", "100644"), ("a", "tree", "040000"), ("a/b", "tree", "040000"),
+        ("README.md", "blob", "100644"),
+        ("a", "tree", "040000"),
+        ("a/b", "tree", "040000"),
         ("a/b/c.md", "blob", "100644"),
     ]
     blob = repo.get_git_blob(tree.tree[-1].sha)
@@ -147,8 +156,11 @@ def test_it_answers_409_on_an_empty_repository(installed):
     sim, installation_id = installed
     repo = repo_client(sim, installation_id)
 
-    for call in (lambda: repo.get_git_ref("heads/main").object, lambda: repo.create_git_blob("x", "utf-8"),
-                 lambda: repo.create_git_tree([InputGitTreeElement("a", "100644", "blob", content="a")])):
+    for call in (
+        lambda: repo.get_git_ref("heads/main").object,
+        lambda: repo.create_git_blob("x", "utf-8"),
+        lambda: repo.create_git_tree([InputGitTreeElement("a", "100644", "blob", content="a")]),
+    ):
         with pytest.raises(GithubException) as error:
             call()
         assert error.value.status == 409

@@ -54,7 +54,8 @@ def sim(tmp_path):
 
 def test_it_signs_like_the_github_docs_test_vector():
     assert signature_256("It's a Secret to Everybody", b"Hello, World!") == (
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    )
 
 
 def test_it_delivers_a_signed_installation_event(sim):
@@ -108,8 +109,11 @@ def test_it_sends_installation_lifecycle_events(sim):
     sim.uninstall_app(installation_id)
 
     assert sim.deliver.events() == [
-        ("installation", "created"), ("installation_repositories", "added"),
-        ("installation_repositories", "removed"), ("installation", "suspend"), ("installation", "unsuspend"),
+        ("installation", "created"),
+        ("installation_repositories", "added"),
+        ("installation_repositories", "removed"),
+        ("installation", "suspend"),
+        ("installation", "unsuspend"),
         ("installation", "deleted"),
     ]
     added = sim.deliver.received[1][2]
@@ -122,8 +126,9 @@ def test_it_sends_push_for_an_outside_commit(sim):
     installation_id = sim.install_app("alice")
     first = sim.push_outside_commit("alice", "docs", files={"a.md": "1", "b.md": "2"}, message="one")
 
-    second = sim.push_outside_commit("alice", "docs", files={"a.md": "changed", "b.md": None, "c/d.md": "new"},
-                                     message="two", author="alice")
+    second = sim.push_outside_commit(
+        "alice", "docs", files={"a.md": "changed", "b.md": None, "c/d.md": "new"}, message="two", author="alice"
+    )
 
     _, headers, push = sim.deliver.received[-1]
     assert headers["X-GitHub-Event"] == "push"

@@ -21,8 +21,9 @@ def test_it_is_served_by_the_sandbox_fixture(sandbox):
     github.create_repository("alice", "docs")
     token = github.issue_installation_token(github.install_app("alice"))
 
-    response = requests.get(f"{settings.GITHUB_API_URL}/repos/alice/docs",
-                            headers={"Authorization": f"token {token}"}, timeout=5)
+    response = requests.get(
+        f"{settings.GITHUB_API_URL}/repos/alice/docs", headers={"Authorization": f"token {token}"}, timeout=5
+    )
 
     assert response.status_code == 200
     assert response.json()["url"] == f"{settings.GITHUB_API_URL}/repos/alice/docs"

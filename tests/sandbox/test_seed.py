@@ -14,10 +14,28 @@ from sandbox.world import World
 
 # Storage constructs that real sites use and that every seeded site must contain somewhere.
 CONSTRUCTS = (
-    'ac:name="code"', 'ac:name="language"', 'ac:name="info"', 'ac:name="note"', 'ac:name="warning"',
-    'ac:name="tip"', 'ac:name="expand"', 'ac:name="status"', "rowspan=", "colspan=", "<ac:task-list>",
-    "<ri:user ri:account-id=", "<ri:page ri:content-title=", "ri:space-key=", 'ac:name="anchor"', "ac:anchor=",
-    "<ac:image", "<ri:attachment ri:filename=", "<ac:layout>", "<ac:emoticon", "<time datetime=", 'ac:name="jira"',
+    'ac:name="code"',
+    'ac:name="language"',
+    'ac:name="info"',
+    'ac:name="note"',
+    'ac:name="warning"',
+    'ac:name="tip"',
+    'ac:name="expand"',
+    'ac:name="status"',
+    "rowspan=",
+    "colspan=",
+    "<ac:task-list>",
+    "<ri:user ri:account-id=",
+    "<ri:page ri:content-title=",
+    "ri:space-key=",
+    'ac:name="anchor"',
+    "ac:anchor=",
+    "<ac:image",
+    "<ri:attachment ri:filename=",
+    "<ac:layout>",
+    "<ac:emoticon",
+    "<time datetime=",
+    'ac:name="jira"',
     "]]]]><![CDATA[>",
 )
 
@@ -31,8 +49,9 @@ def test_it_seeds_a_realistic_site(sandbox):
     atlassian = sandbox.atlassian
     assert summary.spaces == ["ENG", "OPS", "PROD"]
     assert summary.pages == 200 and len(atlassian.pages) == 203  # with the homepages
-    sizes = {key: len(atlassian.space_page_ids[atlassian.space_by_key(summary.cloud_id, key).id])
-             for key in summary.spaces}
+    sizes = {
+        key: len(atlassian.space_page_ids[atlassian.space_by_key(summary.cloud_id, key).id]) for key in summary.spaces
+    }
     assert sizes["ENG"] > sizes["OPS"] and sizes["ENG"] > sizes["PROD"]
     bodies = "".join(p.body for p in atlassian.pages.values())
     assert [c for c in CONSTRUCTS if c not in bodies] == []
@@ -59,8 +78,10 @@ def test_it_adds_attachments_with_versions(sandbox):
 
 
 def test_it_is_deterministic_under_the_seed(tmp_path):
-    worlds = [World(root=tmp_path / str(n), sandbox_url="http://testserver/sandbox", site_url="http://testserver")
-              for n in range(3)]
+    worlds = [
+        World(root=tmp_path / str(n), sandbox_url="http://testserver/sandbox", site_url="http://testserver")
+        for n in range(3)
+    ]
     for world, seed in zip(worlds, (5, 5, 6), strict=True):
         seed_world(world, pages=60, spaces=2, seed=seed)
     assert pages_of(worlds[0]) == pages_of(worlds[1])
