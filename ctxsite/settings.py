@@ -240,6 +240,21 @@ WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=3
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)
 
 
+# LIMITS ON WHAT OUTSIDERS SEND
+# ------------------------------------------------------------------------------
+# Search: distinct words per query and the query's length (beyond either: 400), and on PostgreSQL the longest a
+# search statement may run before it is cancelled (503) instead of holding a worker.
+SEARCH_MAX_TERMS = env.int("SEARCH_MAX_TERMS", default=32)
+SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=512)
+SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=3000)
+# Ingestion: a document's YAML front matter beyond this size is not parsed, and parsed front matter whose JSON
+# exceeds the metadata cap is not stored (the document is still ingested and searchable; the run records a warning).
+FRONT_MATTER_MAX_BYTES = env.int("FRONT_MATTER_MAX_BYTES", default=64 * 1024)
+DOCUMENT_METADATA_MAX_BYTES = env.int("DOCUMENT_METADATA_MAX_BYTES", default=64 * 1024)
+# Webhook bodies: GitHub sends deliveries of up to 25 MB and never retries a 4xx; Forge events are small.
+GITHUB_WEBHOOK_MAX_BYTES = env.int("GITHUB_WEBHOOK_MAX_BYTES", default=25 * 1024 * 1024)
+FORGE_EVENT_MAX_BYTES = env.int("FORGE_EVENT_MAX_BYTES", default=256 * 1024)
+
 # Classic and granular read scopes: v2 endpoints are documented with granular scopes, the v1 calls we still make
 # (CQL search for labels in bulk, attachment download) with classic ones. offline_access gives a refresh token.
 ATLASSIAN_SCOPES = [
