@@ -11,6 +11,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -217,6 +218,23 @@ if not FIELD_ENCRYPTION_KEY and not DEBUG:
     raise ImproperlyConfigured("FIELD_ENCRYPTION_KEY must be set when DEBUG is off (see .env.example).")
 
 
+def _check_fernet_keys(keys: list[str]) -> None:
+    """Refuse a key that is not a Fernet key now, rather than inside the first OAuth callback that encrypts."""
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.strip().encode())
+        except ValueError:
+            # The key itself is a secret: name its position, never its value.
+            raise ImproperlyConfigured(
+                f"FIELD_ENCRYPTION_KEY: key {position} of {len(keys)} is not a Fernet key (32 url-safe "
+                'base64-encoded bytes). Generate one with: python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            ) from None
+
+
+_check_fernet_keys(FIELD_ENCRYPTION_KEY)
+
+
 # ATLASSIAN / CONFLUENCE
 # ------------------------------------------------------------------------------
 ATLASSIAN_CLIENT_ID = env("ATLASSIAN_CLIENT_ID", default="")
@@ -295,6 +313,14 @@ GITHUB_WEB_URL = env("GITHUB_WEB_URL", default="https://github.com").rstrip("/")
 _real_credentials = bool(ATLASSIAN_CLIENT_ID or GITHUB_APP_ID)
 # An empty SANDBOX= (as in .env.example) means "decide for me", like an unset one.
 SANDBOX = env.bool("SANDBOX") if env.str("SANDBOX", default="") else (DEBUG and not _real_credentials)
+if SANDBOX and not DEBUG:
+    # The sandbox replaces the operator's GITHUB_WEBHOOK_SECRET with a public value, trusts Forge tokens signed by
+    # its own JWKS and serves /sandbox/manage/ to anyone: a development mode, never a production one.
+    raise ImproperlyConfigured(
+        "SANDBOX is on while DEBUG is off. The sandbox simulates Atlassian and GitHub with public secrets and an "
+        "open management page, so it only runs in development: set DEBUG=1 on a development machine, or unset "
+        "SANDBOX (or set SANDBOX=0) on a site people use."
+    )
 SANDBOX_DIR = Path(env("SANDBOX_DIR", default=str(VAR_DIR / "sandbox")))
 # Where the simulators answer: mounted on this site, or a separate `python -m sandbox.server` (bench/faults.py).
 SANDBOX_URL = (env("SANDBOX_URL", default="") or f"{PUBLIC_BASE_URL}/sandbox").rstrip("/")
