@@ -17,7 +17,6 @@ from github_sync.signals import installation_changed
 from github_sync.webhooks import verify_signature
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
-CORPUS_VECTOR = Path(__file__).resolve().parents[3] / "shared/corpus/github-webhooks/webhook-signature-test-vector.json"
 URL = "/integrations/github/webhook"
 
 
@@ -66,8 +65,8 @@ def test_it_accepts_githubs_published_test_vector():
     assert not verify_signature("It's a Secret to Everybody", b"Hello, World?", header)
 
 
-def test_it_accepts_the_vector_in_the_shared_corpus():
-    vector = json.loads(CORPUS_VECTOR.read_text())
+def test_it_accepts_the_vector_as_recorded_in_the_fixture():
+    vector = fixture("signature_test_vector")
     assert verify_signature(vector["secret"], vector["payload"].encode(), vector["X-Hub-Signature-256"])
 
 

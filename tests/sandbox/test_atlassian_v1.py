@@ -9,7 +9,8 @@ import pytest
 import requests
 
 BASE = "http://testserver/sandbox/atlassian"
-CORPUS = Path(__file__).parents[3] / "shared/corpus/api/confluence-v1"
+# Real v1 responses, trimmed; tests/fixtures/SOURCES.md names where each comes from.
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "atlassian" / "v1"
 
 
 @pytest.fixture
@@ -43,14 +44,18 @@ def add(sim, site, title, space="ENG", parent=None, **kwargs):
     )
 
 
+def real_response(name):
+    return json.loads((REAL / name).read_text())
+
+
 def keys_of(name):
-    return set(json.loads((CORPUS / name).read_text()))
+    return set(real_response(name))
 
 
 def test_it_lists_spaces_like_the_real_api(sim, site, get):
     data = get("/rest/api/space").json()
     assert set(data) == keys_of("get-spaces.json")
-    real = json.loads((CORPUS / "get-spaces.json").read_text())["results"][0]
+    real = real_response("get-spaces.json")["results"][0]
     assert set(data["results"][0]) == set(real)
     assert set(data["results"][0]["_links"]) == set(real["_links"])
     assert [s["key"] for s in data["results"]] == ["ENG", "OPS"]
@@ -63,7 +68,7 @@ def test_it_lists_content_with_expansions(sim, site, get):
     data = get("/rest/api/content", spaceKey="ENG", expand="body.storage,version,ancestors", limit=50).json()
     assert set(data) == keys_of("get-contents.json")
     child = data["results"][-1]
-    real = json.loads((CORPUS / "get-content.json").read_text())
+    real = real_response("get-content.json")
     assert set(real) - {"_expandable", "_links"} <= set(child)
     assert child["body"]["storage"] == {
         "value": "<p>Child</p>",

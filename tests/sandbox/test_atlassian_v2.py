@@ -1,4 +1,4 @@
-"""Confluence Cloud REST v2 as the simulator serves it, checked against real responses from the corpus."""
+"""Confluence Cloud REST v2 as the simulator serves it, checked against real responses kept as fixtures."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import requests
 from sandbox.atlassian.v2_shapes import tiny_id
 
 BASE = "http://testserver/sandbox/atlassian"
-CORPUS = Path(__file__).parents[3] / "shared/corpus/api"
+# Real v2 responses, trimmed; tests/fixtures/SOURCES.md names where each comes from.
+REAL = Path(__file__).resolve().parent.parent / "fixtures" / "atlassian" / "v2"
 # Fields the real API adds that the connector neither reads nor may rely on.
 OPTIONAL = {"ncsStepVersion"}
 
@@ -65,8 +66,8 @@ def client(sim, site, space):
     return Client(sim, site)
 
 
-def corpus(name):
-    return json.loads((CORPUS / "confluence-cloud-v2" / name).read_text())
+def real_response(name):
+    return json.loads((REAL / name).read_text())
 
 
 def missing_keys(real, ours, path=""):
@@ -105,7 +106,7 @@ def test_it_shapes_a_page_like_the_real_api(sim, site, space, client):
     page = page_in(sim, site, parent=space.homepage_id)
     sim.update_page(page.id, body="<p>hello world</p>", message="msg")
     data = client.get(f"/pages/{page.id}", **{"body-format": "storage"}).json()
-    assert missing_keys(corpus("page-after-update.json"), data) == []
+    assert missing_keys(real_response("page-after-update.json"), data) == []
     assert data["version"] == {
         "number": 2,
         "message": "msg",
@@ -122,7 +123,7 @@ def test_it_shapes_a_page_like_the_real_api(sim, site, space, client):
 
 def test_it_shapes_the_space_homepage_like_the_real_api(sim, site, space, client):
     data = client.get(f"/pages/{space.homepage_id}").json()
-    assert missing_keys(corpus("space-home.json"), data) == []
+    assert missing_keys(real_response("space-home.json"), data) == []
     assert data["parentId"] is None and data["parentType"] is None
     assert data["_links"]["webui"] == "/spaces/ENG/overview"
     assert data["body"] == {}
@@ -130,7 +131,7 @@ def test_it_shapes_the_space_homepage_like_the_real_api(sim, site, space, client
 
 def test_it_shapes_spaces_like_the_real_api(sim, site, space, client):
     data = client.get("/spaces").json()
-    assert missing_keys(corpus("spaces.json"), data) == []
+    assert missing_keys(real_response("spaces.json"), data) == []
     assert data["results"][0]["homepageId"] == space.homepage_id
     assert data["_links"] == {"base": "https://acme-sandbox.atlassian.net/wiki"}
 
@@ -139,10 +140,10 @@ def test_it_shapes_labels_and_attachments_like_the_real_api(sim, site, space, cl
     page = page_in(sim, site, labels=["aaa", "abc"])
     sim.add_attachment(page.id, filename="test.txt", data=b"hello world!!\n", media_type="text/plain")
     labels = client.get(f"/pages/{page.id}/labels").json()
-    assert missing_keys(corpus("page-labels.json"), labels) == []
+    assert missing_keys(real_response("page-labels.json"), labels) == []
     assert [label["name"] for label in labels["results"]] == ["aaa", "abc"]
     attachments = client.get(f"/pages/{page.id}/attachments").json()
-    assert missing_keys(corpus("page2-attachments.json"), attachments) == []
+    assert missing_keys(real_response("page2-attachments.json"), attachments) == []
     item = attachments["results"][0]
     assert item["id"].startswith("att") and item["fileSize"] == 14 and item["mediaType"] == "text/plain"
     assert item["mediaTypeDescription"] == "Text File"
