@@ -32,14 +32,18 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ["email", "org", "role", "invited_by", "created_at", "accepted_at"]
+    list_display = ["email", "org", "role", "invited_by", "created_at", "issued_at", "accepted_at"]
     list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "org__name", "org__slug"]
     raw_id_fields = ["org", "invited_by", "accepted_by"]
     list_select_related = ["org", "invited_by"]
-    # The token is the invitation's credential: never shown here.
-    exclude = ["token"]
-    readonly_fields = ["created_at", "accepted_at", "accepted_by"]
+    # Listed explicitly so the token's hash never appears, not even read-only: it is only a lookup key.
+    fields = ["org", "email", "role", "invited_by", "created_at", "issued_at", "accepted_at", "accepted_by"]
+    readonly_fields = ["created_at", "issued_at", "accepted_at", "accepted_by"]
+
+    def has_add_permission(self, request) -> bool:
+        # An invitation made here would have a link no one can see; owners invite from the Members page.
+        return False
 
 
 class SetupTaskInline(admin.TabularInline):

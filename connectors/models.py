@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models, transaction
@@ -65,15 +67,30 @@ class Membership(models.Model):
         return self.role in (self.Role.OWNER, self.Role.ADMIN)
 
 
+def hash_invitation_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_of_a_token_no_one_holds() -> str:
+    """The default for rows made without `Invitation.issue`: no link opens them until an owner re-issues one."""
+    return hash_invitation_token(secrets.token_urlsafe(32))
+
+
 class Invitation(models.Model):
-    """An invite link an owner shares with someone by email; accepting it creates the membership."""
+    """An invite link an owner sends to one email address; accepting it creates the membership.
+
+    Only the SHA-256 of the link's token is stored: the token itself exists only in the link, shown once to
+    the owner and emailed to the invited address. Tokens are 256 random bits, so a fast hash is enough.
+    """
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     role = models.CharField(max_length=10, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
-    token = models.CharField(max_length=64, unique=True, default=secrets.token_urlsafe, editable=False)
+    hashed_token = models.CharField(max_length=64, unique=True, default=hash_of_a_token_no_one_holds, editable=False)
     invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
+    # When the current link was issued; re-issuing starts its validity again.
+    issued_at = models.DateTimeField(default=timezone.now)
     accepted_at = models.DateTimeField(null=True, blank=True)
     accepted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -87,17 +104,63 @@ class Invitation(models.Model):
     def __str__(self) -> str:
         return f"Invitation of {self.email} to {self.org}"
 
+    @classmethod
+    def issue(cls, *, org: Organization, email: str, role: str, by) -> tuple[Invitation, str]:
+        """Create an invitation; returns the row and the link's token, which exists nowhere else afterwards."""
+        token = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            org=org, email=email, role=role, invited_by=by, hashed_token=hash_invitation_token(token)
+        )
+        return invitation, token
+
+    @classmethod
+    def find(cls, token: str) -> Invitation | None:
+        """The invitation a link's token opens, used or not; None when no invitation has that token."""
+        return cls.objects.select_related("org", "invited_by").filter(hashed_token=hash_invitation_token(token)).first()
+
+    def reissue(self) -> str:
+        """A new token for the same address and role, valid from now on; the previous link stops working."""
+        token = secrets.token_urlsafe(32)
+        self.hashed_token, self.issued_at = hash_invitation_token(token), timezone.now()
+        self.save(update_fields=["hashed_token", "issued_at"])
+        return token
+
+    @classmethod
+    def expiry_cutoff(cls):
+        """Links issued at or before this moment have expired."""
+        return timezone.now() - timedelta(days=cls.VALID_DAYS)
+
+    @property
+    def is_expired(self) -> bool:
+        return self.issued_at <= self.expiry_cutoff()
+
     @property
     def is_usable(self) -> bool:
-        age = timezone.now() - self.created_at
-        return self.accepted_at is None and age.days < self.VALID_DAYS
+        return self.accepted_at is None and not self.is_expired
 
-    def accept(self, user) -> Membership:
+    def is_for_email(self, email: str) -> bool:
+        return self.email.casefold() == email.casefold()
+
+    @property
+    def masked_email(self) -> str:
+        """Enough of the address for its owner to recognise it ("c…@example.com"), not enough to harvest it."""
+        local, _, domain = self.email.partition("@")
+        return f"{local[:1]}…@{domain}"
+
+    def accept(self, user) -> Membership | None:
+        """Use the invitation for `user` and add them to the organization; None when it was used or expired meanwhile.
+
+        The conditional update claims the invitation, so two simultaneous accepts cannot both succeed.
+        """
+        now = timezone.now()
         with transaction.atomic():
+            claimed = Invitation.objects.filter(
+                pk=self.pk, hashed_token=self.hashed_token, accepted_at=None, issued_at__gt=self.expiry_cutoff()
+            ).update(accepted_at=now, accepted_by=user)
+            if not claimed:
+                return None
             membership, _ = Membership.objects.get_or_create(org=self.org, user=user, defaults={"role": self.role})
-            self.accepted_at = timezone.now()
-            self.accepted_by = user
-            self.save(update_fields=["accepted_at", "accepted_by"])
+        self.accepted_at, self.accepted_by = now, user
         return membership
 
 

@@ -25,5 +25,14 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation-revoke",
     ),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation-accept"),
+    path(
+        "orgs/<slug:slug>/invitations/<int:invitation_id>/reissue/",
+        views.invitation_reissue,
+        name="invitation-reissue",
+    ),
+    # The token-free invitation pages come before the emailed link's pattern, which would also match them.
+    path("invitations/accept/", views.invitation_accept, name="invitation-accept"),
+    path("invitations/accept/verify-email/", views.invitation_verify_email, name="invitation-verify-email"),
+    path("invitations/accept/switch-account/", views.invitation_switch_account, name="invitation-switch-account"),
+    path("invitations/<str:token>/", views.invitation_open, name="invitation-open"),
 ]
