@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from github_sync import webhooks
 from github_sync.models import (
@@ -101,6 +101,7 @@ class IngestRunAdmin(admin.ModelAdmin):
         "skipped",
         "blobs_fetched",
         "github_requests",
+        "warning_count",
         "duration_seconds",
         "created_at",
     ]
@@ -108,11 +109,25 @@ class IngestRunAdmin(admin.ModelAdmin):
     search_fields = ["repository__full_name", "commit_sha", "error"]
     list_select_related = ["repository"]
     date_hierarchy = "created_at"
-    readonly_fields = [f.name for f in IngestRun._meta.fields]
+    # The warnings show as a list rather than as raw JSON.
+    exclude = ["warnings"]
+    readonly_fields = [f.name for f in IngestRun._meta.fields if f.name != "warnings"] + ["warning_list"]
 
     @admin.display(description="Commit")
     def short_commit(self, obj: IngestRun) -> str:
         return obj.commit_sha[:12] or "tip"
+
+    @admin.display(description="Warnings")
+    def warning_count(self, obj: IngestRun) -> str:
+        count = len(obj.warnings)
+        return f"{count}+" if count >= IngestRun.MAX_WARNINGS else str(count)
+
+    @admin.display(description="Warnings")
+    def warning_list(self, obj: IngestRun) -> str:
+        if not obj.warnings:
+            return "none"
+        items = format_html_join("", "<li><code>{}</code>: {}</li>", ((w["path"], w["reason"]) for w in obj.warnings))
+        return format_html("<ul>{}</ul>", items)
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -5,6 +5,8 @@
       → compare blob shas with the stored documents
       → fetch only new or changed blobs (content already stored under the same blob sha is reused: renames)
       → write documents and their sections, delete documents whose paths are gone, update the search index
+      → note files whose front matter was refused (too large, YAML aliases, malformed): ingested without
+        metadata, listed in the run's warnings for staff
 
 Running it twice for the same commit changes nothing and fetches nothing. Callers go through
 `tasks.enqueue_ingest`, which makes sure only one ingestion runs per repository at a time.
@@ -23,7 +25,7 @@ from django.utils import timezone
 from github_sync import search
 from github_sync.client import InstallationClient, TreeEntry
 from github_sync.models import Document, IngestRun, Repository, Section
-from github_sync.sections import parse_document
+from github_sync.sections import FrontMatterLimits, parse_document
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class IngestResult:
     blobs_fetched: int = 0
     bytes_fetched: int = 0
     github_requests: int = 0
+    warnings: list[dict] = field(default_factory=list)  # {"path", "reason"}, at most IngestRun.MAX_WARNINGS
 
 
 def ingest(
@@ -93,6 +96,9 @@ def ingest(
     """
     client = client or InstallationClient(repository.installation.installation_id)
     result = IngestResult()
+    if run is not None:
+        # A retried run keeps what its earlier attempt noted: the files written then are unchanged now.
+        result.warnings = list(run.warnings)
     commit_sha = commit_sha or _branch_tip(client, repository)
     result.commit_sha = commit_sha
     if commit_sha and commit_sha == repository.ingested_sha and not force:
@@ -230,8 +236,11 @@ def _write(repository, commit_sha: str, files: list[tuple[TreeEntry, str]], stor
     search.unindex_documents([d.id for d in existing.values()])
     Section.objects.filter(document__in=existing.values()).delete()
     documents, sections = [], []
+    limits = front_matter_limits()
     for entry, text in files:
-        parsed = parse_document(entry.path, text)
+        parsed = parse_document(entry.path, text, limits)
+        if parsed.warning:
+            _warn(result, entry.path, parsed.warning)
         document = existing.get(entry.path) or Document(repository=repository, path=entry.path)
         document.blob_sha, document.text, document.size = entry.sha, text, len(text.encode())
         document.title, document.metadata, document.source_url = parsed.title, parsed.metadata, parsed.source_url
@@ -261,6 +270,19 @@ def _write(repository, commit_sha: str, files: list[tuple[TreeEntry, str]], stor
     result.changed += len(changed)
 
 
+def front_matter_limits() -> FrontMatterLimits:
+    """The configured caps, read at each batch rather than at import so settings overrides apply."""
+    return FrontMatterLimits(
+        max_bytes=settings.FRONT_MATTER_MAX_BYTES, max_metadata_bytes=settings.DOCUMENT_METADATA_MAX_BYTES
+    )
+
+
+def _warn(result: IngestResult, path: str, reason: str) -> None:
+    # Capped: a repository of thousands of bad files must not make the run row itself huge.
+    if len(result.warnings) < IngestRun.MAX_WARNINGS:
+        result.warnings.append({"path": path, "reason": reason})
+
+
 def _delete(repository: Repository, paths: list[str]) -> None:
     for start in range(0, len(paths), 500):
         rows = Document.objects.filter(repository=repository, path__in=paths[start : start + 500])
@@ -286,4 +308,5 @@ def _progress(run: IngestRun, result: IngestResult) -> None:
         changed=result.changed,
         blobs_fetched=result.blobs_fetched,
         bytes_fetched=result.bytes_fetched,
+        warnings=result.warnings,
     )

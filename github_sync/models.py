@@ -130,6 +130,8 @@ class Source(models.Model):
 class IngestRun(models.Model):
     """One ingestion of a repository at a commit: queued, claimed by a worker, finished with counts or an error."""
 
+    MAX_WARNINGS = 100
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -158,6 +160,8 @@ class IngestRun(models.Model):
     github_requests = models.PositiveIntegerField(default=0)
     duration_seconds = models.FloatField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # Files ingested with something left out, for staff: [{"path": …, "reason": …}], the first MAX_WARNINGS.
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
