@@ -6,20 +6,19 @@ insert; the event is applied by a django-q2 task (`forge_events.process_event`).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 
+from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from confluence import forge, forge_events
+from github_sync.webhooks import BodyTooLarge, declared_length, parse_json, read_body
 
 logger = logging.getLogger(__name__)
 
-# Real events are a few KB; anything much larger is not Forge, and we refuse it before reading it.
-MAX_BODY_BYTES = 256 * 1024
 # Rejected deliveries by reason, per process: nothing is stored for them, so this and the log are the trace.
 rejections: Counter[str] = Counter()
 
@@ -32,11 +31,10 @@ def forge_events_endpoint(request: HttpRequest) -> JsonResponse:
     The `x-forge-oauth-system` header (an app system token Forge sends along) is deliberately not read or kept:
     ctx| reads Confluence through the OAuth grant only, and a token we never store cannot leak.
     """
-    try:
-        declared = int(request.META.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        declared = 0
-    if declared > MAX_BODY_BYTES:
+    # Real events are a few KB (FORGE_EVENT_MAX_BYTES is 256 KB): a larger declared body is refused before the
+    # token costs a signature check, and one that turns out larger (no or a false Content-Length) when it is read.
+    limit = settings.FORGE_EVENT_MAX_BYTES
+    if declared_length(request) > limit:
         return reject(request, "body too large", status=413)
     try:
         invocation = forge.verify_authorization(request.headers.get("Authorization"))
@@ -44,11 +42,10 @@ def forge_events_endpoint(request: HttpRequest) -> JsonResponse:
         return reject(request, str(error))
     except forge.JwksUnavailable:
         return reject(request, "cannot verify tokens right now", status=503)
-    body = request.read(MAX_BODY_BYTES + 1)
-    if len(body) > MAX_BODY_BYTES:
-        return reject(request, "body too large", status=413)
     try:
-        payload = json.loads(body)
+        payload = parse_json(read_body(request, limit))
+    except BodyTooLarge:
+        return reject(request, "body too large", status=413)
     except ValueError:
         return reject(request, "body is not JSON", status=400)
     if not isinstance(payload, dict):

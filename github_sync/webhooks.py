@@ -1,7 +1,8 @@
-"""GitHub webhooks: verify the signature (before anything reads the body), record the delivery, dispatch it.
+"""GitHub webhooks: read the body (capped), verify the signature (before anything parses it), record, dispatch.
 
-The view (`views.github_webhook`) is three lines around `receive`. Handlers live in `events.py`; each takes the
-parsed payload and returns what it did, in words, for the delivery row.
+The view (`views.github_webhook`) is a few lines around `read_body` and `receive`. Handlers live in `events.py`;
+each takes the parsed payload and returns what it did, in words, for the delivery row. The Forge endpoint reads and
+parses its bodies with the same `read_body` and `parse_json`.
 
 # Reference: https://docs.github.com/en/webhooks/using-webhooks/validating-webhook-deliveries
 """
@@ -12,10 +13,12 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from github_sync import events
@@ -31,6 +34,87 @@ HANDLERS = {
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Never stored: the signatures are derived from the secret, the others are not GitHub's to send.
 DROPPED_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256", "authorization", "cookie"})
+# Far deeper than any real payload (a push nests 4 levels, a Forge event 5), and shallow enough that whatever walks
+# a payload after parsing (`storable`, the JSONField encoder, the dedupe hash, the admin's pretty-printer) stays far
+# from Python's recursion limit, however deep the stack already is.
+MAX_DEPTH = 64
+READ_CHUNK_BYTES = 1024 * 1024
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the endpoint takes (→ 413)."""
+
+
+def declared_length(request: HttpRequest) -> int:
+    """The Content-Length header as a number; 0 when it is absent (a chunked body) or not a number."""
+    try:
+        return int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return 0
+
+
+def read_body(request: HttpRequest, limit: int) -> bytes:
+    """The raw body, read from the stream in chunks; BodyTooLarge once it is known to be over `limit` bytes.
+
+    Not `request.body`, which refuses anything over DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB, less than GitHub sends);
+    `request.read` applies no such limit, so the limit is ours. A declared length over it is refused unread. The
+    count still matters when the header is missing or lies: under WSGI Django reads no further than Content-Length,
+    but under ASGI the stream is the whole body as received, whatever the header said.
+    """
+    if declared_length(request) > limit:
+        raise BodyTooLarge
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = request.read(min(READ_CHUNK_BYTES, limit + 1 - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    if len(body) > limit:
+        raise BodyTooLarge
+    return bytes(body)
+
+
+def parse_json(body: bytes):
+    """The JSON value of a webhook body; ValueError for anything we do not take as JSON.
+
+    Besides malformed text and bytes that are not UTF-8 (json.loads raises ValueError for those, and for integers of
+    more than 4,300 digits), that is: NaN and Infinity, and numbers that overflow to it (1e999), which Python reads
+    but JSON, SQLite's JSON check and PostgreSQL's jsonb do not; and nesting deeper than MAX_DEPTH. Past about 1,000
+    levels json.loads raises RecursionError (a body of 100,000 brackets made both endpoints answer 500), and a
+    shallower body would still break the recursive walks that follow, at a depth that depends on the stack.
+    """
+    try:
+        value = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as error:
+        raise ValueError("The body nests too deeply.") from error
+    if nesting_depth(value) > MAX_DEPTH:
+        raise ValueError("The body nests too deeply.")
+    return value
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON.")
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:20]} overflows a float.")
+    return number
+
+
+def nesting_depth(value) -> int:
+    """How deep arrays and objects nest in a parsed value (a scalar: 0), counted without recursion."""
+    deepest, pending = 0, [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict):
+            item = item.values()
+        elif not isinstance(item, list):
+            continue
+        deepest = max(deepest, depth)
+        pending.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return deepest
 
 
 def verify_signature(secret: str, body: bytes, header: str | None) -> bool:
@@ -50,7 +134,7 @@ class Outcome:
 def receive(*, event: str, delivery_id: str, body: bytes, headers: dict[str, str]) -> Outcome:
     """Record a verified delivery and apply it; duplicates (same delivery id) are acknowledged and ignored."""
     try:
-        payload = json.loads(body)
+        payload = parse_json(body)
     except ValueError:
         return Outcome(400, "The body is not JSON.")
     if not isinstance(payload, dict) or not delivery_id:
@@ -67,6 +151,9 @@ def receive(*, event: str, delivery_id: str, body: bytes, headers: dict[str, str
                 payload=payload,
             )
     except IntegrityError:
+        # Only the unique delivery id makes a duplicate; any other refusal of the row is a real error.
+        if not WebhookDelivery.objects.filter(delivery_id=delivery_id[:100]).exists():
+            raise
         return Outcome(200, "Duplicate delivery; already received.")
     process(delivery)
     return Outcome(500 if delivery.status == WebhookDelivery.Status.FAILED else 200, delivery.detail)

@@ -1,4 +1,8 @@
-"""Property tests for inbound webhooks: no JSON body, however odd, makes a handler raise or the site answer 500."""
+"""Property tests for inbound webhooks: no JSON body, however odd, makes a handler raise or the site answer 500.
+
+The bodies posted to the endpoints go beyond what json.dumps writes: nesting of any depth (100,000 brackets once made
+json.loads raise RecursionError), and the NaN, Infinity, 1e999 and very long integers Python's parser reads.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +16,13 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from confluence import forge_events
+from confluence import forge, forge_events
 from confluence.models import AtlassianSite, SyncScope, WebhookEvent
-from github_sync.models import Installation, Repository
+from github_sync.models import Installation, Repository, WebhookDelivery
 from github_sync.webhooks import storable
 
 URL = "/integrations/github/webhook"
+FORGE_URL = "/integrations/forge/events"
 WITH_FIXTURES = settings(
     max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
 )
@@ -63,6 +68,21 @@ github_payloads = json_values | shaped(
 )
 forge_bodies = shaped(["eventType", "payload", "content", "space", "prevContent", "eventCreatedDate", "context", "id"])
 event_types = st.sampled_from([*sorted(forge_events.HANDLERS), "", "avi:confluence:unknown", "x" * 100])
+# What Python's json module reads besides JSON (NaN, Infinity, 1e999 overflowing to it), and integers of every length.
+odd_json_texts = st.sampled_from([b"NaN", b"-Infinity", b"1e999", b"-1e400", b"9" * 4300, b"9" * 4301, b"[1e308]"])
+
+
+def nested(text: bytes, depth: int, key: str | None) -> bytes:
+    """`text` inside `depth` arrays, the whole under `key` in an object when there is one (json.dumps would recurse)."""
+    body = b"[" * depth + text + b"]" * depth
+    return b"{" + json.dumps(key).encode() + b": " + body + b"}" if key is not None else body
+
+
+def bodies(payloads: st.SearchStrategy) -> st.SearchStrategy[bytes]:
+    """Payloads as JSON text, and as the inside of nesting of any depth up to 100,000, odd texts included."""
+    texts = payloads.map(lambda payload: json.dumps(payload).encode()) | odd_json_texts
+    depths = st.integers(0, 100) | st.integers(0, 100_000)
+    return texts | st.builds(nested, texts, depths, st.none() | st.sampled_from(["action", "payload", "a"]))
 
 
 def sign(body: bytes) -> str:
@@ -90,25 +110,50 @@ def site(confluence_connection):
     )
 
 
+@pytest.fixture
+def forge_token(sandbox):
+    """Mints a valid token for cloud-1 (they live 25 s: one per example); the JWKS cache starts empty."""
+    forge.jwks.clear()
+    yield lambda: sandbox.atlassian.sign_invocation_token("cloud-1")
+    forge.jwks.clear()
+
+
 @pytest.mark.django_db
 @WITH_FIXTURES
 @given(
-    payload=github_payloads,
+    body=bodies(github_payloads),
     event=st.sampled_from(["installation", "installation_repositories", "push", "ping", "unknown"]),
 )
-def test_it_never_answers_500_to_a_signed_github_delivery(client, claimed, payload, event):
-    body = json.dumps(payload).encode()
+def test_it_never_answers_500_to_a_signed_github_delivery(client, claimed, body, event):
+    delivery = str(uuid.uuid4())
 
     response = client.post(
         URL,
         body,
         content_type="application/json",
         HTTP_X_GITHUB_EVENT=event,
-        HTTP_X_GITHUB_DELIVERY=str(uuid.uuid4()),
+        HTTP_X_GITHUB_DELIVERY=delivery,
         HTTP_X_HUB_SIGNATURE_256=sign(body),
     )
 
     assert response.status_code < 500, response.content
+    # A 2xx tells GitHub the delivery is ours: it must then be stored, and a refused one must not be.
+    assert WebhookDelivery.objects.filter(delivery_id=delivery).exists() == (response.status_code == 200)
+
+
+@pytest.mark.django_db
+@WITH_FIXTURES
+@given(body=bodies(forge_bodies))
+def test_it_never_answers_500_to_a_forge_event_with_a_valid_token(client, site, forge_token, body):
+    stored = WebhookEvent.objects.count()
+
+    response = client.post(
+        FORGE_URL, body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {forge_token()}"
+    )
+
+    assert response.status_code in (200, 202, 400), response.content
+    # 202 is a new row; 200 a redelivery of a stored one; 400 stores nothing.
+    assert WebhookEvent.objects.count() == stored + (response.status_code == 202)
 
 
 @PURE
