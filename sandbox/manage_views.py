@@ -80,12 +80,7 @@ def site_action(request: HttpRequest, cloud_id: str) -> HttpResponse:
             raise Http404("No such site")
         try:
             if action == "create_space":
-                atlassian.create_space(
-                    cloud_id,
-                    key=request.POST["key"].strip().upper(),
-                    name=request.POST.get("name") or request.POST["key"],
-                    emit=_emit(request),
-                )
+                _create_space(atlassian, cloud_id, request)
             elif action == "delete_space":
                 atlassian.delete_space(cloud_id, request.POST["key"], emit=_emit(request))
             elif action == "install":
@@ -101,6 +96,15 @@ def site_action(request: HttpRequest, cloud_id: str) -> HttpResponse:
     return redirect("sandbox-manage")
 
 
+def _create_space(atlassian, cloud_id: str, request: HttpRequest) -> None:
+    # Upper-cased as the form always did (keys read as ENG, OPS); the simulator refuses what Confluence refuses.
+    key = request.POST.get("key", "").strip().upper()
+    try:
+        atlassian.create_space(cloud_id, key=key, name=request.POST.get("name") or key, emit=_emit(request))
+    except ValueError as error:
+        raise ValueError(f"Could not create the space {key!r}: {error}") from None
+
+
 @require_POST
 def revoke_grant(request: HttpRequest) -> HttpResponse:
     with changing_world() as world:
@@ -110,17 +114,17 @@ def revoke_grant(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def space_detail(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
+def space_detail(request: HttpRequest, space_id: str) -> HttpResponse:
     with world_for_request() as world:
         atlassian = world.atlassian
-        space = atlassian.space_by_key(cloud_id, key)
+        space = atlassian.spaces.get(space_id)
         if space is None:
             raise Http404("No such space")
         pages = [atlassian.pages[str(i)] for i in atlassian.space_page_ids[space.id]]
         roots = sorted((p for p in pages if p.parent_id is None and p.status != "trashed"), key=lambda p: p.position)
         rows = _tree_rows(atlassian, roots)
         context = {
-            "site": atlassian.sites[cloud_id],
+            "site": atlassian.sites[space.cloud_id],
             "space": space,
             "rows": rows[:MAX_TREE_ROWS],
             "truncated": len(rows) > MAX_TREE_ROWS,
@@ -140,12 +144,15 @@ def _tree_rows(atlassian, roots) -> list[dict]:
 
 
 @require_POST
-def create_page(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
+def create_page(request: HttpRequest, space_id: str) -> HttpResponse:
     with changing_world() as world:
+        space = world.atlassian.spaces.get(space_id)
+        if space is None:
+            raise Http404("No such space")
         try:
             page = world.atlassian.create_page(
-                cloud_id,
-                space_key=key,
+                space.cloud_id,
+                space_key=space.key,
                 title=request.POST["title"],
                 body=request.POST.get("body", ""),
                 parent_id=request.POST.get("parent_id") or None,
@@ -153,7 +160,7 @@ def create_page(request: HttpRequest, cloud_id: str, key: str) -> HttpResponse:
             )
         except (KeyError, ValueError) as error:
             messages.error(request, f"Could not create the page: {error}")
-            return redirect("sandbox-manage-space", cloud_id=cloud_id, key=key)
+            return redirect("sandbox-manage-space", space_id=space_id)
     messages.success(request, f"Created page {page.title}.")
     return redirect("sandbox-manage-page", page_id=page.id)
 
@@ -242,5 +249,5 @@ def page_action(request: HttpRequest, page_id: str) -> HttpResponse:
             return redirect("sandbox-manage-page", page_id=page_id)
     messages.success(request, f"Done: {action.replace('_', ' ')}.")
     if action == "purge":
-        return redirect("sandbox-manage-space", cloud_id=space.cloud_id, key=space.key)
+        return redirect("sandbox-manage-space", space_id=space.id)
     return redirect("sandbox-manage-page", page_id=page_id)

@@ -8,6 +8,25 @@ from sandbox.atlassian import events
 from sandbox.atlassian.models import Page, Site, Space, User, Version
 
 PAGE_STATUSES = ("current", "archived", "draft")
+# Confluence Cloud: a space key "Can contain any alphanumeric character (a-z, 0-9)" and "Can be up to 255 characters
+# long" (https://support.atlassian.com/confluence-cloud/docs/choose-a-space-key/). Personal spaces get a generated key
+# instead: "~" and letters and digits.
+SPACE_KEY_MAX_LENGTH = 255
+_SPACE_KEY = re.compile(r"[A-Za-z0-9]+")
+_PERSONAL_SPACE_KEY = re.compile(r"~[A-Za-z0-9]+")
+
+
+def space_key_problem(key: str, *, personal: bool = False) -> str:
+    """Why Confluence would refuse `key` for a new space, or "" if it would take it."""
+    if not key:
+        return "A space key is required."
+    if len(key) > SPACE_KEY_MAX_LENGTH:
+        return f"A space key can be at most {SPACE_KEY_MAX_LENGTH} characters long."
+    if personal and not _PERSONAL_SPACE_KEY.fullmatch(key):
+        return "A personal space key is ~ followed by letters and digits."
+    if not personal and not _SPACE_KEY.fullmatch(key):
+        return "A space key can only contain letters and digits (A-Z, a-z, 0-9)."
+    return ""
 
 
 class EditingMixin:
@@ -47,6 +66,9 @@ class EditingMixin:
         with self.lock:
             if cloud_id not in self.sites:
                 raise KeyError(f"no site {cloud_id}")
+            problem = space_key_problem(key, personal=type == "personal")
+            if problem:
+                raise ValueError(problem)
             if self.space_by_key(cloud_id, key):
                 raise ValueError(f"space key {key} already exists")
             author = self.default_user().account_id

@@ -2,6 +2,15 @@
 
 Reference: https://developer.atlassian.com/cloud/oauth/getting-started/implementing-oauth-3lo/
 and https://developer.atlassian.com/cloud/oauth/getting-started/refresh-tokens/
+
+The app's registration holds one callback URL (`callback_url`, by default the site's allauth callback). Atlassian's
+console: "Enter the Callback URL ... When you implement OAuth 2.0 (3LO) in your app, the redirect_uri must match this
+URL" (https://developer.atlassian.com/cloud/oauth/getting-started/enabling-oauth-3lo/), exactly, "including any
+trailing /" (an Atlassian staff answer on a token exchange that failed with 403 invalid_grant "Invalid authorization
+code":
+https://community.atlassian.com/t5/Jira-Software-questions/Exchange-authorization-code-for-access-token-gt-403-error/qaq-p/1442839
+). So the consent page answers any other redirect_uri with an error page and never redirects to it, and the token
+endpoint redeems a code only with the redirect_uri it was issued for (RFC 6749 §4.1.3), answering that same 403.
 """
 
 from __future__ import annotations
@@ -73,15 +82,14 @@ class OAuthMixin:
         """A shortcut through the consent page for tests: the token response a client would receive."""
         with self.lock:
             account_id = account_id or self.default_user().account_id
-            redirect_uri = f"{self.site_url}/accounts/atlassian/login/callback/"
             code = self.authorize(
                 account_id=account_id,
                 client_id=credentials.ATLASSIAN_CLIENT_ID,
-                redirect_uri=redirect_uri,
+                redirect_uri=self.callback_url,
                 scope=scope,
                 sites=sites,
             )
-            return self._issue_tokens(self._redeem_code(code, redirect_uri))
+            return self._issue_tokens(self._redeem_code(code, self.callback_url))
 
     def revoke_grant(self, account_id: str) -> None:
         """The user removed the app: every token of their grants stops working."""
@@ -124,14 +132,15 @@ class OAuthMixin:
     def _authorize_page(self, request: SimRequest) -> SimResponse:
         error = self._check_authorize_request(request)
         if error:
-            return SimResponse.html(f"<h1>Something went wrong</h1><p>{escape(error)}</p>", 400)
+            return _error_page(error)
         account_id = request.arg("as") or self.default_user().account_id
         return SimResponse.html(self._consent_html(request, account_id))
 
     def _authorize_submit(self, request: SimRequest) -> SimResponse:
+        # Checked again on submit: the form posts back to the URL it was opened with, which anyone can forge.
         error = self._check_authorize_request(request)
         if error:
-            return SimResponse.html(f"<h1>Something went wrong</h1><p>{escape(error)}</p>", 400)
+            return _error_page(error)
         form = parse_qs(request.body.decode(), keep_blank_values=True)
         redirect_uri, state = request.arg("redirect_uri"), request.arg("state", "")
         if form.get("decision", [""])[-1] != "accept":
@@ -157,6 +166,11 @@ class OAuthMixin:
             return "response_type must be code."
         if not request.arg("redirect_uri"):
             return "redirect_uri is missing."
+        if request.arg("redirect_uri") != self.callback_url:
+            return (
+                f"The redirect_uri {request.arg('redirect_uri')} does not match the app's callback URL "
+                f"{self.callback_url}. (In the sandbox, open the site at the URL it was started with.)"
+            )
         if request.arg("as") and request.arg("as") not in self.users:
             return "Unknown user."
         return ""
@@ -297,6 +311,10 @@ def _token_body(request: SimRequest) -> dict[str, str]:
         client_id, _, secret = base64.b64decode(authorization[6:]).decode().partition(":")
         body.update(client_id=unquote(client_id), client_secret=unquote(secret))
     return body
+
+
+def _error_page(message: str) -> SimResponse:
+    return SimResponse.html(f"<h1>Something went wrong</h1><p>{escape(message)}</p>", 400)
 
 
 def _with_query(url: str, **params: str) -> str:

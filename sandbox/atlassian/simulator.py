@@ -14,6 +14,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from sandbox import credentials
 from sandbox.atlassian import confluence_v1, confluence_v2, models
 from sandbox.atlassian.attachments import AttachmentsMixin
 from sandbox.atlassian.editing import EditingMixin
@@ -34,6 +35,9 @@ class AtlassianSimulator(OAuthMixin, EditingMixin, AttachmentsMixin, ForgeMixin,
         self.base_url = base_url.rstrip("/")
         self.root = Path(root)
         self.site_url = site_url.rstrip("/")
+        # The OAuth app's registered callback URL. Not part of the snapshot: like the other URLs of the site, it
+        # follows the site's URL, so a saved world keeps working when the site moves to another port.
+        self.callback_url = f"{self.site_url}{credentials.ATLASSIAN_CALLBACK_PATH}"
         self.deliver: Callable[[str, bytes, dict[str, str]], int] | None = None
         self.access_token_ttl = 3600
         self._reset()

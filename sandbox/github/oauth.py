@@ -3,15 +3,27 @@
 GitHub answers token-exchange errors with 200 and an `error` field, not an HTTP error; so does this.
 
 # Reference: https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/generating-a-user-access-token-for-a-github-app
+
+The App's registration holds up to ten callback URLs (`sim.callback_urls`, by default the site's allauth callback);
+"If you do not specify redirect_uri, the first callback URL will be used"
+(https://docs.github.com/en/apps/creating-github-apps/registering-a-github-app/about-the-user-authorization-callback-url).
+A given redirect_uri must match one of them by GitHub's documented rule: "the redirect URL's host (excluding
+subdomains) and port must exactly match the callback URL, and the redirect URL's path must reference a subdirectory of
+the callback URL" (https://docs.github.com/en/apps/oauth-apps/building-oauth-apps/authorizing-oauth-apps#redirect-urls
+). The GitHub App page above words it more strictly ("an exact match to one of the URLs you provided"); an exact match
+passes both. A redirect_uri that does not match gets the page github.com shows ("Be careful! The redirect_uri is not
+associated with this application.", as reported in e.g. https://github.com/RedPlanetHQ/core/issues/231), and nothing
+is redirected.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from functools import partial
 from html import escape
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import SplitResult, parse_qs, unquote, urlencode, urlsplit
 
 from sandbox.core import SimRequest, SimResponse
 from sandbox.github import installations
@@ -19,6 +31,9 @@ from sandbox.github.models import OAuthCode
 from sandbox.github.pages import error_page, layout, signed_in, user_picker
 
 CODE_LIFETIME = 600
+# Whitespace, control and non-ASCII characters, and the backslash, which browsers read as "/" (so they would see
+# another host than `urlsplit` does).
+_UNSAFE_URL = re.compile(r"[^\x21-\x7e]|\\")
 _ERROR_DOCS = "https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors"
 
 
@@ -40,9 +55,45 @@ def _params(request: SimRequest) -> dict[str, str]:
 
 
 def _redirect_uri(sim, params: dict[str, str]) -> str | None:
-    # A GitHub App only redirects to its registered callback URL; here, anywhere on the site.
-    uri = params.get("redirect_uri") or f"{sim.site_url}/accounts/github/login/callback/"
-    return uri if uri.startswith(sim.site_url + "/") else None
+    """Where the user goes back to: the first registered callback when none is given, else the given redirect_uri
+    if it matches a registered callback; None if it does not."""
+    uri = params.get("redirect_uri")
+    if not uri:
+        return sim.callback_urls[0]
+    return uri if any(redirect_matches(uri, callback) for callback in sim.callback_urls) else None
+
+
+def redirect_matches(uri: str, callback: str) -> bool:
+    """GitHub's rule: same scheme, the callback's host or a subdomain of it, the same port, and the callback's path
+    or a path below it."""
+    if _UNSAFE_URL.search(uri):
+        return False
+    given, registered = urlsplit(uri), urlsplit(callback)
+    # The GitHub App page: the redirect_uri "can't contain any additional parameters"; RFC 6749 §3.1.2 forbids
+    # fragments; user info would let `evil@host` and `host@evil` read differently to different parsers.
+    if given.scheme != registered.scheme or "@" in given.netloc or given.query or given.fragment:
+        return False
+    host, callback_host = (given.hostname or "").lower(), (registered.hostname or "").lower()
+    if not host or (host != callback_host and not host.endswith("." + callback_host)):
+        return False
+    if _port(given) != _port(registered):
+        return False
+    return _under(given.path, registered.path)
+
+
+def _port(parts: SplitResult) -> int | None:
+    try:
+        return parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return None  # not a number: matches no callback, whose port is always one
+
+
+def _under(path: str, callback_path: str) -> bool:
+    # "." and ".." segments (even percent-encoded) would climb out of the callback's directory once a browser
+    # resolves them.
+    if any(unquote(segment) in (".", "..") for segment in path.split("/")):
+        return False
+    return path == callback_path or path.startswith(callback_path.rstrip("/") + "/")
 
 
 def authorize_page(sim, request: SimRequest) -> SimResponse:
@@ -50,7 +101,7 @@ def authorize_page(sim, request: SimRequest) -> SimResponse:
     if params.get("client_id") != sim.client_id:
         return error_page("Not found", "No application with this client id.", 404)
     if _redirect_uri(sim, params) is None:
-        return error_page("Redirect URI mismatch", "The redirect_uri is not the App's callback URL.", 400)
+        return _mismatch_page()
     login = signed_in(sim, request)
     keep = {k: params.get(k, "") for k in ("client_id", "redirect_uri", "state", "scope")}
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in keep.items())
@@ -67,9 +118,12 @@ def authorize_page(sim, request: SimRequest) -> SimResponse:
 
 def authorize_submit(sim, request: SimRequest) -> SimResponse:
     params = _params(request)
+    # Checked again on submit: the form posts back what it was opened with, which anyone can forge.
+    if params.get("client_id") != sim.client_id:
+        return error_page("Bad request", "Unknown client_id.", 400)
     redirect_uri = _redirect_uri(sim, params)
-    if params.get("client_id") != sim.client_id or redirect_uri is None:
-        return error_page("Bad request", "Unknown client_id or redirect_uri.", 400)
+    if redirect_uri is None:
+        return _mismatch_page()
     state = {"state": params["state"]} if params.get("state") else {}
     if params.get("decision") != "authorize":
         query = {
@@ -117,6 +171,14 @@ def access_token(sim, request: SimRequest) -> SimResponse:
         )
     token = installations.issue_user_token(sim, code.login)
     return _answer(request, {"access_token": token, "token_type": "bearer", "scope": code.scope})
+
+
+def _mismatch_page() -> SimResponse:
+    message = (
+        "The redirect_uri is not associated with this application. The application might be misconfigured or could "
+        "be trying to redirect you to a website you weren't expecting."
+    )
+    return error_page("Be careful!", message, 400)
 
 
 def _answer(request: SimRequest, data: dict) -> SimResponse:

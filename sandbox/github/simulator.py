@@ -6,6 +6,7 @@ Python API that tests, benchmarks and `make run`'s manage pages use to change th
 
 from __future__ import annotations
 
+import re
 import shutil
 import threading
 import time
@@ -33,6 +34,13 @@ from sandbox.github import (
 from sandbox.github.models import Delivery, Installation, Org, Repo, State, User, dump_state, load_state
 
 DEFAULT_LOGIN = "octo-sandbox"
+# Account logins and repository names become directories (`root/<owner>/<name>.git`), so only names GitHub accepts
+# get that far. Repositories: "ASCII letters, digits, and the characters `.`, `-`, and `_`", at most 100 characters
+# (https://docs.github.com/en/repositories/creating-and-managing-repositories/repository-limits), and never "." or
+# "..". Logins: letters, digits and hyphens, not starting with a hyphen, at most 39 characters (GitHub's sign-up
+# form), plus "_" for Enterprise Managed Users' `name_shortcode` handles.
+_REPOSITORY_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
+_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,38}")
 
 
 class GitHubSimulator(Simulator):
@@ -47,6 +55,9 @@ class GitHubSimulator(Simulator):
         self.site_url = site_url.rstrip("/")
         self.webhook_url = f"{self.site_url}/integrations/github/webhook"
         self.setup_url = f"{self.site_url}/integrations/github/setup"
+        # The App's registered callback URLs (GitHub allows ten; the first is the default). Not in the snapshot:
+        # like the URLs above, they follow the site's URL.
+        self.callback_urls = [f"{self.site_url}{credentials.GITHUB_CALLBACK_PATH}"]
         self.app_id = credentials.GITHUB_APP_ID
         self.app_slug = credentials.GITHUB_APP_SLUG
         self.client_id = credentials.GITHUB_APP_CLIENT_ID
@@ -165,6 +176,7 @@ class GitHubSimulator(Simulator):
     # Accounts ---------------------------------------------------------------------------------------------
 
     def create_user(self, login: str, *, name: str | None = None, email: str | None = None) -> User:
+        _check_login(login)
         with self.lock:
             user = self.state.users.get(login.lower())
             if user is None:
@@ -173,6 +185,7 @@ class GitHubSimulator(Simulator):
             return user
 
     def create_org(self, login: str, *, owners=(), members=()) -> Org:
+        _check_login(login)
         with self.lock:
             org = Org(login=login, id=self.state.new_id(), owners=list(owners), members=list(members))
             self.state.orgs[login.lower()] = org
@@ -200,6 +213,7 @@ class GitHubSimulator(Simulator):
     def create_repository(
         self, owner: str, name: str, *, private: bool = True, default_branch: str = "main", description: str = ""
     ) -> Repo:
+        _check_repository_name(name)
         with self.lock:
             owner = self.account(owner).login
             if self.find_repository(owner, name):
@@ -235,6 +249,7 @@ class GitHubSimulator(Simulator):
 
     def rename_repository(self, owner: str, name: str, new_name: str) -> Repo:
         """Rename; the old URLs answer 301 with the new location, as GitHub's do."""
+        _check_repository_name(new_name)
         with self.lock:
             repo = self.get_repository(owner, name)
             old_path = self.repository_path(repo.owner, repo.name)
@@ -325,3 +340,13 @@ class GitHubSimulator(Simulator):
             result = function(self, *args)
         self._flush_unless_serving()
         return result
+
+
+def _check_login(login: str) -> None:
+    if not _LOGIN.fullmatch(login):
+        raise ValueError(f"{login!r} is not a GitHub login: letters, digits and hyphens, up to 39 characters")
+
+
+def _check_repository_name(name: str) -> None:
+    if not _REPOSITORY_NAME.fullmatch(name) or name in (".", ".."):
+        raise ValueError(f"{name!r} is not a GitHub repository name: letters, digits, '.', '-' and '_', up to 100")

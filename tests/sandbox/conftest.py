@@ -1,9 +1,14 @@
-"""The Atlassian simulator alone, served to `requests` in-process (GitHub test modules define their own `sim`)."""
+"""The Atlassian simulator alone, served to `requests` in-process (GitHub test modules define their own `sim`), and
+the live on-disk world the /sandbox/manage/ pages change."""
+
+import json
 
 import pytest
 import responses
 
+from sandbox import manage_views, store
 from sandbox.atlassian import AtlassianSimulator
+from sandbox.store import world_for_request
 from sandbox.testing import serve_with_responses
 
 BASE = "http://testserver/sandbox/atlassian"
@@ -15,3 +20,17 @@ def sim(tmp_path):
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         serve_with_responses(rsps, sim, sim.base_url)
         yield sim
+
+
+@pytest.fixture
+def live(settings, tmp_path, monkeypatch):
+    """A fresh live world on disk, with a site, a space and a page; Forge events captured instead of posted."""
+    settings.SANDBOX_DIR = tmp_path / "live"
+    monkeypatch.setattr(store, "_cache", {"world": None, "mtime": None})
+    posted = []
+    monkeypatch.setattr(manage_views, "post_event", lambda url, body, headers: posted.append(json.loads(body)) or 200)
+    with world_for_request() as world:
+        site = world.atlassian.create_site(name="Acme Sandbox")
+        space = world.atlassian.create_space(site.cloud_id, key="ENG", name="Engineering")
+        page = world.atlassian.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
+    return {"site": site, "space": space, "page": page, "posted": posted}

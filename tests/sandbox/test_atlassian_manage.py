@@ -2,29 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from sandbox import manage_views, store
 from sandbox.store import world_for_request
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def live(settings, tmp_path, monkeypatch):
-    """A fresh live world on disk, with a site, a space and a page; Forge events captured instead of posted."""
-    settings.SANDBOX_DIR = tmp_path / "live"
-    monkeypatch.setattr(store, "_cache", {"world": None, "mtime": None})
-    posted = []
-    monkeypatch.setattr(manage_views, "post_event", lambda url, body, headers: posted.append(json.loads(body)) or 200)
-    with world_for_request() as world:
-        site = world.atlassian.create_site(name="Acme Sandbox")
-        world.atlassian.create_space(site.cloud_id, key="ENG", name="Engineering")
-        page = world.atlassian.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
-    return {"site": site, "page": page, "posted": posted}
 
 
 def page_now(page_id):
@@ -39,7 +22,7 @@ def test_it_lists_sites_and_spaces(client, live):
 
 
 def test_it_shows_the_page_tree(client, live):
-    response = client.get(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/spaces/ENG/")
+    response = client.get(f"/sandbox/manage/atlassian/spaces/{live['space'].id}/")
     assert response.status_code == 200
     assert b"Runbook" in response.content
 
@@ -82,8 +65,10 @@ def test_it_creates_spaces_and_pages(client, live):
     client.post(
         f"/sandbox/manage/atlassian/sites/{cloud_id}/", {"action": "create_space", "key": "ops", "name": "Operations"}
     )
+    with world_for_request() as world:
+        ops = world.atlassian.space_by_key(cloud_id, "OPS")
     response = client.post(
-        f"/sandbox/manage/atlassian/sites/{cloud_id}/spaces/OPS/pages/", {"title": "Pager duty", "body": "<p>z</p>"}
+        f"/sandbox/manage/atlassian/spaces/{ops.id}/pages/", {"title": "Pager duty", "body": "<p>z</p>"}
     )
     assert response.status_code == 302
     with world_for_request() as world:
@@ -108,7 +93,7 @@ def test_it_serves_the_simulator_live(client, live):
             "client_id": "sandbox-atlassian-client-id",
             "response_type": "code",
             "scope": "read:me",
-            "redirect_uri": "http://testserver/cb",
+            "redirect_uri": "http://testserver/accounts/atlassian/login/callback/",
             "state": "x",
         },
     )
