@@ -68,7 +68,13 @@ def search_view(request: HttpRequest, slug: str) -> JsonResponse:
         return error(400, "bad_limit", "limit must be a whole number.")
     if not 1 <= limit <= search.MAX_LIMIT:
         return error(400, "bad_limit", f"limit must be between 1 and {search.MAX_LIMIT}.")
-    hits = search.search(request.org, query, limit=limit)
+    try:
+        hits = search.search(request.org, query, limit=limit)
+    except search.SearchError as failed:
+        response = error(failed.status, failed.code, failed.message)
+        if failed.retry_after:
+            response["Retry-After"] = str(failed.retry_after)
+        return response
     return JsonResponse({"query": query, "count": len(hits), "results": [hit.as_json() for hit in hits]})
 
 

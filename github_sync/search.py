@@ -7,18 +7,27 @@ Weights everywhere: the document title counts most, then the section's heading p
   `index_documents` / `unindex_documents`, ranked by `bm25` with the same weights.
 - SQLite without FTS5: every query term must appear somewhere; score by weighted term counts.
 Snippets are HTML-escaped text with the matched words in `<mark>`.
+
+Every engine searches for the same thing: the query's distinct words (runs of letters and digits, compared
+without case), all of which must match. The words are quoted (FTS5) or given to `plainto_tsquery` (PostgreSQL),
+so user input never reaches a query syntax. Each word is a full-text term, which is where the cost of a search
+lies, so a query is refused beyond `SEARCH_MAX_QUERY_CHARS` characters (`QueryTooLong`) or `SEARCH_MAX_TERMS`
+distinct words (`TooManyTerms`), and PostgreSQL cancels a search statement after `SEARCH_STATEMENT_TIMEOUT_MS`
+(`SearchTimedOut`).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import reduce
 from operator import and_
 
+from django.conf import settings
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Q
 from django.utils.html import escape
 
@@ -30,6 +39,36 @@ PG_CONFIG = "english"
 START, STOP = "\x02", "\x03"
 MAX_LIMIT = 50
 _WORD = re.compile(r"\w+", re.UNICODE)
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
+RETRY_AFTER_SECONDS = 10
+
+
+class SearchError(Exception):
+    """A search that is not answered; `status`, `code` and `message` are what the one who searched is told."""
+
+    status = 400
+    code = "bad_query"
+    retry_after: int | None = None
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class QueryTooLong(SearchError):
+    code = "query_too_long"
+
+
+class TooManyTerms(SearchError):
+    code = "too_many_terms"
+
+
+class SearchTimedOut(SearchError):
+    """PostgreSQL cancelled the search at the statement timeout; the site is busy or the query is costly."""
+
+    status = 503
+    code = "search_timeout"
+    retry_after = RETRY_AFTER_SECONDS
 
 
 @dataclass(frozen=True)
@@ -72,12 +111,32 @@ def searchable_repositories(org) -> list[int]:
 
 
 def search(org, query: str, *, limit: int = 10) -> list[Hit]:
-    repositories = searchable_repositories(org)
-    if not repositories or not _WORD.search(query):
+    """Sections that contain every word of the query, best first; raises a SearchError subclass instead."""
+    terms = query_terms(query)
+    repositories = searchable_repositories(org) if terms else []
+    if not repositories:
         return []
     limit = max(1, min(limit, MAX_LIMIT))
     ranked = {"postgresql": _search_postgresql, "fts5": _search_fts5, "like": _search_like}[engine()]
-    return _hits(ranked(repositories, query, limit))
+    return _hits(ranked(repositories, terms, limit))
+
+
+def query_terms(query: str) -> list[str]:
+    """The query's distinct words, lowercased, in order; QueryTooLong or TooManyTerms past the limits."""
+    max_chars = settings.SEARCH_MAX_QUERY_CHARS
+    if len(query) > max_chars:
+        raise QueryTooLong(
+            f"The search is too long: {len(query):,} characters, and at most {max_chars:,} are allowed. "
+            "Search for fewer words."
+        )
+    terms = list(dict.fromkeys(word.lower() for word in _WORD.findall(query)))
+    max_terms = settings.SEARCH_MAX_TERMS
+    if len(terms) > max_terms:
+        raise TooManyTerms(
+            f"The search has too many different words: {len(terms):,}, and at most {max_terms:,} are allowed. "
+            "Every word must match, so a few specific words find more."
+        )
+    return terms
 
 
 def engine() -> str:
@@ -152,28 +211,60 @@ def _chunks(ids: list[int], size: int = 500):
 # PostgreSQL ------------------------------------------------------------------------------------------------
 
 
-def _search_postgresql(repositories: list[int], query: str, limit: int) -> list[tuple[int, float, str]]:
-    tsquery = SearchQuery(query, search_type="websearch", config=PG_CONFIG)
-    ranked = list(
-        Section.objects.filter(document__repository__in=repositories, search_vector=tsquery)
-        .annotate(rank=SearchRank(F("search_vector"), tsquery))
-        .order_by("-rank", "id")
-        .values_list("id", "rank")[:limit]
-    )
-    # Headlines are costly: make them only for the sections shown.
-    headline = SearchHeadline(
-        "text", tsquery, config=PG_CONFIG, start_sel=START, stop_sel=STOP, max_words=30, min_words=12
-    )
-    snippets = dict(Section.objects.filter(id__in=[i for i, _ in ranked]).annotate(s=headline).values_list("id", "s"))
+def _search_postgresql(repositories: list[int], terms: list[str], limit: int) -> list[tuple[int, float, str]]:
+    # plainto_tsquery ANDs the words and has no operators, unlike websearch_to_tsquery ("or", "-", quotes).
+    tsquery = SearchQuery(" ".join(terms), search_type="plain", config=PG_CONFIG)
+    with statement_timeout():
+        ranked = list(
+            Section.objects.filter(document__repository__in=repositories, search_vector=tsquery)
+            .annotate(rank=SearchRank(F("search_vector"), tsquery))
+            .order_by("-rank", "id")
+            .values_list("id", "rank")[:limit]
+        )
+        # Headlines are costly: make them only for the sections shown.
+        headline = SearchHeadline(
+            "text", tsquery, config=PG_CONFIG, start_sel=START, stop_sel=STOP, max_words=30, min_words=12
+        )
+        shown = Section.objects.filter(id__in=[i for i, _ in ranked])
+        snippets = dict(shown.annotate(s=headline).values_list("id", "s"))
     return [(i, rank, snippets.get(i, "")) for i, rank in ranked]
+
+
+@contextmanager
+def statement_timeout():
+    """Run the enclosed PostgreSQL statements in a transaction that cancels each after SEARCH_STATEMENT_TIMEOUT_MS.
+
+    A cancelled statement becomes SearchTimedOut; any other database error goes on as it was.
+    """
+    nested = connection.in_atomic_block
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            if nested:
+                # SET LOCAL outlives a released savepoint: put back the caller's value afterwards.
+                cursor.execute("SELECT current_setting('statement_timeout')")
+                previous = cursor.fetchone()[0]
+            # set_config(…, true) is SET LOCAL, and takes the value as a parameter.
+            cursor.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [f"{settings.SEARCH_STATEMENT_TIMEOUT_MS}ms"]
+            )
+            yield
+            if nested:
+                cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+    except DatabaseError as failed:
+        if getattr(failed.__cause__, "sqlstate", None) != QUERY_CANCELED:
+            raise
+        raise SearchTimedOut(
+            "The search took too long and was stopped. Try again in a moment, or search for fewer or more "
+            "specific words."
+        ) from failed
 
 
 # SQLite FTS5 -----------------------------------------------------------------------------------------------
 
 
-def _search_fts5(repositories: list[int], query: str, limit: int) -> list[tuple[int, float, str]]:
+def _search_fts5(repositories: list[int], terms: list[str], limit: int) -> list[tuple[int, float, str]]:
     # Each word quoted: user input never reaches FTS5's query syntax; all words must match, as on PostgreSQL.
-    match = " ".join(f'"{word}"' for word in _WORD.findall(query))
+    match = " ".join(f'"{term}"' for term in terms)
     marks = ",".join("%s" for _ in repositories)
     sql = f"""
         SELECT f.rowid, -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) AS score,
@@ -189,14 +280,14 @@ def _search_fts5(repositories: list[int], query: str, limit: int) -> list[tuple[
             cursor.execute(sql, [START, STOP, match, *repositories, limit])
             return [(row[0], float(row[1]), row[2]) for row in cursor.fetchall()]
     except DatabaseError:
-        return _search_like(repositories, query, limit)
+        return _search_like(repositories, terms, limit)
 
 
 # LIKE fallback ---------------------------------------------------------------------------------------------
 
 
-def _search_like(repositories: list[int], query: str, limit: int) -> list[tuple[int, float, str]]:
-    terms = [t.lower() for t in _WORD.findall(query)][:8]
+def _search_like(repositories: list[int], terms: list[str], limit: int) -> list[tuple[int, float, str]]:
+    # Every term, as on the other engines (query_terms caps how many there are).
     matches = [Q(text__icontains=t) | Q(heading_path__icontains=t) | Q(document__title__icontains=t) for t in terms]
     candidates = (
         Section.objects.filter(reduce(and_, matches), document__repository__in=repositories)

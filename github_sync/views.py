@@ -23,15 +23,22 @@ from github_sync.tasks import enqueue_ingest
 @csrf_exempt
 @require_POST
 def github_webhook(request: HttpRequest) -> JsonResponse:
-    """Verify, record, apply. Nothing reads the body before the signature is checked."""
-    if not webhooks.verify_signature(
-        settings.GITHUB_WEBHOOK_SECRET, request.body, request.headers.get("X-Hub-Signature-256")
-    ):
+    """Read, verify, record, apply. Nothing parses the body before the signature is checked.
+
+    The body is read up to GITHUB_WEBHOOK_MAX_BYTES (25 MB, the most GitHub sends), not through `request.body`,
+    whose 2.5 MB limit refused large pushes with a 400, which GitHub never retries.
+    """
+    limit = settings.GITHUB_WEBHOOK_MAX_BYTES
+    try:
+        body = webhooks.read_body(request, limit)
+    except webhooks.BodyTooLarge:
+        return JsonResponse({"error": f"The body is larger than {limit} bytes."}, status=413)
+    if not webhooks.verify_signature(settings.GITHUB_WEBHOOK_SECRET, body, request.headers.get("X-Hub-Signature-256")):
         return JsonResponse({"error": "The X-Hub-Signature-256 signature is missing or wrong."}, status=401)
     outcome = webhooks.receive(
         event=request.headers.get("X-GitHub-Event", ""),
         delivery_id=request.headers.get("X-GitHub-Delivery", ""),
-        body=request.body,
+        body=body,
         headers=dict(request.headers),
     )
     return JsonResponse({"status": outcome.message}, status=outcome.status)
@@ -89,8 +96,17 @@ def _chosen_words(count: int) -> str:
 @org_member_required
 def search_page(request: HttpRequest, slug: str) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    hits = search.search(request.org, query, limit=20) if query else []
-    return render(request, "github_sync/search.html", {"query": query, "hits": hits})
+    context = {"query": query, "hits": [], "max_chars": settings.SEARCH_MAX_QUERY_CHARS}
+    try:
+        context["hits"] = search.search(request.org, query, limit=20) if query else []
+    except search.SearchError as failed:
+        response = render(
+            request, "github_sync/search.html", {**context, "failure": failed.message}, status=failed.status
+        )
+        if failed.retry_after:
+            response["Retry-After"] = str(failed.retry_after)
+        return response
+    return render(request, "github_sync/search.html", context)
 
 
 # API keys --------------------------------------------------------------------------------------------------

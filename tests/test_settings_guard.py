@@ -103,4 +103,3 @@ def test_it_warns_the_deploy_check_of_any_host(tmp_path):
     result = run_check("--deploy", **production(tmp_path, ALLOWED_HOSTS="*"))
     assert "ctx.W001" in result.stderr + result.stdout
     assert "ALLOWED_HOSTS contains '*'" in result.stderr + result.stdout
-
