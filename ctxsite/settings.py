@@ -269,6 +269,9 @@ SEARCH_STATEMENT_TIMEOUT_MS = env.int("SEARCH_STATEMENT_TIMEOUT_MS", default=300
 # exceeds the metadata cap is not stored (the document is still ingested and searchable; the run records a warning).
 FRONT_MATTER_MAX_BYTES = env.int("FRONT_MATTER_MAX_BYTES", default=64 * 1024)
 DOCUMENT_METADATA_MAX_BYTES = env.int("DOCUMENT_METADATA_MAX_BYTES", default=64 * 1024)
+# Sync: a page whose Markdown is larger is not written (the run records a warning and the repository keeps its
+# previous version); at most 100 MiB, GitHub's file size limit.
+SYNC_MAX_PAGE_BYTES = env.int("SYNC_MAX_PAGE_BYTES", default=5 * 1024 * 1024)
 # Webhook bodies: GitHub sends deliveries of up to 25 MB and never retries a 4xx; Forge events are small.
 GITHUB_WEBHOOK_MAX_BYTES = env.int("GITHUB_WEBHOOK_MAX_BYTES", default=25 * 1024 * 1024)
 FORGE_EVENT_MAX_BYTES = env.int("FORGE_EVENT_MAX_BYTES", default=256 * 1024)
