@@ -1,7 +1,8 @@
 """The sync index and the scope file: what the repository holds, written into it so it can rebuild our state.
 
     .ctx/confluence.yml          the scope and the site, for people (the copy of record of the scope)
-    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments
+    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments;
+                                 and the pages between synced ones that the scope leaves out (title, parent)
 
 Both are rendered deterministically (sorted keys, no timestamps of our own), so a sync that changes nothing
 produces byte-identical files and therefore no commit.
@@ -10,14 +11,18 @@ produces byte-identical files and therefore no commit.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
 import yaml
 
+from confluence.layout import ROOT
+
 SCOPE_PATH = ".ctx/confluence.yml"
 INDEX_PATH = ".ctx/confluence-index.json"
-FORMAT = 1
+# 2: the index records the unsynced ancestors of synced pages, so a targeted run knows the whole hierarchy.
+FORMAT = 2
 
 
 @dataclass
@@ -47,10 +52,22 @@ class PageEntry:
     links: list[str] = field(default_factory=list)  # pages the body links to (plan.link_key), to re-render on moves
 
 
+@dataclass(frozen=True)
+class UnsyncedPage:
+    """A page the scope leaves out (excluded, labelled out, above a selected page tree) with synced pages below it:
+    kept so that a targeted run knows the hierarchy between synced pages, and front matter their real ancestors."""
+
+    title: str
+    space_key: str
+    parent_id: str | None
+
+
 @dataclass
 class Index:
     pages: dict[str, PageEntry] = field(default_factory=dict)
     spaces: dict[str, str] = field(default_factory=dict)  # space id → key
+    unsynced: dict[str, UnsyncedPage] = field(default_factory=dict)  # ancestors of synced pages that are not synced
+    format: int = FORMAT
 
     @classmethod
     def from_json(cls, data: dict | None) -> Index:
@@ -61,10 +78,17 @@ class Index:
             attachments = {name: AttachmentEntry(**a) for name, a in entry.get("attachments", {}).items()}
             page = PageEntry(**{**entry, "attachments": attachments})
             page.webui = page.webui or default_webui(page_id, page)
-            pages[page_id] = page
+            if is_ours(page):
+                pages[page_id] = page
+        unsynced = {page_id: UnsyncedPage(**entry) for page_id, entry in data.get("unsynced", {}).items()}
         for page_id, page in pages.items():
-            page.ancestors = ancestor_titles(page_id, pages)
-        return cls(pages=pages, spaces=dict(data.get("spaces", {})))
+            page.ancestors = ancestor_titles(page_id, pages, unsynced)
+        return cls(pages=pages, spaces=dict(data.get("spaces", {})), unsynced=unsynced, format=data.get("format", 1))
+
+    @property
+    def knows_hierarchy(self) -> bool:
+        """Whether the index records the unsynced ancestors (older indexes do not: the scope is listed again)."""
+        return self.format >= 2
 
     def render(self) -> bytes:
         """JSON with one line per page: every sync rewrites this file, so it stays compact (a 10,000-page index
@@ -74,7 +98,13 @@ class Index:
         lines = (f"  {_compact(pid)}: {_compact(_entry_json(pid, self.pages[pid]))}" for pid in ordered)
         pages = ",\n".join(lines)
         spaces = _compact(dict(sorted(self.spaces.items())))
-        return f'{{\n "format": {FORMAT},\n "spaces": {spaces},\n "pages": {{\n{pages}\n }}\n}}\n'.encode()
+        unsynced = ",\n".join(
+            f"  {_compact(pid)}: {_compact(vars(self.unsynced[pid]))}" for pid in sorted(self.unsynced, key=page_order)
+        )
+        return (
+            f'{{\n "format": {FORMAT},\n "spaces": {spaces},\n "pages": {{\n{pages}\n }},\n'
+            f' "unsynced": {{\n{unsynced}\n }}\n}}\n'
+        ).encode()
 
     def confirmed_by(self, blobs: dict[str, str]) -> Index:
         """Only the pages whose files (page and attachments) the tree holds exactly as recorded; the others are
@@ -85,7 +115,7 @@ class Index:
             if blobs.get(entry.path) == entry.blob
             and all(blobs.get(a.path) == a.blob for a in entry.attachments.values())
         }
-        return Index(pages=pages, spaces=dict(self.spaces))
+        return Index(pages=pages, spaces=dict(self.spaces), unsynced=dict(self.unsynced), format=self.format)
 
     def paths(self) -> dict[str, str]:
         """Every file of ours the index knows (pages and attachments) → blob sha."""
@@ -94,6 +124,12 @@ class Index:
             found[entry.path] = entry.blob
             found.update({a.path: a.blob for a in entry.attachments.values()})
         return found
+
+
+def is_ours(entry: PageEntry) -> bool:
+    """Whether every path of the entry lies where the connector writes. An index file anyone can edit in the
+    repository must not make a sync delete a file it did not write (a README, another tool's files)."""
+    return all(path.startswith(f"{ROOT}/") for path in [entry.path, *(a.path for a in entry.attachments.values())])
 
 
 def _entry_json(page_id: str, entry: PageEntry) -> dict:
@@ -111,13 +147,14 @@ def default_webui(page_id: str, entry: PageEntry) -> str:
     return f"/spaces/{entry.space_key}/pages/{page_id}/{quote_plus(entry.title)}"
 
 
-def ancestor_titles(page_id: str, pages: dict[str, PageEntry]) -> list[str]:
-    """Titles of the synced ancestors, root first (what the front matter shows), from the parent links."""
+def ancestor_titles(page_id: str, pages: Mapping, unsynced: Mapping[str, UnsyncedPage]) -> list[str]:
+    """Titles of the page's Confluence ancestors, root first (what the front matter shows), from the parent links
+    of synced and unsynced pages alike. Anything with `title` and `parent_id` attributes will do as a page."""
     titles, seen, parent = [], {page_id}, pages[page_id].parent_id
-    while parent in pages and parent not in seen:
+    while parent not in seen and (above := pages.get(parent) or unsynced.get(parent)) is not None:
         seen.add(parent)
-        titles.append(pages[parent].title)
-        parent = pages[parent].parent_id
+        titles.append(above.title)
+        parent = above.parent_id
     return titles[::-1]
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from confluence.index import Index, PageEntry, page_order
+from confluence.index import Index, PageEntry, UnsyncedPage, ancestor_titles, page_order
 from confluence.layout import Node, page_paths
 
 
@@ -46,32 +46,38 @@ class Plan:
     def is_empty(self) -> bool:
         return not (self.adds or self.updates or self.moves or self.removes)
 
-    def counts(self) -> dict[str, int]:
-        return {
-            "added": len(self.adds),
-            "updated": len(self.updates),
-            "moved": len(self.moves),
-            "removed": len(self.removes),
-            "unchanged": len(self.unchanged),
-        }
 
-
-def place(pages: Mapping[str, Desired]) -> dict[str, Desired]:
-    """Fill in each page's path and ancestor titles (only synced ancestors shape the path)."""
-    nodes = {pid: Node(pid, p.title, p.space_key, p.parent_id) for pid, p in pages.items()}
+def place(pages: Mapping[str, Desired], unsynced: Mapping[str, UnsyncedPage]) -> dict[str, Desired]:
+    """Fill in each page's path and its Confluence ancestors' titles. Only synced ancestors shape the path: a page
+    below pages the scope leaves out lives in the folder of its nearest synced ancestor."""
+    nodes = {
+        pid: Node(pid, p.title, p.space_key, nearest_synced_ancestor(pid, pages, unsynced)) for pid, p in pages.items()
+    }
     paths = page_paths(nodes)
-    placed = {}
-    for pid, page in pages.items():
-        ancestors, seen, parent = [], {pid}, page.parent_id
-        while parent in pages and parent not in seen:
-            seen.add(parent)
-            ancestors.append(pages[parent].title)
-            parent = pages[parent].parent_id
-        placed[pid] = Desired(**{**page.__dict__, "path": paths[pid], "ancestors": tuple(reversed(ancestors))})
-    return placed
+    return {
+        pid: Desired(**{**page.__dict__, "path": paths[pid], "ancestors": tuple(ancestor_titles(pid, pages, unsynced))})
+        for pid, page in pages.items()
+    }
 
 
-def make_plan(index: Index, desired: Mapping[str, Desired], *, converter_version: int, full: bool) -> Plan:
+def nearest_synced_ancestor(page_id: str, pages: Mapping[str, Desired], unsynced: Mapping[str, UnsyncedPage]):
+    seen, parent = {page_id}, pages[page_id].parent_id
+    while parent is not None and parent not in pages and parent in unsynced and parent not in seen:
+        seen.add(parent)
+        parent = unsynced[parent].parent_id
+    return parent if parent in pages else None
+
+
+def make_plan(
+    index: Index,
+    desired: Mapping[str, Desired],
+    *,
+    converter_version: int,
+    full: bool,
+    named: frozenset[str] = frozenset(),
+) -> Plan:
+    """`named`: pages an event named, rendered again whatever their version says (an attachment or label change
+    makes no new page version, yet what the page shows may have changed)."""
     plan = Plan()
     for pid in sorted(desired, key=page_order):
         entry = index.pages.get(pid)
@@ -79,7 +85,7 @@ def make_plan(index: Index, desired: Mapping[str, Desired], *, converter_version
             plan.adds.append(pid)
         elif entry.path != desired[pid].path:
             plan.moves.append(pid)
-        elif full or _stale(entry, desired[pid], converter_version):
+        elif full or pid in named or _stale(entry, desired[pid], converter_version):
             plan.updates.append(pid)
         else:
             plan.unchanged.append(pid)

@@ -3,16 +3,21 @@
 - A run over the whole scope lists each space once (250 pages a request; bodies only on a first or full run,
   or after a converter upgrade) and reads every label in one bulk CQL search.
 - A targeted run (page ids from Forge events) starts from the index and fetches just those pages, with bodies,
-  in one request; it asks for ancestors only when a page appeared under a parent we do not know.
+  in one request; it asks for ancestors only when a page appeared under a parent we do not know, and re-reads the
+  children of a page that went away (Confluence moves them up to its parent).
+
+Both also return the unsynced ancestors of the selected pages (pages the scope leaves out, between or above synced
+ones): the index keeps them, so a targeted run sees the same hierarchy as a run over the whole scope.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, cql_quote
 from confluence.convert import CONVERTER_VERSION
-from confluence.index import Index, PageEntry
+from confluence.index import Index, PageEntry, UnsyncedPage, page_order
 from confluence.models import SyncRun, SyncScope
 from confluence.plan import Desired
 from confluence.scope import ScopeSpec, select_pages
@@ -20,11 +25,15 @@ from github_sync.commit import FileChanges
 
 __all__ = ["ConfluenceUnavailable", "fetch_bodies", "read"]
 
+# Confluence nests pages far less deeply; the bound only stops a parent loop in stale data from spinning.
+MAX_DEPTH = 50
 
-def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> tuple[dict, dict]:
-    """(pages the scope selects → Desired without paths, bodies we already hold → storage XHTML)."""
+
+def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> tuple[dict, dict, dict]:
+    """(pages the scope selects → Desired without paths, bodies we already hold → storage XHTML, the selected
+    pages' unsynced ancestors → UnsyncedPage)."""
     spec = ScopeSpec.from_scope(scope)
-    if run.is_targeted and index.spaces:
+    if run.is_targeted and index.spaces and index.knows_hierarchy:
         return read_targeted(client, spec, index, run.page_ids)
     return read_scope(client, spec, scope, index, full=run.full)
 
@@ -40,28 +49,73 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
         for space in spaces
     }
     labels = labels_of_spaces(client, [s.key for s in spaces])
-    selection = select_pages(spec, pages_by_space=listing, labels=labels)
     keys = {space.id: space.key for space in spaces}
+    hierarchy = {
+        page.id: UnsyncedPage(page.title, keys[page.space_id], page.parent_id)
+        for pages in listing.values()
+        for page in pages
+    }
+    hierarchy.update(missing_parents(client, hierarchy, spaces=keys))
+    listed = {page.id for pages in listing.values() for page in pages}
+    parents = {pid: page.parent_id for pid, page in hierarchy.items() if pid not in listed}
+    selection = select_pages(spec, pages_by_space=listing, labels=labels, extra_parents=parents)
     world = {pid: desired(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()}
     for pid in [pid for pid in bodies if pid not in selection.selected]:
         del bodies[pid]
-    return world, bodies
+    return world, bodies, unsynced_ancestors(world, hierarchy)
 
 
 def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str]):
-    fetched = [p for p in client.get_pages(page_ids, body=True) if p.space_id in index.spaces]
+    requested = list(dict.fromkeys(page_ids))
+    fetched = [p for p in client.get_pages(requested, body=True) if p.space_id in index.spaces]
+    gone = set(requested) - {p.id for p in fetched}
+    # Confluence moves the children of a trashed or archived page up to its parent, and a page moved to another
+    # space takes its subtree along: re-read what the index holds below pages that went away (250 a request).
+    below = [p for p in descendant_ids(index, gone) if p not in requested]
+    fetched += [p for p in client.get_pages(below, body=False) if p.space_id in index.spaces] if below else []
+    refreshed = {p.id for p in fetched}
+    gone |= set(below) - refreshed
     labels = {pid: list(entry.labels) for pid, entry in index.pages.items()}
     if fetched:
-        labels.update(client.labels_by_page(f"type = page AND id in ({', '.join(p.id for p in fetched)})"))
-    world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in page_ids}
+        labels.update(client.labels_by_page(f"type = page AND id in ({', '.join(sorted(refreshed))})"))
+    world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in refreshed | gone}
     world.update({p.id: desired(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
-    parents = unknown_ancestry(client, fetched, world)
+    known = {pid: page for pid, page in index.unsynced.items() if pid not in refreshed | gone}
+    known.update({pid: UnsyncedPage(page.title, page.space_key, page.parent_id) for pid, page in world.items()})
+    known.update(missing_parents(client, known, spaces=index.spaces))
+    parents = {pid: page.parent_id for pid, page in known.items() if pid not in world}
     by_space: dict[str, list] = {}
     for page in world.values():
         by_space.setdefault(page.space_key, []).append(page)
     selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents)
     bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
-    return {pid: world[pid] for pid in selection.selected}, bodies
+    selected = {pid: world[pid] for pid in selection.selected}
+    return selected, bodies, unsynced_ancestors(selected, known)
+
+
+def descendant_ids(index: Index, roots: set[str]) -> list[str]:
+    """Ids of the pages the index knows (synced or not) below `roots`."""
+    children: dict[str, list[str]] = {}
+    for pid, entry in [*index.pages.items(), *index.unsynced.items()]:
+        children.setdefault(entry.parent_id, []).append(pid)
+    found, stack = set(), list(roots)
+    while stack:
+        for child in children.get(stack.pop(), []):
+            if child not in found and child not in roots:
+                found.add(child)
+                stack.append(child)
+    return sorted(found, key=page_order)
+
+
+def unsynced_ancestors(selected: Mapping[str, Desired], known: Mapping[str, UnsyncedPage]) -> dict[str, UnsyncedPage]:
+    """The pages between and above the selected ones that are not selected themselves (as far as `known` goes)."""
+    found: dict[str, UnsyncedPage] = {}
+    for page in selected.values():
+        parent = page.parent_id
+        while parent is not None and parent not in selected and parent not in found and parent in known:
+            found[parent] = known[parent]
+            parent = known[parent].parent_id
+    return found
 
 
 class Bodies(FileChanges):
@@ -82,17 +136,23 @@ class Bodies(FileChanges):
         super().__setitem__(page_id, body.encode())
 
 
-def unknown_ancestry(client: ConfluenceClient, fetched: list[Page], world: dict) -> dict[str, str | None]:
-    """Parent links above pages whose parent we do not hold (new pages under excluded or unsynced pages)."""
-    parents: dict[str, str | None] = {}
-    for page in fetched:
-        if page.parent_id and page.parent_id not in world and page.parent_id not in parents:
-            chain = client.ancestors(page.id)  # root first
-            for child, parent in zip(chain[1:], chain[:-1], strict=False):
-                parents[child] = parent
-            if chain:
-                parents.setdefault(chain[0], None)
-    return parents
+def missing_parents(
+    client: ConfluenceClient, known: Mapping[str, UnsyncedPage], *, spaces: Mapping[str, str]
+) -> dict[str, UnsyncedPage]:
+    """The parents the hierarchy names but does not hold, and theirs, read in bulk level by level (250 a request):
+    an archived page keeps its children (listings hold current pages only), and a page moved or created below a page
+    the scope leaves out appears under a parent the index does not know. No request when nothing is missing."""
+    found: dict[str, UnsyncedPage] = {}
+    asked: set[str] = set()
+    for _ in range(MAX_DEPTH):
+        wanted = {page.parent_id for page in [*known.values(), *found.values()] if page.parent_id}
+        missing = sorted(wanted - known.keys() - found.keys() - asked, key=page_order)
+        if not missing:
+            break
+        asked.update(missing)
+        for page in client.get_pages(missing, body=False, statuses=("current", "archived")):
+            found[page.id] = UnsyncedPage(page.title, spaces.get(page.space_id, ""), page.parent_id)
+    return found
 
 
 def labels_of_spaces(client: ConfluenceClient, space_keys: list[str]) -> dict[str, list[str]]:

@@ -13,6 +13,7 @@ because the repository (its index file and its tree) is the record of what was w
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -24,14 +25,21 @@ from confluence import reading
 from confluence.auth import RECONNECT_DETAIL, client_for
 from confluence.client import AuthRevoked, ConfluenceClient, ConfluenceError, ConfluenceUnavailable
 from confluence.convert import CONVERTER_VERSION
-from confluence.index import INDEX_PATH, SCOPE_PATH, Index, parse_index, render_scope
+from confluence.index import INDEX_PATH, SCOPE_PATH, Index, PageEntry, parse_index, render_scope
 from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncState, SyncTarget
-from confluence.plan import Plan, make_plan, place
+from confluence.plan import Desired, Plan, make_plan, place
 from confluence.setup import update_status
 from confluence.writing import render_files
 from connectors.models import Connection
-from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, InstallationGone, RepositoryGone
-from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs
+from github_sync.client import (
+    GitHubError,
+    GitHubUnavailable,
+    InputTooLarge,
+    InstallationClient,
+    InstallationGone,
+    RepositoryGone,
+)
+from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs, git_blob_sha
 from github_sync.models import Repository
 from github_sync.tasks import enqueue_ingest
 
@@ -40,6 +48,11 @@ logger = logging.getLogger(__name__)
 
 class SetupIncomplete(Exception):
     """The connection lacks a site, a repository or a scope: nothing to sync yet."""
+
+
+class TargetChanged(Exception):
+    """The connection's repository changed while the run was writing: nothing was written; the retry writes to the
+    new one (another connection may already write to the old)."""
 
 
 @dataclass
@@ -52,6 +65,8 @@ class Job:
     confluence: ConfluenceClient
     github: InstallationClient
     counts: dict = field(default_factory=dict)
+    # What the run leaves out of the repository and why (SyncRun.warnings): a run still succeeds without them.
+    warnings: list[dict] = field(default_factory=list)
 
 
 def prepare(run: SyncRun) -> Job:
@@ -80,29 +95,41 @@ def sync(job: Job) -> CommitResult | None:
     repo = job.repository
     head = job.github.branch_head(repo.full_name, repo.default_branch)
     index, known_blobs = load_index(job, head)
-    world, bodies = reading.read(job.run, job.confluence, job.scope, index)
-    desired, plan = plan_with_bodies(job, index, world, bodies)
+    world, bodies, unsynced = reading.read(job.run, job.confluence, job.scope, index)
+    desired, plan = plan_with_bodies(job, index, world, bodies, unsynced)
     job.run.record_progress(total=len(plan.to_render), done=0)
     files, new_index, attachment_count = render_files(job, plan, desired, bodies, index)
+    new_index.unsynced = unsynced
     files[SCOPE_PATH] = render_scope(site=site_summary(job.site), scope=scope_summary(job.scope))
     files[INDEX_PATH] = new_index.render()
-    job.counts = {"seen": len(desired), **plan.counts(), "attachments": attachment_count}
+    changes = Changes.of(
+        plan, desired=desired, index=index, new_index=new_index, changed=changed_paths(files, known_blobs)
+    )
+    job.counts = {"seen": len(desired), **changes.counts(), "attachments": attachment_count}
     job.run.heartbeat()
     result = commit_files(
         job.github,
         full_name=repo.full_name,
         branch=repo.default_branch,
         files=files,
-        message=commit_message(plan, desired, index),
+        message=commit_message(changes),
         known_blobs=known_blobs,
         head=head,
         # Fencing: a run the sweeper gave up on must not move the branch under the recovery run.
-        before_ref_update=job.run.heartbeat,
+        before_ref_update=lambda: still_the_target(job),
     )
     save_state(job, new_index, result, files)
     if result.sha:
         enqueue_ingest(repo, result.sha, trigger="confluence")
     return result
+
+
+def still_the_target(job: Job) -> None:
+    """Right before the branch moves: the run still holds its lease (fencing against a recovery run), and the
+    repository is still this connection's (the wizard or staff may have moved it meanwhile)."""
+    job.run.heartbeat()
+    if not SyncTarget.objects.filter(connection=job.connection, repository=job.repository).exists():
+        raise TargetChanged(f"The connection's repository is no longer {job.repository.full_name}; nothing written.")
 
 
 def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None]:
@@ -122,18 +149,27 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     return index.confirmed_by(blobs), blobs
 
 
-def plan_with_bodies(job: Job, index: Index, world: dict, bodies: dict) -> tuple[dict, Plan]:
+def plan_with_bodies(job: Job, index: Index, world: dict, bodies: dict, unsynced: dict) -> tuple[dict, Plan]:
     """Plan, then fetch the bodies of pages to render that the listing did not carry (250 per request).
     A page deleted in between is treated as removed, which may re-plan its siblings once more."""
+    named = pages_named(job.run)
     for _ in range(4):
-        desired = place(world)
-        plan = make_plan(index, desired, converter_version=CONVERTER_VERSION, full=job.run.full)
+        desired = place(world, unsynced)
+        plan = make_plan(index, desired, converter_version=CONVERTER_VERSION, full=job.run.full, named=named)
         missing = [pid for pid in plan.to_render if pid not in bodies]
         if not missing:
             return desired, plan
         bodies.update(reading.fetch_bodies(job.confluence, missing))
         world = {pid: page for pid, page in world.items() if pid not in missing or pid in bodies}
     raise reading.ConfluenceUnavailable("Confluence kept changing while the run read it; trying again later.")
+
+
+def pages_named(run: SyncRun) -> frozenset[str]:
+    """Pages rendered again whatever their version says: those the run targets, and those its Forge events named
+    (an attachment or label event queued into a run over the whole scope must not be lost in it)."""
+    named = set(run.page_ids or ()) if run.is_targeted else set()
+    named.update(event.page_id for event in run.events.all())
+    return frozenset(named - {""})
 
 
 def site_summary(site: AtlassianSite) -> dict:
@@ -149,23 +185,85 @@ def scope_summary(scope: SyncScope) -> dict:
     }
 
 
-def commit_message(plan: Plan, desired: dict, index: Index) -> str:
-    parts = [
-        f"{len(ids)} {verb}"
-        for verb, ids in (
-            ("updated", plan.updates),
-            ("added", plan.adds),
-            ("moved", plan.moves),
-            ("removed", plan.removes),
+def changed_paths(files: Mapping[str, bytes | None], known_blobs: Mapping[str, str]) -> set[str]:
+    """The paths whose content the commit really changes: a re-rendered page whose bytes are what the branch
+    holds already is not a change, whatever its new version number says."""
+    changed = set()
+    for path in files:
+        content = files[path]
+        if (None if content is None else git_blob_sha(content)) != known_blobs.get(path):
+            changed.add(path)
+    return changed
+
+
+@dataclass
+class Changes:
+    """What a commit changes, page by page and attachment by attachment: the commit message and the run's counts."""
+
+    added: list[Desired] = field(default_factory=list)
+    updated: list[Desired] = field(default_factory=list)
+    moved: list[Desired] = field(default_factory=list)
+    removed: list[tuple[str, PageEntry]] = field(default_factory=list)
+    unchanged: int = 0
+    attachments: dict[str, list[str]] = field(default_factory=dict)  # "added" / "updated" / "removed" → paths
+
+    @classmethod
+    def of(cls, plan: Plan, *, desired: dict, index: Index, new_index: Index, changed: set[str]) -> Changes:
+        changes = cls()
+        for verb, ids in (("added", plan.adds), ("updated", plan.updates), ("moved", plan.moves)):
+            for pid in ids:
+                old = index.pages.get(pid)
+                if desired[pid].path in changed or (old is not None and old.path in changed):
+                    getattr(changes, verb).append(desired[pid])
+        changes.removed = [(pid, index.pages[pid]) for pid in plan.removes if index.pages[pid].path in changed]
+        listed = len(changes.added) + len(changes.updated) + len(changes.moved)
+        changes.unchanged = len(desired) - listed
+        before = {a.path for entry in index.pages.values() for a in entry.attachments.values()}
+        after = {a.path for entry in new_index.pages.values() for a in entry.attachments.values()}
+        for verb, paths in (("added", after - before), ("updated", after & before), ("removed", before - after)):
+            if found := sorted(paths & changed):
+                changes.attachments[verb] = found
+        return changes
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "added": len(self.added),
+            "updated": len(self.updated),
+            "moved": len(self.moved),
+            "removed": len(self.removed),
+            "unchanged": self.unchanged,
+        }
+
+
+def commit_message(changes: Changes) -> str:
+    """A title that counts what changed, then one line per page and attachment the commit changes."""
+    pages = [
+        (verb, items)
+        for verb, items in (
+            ("updated", changes.updated),
+            ("added", changes.added),
+            ("moved", changes.moved),
+            ("removed", changes.removed),
         )
-        if ids
+        if items
     ]
-    spaces = sorted({desired[p].space_key for p in plan.to_render} | {index.pages[p].space_key for p in plan.removes})
+    parts = [f"{len(items)} {verb}" for verb, items in pages]
+    parts += [
+        f"{len(paths)} {'attachment' if len(paths) == 1 else 'attachments'} {verb}"
+        for verb, paths in changes.attachments.items()
+    ]
+    spaces = sorted(
+        {page.space_key for page in changes.added + changes.updated + changes.moved}
+        | {entry.space_key for _, entry in changes.removed}
+    )
     title = f"Sync Confluence: {', '.join(parts) or 'scope and index'}" + (f" in {', '.join(spaces)}" if spaces else "")
-    lines = []
-    for verb, ids in (("updated", plan.updates), ("added", plan.adds), ("moved", plan.moves)):
-        lines += [f"- {verb}: {desired[p].title} (page {p}, version {desired[p].version})" for p in ids]
-    lines += [f"- removed: {index.pages[p].title} (page {p})" for p in plan.removes]
+    lines = [
+        f"- {verb}: {page.title} (page {page.id}, version {page.version})"
+        for verb, items in (("updated", changes.updated), ("added", changes.added), ("moved", changes.moved))
+        for page in items
+    ]
+    lines += [f"- removed: {entry.title} (page {pid})" for pid, entry in changes.removed]
+    lines += [f"- attachment {verb}: {path}" for verb, paths in changes.attachments.items() for path in paths]
     return title + ("\n\n" + "\n".join(lines) if lines else "")
 
 
@@ -185,7 +283,9 @@ def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> Non
 # One run, start to finish ------------------------------------------------------------------------------------
 
 
-TRANSIENT = (ConfluenceUnavailable, GitHubUnavailable, CommitConflict)
+# InputTooLarge: GitHub timed out on a tree request the writer could not split further. Never one file's doing
+# (large files go as blobs, pages over the cap are skipped): it answers so under load.
+TRANSIENT = (ConfluenceUnavailable, GitHubUnavailable, CommitConflict, InputTooLarge, TargetChanged)
 
 
 def execute(run: SyncRun) -> None:
@@ -219,6 +319,7 @@ def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None,
     run.error_kind, run.error = error_kind, error[:2000]
     if job is not None:
         run.counts = job.counts
+        run.warnings = job.warnings[: SyncRun.MAX_WARNINGS]
         copy_stats(run, job)
     if result is not None and result.sha:
         run.commit_sha = result.sha

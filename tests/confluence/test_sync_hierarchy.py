@@ -1,0 +1,164 @@
+"""Pages below pages the scope leaves out: where they live, what their front matter says, and that targeted runs
+keep them (issue 14, items 1 and 10)."""
+
+import pytest
+
+from confluence.index import INDEX_PATH, parse_index
+from confluence.models import SyncRun
+from sandbox import demo
+from tests.confluence.sync_world import front_matter, sync_now, tree
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(sandbox):
+    """OPS: Release process > Payments dashboard (label draft) > Rollback, Hotfix > Hotfix checklist."""
+    a = sandbox.atlassian
+    site = a.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
+    a.create_space(site.cloud_id, key="OPS", name="Operations", emit=False, homepage=False)
+    page = lambda title, parent=None, body="<p>Text.</p>", **kw: a.create_page(  # noqa: E731
+        site.cloud_id,
+        space_key="OPS",
+        title=title,
+        parent_id=parent.id if parent else None,
+        body=body,
+        emit=False,
+        **kw,
+    )
+    handbook = page("Handbook")
+    release = page("Release process", handbook, body="<p>How we release.</p>")
+    dashboard = page("Payments dashboard", release, labels=["draft"])
+    rollback = page("Rollback", dashboard, body="<p>Roll back.</p>")
+    hotfix = page("Hotfix", rollback)
+    checklist = page("Hotfix checklist", hotfix)
+    sandbox.github.create_user("alice-gh", name="Alice", email="alice@example.com")
+    sandbox.github.create_org("acme-inc", owners=["alice-gh"])
+    sandbox.github.create_repository("acme-inc", "wiki", private=True)
+    sandbox.site = site
+    sandbox.pages = {
+        "handbook": handbook,
+        "release": release,
+        "dashboard": dashboard,
+        "rollback": rollback,
+        "hotfix": hotfix,
+        "checklist": checklist,
+    }
+    return sandbox
+
+
+@pytest.fixture
+def connection(world, acme, alice):
+    """Release process with its descendants, pages labelled draft or obsolete left out."""
+    connection = demo.connect(
+        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["OPS"], repository="acme-inc/wiki"
+    )
+    scope = connection.sync_scope
+    release = world.pages["release"]
+    scope.spaces = []
+    scope.pages = [{"id": release.id, "title": release.title, "space_key": "OPS", "descendants": True}]
+    scope.excluded_labels = ["draft", "obsolete"]
+    scope.save()
+    return connection
+
+
+def page_files(world) -> dict[str, bytes]:
+    return {path: data for path, data in tree(world).items() if path.endswith(".md")}
+
+
+def test_it_keeps_pages_below_a_label_excluded_page_through_a_targeted_run(world, connection):
+    first = sync_now(connection)
+    synced = set(page_files(world))
+    world.atlassian.update_page(world.pages["hotfix"].id, body="<p>Edited.</p>", emit=False)
+
+    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["hotfix"].id])
+
+    assert first.counts["added"] == 4
+    assert run.status == "succeeded", run.error
+    assert run.counts["removed"] == 0
+    assert set(page_files(world)) == synced
+
+
+def test_it_places_a_child_of_an_excluded_page_under_its_nearest_synced_ancestor(world, connection):
+    sync_now(connection)
+    files = page_files(world)
+    assert set(files) == {
+        "confluence/OPS/release-process.md",
+        "confluence/OPS/release-process/rollback.md",
+        "confluence/OPS/release-process/rollback/hotfix.md",
+        "confluence/OPS/release-process/rollback/hotfix/hotfix-checklist.md",
+    }
+
+
+def test_it_writes_the_real_confluence_ancestors_in_front_matter(world, connection):
+    sync_now(connection)
+    files = page_files(world)
+    rollback = front_matter(files["confluence/OPS/release-process/rollback.md"])
+    release = front_matter(files["confluence/OPS/release-process.md"])
+    assert rollback["ancestors"] == ["Handbook", "Release process", "Payments dashboard"]
+    assert rollback["parent_id"] == world.pages["dashboard"].id
+    assert release["ancestors"] == ["Handbook"]
+
+
+def test_it_follows_a_rename_of_an_excluded_ancestor(world, connection):
+    sync_now(connection)
+    world.atlassian.rename_page(world.pages["dashboard"].id, "Payments board", emit=False)
+
+    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["dashboard"].id])
+
+    rollback = front_matter(page_files(world)["confluence/OPS/release-process/rollback.md"])
+    assert run.status == "succeeded", run.error
+    assert rollback["ancestors"] == ["Handbook", "Release process", "Payments board"]
+    assert run.counts["removed"] == 0
+
+
+def test_it_adds_a_page_created_below_an_excluded_page_in_a_targeted_run(world, connection):
+    sync_now(connection)
+    created = world.atlassian.create_page(
+        world.site.cloud_id,
+        space_key="OPS",
+        title="Canary",
+        parent_id=world.pages["dashboard"].id,
+        body="<p>New.</p>",
+        emit=False,
+    )
+
+    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[created.id])
+
+    canary = front_matter(page_files(world)["confluence/OPS/release-process/canary.md"])
+    assert run.counts["added"] == 1 and run.counts["removed"] == 0
+    assert canary["ancestors"] == ["Handbook", "Release process", "Payments dashboard"]
+
+
+def test_it_keeps_what_the_index_knows_of_pages_it_does_not_sync(world, connection):
+    sync_now(connection)
+    index = parse_index(tree(world)[INDEX_PATH])
+    assert set(index.unsynced) == {world.pages["handbook"].id, world.pages["dashboard"].id}
+    assert index.unsynced[world.pages["dashboard"].id].title == "Payments dashboard"
+
+
+def test_it_matches_a_full_sync_after_targeted_runs(world, connection):
+    sync_now(connection)
+    for key in ("hotfix", "rollback", "checklist"):
+        world.atlassian.update_page(world.pages[key].id, body=f"<p>{key} edited.</p>", emit=False)
+        sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages[key].id])
+    after_events = tree(world)
+
+    full = sync_now(connection, full=True)
+
+    assert full.commit_sha == ""
+    assert tree(world) == after_events
+
+
+def test_it_keeps_archived_pages_in_the_ancestry_of_their_children(world, connection):
+    sync_now(connection)
+    world.atlassian.archive_page(world.pages["rollback"].id, emit=False)
+
+    targeted = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["rollback"].id])
+    after_event = tree(world)
+    full = sync_now(connection, full=True)
+
+    hotfix = front_matter(page_files(world)["confluence/OPS/release-process/hotfix.md"])
+    assert targeted.counts["removed"] == 1 and targeted.counts["moved"] == 2
+    assert hotfix["ancestors"] == ["Handbook", "Release process", "Payments dashboard", "Rollback"]
+    assert full.commit_sha == "" and tree(world) == after_event

@@ -1,0 +1,58 @@
+"""A sync removes only files it wrote, and writes only to the repository that is still its own (issue 14, item 2)."""
+
+import json
+
+import pytest
+
+from confluence import sync
+from confluence.index import INDEX_PATH
+from confluence.models import SyncRun, SyncState, SyncTarget
+from github_sync.commit import git_blob_sha
+from github_sync.models import Repository
+from tests.confluence.sync_world import sync_now, tree
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_never_deletes_a_file_an_edited_index_claims_outside_its_folders(world, connection):
+    sync_now(connection)
+    readme = b"# Our wiki mirror\n"
+    index = json.loads(tree(world)[INDEX_PATH])
+    # Someone edits the index file by hand: a page entry now names the README, with its right blob sha.
+    some_page = next(iter(index["pages"]))
+    index["pages"][some_page]["path"] = "README.md"
+    index["pages"][some_page]["blob"] = git_blob_sha(readme)
+    world.github.push_outside_commit(
+        "acme-inc", "wiki", files={"README.md": readme, INDEX_PATH: json.dumps(index)}, message="By hand"
+    )
+    SyncState.objects.filter(connection=connection).delete()  # read the index from the repository
+
+    run = sync_now(connection, full=True)
+
+    assert run.status == "succeeded", run.error
+    assert tree(world)["README.md"] == readme
+
+
+def test_it_writes_nothing_when_its_repository_changes_during_the_run(world, connection, monkeypatch):
+    sync_now(connection)
+    world.atlassian.update_page(world.pages["home"].id, body="<p>Edited.</p>", emit=False)
+    before = world.github.head_sha("acme-inc", "wiki")
+    world.github.create_repository("acme-inc", "other", private=True)
+    other = Repository.objects.create(
+        installation=connection.sync_target.repository.installation, full_name="acme-inc/other", github_id=99
+    )
+    message = sync.commit_message
+
+    def move_target_then_describe(changes):
+        # Staff move the connection to another repository while this run renders.
+        SyncTarget.objects.filter(connection=connection).update(repository=other)
+        return message(changes)
+
+    monkeypatch.setattr(sync, "commit_message", move_target_then_describe)
+
+    run = sync_now(connection)
+
+    assert run.status == SyncRun.Status.FAILED
+    assert run.error_kind == SyncRun.ErrorKind.TRANSIENT
+    assert "no longer acme-inc/wiki" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") == before
