@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
@@ -57,16 +58,50 @@ class ForgeInstallationAdmin(admin.ModelAdmin):
     readonly_fields = ["updated_at"]
 
 
+class SyncTargetForm(forms.ModelForm):
+    """Staff may point a connection at any repository, except one another connection writes to."""
+
+    class Meta:
+        model = SyncTarget
+        fields = [
+            "connection",
+            "repository",
+            "public_confirmed_by",
+            "public_confirmed_at",
+            "selected_by",
+            "selected_at",
+        ]
+
+    def clean_repository(self):
+        repository = self.cleaned_data["repository"]
+        other = SyncTarget.objects.filter(repository=repository).exclude(pk=self.instance.pk).first()
+        if other is not None:
+            holder = other.connection
+            raise forms.ValidationError(
+                f"{repository.full_name} is written by {holder.name} (connection {holder.pk} of {holder.org}). "
+                "A repository has one writer: choose another repository, or delete that connection's target first."
+            )
+        return repository
+
+
 @admin.register(SyncTarget)
 class SyncTargetAdmin(admin.ModelAdmin):
+    form = SyncTargetForm
     list_display = ["connection", "repository", "selected_by", "selected_at", "public_confirmed_at"]
     search_fields = ["connection__name", "connection__org__slug", "repository__full_name"]
     raw_id_fields = ["connection", "repository", "selected_by", "public_confirmed_by"]
     list_select_related = ["connection", "repository", "selected_by"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # A target belongs to its connection: staff change the repository, never move the row to another connection.
+        return ["connection"] if obj is not None else []
+
     def save_model(self, request, obj, form, change):
+        previous = SyncTarget.objects.filter(pk=obj.pk).select_related("repository").first() if change else None
         super().save_model(request, obj, form, change)
-        setup.update_status(obj.connection)
+        setup.use_repository(
+            obj.connection, obj.repository, previous=previous.repository if previous else None, user=request.user
+        )
 
 
 @admin.register(SyncScope)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from connectors.crypto import EncryptedTextField
@@ -77,7 +79,11 @@ class ForgeInstallation(models.Model):
 
 
 class SyncTarget(models.Model):
-    """The GitHub repository a Confluence connection writes to (its default branch)."""
+    """The GitHub repository a Confluence connection writes to (its default branch).
+
+    A repository has one writer: two connections syncing into one repository would each remove the other's pages
+    on every run. Reading is not exclusive (any number of `github_sync.Source` rows may ingest the repository).
+    """
 
     connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="sync_target")
     repository = models.ForeignKey(Repository, on_delete=models.RESTRICT, related_name="sync_targets")
@@ -88,6 +94,15 @@ class SyncTarget(models.Model):
     public_confirmed_at = models.DateTimeField(null=True, blank=True)
     selected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     selected_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["repository"],
+                name="one_writer_per_repository",
+                violation_error_message="Another connection already writes to this repository.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.connection} → {self.repository}"
@@ -183,6 +198,13 @@ class SyncRun(models.Model):
         PERMANENT = "permanent", "Needs a fix"
         AUTH = "auth", "Access revoked"
 
+    class WarningKind(models.TextChoices):
+        PAGE_TOO_LARGE = "page_too_large", "Page skipped: too large"
+        ATTACHMENT_TOO_LARGE = "attachment_too_large", "Attachment not copied: too large"
+
+    # A run that writes thousands of pages could warn about each; the first ones tell the story.
+    MAX_WARNINGS = 200
+
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="sync_runs")
     trigger = models.CharField(max_length=20, choices=Trigger.choices)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.QUEUED)
@@ -209,6 +231,10 @@ class SyncRun(models.Model):
     waited_seconds = models.FloatField(default=0)
     error_kind = models.CharField(max_length=20, choices=ErrorKind.choices, default=ErrorKind.NONE, blank=True)
     error = models.TextField(blank=True)
+    # What the run left out of the repository, and why, while still succeeding (at most MAX_WARNINGS):
+    # {"kind": WarningKind, "page_id", "title", "space_key", "size", "limit", and per kind "kept" (the repository
+    # keeps the page's previous version) or "filename"}. Repeated by every run while the cause persists.
+    warnings = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -240,6 +266,25 @@ class SyncRun(models.Model):
     def progress_percent(self) -> int:
         return int(100 * self.progress_done / self.progress_total) if self.progress_total else 0
 
+    def warning_summary(self) -> str:
+        """One line for the connector card: "1 page skipped: too large · 2 attachments not copied: too large"."""
+        counts = Counter(w.get("kind") for w in self.warnings)
+        more = "+" if len(self.warnings) >= self.MAX_WARNINGS else ""
+        what = {
+            self.WarningKind.PAGE_TOO_LARGE: ("page", "skipped"),
+            self.WarningKind.ATTACHMENT_TOO_LARGE: ("attachment", "not copied"),
+        }
+        parts = [
+            f"{counts[kind]}{more} {noun}{'s' if counts[kind] != 1 else ''} {outcome}: too large"
+            for kind, (noun, outcome) in what.items()
+            if counts[kind]
+        ]
+        return " · ".join(parts)
+
+    def warning_messages(self) -> list[str]:
+        """Each warning as a sentence, for the run history and the admin."""
+        return [warning_message(w) for w in self.warnings]
+
     def record_progress(self, *, done: int, total: int | None = None) -> None:
         """Progress for the card's bar, and the heartbeat that tells the sweeper this run is alive."""
         fields = {"progress_done": done}
@@ -255,6 +300,19 @@ class SyncRun(models.Model):
             raise RunSuperseded(f"sync run {self.pk} was given up as stale; a recovery run redoes its work")
         for name, value in fields.items():
             setattr(self, name, value)
+
+
+def warning_message(warning: dict) -> str:
+    """A run's warning as a sentence that says what is missing, why, and what the repository holds instead."""
+    page = f'"{warning.get("title", "")}" ({warning.get("space_key", "")}, page {warning.get("page_id", "")})'
+    size, limit = filesizeformat(warning.get("size", 0)), filesizeformat(warning.get("limit", 0))
+    if warning.get("kind") == SyncRun.WarningKind.ATTACHMENT_TOO_LARGE:
+        return (
+            f'Attachment "{warning.get("filename", "")}" shown on page {page} is {size}, over the {limit} limit: '
+            "not copied into the repository; it stays in Confluence."
+        )
+    outcome = "the repository keeps its previous version" if warning.get("kept") else "not written to the repository"
+    return f"Page {page} is {size} of Markdown, over the {limit} limit: {outcome}. Each sync tries again."
 
 
 class SyncState(models.Model):
@@ -305,3 +363,32 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.content_id or self.space_key} ({self.status})"
+
+    @property
+    def page_id(self) -> str:
+        """The page the event is about: the content's id, or an attachment's page ("" when it names no page)."""
+        body = self.payload if isinstance(self.payload, dict) else {}
+        if "eventType" not in body and isinstance(body.get("payload"), dict):
+            body = body["payload"]  # the event under `payload`, as the Forge contract documents it
+        attachment = body.get("attachment") if isinstance(body.get("attachment"), dict) else None
+        if attachment is None:
+            return self.content_id if self.content_type in ("page", "") else ""
+        container = attachment.get("container") if isinstance(attachment.get("container"), dict) else {}
+        return str(container.get("id") or "") if container.get("type") == "page" else ""
+
+
+class ForgeTokenUse(models.Model):
+    """A Forge Invocation Token that carried a delivery, kept until the token expires.
+
+    The token signs who sent a request, not its body: without this row, anyone holding a captured token could send
+    any body with it until it expires. One token carries one delivery (its body's hash tells a network-level resend
+    of that same delivery from a replay with another body)."""
+
+    token_id = models.CharField(max_length=255, unique=True)  # the `jti` claim
+    body_sha256 = models.CharField(max_length=64)
+    # When the token stops verifying (`exp` plus our leeway): after that the row proves nothing and is pruned.
+    expires_at = models.DateTimeField(db_index=True)
+    used_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Forge token {self.token_id[:12]}… (until {self.expires_at:%Y-%m-%d %H:%M:%S})"

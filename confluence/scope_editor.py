@@ -1,13 +1,244 @@
-"""The scope step's form: spaces and page trees picked in the browser, checked against the site, previewed."""
+"""The scope step's form: spaces and page trees picked in the browser, checked against the site, previewed.
+
+The page sends the whole selection as ONE form field, `selection`, holding JSON that
+static/confluence/scope_editor.js keeps in step as the person ticks spaces, chooses what to do with pages and
+types labels:
+
+    {"spaces": ["ENG"],
+     "pages": {"ENG": {"98304": "exclude"}, "OPS": {"98310": "include"}},
+     "excluded_labels": ["draft", "obsolete"]}
+
+A page's mode is `include` or `exclude` (the page and its descendants), or `include_only` or `exclude_only` (the
+page alone). One field scales where a form field per ticked page cannot (Django refuses a request of more than
+DATA_UPLOAD_MAX_NUMBER_FIELDS fields): 5,000 picks of 10-digit ids are about 130 KB, 190 KB as a browser
+encodes the form, far inside DATA_UPLOAD_MAX_MEMORY_SIZE. Preview and Save read it through the same parser, so
+what Preview counts and redraws is what Save stores. The editor needs JavaScript (the page says so without it).
+
+Parsing has two stages. `parse_selection` checks the shape (a form error, and the redraw falls back to the saved
+scope, since a malformed field holds nothing to show); `ScopeForm.clean` and `check_preview` check the picks
+against the site (form errors that keep the person's picks on the redrawn page, so they can fix them).
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
 from django import forms
+from django.utils.html import format_html_join
+from django.utils.safestring import SafeString
 
 from confluence.client import ConfluenceClient, Page, Space
+from confluence.index import page_order
 from confluence.scope import ScopeSpec, Selection, fetch_labelled, fetch_listing, select_pages
+
+# mode → (excluded, with descendants); the labels are what the page's choice menus say.
+MODES = {
+    "include": (False, True),
+    "include_only": (False, False),
+    "exclude": (True, True),
+    "exclude_only": (True, False),
+}
+MODE_LABELS = (
+    ("include", "Include with descendants"),
+    ("include_only", "Include this page only"),
+    ("exclude", "Exclude with descendants"),
+    ("exclude_only", "Exclude this page only"),
+)
+# Far beyond what a person picks one page at a time (they pick trees), and well inside
+# DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB) once a browser has percent-encoded the JSON (20,000 picks: about 750 KB).
+MAX_PAGE_PICKS = 20_000
+MAX_SELECTION_CHARS = 1_000_000
+MAX_SPACES = 10_000
+MAX_LABELS = 200
+MAX_KEY_LENGTH = 255  # space keys and labels: Confluence's own limit for both
+MAX_LISTED = 10  # ids named in one error message
+CONFLUENCE_ID = re.compile(r"[0-9]{1,20}")  # page and space ids
+
+
+def _options(chosen: str) -> SafeString:
+    choices = (("", "Not chosen"), *MODE_LABELS)
+    return format_html_join(
+        "", '<option value="{}"{}>{}</option>', ((v, " selected" if v == chosen else "", label) for v, label in choices)
+    )
+
+
+# A page's choice menu, once for each mode: thousands of listed choices render without a template loop each.
+MODE_OPTIONS = {mode: _options(mode) for mode in ("", *MODES)}
+
+
+class InvalidSelection(ValueError):
+    """The selection field is not what the scope editor sends: a form error, never a crash."""
+
+
+@dataclass(frozen=True)
+class PagePick:
+    id: str
+    space_key: str
+    mode: str
+
+    @property
+    def excluded(self) -> bool:
+        return MODES[self.mode][0]
+
+    @property
+    def descendants(self) -> bool:
+        return MODES[self.mode][1]
+
+
+@dataclass(frozen=True)
+class Picks:
+    """What the person chose, in the editor's terms (pages keep their space key and mode)."""
+
+    spaces: tuple[str, ...] = ()
+    pages: tuple[PagePick, ...] = ()
+    excluded_labels: tuple[str, ...] = ()
+
+    @classmethod
+    def from_scope(cls, scope) -> Picks:
+        """A saved scope, as the editor shows it. When staff listed one page as included and excluded, the
+        exclusion wins: the editor holds one choice a page, and excluding is the safer reading."""
+        chosen: dict[str, PagePick] = {}
+        for entries, excluded in ((scope.pages, False), (scope.excluded_pages, True)):
+            for entry in entries:
+                page_id = str(entry.get("id", ""))
+                if not CONFLUENCE_ID.fullmatch(page_id):
+                    continue  # not a Confluence id (staff typed it): it could never select a page
+                descendants = bool(entry.get("descendants", True))
+                mode = next(m for m, flags in MODES.items() if flags == (excluded, descendants))
+                chosen[page_id] = PagePick(id=page_id, space_key=str(entry.get("space_key", "")), mode=mode)
+        return cls.build(
+            spaces=[s["key"] for s in scope.spaces], pages=chosen.values(), excluded_labels=scope.excluded_labels
+        )
+
+    @classmethod
+    def build(cls, *, spaces, pages, excluded_labels) -> Picks:
+        """Sorted and without duplicates, so equal choices give equal JSON and equal stored scopes."""
+        return cls(
+            spaces=tuple(sorted(set(spaces))),
+            pages=tuple(sorted(pages, key=lambda p: (p.space_key, page_order(p.id)))),
+            excluded_labels=tuple(sorted(set(excluded_labels))),
+        )
+
+    def to_json(self) -> str:
+        pages: dict[str, dict[str, str]] = {}
+        for pick in self.pages:
+            pages.setdefault(pick.space_key, {})[pick.id] = pick.mode
+        data = {"spaces": list(self.spaces), "pages": pages, "excluded_labels": list(self.excluded_labels)}
+        return json.dumps(data, separators=(",", ":"))
+
+    def spec(self) -> ScopeSpec:
+        return ScopeSpec(
+            spaces=self.spaces,
+            pages=tuple((p.id, p.descendants) for p in self.pages if not p.excluded),
+            excluded_pages=tuple((p.id, p.descendants) for p in self.pages if p.excluded),
+            excluded_labels=self.excluded_labels,
+        )
+
+    def space_keys(self) -> set[str]:
+        """Every space the picks touch: whole spaces, and the spaces of picked pages."""
+        return set(self.spaces) | {p.space_key for p in self.pages}
+
+    def page_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for pick in self.pages:
+            counts[pick.space_key] = counts.get(pick.space_key, 0) + 1
+        return counts
+
+
+# Parsing ---------------------------------------------------------------------------------------------------
+
+
+def parse_selection(raw: str) -> Picks:
+    """The `selection` field's JSON, checked for shape, types and size; not yet against the site."""
+    if not raw:
+        raise InvalidSelection(
+            "Nothing was chosen: the scope editor sends your choices with JavaScript. Enable it and reload the page."
+        )
+    if len(raw) > MAX_SELECTION_CHARS:
+        raise InvalidSelection(
+            f"The selection is too large ({len(raw):,} characters; at most {MAX_SELECTION_CHARS:,}). "
+            "Include whole spaces or page trees instead of single pages."
+        )
+    try:
+        data = json.loads(raw, object_pairs_hook=_refuse_duplicate_keys, parse_constant=_refuse_constant)
+    except (ValueError, RecursionError):
+        raise InvalidSelection("The selection could not be read. Reload the page and choose again.") from None
+    if not isinstance(data, dict) or not set(data) <= {"spaces", "pages", "excluded_labels"}:
+        raise InvalidSelection("The selection could not be read: unexpected fields. Reload the page and choose again.")
+    return Picks.build(
+        spaces=_space_keys(data.get("spaces", [])),
+        pages=_page_picks(data.get("pages", {})),
+        excluded_labels=_labels(data.get("excluded_labels", [])),
+    )
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    # A page listed twice would have two modes; JSON parsers silently keep the last one.
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("duplicate key")
+    return dict(pairs)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _space_key(value) -> str:
+    # Empty and unknown keys pass here and fail against the site's spaces, keeping the picks on the page.
+    if not isinstance(value, str) or len(value) > MAX_KEY_LENGTH:
+        raise InvalidSelection("The selection could not be read: a space key is not text.")
+    return value
+
+
+def _space_keys(values) -> list[str]:
+    if not isinstance(values, list):
+        raise InvalidSelection("The selection could not be read: spaces must be a list.")
+    if len(values) > MAX_SPACES:
+        raise InvalidSelection(f"Too many spaces: at most {MAX_SPACES:,}.")
+    return [_space_key(value) for value in values]
+
+
+def _page_picks(values) -> list[PagePick]:
+    if not isinstance(values, dict):
+        raise InvalidSelection("The selection could not be read: pages must be grouped by space.")
+    picks: list[PagePick] = []
+    for key, modes in values.items():
+        if not isinstance(modes, dict):
+            raise InvalidSelection("The selection could not be read: pages must map page ids to choices.")
+        for page_id, mode in modes.items():
+            if not CONFLUENCE_ID.fullmatch(page_id):
+                raise InvalidSelection(f"Unrecognised page id {page_id[:40]!r}: Confluence page ids are digits.")
+            if mode not in MODES:
+                raise InvalidSelection(f"Unrecognised choice {str(mode)[:40]!r} for page {page_id}.")
+            picks.append(PagePick(id=page_id, space_key=_space_key(key), mode=mode))
+            if len(picks) > MAX_PAGE_PICKS:
+                raise InvalidSelection(
+                    f"Too many single page choices: at most {MAX_PAGE_PICKS:,}. "
+                    "Include whole spaces or page trees instead."
+                )
+    if len({p.id for p in picks}) != len(picks):
+        raise InvalidSelection("The selection could not be read: a page is listed under two spaces.")
+    return picks
+
+
+def _labels(values) -> list[str]:
+    if not isinstance(values, list) or len(values) > MAX_LABELS:
+        raise InvalidSelection(f"Excluded labels must be a list of at most {MAX_LABELS} labels.")
+    labels = []
+    for value in values:
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_KEY_LENGTH:
+            raise InvalidSelection(f"Labels are text of 1 to {MAX_KEY_LENGTH} characters.")
+        if re.search(r"[\s,]", value.strip()):
+            raise InvalidSelection(f"A label cannot contain spaces or commas: {value[:40]!r}.")
+        # Confluence stores labels in lower case.
+        labels.append(value.strip().lower())
+    return labels
+
+
+# The form --------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -28,106 +259,116 @@ class Preview:
         return f"{pages} in {spaces} will be synced; {self.selection.excluded} excluded"
 
 
-def _pairs(values: list[str]) -> list[tuple[str, str]]:
-    """ "ENG:123" → ("ENG", "123"); malformed values are form errors, not crashes."""
-    pairs = []
-    for value in values:
-        key, _, page_id = value.partition(":")
-        if not key or not page_id.isdigit():
-            raise forms.ValidationError(f"Unrecognised page selection {value!r}.")
-        pairs.append((key, page_id))
-    return pairs
+@dataclass(frozen=True)
+class PickRow:
+    """One page choice as the page lists it."""
+
+    id: str
+    space_key: str
+    mode: str
+    title: str  # from Confluence or the saved scope; "Page <id>" when neither knows it
+
+    @property
+    def options(self) -> SafeString:
+        return MODE_OPTIONS[self.mode]
+
+
+@dataclass(frozen=True)
+class SpaceRow:
+    key: str
+    name: str
+    id: str | None  # None: chosen before, no longer in the site (listed so the person can clear it)
+    whole: bool
+    page_choices: int
 
 
 class ScopeForm(forms.Form):
-    excluded_labels = forms.CharField(required=False, help_text="Comma-separated, e.g. draft, obsolete")
+    selection = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
 
     def __init__(self, data=None, *, spaces: list[Space], scope=None):
-        super().__init__(data, initial=self._initial(scope))
+        super().__init__(data)
         self.spaces = {space.key: space for space in spaces}
         self.scope = scope
-        names = ("space", "page", "page_only", "exclude", "exclude_only")
-        self.data_lists = {name: data.getlist(name) for name in names} if data else {}
-
-    @staticmethod
-    def _initial(scope) -> dict:
-        return {"excluded_labels": ", ".join(scope.excluded_labels)} if scope else {}
-
-    def selected(self) -> dict[str, set[str]]:
-        """What is ticked, for re-rendering the form: from the POST, else from the saved scope."""
-        if self.data_lists:
-            return {name: set(values) for name, values in self.data_lists.items()}
-        if not self.scope:
-            return {}
-        return {
-            "space": {s["key"] for s in self.scope.spaces},
-            "page": {f"{p['space_key']}:{p['id']}" for p in self.scope.pages if p.get("descendants", True)},
-            "page_only": {f"{p['space_key']}:{p['id']}" for p in self.scope.pages if not p.get("descendants", True)},
-            "exclude": {f"{p['space_key']}:{p['id']}" for p in self.scope.excluded_pages if p.get("descendants", True)},
-            "exclude_only": {
-                f"{p['space_key']}:{p['id']}" for p in self.scope.excluded_pages if not p.get("descendants", True)
-            },
-        }
-
-    def saved_pages(self) -> list[dict]:
-        """Pages of the saved scope, listed so that selections made in collapsed trees stay visible."""
-        if not self.scope:
-            return []
-        included = [dict(p, kind="page") for p in self.scope.pages]
-        return included + [dict(p, kind="exclude") for p in self.scope.excluded_pages]
+        self.saved = Picks.from_scope(scope) if scope else Picks()
+        # What the page shows: the saved scope until a POST parses, then the person's picks.
+        self.picks = self.saved
+        self.picks_read = False
 
     def clean(self):
         cleaned = super().clean()
-        lists = self.data_lists
-        unknown = sorted(set(lists.get("space", [])) - set(self.spaces))
-        names = ("page", "page_only", "exclude", "exclude_only")
-        self.page_pairs = {name: _pairs(lists.get(name, [])) for name in names}
-        unknown += sorted({key for pairs in self.page_pairs.values() for key, _ in pairs} - set(self.spaces))
+        try:
+            self.picks = parse_selection(cleaned.get("selection", ""))
+        except InvalidSelection as error:
+            raise forms.ValidationError(str(error)) from None
+        self.picks_read = True
+        unknown = sorted(self.picks.space_keys() - set(self.spaces))
         if unknown:
-            raise forms.ValidationError(f"Unknown space: {', '.join(sorted(set(unknown)))}. It may have been deleted.")
-        if not lists.get("space") and not self.page_pairs["page"] and not self.page_pairs["page_only"]:
-            raise forms.ValidationError("Choose at least one space or page: an empty scope would sync nothing.")
-        labels = cleaned.get("excluded_labels", "").split(",")
-        cleaned["labels"] = sorted({label.strip() for label in labels if label.strip()})
+            names = ", ".join(key or "(none)" for key in unknown)
+            self.add_error(None, f"Unknown space: {names}. It may have been deleted; clear the choices made in it.")
+        if self.picks.spec().is_empty:
+            self.add_error(None, "Choose at least one space or page: an empty scope would sync nothing.")
         return cleaned
 
     def spec(self) -> ScopeSpec:
-        pairs = self.page_pairs
-        return ScopeSpec(
-            spaces=tuple(sorted(set(self.data_lists.get("space", [])))),
-            pages=tuple((pid, True) for _, pid in pairs["page"]) + tuple((pid, False) for _, pid in pairs["page_only"]),
-            excluded_pages=tuple((pid, True) for _, pid in pairs["exclude"])
-            + tuple((pid, False) for _, pid in pairs["exclude_only"]),
-            excluded_labels=tuple(self.cleaned_data["labels"]),
-        )
+        return self.picks.spec()
 
     def involved_spaces(self) -> list[Space]:
-        keys = set(self.data_lists.get("space", [])) | {key for pairs in self.page_pairs.values() for key, _ in pairs}
-        return [self.spaces[key] for key in sorted(keys)]
+        """The site's spaces the picks touch (unknown keys are already form errors)."""
+        return [self.spaces[key] for key in sorted(self.picks.space_keys()) if key in self.spaces]
 
     def check_preview(self, preview: Preview) -> None:
         """Pages that are not in the site's listing (another site, deleted, wrong space) are form errors."""
         missing = [
-            f"{key}:{pid}"
-            for name in ("page", "page_only", "exclude", "exclude_only")
-            for key, pid in self.page_pairs[name]
-            if preview.titles.get(pid, (None, None))[1] != key
+            f"{p.space_key}:{p.id}"
+            for p in self.picks.pages
+            if preview.titles.get(p.id, (None, None))[1] != p.space_key
         ]
         if missing:
-            self.add_error(None, f"These pages are not in this Confluence site: {', '.join(missing)}.")
+            more = f" and {len(missing) - MAX_LISTED:,} more" if len(missing) > MAX_LISTED else ""
+            self.add_error(
+                None,
+                f"These pages are not in this Confluence site (deleted, moved or never there): "
+                f"{', '.join(missing[:MAX_LISTED])}{more}. Clear them from your page choices.",
+            )
 
     def scope_fields(self, preview: Preview) -> dict:
-        def page(pid: str, descendants: bool) -> dict:
-            title, key = preview.titles[pid]
-            return {"id": pid, "title": title, "space_key": key, "descendants": descendants}
+        def page(pick: PagePick) -> dict:
+            title, key = preview.titles[pick.id]
+            return {"id": pick.id, "title": title, "space_key": key, "descendants": pick.descendants}
 
-        spec = preview.spec
         return {
-            "spaces": [{"id": self.spaces[k].id, "key": k, "name": self.spaces[k].name} for k in spec.spaces],
-            "pages": [page(pid, d) for pid, d in spec.pages],
-            "excluded_pages": [page(pid, d) for pid, d in spec.excluded_pages],
-            "excluded_labels": list(spec.excluded_labels),
+            "spaces": [{"id": self.spaces[k].id, "key": k, "name": self.spaces[k].name} for k in self.picks.spaces],
+            "pages": [page(p) for p in self.picks.pages if not p.excluded],
+            "excluded_pages": [page(p) for p in self.picks.pages if p.excluded],
+            "excluded_labels": list(self.picks.excluded_labels),
         }
+
+    def pick_rows(self, preview: Preview | None) -> list[PickRow]:
+        """Every page choice, titled from the preview's listings or the saved scope, so picks made deep in a tree
+        stay visible (and changeable) whatever is expanded."""
+        titles = {str(p.get("id")): p.get("title", "") for p in self._saved_entries()}
+        if preview:
+            titles.update({pid: title for pid, (title, _) in preview.titles.items()})
+        rows = [
+            PickRow(id=p.id, space_key=p.space_key, mode=p.mode, title=titles.get(p.id) or f"Page {p.id}")
+            for p in self.picks.pages
+        ]
+        return sorted(rows, key=lambda r: (r.space_key, r.title.casefold(), page_order(r.id)))
+
+    def space_rows(self, spaces: list[Space]) -> list[SpaceRow]:
+        """The listed spaces, then any the picks name that the site no longer has."""
+        counts = self.picks.page_counts()
+        rows = [
+            SpaceRow(s.key, s.name, s.id, whole=s.key in self.picks.spaces, page_choices=counts.get(s.key, 0))
+            for s in spaces
+        ]
+        gone = sorted(self.picks.space_keys() - set(self.spaces))
+        return rows + [
+            SpaceRow(key, key, None, whole=key in self.picks.spaces, page_choices=counts.get(key, 0)) for key in gone
+        ]
+
+    def _saved_entries(self) -> list[dict]:
+        return list(self.scope.pages) + list(self.scope.excluded_pages) if self.scope else []
 
 
 def preview_scope(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[Space]) -> Preview:

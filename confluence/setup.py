@@ -4,13 +4,22 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from confluence.auth import mark_revoked
-from confluence.models import AtlassianSite, ForgeInstallation, PendingAtlassianLink, SyncRun, SyncScope, SyncTarget
+from confluence.models import (
+    AtlassianSite,
+    ForgeInstallation,
+    PendingAtlassianLink,
+    SyncRun,
+    SyncScope,
+    SyncState,
+    SyncTarget,
+)
 from confluence.tasks import enqueue_sync, ready_to_sync
 from connectors.models import Connection, SetupTask
+from github_sync.ingest import drop_documents
 from github_sync.models import Installation, Repository, Source
 
 FORGE_REMOVED = "Forge app removed — changes are no longer captured. A site admin can reinstall it."
@@ -147,29 +156,97 @@ def selectable_repositories(connection: Connection):
     ).select_related("installation")
 
 
+class RepositoryTaken(ValueError):
+    """Another connection writes to that repository. A repository has one writer, or two connections would each
+    remove the other's pages on every sync."""
+
+    def __init__(self, repository: Repository, holder: Connection, *, viewer_org_id: int):
+        self.repository, self.holder = repository, holder
+        super().__init__(taken_detail(repository, holder, viewer_org_id=viewer_org_id))
+
+
+def taken_detail(repository: Repository, holder: Connection, *, viewer_org_id: int) -> str:
+    # Another organization's connection is named to staff only (in the admin), never in the wizard.
+    same_org = holder.org_id == viewer_org_id
+    writer = f"the connection “{holder.name}”" if same_org else "a connection of another organization"
+    return f"{repository.full_name} is written by {writer}; choose another repository."
+
+
+def repository_writer(repository: Repository, *, other_than: Connection | None) -> Connection | None:
+    """The connection that writes to `repository`, unless it is `other_than`."""
+    targets = SyncTarget.objects.filter(repository=repository).select_related("connection")
+    if other_than is not None:
+        targets = targets.exclude(connection=other_than)
+    target = targets.first()
+    return target.connection if target else None
+
+
+def repository_writers(connection: Connection) -> dict[int, Connection]:
+    """Repository id → the other connection writing to it, for the repositories `connection` could choose."""
+    targets = (
+        SyncTarget.objects.filter(repository__in=selectable_repositories(connection))
+        .exclude(connection=connection)
+        .select_related("connection")
+    )
+    return {target.repository_id: target.connection for target in targets}
+
+
 def select_repository(connection: Connection, repository: Repository, *, user, public_confirmed: bool) -> SyncTarget:
     if not selectable_repositories(connection).filter(pk=repository.pk).exists():
         raise ValueError("That repository is not reachable by this organization's GitHub App installation.")
+    holder = repository_writer(repository, other_than=connection)
+    if holder is not None:
+        raise RepositoryTaken(repository, holder, viewer_org_id=connection.org_id)
     if not repository.private and not public_confirmed:
         raise ValueError("The repository is public: confirm that synced pages will be public.")
-    target, _ = SyncTarget.objects.update_or_create(
-        connection=connection,
-        defaults={
-            "repository": repository,
-            "selected_by": user,
-            "selected_at": timezone.now(),
-            "public_confirmed_by": user if not repository.private else None,
-            "public_confirmed_at": timezone.now() if not repository.private else None,
-        },
-    )
-    # The target repository is a source like any other: ingested on every commit, searchable by the org.
-    Source.connect(connection, repository, by=user)
+    previous = SyncTarget.objects.filter(connection=connection).select_related("repository").first()
+    try:
+        # A savepoint: the unique constraint refuses a repository another connection took since the check above.
+        with transaction.atomic():
+            target, _ = SyncTarget.objects.update_or_create(
+                connection=connection,
+                defaults={
+                    "repository": repository,
+                    "selected_by": user,
+                    "selected_at": timezone.now(),
+                    "public_confirmed_by": user if not repository.private else None,
+                    "public_confirmed_at": timezone.now() if not repository.private else None,
+                },
+            )
+    except IntegrityError:
+        holder = repository_writer(repository, other_than=connection)
+        if holder is None:
+            raise
+        raise RepositoryTaken(repository, holder, viewer_org_id=connection.org_id) from None
     visibility = "public" if not repository.private else "private"
     task(connection, "select_repository").mark(
         SetupTask.State.DONE, f"{repository.full_name} ({visibility}, branch {repository.default_branch})", by=user
     )
-    update_status(connection)
+    use_repository(connection, repository, previous=previous.repository if previous else None, user=user)
     return target
+
+
+def use_repository(connection: Connection, repository: Repository, *, previous: Repository | None, user) -> None:
+    """After the target was set (the wizard or staff in the admin): ingest the new repository, stop ingesting the
+    old one for this connection, and sync into the new one at once when the rest of setup is done."""
+    # The target repository is a source like any other: ingested on every commit, searchable by the org.
+    Source.connect(connection, repository, by=user)
+    if previous is not None and previous.pk != repository.pk:
+        release_repository(connection, previous)
+    update_status(connection)
+    if (previous is None or previous.pk != repository.pk) and ready_to_sync(connection):
+        enqueue_sync(connection, trigger=SyncRun.Trigger.SETUP)
+
+
+def release_repository(connection: Connection, repository: Repository) -> None:
+    """The connection no longer writes to `repository`. Its files stay there (nothing is removed from a repository
+    the connection no longer holds), but they are no longer kept current, so the connection stops ingesting them;
+    once no connection uses the repository nothing of it stays searchable. The saved index described that
+    repository: the next run reads the new one's own index instead."""
+    SyncState.objects.filter(connection=connection).delete()
+    connection.sources.filter(repository=repository).delete()
+    if not repository.sources.exists():
+        drop_documents(repository)
 
 
 # 5. Configure the scope ------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from confluence import setup
 from confluence.auth import client_for
 from confluence.client import AuthRevoked, ConfluenceError
 from confluence.models import AtlassianSite, PendingAtlassianLink, SyncScope, SyncTarget
-from confluence.scope_editor import ScopeForm, browse_children, preview_scope, scope_rows
+from confluence.scope_editor import CONFLUENCE_ID, MODE_OPTIONS, ScopeForm, browse_children, preview_scope, scope_rows
 from connectors.access import get_connection, org_admin_required
 from connectors.models import Connection
 from github_sync.installations import complete_link_step_if_installed
@@ -123,21 +123,52 @@ def repository_step(request: HttpRequest, slug: str, connection_id: int) -> Http
     connection = confluence_connection(request, connection_id)
     repositories = setup.selectable_repositories(connection)
     current = SyncTarget.objects.filter(connection=connection).select_related("repository").first()
+    chosen, error = (current.repository if current else None), ""
     if request.method == "POST":
-        repository = get_object_or_404(repositories, pk=request.POST.get("repository"))
+        chosen = get_object_or_404(repositories, pk=posted_id(request.POST.get("repository")))
         try:
             setup.select_repository(
-                connection, repository, user=request.user, public_confirmed=request.POST.get("confirm_public") == "1"
+                connection, chosen, user=request.user, public_confirmed=request.POST.get("confirm_public") == "1"
             )
-        except ValueError as error:
-            messages.error(request, str(error))
-            context = step_context(connection, "select_repository", repositories=repositories, chosen=repository)
-            return render(request, "confluence/step_repository.html", context, status=400)
-        return next_step(request, connection)
+        except ValueError as refused:  # unreachable, unconfirmed public, or written by another connection
+            error = str(refused)
+        else:
+            return next_step(request, connection)
+    rows = repository_rows(connection, repositories)
     context = step_context(
-        connection, "select_repository", repositories=repositories, chosen=current.repository if current else None
+        connection,
+        "select_repository",
+        rows=rows,
+        chosen=chosen,
+        current=current.repository if current else None,
+        all_taken=all(row["holder"] for row in rows),
+        error=error,
     )
-    return render(request, "confluence/step_repository.html", context)
+    return render(request, "confluence/step_repository.html", context, status=400 if error else 200)
+
+
+def posted_id(value: str | None) -> int | None:
+    """A forged form's non-numeric id finds nothing (a 404), rather than failing the query."""
+    return int(value) if value and value.isascii() and value.isdigit() else None
+
+
+def repository_rows(connection: Connection, repositories) -> list[dict]:
+    """Each repository the connection could write to, with the other connection that already does (it cannot be
+    chosen: a repository has one writer) and a link to that connection for the organization's members."""
+    writers = setup.repository_writers(connection)
+    rows = []
+    for repository in repositories:
+        holder = writers.get(repository.pk)
+        same_org = holder is not None and holder.org_id == connection.org_id
+        rows.append(
+            {
+                "repository": repository,
+                "holder": holder,
+                "holder_name": holder.name if same_org else "a connection of another organization",
+                "holder_url": reverse("connection-setup", args=[connection.org.slug, holder.pk]) if same_org else "",
+            }
+        )
+    return rows
 
 
 # 5. Configure the scope ------------------------------------------------------------------------------------
@@ -159,9 +190,11 @@ def scope_step(request: HttpRequest, slug: str, connection_id: int) -> HttpRespo
     except ConfluenceError as error:
         return render(request, "confluence/step_scope_unavailable.html", {"connection": connection, "error": error})
     scope = SyncScope.objects.filter(connection=connection).first()
-    form = ScopeForm(request.POST or None, spaces=spaces, scope=scope)
+    form = ScopeForm(request.POST if request.method == "POST" else None, spaces=spaces, scope=scope)
     preview = None
-    if request.method == "POST" and form.is_valid():
+    # Preview and Save read the one `selection` field the same way; Save stores what the preview resolved.
+    if request.method == "POST" and (form.is_valid() or form.picks_read) and form.involved_spaces():
+        # Resolved even when the picks have errors, so the redrawn page names the pages the person chose.
         try:
             preview = preview_scope(client, form.spec(), involved=form.involved_spaces())
         except ConfluenceError as error:
@@ -172,13 +205,16 @@ def scope_step(request: HttpRequest, slug: str, connection_id: int) -> HttpRespo
             setup.save_scope(connection, user=request.user, summary=preview.summary, **form.scope_fields(preview))
             messages.success(request, f"Scope saved: {preview.summary}.")
             return next_step(request, connection)
+    query = request.GET.get("q", "")
     context = step_context(
         connection,
         "configure_scope",
         form=form,
-        preview=preview,
-        rows=scope_rows(spaces, query=request.GET.get("q", "")),
-        query=request.GET.get("q", ""),
+        preview=preview if form.is_bound and form.is_valid() else None,
+        space_rows=form.space_rows(scope_rows(spaces, query=query)),
+        pick_rows=form.pick_rows(preview),
+        blank_options=MODE_OPTIONS[""],
+        query=query,
         site=site,
     )
     status = 400 if request.method == "POST" and not form.is_valid() else 200
@@ -190,9 +226,18 @@ def scope_children(request: HttpRequest, slug: str, connection_id: int) -> HttpR
     """The next level of a page tree, loaded when the user expands a space or a page (HTML fragment)."""
     connection = confluence_connection(request, connection_id)
     site = get_object_or_404(AtlassianSite, connection=connection)
+    space_id, page_id = request.GET.get("space", ""), request.GET.get("page", "")
+    # The ids go into API paths: only Confluence's digits may (no "../" walking the site's API with its token).
+    if not CONFLUENCE_ID.fullmatch(page_id or space_id):
+        raise Http404("No such space or page")
     try:
-        pages = browse_children(client_for(site), space_id=request.GET.get("space"), page_id=request.GET.get("page"))
+        pages = browse_children(client_for(site), space_id=space_id, page_id=page_id)
     except ConfluenceError:
         return render(request, "confluence/_scope_children.html", {"error": True}, status=502)
-    context = {"pages": pages, "connection": connection, "space_key": request.GET.get("key", "")}
+    context = {
+        "pages": pages,
+        "connection": connection,
+        "space_key": request.GET.get("key", ""),
+        "blank_options": MODE_OPTIONS[""],
+    }
     return render(request, "confluence/_scope_children.html", context)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -61,3 +62,11 @@ def github_install(client, connection, *, account: str, repositories="all", logi
     answer = requests.post(to_github["Location"], data=form, allow_redirects=False, timeout=5)
     assert answer.status_code == 302, answer.text
     return client.get(path_of(answer.headers["Location"]))
+
+
+def scope_selection(*, spaces=(), pages=None, labels=()) -> str:
+    """The scope step's one `selection` field, as static/confluence/scope_editor.js writes it.
+
+    `pages` maps a space key to {page id: mode}, mode one of include, include_only, exclude, exclude_only.
+    """
+    return json.dumps({"spaces": list(spaces), "pages": pages or {}, "excluded_labels": list(labels)})

@@ -59,10 +59,15 @@ def test_five_steps_from_a_fresh_organization_to_an_active_connection(
     print(f"\nscreenshot of the final Connectors page: {screenshot}")
 
     # What the pages showed is what was stored (read once the browser, and its event loop, are gone).
-    from confluence.models import SyncRun
+    from confluence.models import SyncRun, SyncScope
     from connectors.models import Connection
 
     connection = Connection.objects.get(org__name=ORG_NAME)
+    scope = SyncScope.objects.get(connection=connection)
+    assert [s["key"] for s in scope.spaces] == ["ENG"]
+    assert [(p["title"], p["space_key"], p["descendants"]) for p in scope.pages] == [("Release process", "OPS", True)]
+    assert [(p["title"], p["space_key"], p["descendants"]) for p in scope.excluded_pages] == [("FAQ", "ENG", True)]
+    assert scope.excluded_labels == ["draft", "obsolete"]
     assert connection.status == Connection.Status.ACTIVE
     assert set(connection.tasks.values_list("state", flat=True)) == {"done"}
     run = connection.sync_runs.order_by("created_at").first()  # the one activation queued
@@ -174,16 +179,55 @@ def click_through_setup(page, base: str, seeded, screenshot) -> None:
     page.get_by_label(REPOSITORY).check()
     page.get_by_role("button", name="Use this repository").click()
 
-    # 5. The scope ----------------------------------------------------------------------------------------------
+    # 5. The scope (issue 14, item 3: page-level picks survive Preview and are what Save stores) ------------------
     on_ctx_page(re.compile("scope", re.I))
+    tree, picks = page.locator("#scope-spaces"), page.locator("#scope-picks")
+
+    def open_children(select_label: str) -> None:
+        """Open the tree level under a page (the one whose choice menu has this label)."""
+        menu = tree.get_by_label(select_label, exact=True)
+        menu.locator("xpath=following-sibling::details[1]/summary").click()
+
     page.get_by_role("checkbox", name=re.compile(r"Engineering\s+ENG")).check()
+    tree.locator('li[data-space-row="ENG"] > details > summary').click()
+    open_children("Engineering in ENG")
+    open_children("Onboarding in ENG")
+    tree.get_by_label("FAQ in ENG", exact=True).select_option("exclude")
+    tree.locator('li[data-space-row="OPS"] > details > summary').click()
+    open_children("Operations in OPS")
+    open_children("Onboarding in OPS")
+    tree.get_by_label("Release process in OPS", exact=True).select_option("include")
+    # Chosen deep in the trees, listed at once among the page choices.
+    expect(picks.get_by_label("FAQ in ENG", exact=True)).to_have_value("exclude")
+    expect(picks.get_by_label("Release process in OPS", exact=True)).to_have_value("include")
+    expect(tree.locator('[data-space-count="OPS"]')).to_have_text("1 page choice below")
+    # Searching spaces filters the list in place: nothing chosen so far is lost.
+    page.get_by_label("Search spaces").fill("oper")
+    expect(tree.locator('li[data-space-row="ENG"]')).to_be_hidden()
+    page.get_by_label("Search spaces").fill("")
+    expect(tree.locator('li[data-space-row="ENG"]')).to_be_visible()
+    page.get_by_label("Excluded labels").fill("draft, obsolete")
     page.get_by_role("button", name="Preview").click()
+
     on_ctx_page(re.compile("scope", re.I))
     preview = page.locator("#scope-preview")
     expect(preview).to_be_visible()
-    expect(preview).to_contain_text(re.compile(r"\d+ pages?"))
+    # ENG: Engineering, Onboarding, Release process, Release 2.0 / Q3 plan (FAQ and its child are excluded);
+    # OPS: Release process and Reports design review (Meeting notes carries draft).
+    expect(preview).to_contain_text("6 pages in 2 spaces will be synced; 3 excluded")
     expect(preview.locator(".errorlist")).to_have_count(0)
+    # The redrawn page shows every pick: the space, both page choices (listed, and in the trees), the labels.
     expect(page.get_by_role("checkbox", name=re.compile(r"Engineering\s+ENG"))).to_be_checked()
+    expect(page.get_by_role("checkbox", name=re.compile(r"Operations\s+OPS"))).not_to_be_checked()
+    expect(picks.locator("select")).to_have_count(2)
+    expect(picks.get_by_label("FAQ in ENG", exact=True)).to_have_value("exclude")
+    expect(picks.get_by_label("Release process in OPS", exact=True)).to_have_value("include")
+    expect(page.get_by_label("Excluded labels")).to_have_value("draft, obsolete")
+    tree.locator('li[data-space-row="ENG"] > details > summary').click()
+    open_children("Engineering in ENG")
+    open_children("Onboarding in ENG")
+    expect(tree.get_by_label("FAQ in ENG", exact=True)).to_have_value("exclude")
+    expect(tree.get_by_label("Onboarding in ENG", exact=True)).to_have_value("")
     page.get_by_role("button", name="Save scope").click()
 
     # The Connectors page: active, with what was set up and the first sync ---------------------------------------
@@ -201,7 +245,7 @@ def click_through_setup(page, base: str, seeded, screenshot) -> None:
     expect(last_sync).to_contain_text(re.compile(r"\d+ pages"), timeout=30_000)
     expect(last_sync).not_to_contain_text("failed")
     expect(last_sync.get_by_role("link", name=re.compile(r"^[0-9a-f]{7}$"))).to_be_visible()
-    expect(facts.locator("dt:text-is('Scope') + dd")).to_have_text("1 space")
+    expect(facts.locator("dt:text-is('Scope') + dd")).to_have_text("1 space and 1 page tree; 3 exclusions")
     expect(card.get_by_role("link", name="Reopen setup")).to_be_visible()
     expect(card.get_by_role("button", name="Sync now")).to_be_visible()
 

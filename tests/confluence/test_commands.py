@@ -9,6 +9,7 @@ from django_q.models import Schedule
 
 from confluence import tasks
 from confluence.models import SyncRun
+from connectors.models import Connection
 from sandbox import demo
 from tests.confluence.sync_world import build_site, sync_now
 
@@ -94,6 +95,18 @@ def test_it_builds_the_demo(tmp_path, settings, monkeypatch, capsys):
     assert SyncRun.objects.filter(status="succeeded").count() == 1
 
 
+def test_it_syncs_the_same_demo_connection_when_run_again(tmp_path, settings, monkeypatch):
+    from sandbox import store
+
+    settings.SANDBOX_DIR = tmp_path / "sandbox"
+    settings.GITHUB_APP_PRIVATE_KEY_FILE = str(tmp_path / "sandbox/github/app-private-key.pem")
+    monkeypatch.setattr(store, "_cache", {})
+    call_command("sandbox_demo", "--pages", "12")
+    call_command("sandbox_demo", "--pages", "12")
+    assert Connection.objects.filter(kind=Connection.Kind.CONFLUENCE).count() == 1
+    assert SyncRun.objects.filter(status="succeeded").count() == 2
+
+
 def test_it_keeps_reconciling_after_the_forge_app_is_removed(connection):
     from confluence import setup
 
@@ -113,6 +126,6 @@ def test_it_prunes_old_history_but_keeps_each_connections_latest_run(connection)
     WebhookEvent.objects.create(event_type="x", cloud_id="c", dedupe_key="k1", status="processed", received_at=old)
     WebhookEvent.objects.create(event_type="x", cloud_id="c", dedupe_key="k2", status="failed", received_at=old)
     result = tasks.prune_history()
-    assert result == {"events": 1, "runs": 1}
+    assert result == {"events": 1, "runs": 1, "forge_tokens": 0}
     assert SyncRun.objects.count() == 1
     assert list(WebhookEvent.objects.filter(dedupe_key__in=["k1", "k2"]).values_list("dedupe_key", flat=True)) == ["k2"]

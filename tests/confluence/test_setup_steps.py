@@ -6,7 +6,7 @@ from django.urls import reverse
 from confluence import setup
 from confluence.models import AtlassianSite, SyncScope, SyncTarget
 from github_sync.models import Installation, Repository
-from tests.flows import atlassian_consent
+from tests.flows import atlassian_consent, scope_selection
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +159,7 @@ def test_it_loads_page_trees_lazily(as_user, alice, confluence_connection, conte
 def test_it_previews_before_saving(as_user, alice, confluence_connection, content):
     response = as_user(alice).post(
         url("confluence-step-scope", confluence_connection),
-        {"space": ["ENG", "OPS"], "excluded_labels": "draft", "action": "preview"},
+        {"selection": scope_selection(spaces=["ENG", "OPS"], labels=["draft"]), "action": "preview"},
     )
     # Each space's home page counts too: ENG home, Home, Guide; OPS home, Runbook (Draft is excluded by label).
     assert b"5 pages in 2 spaces will be synced; 1 excluded" in response.content
@@ -170,7 +170,10 @@ def test_it_saves_spaces_pages_and_exclusions(as_user, alice, confluence_connect
     home, guide = content["home"], content["guide"]
     as_user(alice).post(
         url("confluence-step-scope", confluence_connection),
-        {"space": ["OPS"], "page": [f"ENG:{home.id}"], "exclude_only": [f"ENG:{guide.id}"], "action": "save"},
+        {
+            "selection": scope_selection(spaces=["OPS"], pages={"ENG": {home.id: "include", guide.id: "exclude_only"}}),
+            "action": "save",
+        },
     )
     scope = SyncScope.objects.get(connection=confluence_connection)
     assert [s["key"] for s in scope.spaces] == ["OPS"]
@@ -182,7 +185,9 @@ def test_it_saves_spaces_pages_and_exclusions(as_user, alice, confluence_connect
 
 
 def test_it_rejects_an_empty_scope(as_user, alice, confluence_connection, content):
-    response = as_user(alice).post(url("confluence-step-scope", confluence_connection), {"action": "save"})
+    response = as_user(alice).post(
+        url("confluence-step-scope", confluence_connection), {"selection": scope_selection(), "action": "save"}
+    )
     assert response.status_code == 400
     assert b"empty scope" in response.content
     assert not SyncScope.objects.exists()
@@ -190,7 +195,8 @@ def test_it_rejects_an_empty_scope(as_user, alice, confluence_connection, conten
 
 def test_it_rejects_an_unknown_space(as_user, alice, confluence_connection, content):
     response = as_user(alice).post(
-        url("confluence-step-scope", confluence_connection), {"space": ["NOPE"], "action": "save"}
+        url("confluence-step-scope", confluence_connection),
+        {"selection": scope_selection(spaces=["NOPE"]), "action": "save"},
     )
     assert response.status_code == 400
     assert b"Unknown space: NOPE" in response.content
@@ -202,7 +208,8 @@ def test_it_rejects_a_page_from_another_site(as_user, alice, confluence_connecti
     sandbox.atlassian.create_space(other.cloud_id, key="X", name="X", emit=False)
     stranger = sandbox.atlassian.create_page(other.cloud_id, space_key="X", title="Secret", body="<p/>", emit=False)
     response = as_user(alice).post(
-        url("confluence-step-scope", confluence_connection), {"page": [f"ENG:{stranger.id}"], "action": "save"}
+        url("confluence-step-scope", confluence_connection),
+        {"selection": scope_selection(pages={"ENG": {stranger.id: "include"}}), "action": "save"},
     )
     assert response.status_code == 400
     assert b"not in this Confluence site" in response.content
@@ -211,7 +218,8 @@ def test_it_rejects_a_page_from_another_site(as_user, alice, confluence_connecti
 
 def test_it_rejects_malformed_page_values(as_user, alice, confluence_connection, content):
     response = as_user(alice).post(
-        url("confluence-step-scope", confluence_connection), {"page": ["ENG:abc"], "action": "save"}
+        url("confluence-step-scope", confluence_connection),
+        {"selection": scope_selection(pages={"ENG": {"abc": "include"}}), "action": "save"},
     )
     assert response.status_code == 400
     assert not SyncScope.objects.exists()
@@ -219,7 +227,8 @@ def test_it_rejects_malformed_page_values(as_user, alice, confluence_connection,
 
 def test_it_forbids_a_plain_member_to_change_the_scope(as_user, bob, confluence_connection, content):
     response = as_user(bob).post(
-        url("confluence-step-scope", confluence_connection), {"space": ["ENG"], "action": "save"}
+        url("confluence-step-scope", confluence_connection),
+        {"selection": scope_selection(spaces=["ENG"]), "action": "save"},
     )
     assert response.status_code == 403
 
@@ -229,7 +238,8 @@ def test_it_activates_the_connection_when_every_step_is_done(as_user, alice, con
     as_user(alice).get(reverse("github-link", args=["acme", confluence_connection.id]))
     as_user(alice).post(url("confluence-step-repository", confluence_connection), {"repository": repos[0].pk})
     response = as_user(alice).post(
-        url("confluence-step-scope", confluence_connection), {"space": ["ENG"], "action": "save"}
+        url("confluence-step-scope", confluence_connection),
+        {"selection": scope_selection(spaces=["ENG"]), "action": "save"},
     )
     assert response["Location"] == reverse("connectors", args=["acme"])
     confluence_connection.refresh_from_db()

@@ -14,13 +14,14 @@ from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
 from confluence.tasks import enqueue_sync, run_sync
-from connectors.models import Organization
+from connectors.models import Connection, Organization
 from sandbox import demo
 from sandbox.seed import seed_world
 from sandbox.store import world_for_request
 from sandbox.testing import serve_with_responses
 
 DEMO_EMAIL = "demo@example.com"
+DEMO_REPOSITORY = "acme-sandbox/confluence-docs"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - a sandbox-only account, printed for the developer
 
 
@@ -42,13 +43,16 @@ class Command(BaseCommand):
                 seed_world(world, pages=pages)
             site = next(iter(world.atlassian.sites.values()))
             keys = sorted(space.key for space in world.atlassian.site_spaces(site.cloud_id))
-            connection = demo.connect(
+            # A second run syncs the demo connection again: the repository has one writer (a database constraint).
+            connection = Connection.objects.filter(
+                org=org, kind=Connection.Kind.CONFLUENCE, sync_target__repository__full_name__iexact=DEMO_REPOSITORY
+            ).first() or demo.connect(
                 world,
                 org=org,
                 user=user,
                 cloud_id=site.cloud_id,
                 space_keys=keys,
-                repository="acme-sandbox/confluence-docs",
+                repository=DEMO_REPOSITORY,
                 name=f"Confluence ({', '.join(keys)})",
             )
             run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND)
