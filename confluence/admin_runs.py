@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from confluence.models import SyncRun, SyncState
 from confluence.tasks import enqueue_sync
@@ -20,6 +20,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "created_at",
         "duration",
         "summary",
+        "warning_count",
         "commit",
     ]
     list_filter = ["status", "trigger", "error_kind", "full"]
@@ -29,9 +30,11 @@ class SyncRunAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False  # stays fast with hundreds of thousands of runs
     actions = ["rerun"]
+    # The warnings show as sentences rather than as raw JSON.
+    exclude = ["warnings"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return [field.name for field in self.model._meta.fields if field.name != "warnings"] + ["warning_list"]
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -45,6 +48,17 @@ class SyncRunAdmin(admin.ModelAdmin):
         counts = obj.counts or {}
         keys = ("added", "updated", "moved", "removed")
         return ", ".join(f"{counts[k]} {k}" for k in keys if counts.get(k)) or "—"
+
+    @admin.display(description="Warnings")
+    def warning_count(self, obj: SyncRun) -> str:
+        count = len(obj.warnings)
+        return f"{count}+" if count >= SyncRun.MAX_WARNINGS else str(count or "—")
+
+    @admin.display(description="Warnings")
+    def warning_list(self, obj: SyncRun) -> str:
+        if not obj.warnings:
+            return "none"
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((m,) for m in obj.warning_messages())))
 
     @admin.display(description="Commit")
     def commit(self, obj: SyncRun):

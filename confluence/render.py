@@ -18,11 +18,15 @@ class SiteMap:
     site_url: str
     pages: Mapping[str, Desired]
     by_title: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # (owner page id, file name) → path, for the rare attachment whose path its page's listing decides (a name an
+    # older attachment of the page takes), or "" for one the repository does not hold (missing, too large); every
+    # other attachment's path follows from its name alone.
+    attachment_paths: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, site_url: str, pages: Mapping[str, Desired]) -> SiteMap:
+    def build(cls, site_url: str, pages: Mapping[str, Desired], *, attachment_paths: Mapping | None = None) -> SiteMap:
         by_title = {(p.space_key, p.title): pid for pid, p in pages.items()}
-        return cls(site_url=site_url, pages=pages, by_title=by_title)
+        return cls(site_url=site_url, pages=pages, by_title=by_title, attachment_paths=dict(attachment_paths or {}))
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,10 @@ class SyncContext(ConvertContext):
         owner = page_id or self.page_id
         if owner not in self.site.pages:
             return None
-        target = attachment_path(space_key=self.site.pages[owner].space_key, page_id=owner, filename=filename)
+        target = self.site.attachment_paths.get((owner, filename))
+        if target == "":
+            return None  # not in the repository: the converter links to Confluence's copy
+        target = target or attachment_path(space_key=self.site.pages[owner].space_key, page_id=owner, filename=filename)
         return posixpath.relpath(target, posixpath.dirname(self.path))
 
 

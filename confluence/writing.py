@@ -1,4 +1,10 @@
-"""The files a run writes: rendered pages, the attachments they show, and deletions of what moved or went away."""
+"""The files a run writes: rendered pages, the attachments they show, and deletions of what moved or went away.
+
+A page whose Markdown is larger than max_page_bytes() is not written: the repository keeps its previous version (if
+it had one, and no other page took its path) with the index entry unchanged, so every later run tries again, and
+the run records a warning (SyncRun.warnings) that later runs repeat while the page stays too large. Links from
+other pages to a page that is not where they would expect it go to Confluence instead.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,15 @@ import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from confluence.client import Attachment
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import AttachmentEntry, Index, PageEntry, page_order
-from confluence.layout import attachment_path
-from confluence.plan import Desired, Plan, ref_key
+from confluence.layout import attachment_path, attachment_paths
+from confluence.models import SyncRun
+from confluence.plan import Desired, Plan, link_key, ref_key
+from confluence.reading import fetch_bodies
 from confluence.render import SiteMap, render_page
 from github_sync.commit import FileChanges, git_blob_sha
 
@@ -21,16 +31,27 @@ logger = logging.getLogger(__name__)
 
 # Attachments larger than this stay in Confluence (linked), so a repository never carries huge binaries.
 MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
+# Pages whose Markdown is larger are skipped with a warning (SYNC_MAX_PAGE_BYTES): a page of megabytes is pasted
+# data no agent reads whole, and GitHub refuses any file over 100 MiB.
+GITHUB_MAX_FILE_BYTES = 100 * 1024 * 1024
 PROGRESS_EVERY = 50
 
 
+def max_page_bytes() -> int:
+    """The largest page, in bytes of rendered Markdown, a run writes."""
+    return min(settings.SYNC_MAX_PAGE_BYTES, GITHUB_MAX_FILE_BYTES)
+
+
 def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict, index: Index):
-    """(path → bytes or None for deletion, the new index, attachments downloaded). Consumes `bodies`."""
+    """(path → bytes or None for deletion, the new index, attachments downloaded). Consumes `bodies`; pages too
+    large to write are left as the repository holds them, and recorded in `job.warnings`."""
     site = SiteMap.build(job.site.url, desired)
     files = FileChanges()
     new_index = Index(spaces=dict(index.spaces))
     references: dict[str, set[tuple[str, str]]] = {}
     to_render = set(plan.to_render)
+    limit = max_page_bytes()
+    too_large: dict[str, int] = {}
     rendered = 0
     for pid in sorted(desired, key=page_order):
         page = desired[pid]
@@ -39,14 +60,21 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
             continue
         # Each body is dropped once rendered, so a large first sync never holds every body and every file at once.
         content, result = render_page(page, bodies.pop(pid), site)
+        rendered += 1
+        if rendered % PROGRESS_EVERY == 0:
+            job.run.record_progress(done=rendered)
+        if len(content) > limit:
+            too_large[pid] = len(content)
+            continue
         files[page.path] = content
         links = {ref_key(ref, page.space_key) for ref in result.linked_pages}
         new_index.pages[pid] = entry_for(page, content, links=sorted(links - {""}))
         references[pid] = {(owner or pid, name) for owner, name in result.attachments if (owner or pid) in desired}
-        rendered += 1
-        if rendered % PROGRESS_EVERY == 0:
-            job.run.record_progress(done=rendered)
+    if too_large:
+        keep_previous_versions(job, too_large, limit=limit, desired=desired, index=index, new_index=new_index)
+        relink(job, too_large, desired=desired, new_index=new_index, files=files)
     downloaded = attach(job, new_index, references, desired, index, files)
+    job.warnings[:0] = carried_warnings(job.run, judged=to_render, desired=desired, new_index=new_index)
     for path in index.paths().keys() - new_index.paths().keys():
         files.setdefault(path, None)
     return files, new_index, downloaded
@@ -69,20 +97,96 @@ def entry_for(page: Desired, content: bytes, *, links: list[str]) -> PageEntry:
     )
 
 
+def keep_previous_versions(
+    job: Job, too_large: dict[str, int], *, limit: int, desired: dict, index: Index, new_index: Index
+) -> None:
+    """Leave each page too large to write as the repository holds it, and warn. A previous version stays unless
+    another page now takes its path; the unchanged index entry makes the next run try again."""
+    taken = {entry.path.casefold() for entry in new_index.pages.values()}
+    for pid, size in too_large.items():
+        previous = index.pages.get(pid)
+        kept = previous is not None and previous.path.casefold() not in taken
+        if kept:
+            new_index.pages[pid] = previous
+        page = desired[pid]
+        job.warnings.append(
+            {
+                "kind": SyncRun.WarningKind.PAGE_TOO_LARGE.value,
+                "page_id": pid,
+                "title": page.title,
+                "space_key": page.space_key,
+                "size": size,
+                "limit": limit,
+                "kept": kept,
+            }
+        )
+        logger.warning("page %s is %d bytes of Markdown, over the %d limit: not written", pid, size, limit)
+
+
+def relink(job: Job, too_large: dict[str, int], *, desired, new_index: Index, files) -> None:
+    """Render again the pages that link to a page too large to write that is not at its path (new, or moved), so
+    their links go to the copy the repository keeps, or to Confluence."""
+    held = new_index.pages
+    elsewhere = {pid for pid in too_large if pid not in held or held[pid].path != desired[pid].path}
+    keys = {link_key(pid) for pid in elsewhere}
+    keys |= {link_key(None, space_key=desired[pid].space_key, title=desired[pid].title) for pid in elsewhere}
+    linkers = [pid for pid, entry in held.items() if pid not in too_large and keys.intersection(entry.links)]
+    if not linkers:
+        return
+    pages = {pid: page for pid, page in desired.items() if pid not in elsewhere}
+    pages |= {pid: replace(desired[pid], path=held[pid].path) for pid in elsewhere if pid in held}
+    site = SiteMap.build(job.site.url, pages)
+    # Bodies are dropped once rendered; this rare case reads them again (250 a request).
+    for pid, body in fetch_bodies(job.confluence, linkers).items():
+        content, _ = render_page(desired[pid], body, site)
+        files[desired[pid].path] = content
+        held[pid] = replace(held[pid], blob=git_blob_sha(content))
+
+
+def carried_warnings(run: SyncRun, *, judged: set[str], desired: dict, new_index: Index) -> list[dict]:
+    """The last successful run's warnings about pages this run did not render: their cause persists. A page that
+    left the scope or was removed takes its warnings with it."""
+    last = (
+        SyncRun.objects.filter(connection_id=run.connection_id, status=SyncRun.Status.SUCCEEDED)
+        .exclude(pk=run.pk)
+        .order_by("-created_at", "-id")
+        .only("warnings")
+        .first()
+    )
+    named = set(run.page_ids or [])
+
+    def persists(warning: dict) -> bool:
+        pid = warning.get("page_id")
+        if pid in judged:
+            return False
+        if pid in new_index.pages:
+            return True
+        # A targeted run sees only the pages it was told about and those the repository holds.
+        return run.is_targeted and pid not in desired and pid not in named
+
+    return [w for w in (last.warnings if last else []) if persists(w)]
+
+
 def attach(job: Job, new_index: Index, references: dict, desired: dict, index: Index, files: dict) -> int:
-    """Record the attachments each rendered page shows; download those whose version we do not hold yet."""
+    """Record the attachments each rendered page shows; download those whose version we do not hold yet. Each owner
+    page's listing (one request) gives every file its path, unique ignoring case among the page's attachments."""
     held = {a.path: a for entry in index.pages.values() for a in entry.attachments.values()}
-    listings: dict[str, dict[str, Attachment]] = {}
+    listings: dict[str, dict[str, tuple[Attachment, str]]] = {}
+    listed_paths: dict[tuple[str, str], str] = {}
     downloaded = 0
     for pid, refs in references.items():
         entries = {}
         for owner, name in sorted(refs):
             if owner not in listings:
-                listings[owner] = {a.title: a for a in job.confluence.attachments(owner)}
-            found = listings[owner].get(name)
+                listings[owner] = with_paths(job.confluence.attachments(owner), desired[owner])
+            found, path = listings[owner].get(name, (None, ""))
+            if found is not None and found.file_size > MAX_ATTACHMENT_BYTES:
+                job.warnings.append(attachment_too_large(desired[pid], found))
             if found is None or found.file_size > MAX_ATTACHMENT_BYTES:
-                continue  # a dangling or oversized reference: the page links to Confluence's copy
-            path = attachment_path(space_key=desired[owner].space_key, page_id=owner, filename=name)
+                listed_paths[(owner, name)] = ""  # a dangling or oversized reference: link to Confluence's copy
+                continue
+            if path != attachment_path(space_key=desired[owner].space_key, page_id=owner, filename=name):
+                listed_paths[(owner, name)] = path
             current = held.get(path)
             if current is not None and (current.id, current.version) == (found.id, found.version):
                 entries[f"{owner}/{name}"] = current
@@ -96,4 +200,38 @@ def attach(job: Job, new_index: Index, references: dict, desired: dict, index: I
                 )
             entries[f"{owner}/{name}"] = held[path]
         new_index.pages[pid] = replace(new_index.pages[pid], attachments=entries)
+    if listed_paths:
+        show_listed_paths(job, listed_paths, references=references, desired=desired, new_index=new_index, files=files)
     return downloaded
+
+
+def with_paths(listing: list[Attachment], owner: Desired) -> dict[str, tuple[Attachment, str]]:
+    """File name → (attachment, its path) for one page's attachments."""
+    paths = attachment_paths({a.id: a.title for a in listing}, space_key=owner.space_key, page_id=owner.id)
+    return {a.title: (a, paths[a.id]) for a in listing}
+
+
+def show_listed_paths(job: Job, listed_paths: dict, *, references: dict, desired: dict, new_index: Index, files):
+    """Render again the pages that show a file whose path is not the one its name alone gives (an older attachment
+    of its page takes that name, ignoring case, or the file is not in the repository at all: missing or too large),
+    so their links point at that file's own path or at Confluence. Rare: their bodies are read again (250 a
+    request) rather than every page's held until its attachments are listed."""
+    pages = sorted((pid for pid, refs in references.items() if listed_paths.keys() & refs), key=page_order)
+    site = SiteMap.build(job.site.url, desired, attachment_paths=listed_paths)
+    for pid, body in fetch_bodies(job.confluence, pages).items():
+        content, _ = render_page(desired[pid], body, site)
+        files[desired[pid].path] = content
+        new_index.pages[pid] = replace(new_index.pages[pid], blob=git_blob_sha(content))
+
+
+def attachment_too_large(page: Desired, attachment: Attachment) -> dict:
+    """The warning for an attachment the page shows that stays in Confluence."""
+    return {
+        "kind": SyncRun.WarningKind.ATTACHMENT_TOO_LARGE.value,
+        "page_id": page.id,
+        "title": page.title,
+        "space_key": page.space_key,
+        "filename": attachment.title,
+        "size": attachment.file_size,
+        "limit": MAX_ATTACHMENT_BYTES,
+    }

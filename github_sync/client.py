@@ -59,6 +59,11 @@ class NotFastForward(GitHubError):
     """The branch moved since we read it (422 "Update is not a fast forward")."""
 
 
+class InputTooLarge(GitHubError):
+    """GitHub refused a request as too large: 413, or 422 "your input was too large to process" (a tree request
+    that timed out) or a file over its size limit. About what was sent, not about the connection."""
+
+
 @dataclass(frozen=True)
 class RepoInfo:
     github_id: int
@@ -305,6 +310,8 @@ def _json(response: requests.Response, *, gone: type[GitHubError] = GitHubError)
         raise EmptyRepository(message, status=status)
     if status == 422 and "fast forward" in message.lower():
         raise NotFastForward(message, status=status)
+    if status == 413 or (status == 422 and ("too large" in message.lower() or "size limit" in message.lower())):
+        raise InputTooLarge(f"GitHub refused the request as too large ({status}): {message}", status=status)
     if status in (404, 410) or (status == 403 and gone is InstallationGone):
         raise gone(f"GitHub answered {status}: {message}", status=status)
     if status == 301:

@@ -1,26 +1,31 @@
 """Write a set of file changes to a branch as ONE commit through the Git Data API.
 
-Text goes inline in `create_git_tree` entries (no request per file); binary files become base64 blobs; large
-change sets are split into several tree requests chained by `base_tree`, still ending in one commit and one
-non-forced ref update. If the branch moved meanwhile, the commit is rebuilt on the new head: other people's
-commits are never overwritten, and paths the caller does not name are never touched.
+Text goes inline in `create_git_tree` entries (no request per file); binary files, and text too large to ride
+in a tree request, become base64 blobs; large change sets are split into several tree requests chained by
+`base_tree`, still ending in one commit and one non-forced ref update. If the branch moved meanwhile, the commit is
+rebuilt on the new head: other people's commits are never overwritten, and paths the caller does not name are
+never touched.
 """
 
 from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import logging
 import zlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
-from github_sync.client import GitHubError, InstallationClient, NotFastForward, TreeEntry
+from github_sync.client import GitHubError, InputTooLarge, InstallationClient, NotFastForward, TreeEntry
 
 logger = logging.getLogger(__name__)
 
 # GitHub documents no limit for a create-tree request, but reports of 502/422 start around 2.5 to 7 MB.
 MAX_TREE_REQUEST_BYTES = 4_000_000
+# A file whose JSON-encoded text is larger goes as a blob of its own: one large page then costs one more request
+# instead of making the tree request that carries it (and every other file of the run) fail.
+MAX_INLINE_BYTES = 1_000_000
 MAX_TREE_REQUEST_ENTRIES = 500
 MAX_ATTEMPTS = 5
 
@@ -120,7 +125,7 @@ def commit_files(
             verify = True
             continue
         except GitHubError as error:
-            if error.status != 422 or verify:
+            if error.status != 422 or verify or isinstance(error, InputTooLarge):
                 raise
             # Our belief about the branch was wrong (a path we meant to delete is gone): read the tree and redo.
             logger.info("%s: %s; retrying against the real tree", full_name, error)
@@ -182,32 +187,65 @@ def _build_tree(
     """Create the new tree in chunks, each chunk based on the previous one's result."""
     # Entries are made as each chunk fills, so only one chunk's text is held at a time, not every file's.
     entries = itertools.chain(
-        ({"path": p, "mode": "100644", "type": "blob", "sha": None} for p in deletes),
+        (({"path": p, "mode": "100644", "type": "blob", "sha": None}, 0) for p in deletes),
         (_entry(client, full_name, path, files[path], blob_cache) for path in sorted(writes)),
     )
     tree = base_tree
     for chunk in _chunks(entries):
-        tree = client.create_tree(full_name, chunk, base_tree=tree)
+        tree = _create_tree(client, full_name, chunk, tree)
     return tree
 
 
-def _entry(client, full_name: str, path: str, content: bytes, blob_cache: dict[str, str]) -> dict:
+def _create_tree(client, full_name: str, chunk: list[dict], base_tree: str) -> str:
+    """One tree request, or two halves chained when GitHub gives up on it as too large to process (its limit is
+    undocumented and varies with its load)."""
     try:
-        text = content.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and "\x00" not in text:
-        return {"path": path, "mode": "100644", "type": "blob", "content": text}
+        return client.create_tree(full_name, chunk, base_tree=base_tree)
+    except InputTooLarge:
+        if len(chunk) == 1:
+            raise
+        half = len(chunk) // 2
+        first = _create_tree(client, full_name, chunk[:half], base_tree)
+        return _create_tree(client, full_name, chunk[half:], first)
+
+
+def _entry(client, full_name: str, path: str, content: bytes, blob_cache: dict[str, str]) -> tuple[dict, int]:
+    """(the tree entry that writes `content` at `path`, the bytes its inline text adds to the tree request)."""
+    inline = _inline_text(content)
+    if inline is not None:
+        text, size = inline
+        return {"path": path, "mode": "100644", "type": "blob", "content": text}, size
     sha = git_blob_sha(content)
     if sha not in blob_cache:
         blob_cache[sha] = client.create_blob(full_name, content)
-    return {"path": path, "mode": "100644", "type": "blob", "sha": blob_cache[sha]}
+    return {"path": path, "mode": "100644", "type": "blob", "sha": blob_cache[sha]}, 0
+
+
+def _inline_text(content: bytes) -> tuple[str, int] | None:
+    """(the content as text, its size in the request body) to send it inline, or None when it goes as a blob:
+    binary, or too large to send inline."""
+    if len(content) > MAX_INLINE_BYTES:
+        return None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if "\x00" in text:
+        return None
+    size = _json_size(text)
+    return (text, size) if size <= MAX_INLINE_BYTES else None
+
+
+def _json_size(text: str) -> int:
+    # What the request body carries: JSON escapes quotes and control characters and, as `requests` sends it, all
+    # non-ASCII text (a page in Chinese takes twice its UTF-8 size).
+    return len(json.dumps(text))
 
 
 def _chunks(entries):
     chunk, size = [], 0
-    for entry in entries:
-        entry_size = len(entry.get("content") or "") + len(entry["path"]) + 100
+    for entry, content_size in entries:
+        entry_size = content_size + _json_size(entry["path"]) + 100
         if chunk and (len(chunk) >= MAX_TREE_REQUEST_ENTRIES or size + entry_size > MAX_TREE_REQUEST_BYTES):
             yield chunk
             chunk, size = [], 0

@@ -2,7 +2,7 @@
 
 Errors follow GitHub's: 409 "Git Repository is empty." before the first commit, 422 "Update is not a fast
 forward" when a branch moved under a non-forced update, 422 "GitRPC::BadObjectState" when a tree deletes a path
-its base tree does not have.
+its base tree does not have, 422 for a blob over GitHub's 100 MiB file size limit.
 
 # Reference: https://docs.github.com/en/rest/git
 """
@@ -14,7 +14,7 @@ import binascii
 from functools import partial
 
 from sandbox.core import SimRequest, SimResponse
-from sandbox.github import auth, gitstore, shapes, webhooks
+from sandbox.github import auth, gitstore, shapes, tree_api, webhooks
 from sandbox.github.repos import REPO, repo_for, require_commits, signature_for
 from sandbox.github.tree_api import create_tree, get_tree
 
@@ -172,6 +172,8 @@ def create_blob(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
         data = base64.b64decode(content) if encoding == "base64" else content.encode()
     except (binascii.Error, ValueError):
         raise shapes.error(422, "content is not valid Base64") from None
+    if len(data) > tree_api.FILE_SIZE_LIMIT:
+        raise shapes.error(422, tree_api.file_too_large("content", len(data)))
     sha = gitstore.write_object(sim.repository_path(repo.owner, repo.name), "blob", data)
     return SimResponse.json({"sha": sha, "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}"}, 201)
 

@@ -4,7 +4,13 @@ Each element of `tree` sets a path to inline `content`, to an existing object's 
 `"sha": null`. GitHub rejects an element with both `content` and `sha`, and a deletion of a path its base tree
 does not have ("GitRPC::BadObjectState").
 
+Size: GitHub documents no limit for a create-tree request, but gives up on large ones with 422 "your input was
+too large to process" (reported from about 2.5 MB of inline content under load to 7 MB); the simulator refuses a
+body over TREE_REQUEST_LIMIT (7 MB, the top of that range) the same way. No file may exceed GitHub's documented
+100 MiB (FILE_SIZE_LIMIT), inline or as a blob. Tests lower either limit with monkeypatch.
+
 # Reference: https://docs.github.com/en/rest/git/trees
+# Reference: https://docs.github.com/en/repositories/working-with-files/managing-large-files/about-large-files-on-github
 """
 
 from __future__ import annotations
@@ -14,11 +20,22 @@ from sandbox.github import gitstore, shapes, trees
 from sandbox.github.repos import repo_for, require_commits, resolve
 
 MODES = {"100644": "blob", "100755": "blob", "120000": "blob", "040000": "tree", "160000": "commit"}
+# GitHub's answer to a tree request it cannot process in time (the message as its API sends it).
+TOO_LARGE = (
+    "Sorry, your request timed out.  It's likely that your input was too large to process.  Consider building the "
+    "tree incrementally, or building the commits you need in a local clone of the repository and then pushing "
+    "them to GitHub."
+)
+TREE_DOCS = "https://docs.github.com/rest/git/trees#create-a-tree"
+TREE_REQUEST_LIMIT = 7_000_000
+FILE_SIZE_LIMIT = 100 * 1024 * 1024
 
 
 def create_tree(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     repo, _ = repo_for(sim, request, owner, name, write=True)
     require_commits(sim, repo)
+    if len(request.body) > TREE_REQUEST_LIMIT:
+        raise shapes.error(422, TOO_LARGE, docs=TREE_DOCS)
     body = request.json() or {}
     git = sim.repository_path(repo.owner, repo.name)
     elements = body.get("tree")
@@ -52,7 +69,10 @@ def _change(git, element) -> trees.Change:
     if "content" in element:
         if not isinstance(element["content"], str) or MODES[mode] != "blob":
             raise shapes.error(422, f"tree.content must be text for a blob at {path}")
-        return trees.Change(path, git_mode, content=element["content"].encode())
+        content = element["content"].encode()
+        if len(content) > FILE_SIZE_LIMIT:
+            raise shapes.error(422, file_too_large(path, len(content)))
+        return trees.Change(path, git_mode, content=content)
     if "sha" not in element:
         raise shapes.error(422, "Must supply either tree.sha or tree.content.")
     sha = element["sha"]
@@ -63,6 +83,12 @@ def _change(git, element) -> trees.Change:
     if MODES[mode] != "commit" and _kind(git, sha) != MODES[mode]:
         raise shapes.error(422, f"tree.sha {sha} is not a valid {MODES[mode]}")
     return trees.Change(path, git_mode, sha=sha)
+
+
+def file_too_large(name: str, size: int) -> str:
+    """GitHub's refusal of a file over its size limit, worded as its push hook words it."""
+    limit = FILE_SIZE_LIMIT / 1048576
+    return f"File {name} is {size / 1048576:.2f} MB; this exceeds GitHub's file size limit of {limit:.2f} MB"
 
 
 def _valid_path(path: str) -> bool:
