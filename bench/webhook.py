@@ -139,11 +139,15 @@ def serve_and_load(workdir: Path, *, workers: int, requests: int, concurrency: i
     )
     try:
         wait_until_up(port)
-        # Tokens live 25 s in production; the bench signs longer-lived ones up front so signing is not measured.
-        tokens = [signer.sign_invocation_token(CLOUD_ID, lifetime=LOAD_SECONDS * 3) for _ in range(20)]
+        # One token per request (a token's id is used once); signed up front, longer-lived than production's 25 s,
+        # so that signing is not measured.
+        tokens = [signer.sign_invocation_token(CLOUD_ID, lifetime=LOAD_SECONDS * 3) for _ in range(requests + 150)]
         offset = int(time.time() * 1000) % 10**9 * 10  # fresh content ids, even in a database used before
-        load(port, tokens, count=min(50, requests), concurrency=concurrency, offset=offset)  # warm-up: JWKS, imports
-        latencies, statuses, elapsed = load(port, tokens, count=requests, concurrency=concurrency, offset=offset + 100)
+        warm_up = min(50, requests)
+        load(port, tokens[:warm_up], count=warm_up, concurrency=concurrency, offset=offset)  # JWKS, imports
+        latencies, statuses, elapsed = load(
+            port, tokens[warm_up:], count=requests, concurrency=concurrency, offset=offset + 100
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -264,12 +268,13 @@ def burst(workdir: Path) -> int:
     forge_events.async_task = lambda func, event_id, **kwargs: queued_events.append(event_id)
     tasks.send = lambda run_id: None
     client = Client()
-    started = time.monotonic()
     next_poll = WORKER_POLL_SECONDS
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         serve_with_responses(rsps, world.atlassian, world.atlassian.base_url)
-        token = world.atlassian.sign_invocation_token(CLOUD_ID, lifetime=120)
-        for n in range(BURST_EVENTS):
+        # One token per event (a token's id is used once), signed before the clock starts.
+        tokens = [world.atlassian.sign_invocation_token(CLOUD_ID, lifetime=120) for _ in range(BURST_EVENTS)]
+        started = time.monotonic()
+        for n, token in enumerate(tokens):
             at = n / BURST_EVENTS  # the burst's own clock: 1,000 events over one second
             if at >= next_poll:
                 worker_poll(queued_events)

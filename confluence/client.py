@@ -193,6 +193,19 @@ class ConfluenceClient:
             params["keys"] = ",".join(keys)
         return [Space.from_json(d) for d in self.paginate("/wiki/api/v2/spaces", params)]
 
+    def get_space(self, space_id: str) -> Space | None:
+        """A space by id, current or archived; None when Confluence answers 404 (it has no such space, or does not
+        show it to this grant)."""
+        try:
+            return Space.from_json(self.get(f"/wiki/api/v2/spaces/{space_id}"))
+        except NotFound:
+            return None
+
+    def find_space(self, key: str) -> Space | None:
+        """A space by key, current or archived (no status filter); None when Confluence lists none with that key."""
+        data = self.get("/wiki/api/v2/spaces", {"keys": key, "limit": MAX_LIMIT})
+        return next((space for space in map(Space.from_json, data.get("results", [])) if space.key == key), None)
+
     def iter_space_pages(self, space_id: str, *, body: bool, depth: str = "all") -> Iterator[Page]:
         """Current pages of a space (bodies in storage format when asked), 250 per request."""
         params: dict = {"limit": MAX_LIMIT, "status": "current", "depth": depth}

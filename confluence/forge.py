@@ -4,6 +4,9 @@ Forge Remote signs every delivery with an RS256 JWT in `Authorization: Bearer â€
 JWKS. We check the signature, the issuer, the audience (our app's ARI), `exp`/`nbf` with a small leeway, and take
 the site's cloud id from the token's `app.apiBaseUrl` â€” never from the body, which anyone could write.
 
+The token does not sign the body. So every token must carry a `jti` (Forge's always do), which
+`forge_events.receive` remembers until the token expires: one token carries one delivery.
+
 Reference: https://developer.atlassian.com/platform/forge/remote/essentials/#the-forge-invocation-token--fit-
 and https://developer.atlassian.com/platform/forge/forge-remote-invocation-contract/
 """
@@ -15,6 +18,7 @@ import re
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import jwt
 import requests
@@ -34,6 +38,8 @@ JWKS_TTL_SECONDS = 3600
 # forged tokens with made-up kids cannot turn us into a load generator against Atlassian's CDN.
 UNKNOWN_KID_REFRESH_SECONDS = 10
 CLOUD_ID_IN_URL = re.compile(r"/ex/confluence/([^/?#]+)")
+# Forge's token ids are UUIDs; anything much longer is not one of theirs, and must fit the column that remembers it.
+MAX_TOKEN_ID_LENGTH = 255
 
 
 class InvalidToken(Exception):
@@ -51,6 +57,8 @@ class Invocation:
     cloud_id: str
     installation_id: str
     claims: dict
+    token_id: str  # the `jti` claim
+    expires_at: datetime  # `exp`, plus the leeway we grant: until then the token would still verify
 
 
 class JwksCache:
@@ -129,7 +137,7 @@ def verify_token(token: str) -> Invocation:
             audience=settings.FORGE_APP_ID,
             issuer=ISSUER,
             leeway=LEEWAY_SECONDS,
-            options={"require": ["exp", "iss", "aud"]},
+            options={"require": ["exp", "iss", "aud", "jti"]},
         )
     except jwt.ExpiredSignatureError as error:
         raise InvalidToken("token expired") from error
@@ -141,16 +149,30 @@ def verify_token(token: str) -> Invocation:
         raise InvalidToken("wrong issuer") from error
     except jwt.InvalidSignatureError as error:
         raise InvalidToken("bad signature") from error
+    except jwt.MissingRequiredClaimError as error:
+        raise InvalidToken(f"token has no {error.claim}") from error
     except jwt.PyJWTError as error:
         raise InvalidToken("invalid token") from error
-    return _invocation(claims)
+    if not claims["jti"] or len(claims["jti"]) > MAX_TOKEN_ID_LENGTH:
+        raise InvalidToken("invalid token id")
+    try:
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC) + timedelta(seconds=LEEWAY_SECONDS)
+    except (OverflowError, OSError, ValueError) as error:
+        raise InvalidToken("invalid token") from error
+    return _invocation(claims, expires_at=expires_at)
 
 
-def _invocation(claims: dict) -> Invocation:
+def _invocation(claims: dict, *, expires_at: datetime) -> Invocation:
     app = claims.get("app") if isinstance(claims.get("app"), dict) else {}
     installation = app.get("installation") if isinstance(app.get("installation"), dict) else {}
     installation_id = str(app.get("installationId") or installation.get("id") or "")
-    return Invocation(cloud_id=cloud_id_of(app), installation_id=installation_id, claims=claims)
+    return Invocation(
+        cloud_id=cloud_id_of(app),
+        installation_id=installation_id,
+        claims=claims,
+        token_id=claims["jti"],
+        expires_at=expires_at,
+    )
 
 
 def cloud_id_of(app: dict) -> str:

@@ -189,9 +189,10 @@ def retry_sync(connection_id: int, page_ids: list[str] | None, full: bool) -> No
 
 
 def prune_history() -> dict[str, int]:
-    """Daily: forget old webhook rows and runs, so the admin and the card stay fast. The latest run of every
+    """Daily: forget old webhook rows and runs, so the admin and the card stay fast, and the Forge tokens that have
+    expired (they no longer verify, so remembering them guards against nothing). The latest run of every
     connection is always kept, and nothing unfinished is ever deleted."""
-    from confluence.models import WebhookEvent
+    from confluence.models import ForgeTokenUse, WebhookEvent
 
     now = timezone.now()
     events = WebhookEvent.objects.filter(
@@ -206,6 +207,7 @@ def prune_history() -> dict[str, int]:
     return {
         "events": events.delete()[1].get("confluence.WebhookEvent", 0),
         "runs": runs.delete()[1].get("confluence.SyncRun", 0),
+        "forge_tokens": ForgeTokenUse.objects.filter(expires_at__lt=now).delete()[1].get("confluence.ForgeTokenUse", 0),
     }
 
 

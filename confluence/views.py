@@ -51,6 +51,8 @@ def forge_events_endpoint(request: HttpRequest) -> JsonResponse:
     if not isinstance(payload, dict):
         return reject(request, "body is not a JSON object", status=400)
     outcome = forge_events.receive(invocation, payload)
+    if outcome.status == 401:  # a token already used for another body: refused like any bad token
+        return reject(request, outcome.message)
     return JsonResponse({"status": outcome.message}, status=outcome.status)
 
 

@@ -1,5 +1,8 @@
 """Pages to change the simulated Confluence by hand during `make run`, and to trigger the Forge events it sends.
 
+Every change that Confluence reports to Forge (page edits, moves and states, labels, attachments, spaces) has a
+"Send the Forge event" box, ticked by default: untick it to make a change that no event announces.
+
 Every view works on the shared live world (`world_for_request`). Forge events are signed inside the lock but
 posted after it is released: the site verifies them by fetching the JWKS from this same server.
 """
@@ -216,6 +219,18 @@ def _attach(atlassian, page, request: HttpRequest) -> None:
     )
 
 
+def _attachment_of(page, request: HttpRequest) -> str:
+    """The id of one of this page's attachments, named by the form (KeyError, shown as an error, otherwise)."""
+    attachment_id = request.POST.get("attachment_id", "")
+    if attachment_id not in page.attachment_ids:
+        raise KeyError(f"the page has no attachment {attachment_id}")
+    return attachment_id
+
+
+def _label(request: HttpRequest) -> str:
+    return request.POST.get("label", "").strip()
+
+
 PAGE_ACTIONS = {
     "edit": _edit,
     "move": _move,
@@ -225,8 +240,17 @@ PAGE_ACTIONS = {
     "archive": lambda sim, page, request: sim.archive_page(page.id, emit=_emit(request)),
     "unarchive": lambda sim, page, request: sim.unarchive_page(page.id, emit=_emit(request)),
     "purge": lambda sim, page, request: sim.purge_page(page.id, emit=_emit(request)),
-    "add_label": lambda sim, page, request: sim.add_label(page.id, request.POST["label"].strip()),
-    "remove_label": lambda sim, page, request: sim.remove_label(page.id, request.POST["label"]),
+    "add_label": lambda sim, page, request: sim.add_label(page.id, _label(request), emit=_emit(request)),
+    "remove_label": lambda sim, page, request: sim.remove_label(page.id, _label(request), emit=_emit(request)),
+    "trash_attachment": lambda sim, page, request: sim.trash_attachment(
+        _attachment_of(page, request), emit=_emit(request)
+    ),
+    "restore_attachment": lambda sim, page, request: sim.restore_attachment(
+        _attachment_of(page, request), emit=_emit(request)
+    ),
+    "purge_attachment": lambda sim, page, request: sim.purge_attachment(
+        _attachment_of(page, request), emit=_emit(request)
+    ),
 }
 
 

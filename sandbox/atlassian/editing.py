@@ -159,7 +159,8 @@ class EditingMixin:
             self._attach(page, parent_id or None, None)
             self.index_page(page)
             for label in labels:
-                self.add_label(page.id, label)
+                # Part of the creation: the created:page event below tells about the page, labels and all.
+                self.add_label(page.id, label, emit=False)
             if emit and status == "current":
                 self._emit_page("created", page)
             return page
@@ -265,18 +266,27 @@ class EditingMixin:
 
     # Labels -------------------------------------------------------------------------------------
 
-    def add_label(self, page_id: str, name: str) -> None:
+    def add_label(self, page_id: str, name: str, *, emit: bool = True) -> None:
+        """Label a page (no new version, as in Confluence); a label it already carries changes nothing."""
         with self.lock:
             page = self.pages[page_id]
+            if not name:
+                raise ValueError("a label needs a name")
             self.label_ids.setdefault(name, self.new_id())
-            if name not in page.labels:
-                page.labels.append(name)
+            if name in page.labels:
+                return
+            page.labels.append(name)
+            if emit:
+                self.emit_event("avi:confluence:added:label", page.cloud_id, events.label_event(self, page, name))
 
-    def remove_label(self, page_id: str, name: str) -> None:
+    def remove_label(self, page_id: str, name: str, *, emit: bool = True) -> None:
         with self.lock:
             page = self.pages[page_id]
-            if name in page.labels:
-                page.labels.remove(name)
+            if name not in page.labels:
+                return
+            page.labels.remove(name)
+            if emit:
+                self.emit_event("avi:confluence:removed:label", page.cloud_id, events.label_event(self, page, name))
 
     # Tree bookkeeping -------------------------------------------------------------------------------------
 

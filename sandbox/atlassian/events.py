@@ -1,7 +1,9 @@
 """Forge event payloads, shaped like the real ones.
 
 Reference: https://developer.atlassian.com/platform/forge/events-reference/confluence/
-Events carry no parentId and no body: receivers must re-fetch through REST.
+Events carry no parentId and no body: receivers must re-fetch through REST. Label events carry the label and one of
+`content`, `space` or `template` (the simulator labels pages only); attachment events carry the attachment and its
+`container` page.
 """
 
 from __future__ import annotations
@@ -61,7 +63,9 @@ def content(sim, page: Page) -> dict:
 def envelope(sim) -> dict:
     return {
         "atlassianId": sim.default_user().account_id,
-        "eventCreatedDate": sim.clock.iso(),
+        # Each event has its own moment, as in Confluence: moves, status and label changes make no new version, so
+        # two such changes of one page differ by this date alone (receivers dedupe redeliveries by it).
+        "eventCreatedDate": iso(sim.clock.tick()),
         "suppressNotifications": False,
     }
 
@@ -76,7 +80,8 @@ def space_event(sim, space_obj: Space) -> dict:
     return {**envelope(sim), "space": payload}
 
 
-def attachment_event(sim, attachment: Attachment) -> dict:
+def attachment_event(sim, attachment: Attachment, *, status: str | None = None) -> dict:
+    """`status` overrides the attachment's (a purged attachment is reported "deleted", as pages are)."""
     page = sim.pages[attachment.page_id]
     latest = attachment.latest
     return {
@@ -84,9 +89,15 @@ def attachment_event(sim, attachment: Attachment) -> dict:
         "attachment": {
             "id": attachment.id,
             "type": "attachment",
-            "status": attachment.status,
+            "status": status or attachment.status,
             "title": attachment.title,
-            "container": {"id": page.id, "type": "page", "status": page.status, "title": page.title},
+            "container": {
+                "id": page.id,
+                "type": "page",
+                "status": page.status,
+                "title": page.title,
+                "space": space(sim.spaces[page.space_id]),
+            },
             "space": space(sim.spaces[page.space_id]),
             "version": {"by": user(latest.author_id), "when": iso(latest.created_at), "number": latest.number},
             "extensions": {
@@ -97,6 +108,18 @@ def attachment_event(sim, attachment: Attachment) -> dict:
             },
         },
     }
+
+
+def label(sim, name: str) -> dict:
+    return {"id": sim.label_ids[name], "name": name, "prefix": "global"}
+
+
+def label_event(sim, page: Page, name: str) -> dict:
+    """A label added to or removed from a page: the label, and the page with the labels it carries now."""
+    labelled = {**content(sim, page), "labels": [label(sim, n) for n in page.labels]}
+    base = envelope(sim)
+    del base["suppressNotifications"]  # the reference's label payload has none
+    return {**base, "label": label(sim, name), "content": labelled}
 
 
 def lifecycle_event(sim, installation, app_id: str) -> dict:
