@@ -19,3 +19,14 @@ def connection(world, acme, alice):
     return demo.connect(
         world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
     )
+
+
+@pytest.fixture
+def applied(django_capture_on_commit_callbacks):
+    """Run what a change causes (the event's task, the sync it queues) before returning, as the worker would."""
+
+    def applied(change):
+        with django_capture_on_commit_callbacks(execute=True):
+            return change()
+
+    return applied

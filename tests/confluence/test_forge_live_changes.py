@@ -51,17 +51,6 @@ def connection(world, acme, alice):
     return connection
 
 
-@pytest.fixture
-def applied(django_capture_on_commit_callbacks):
-    """Run what a change causes (the event's task, the sync it queues) before returning, as the worker would."""
-
-    def applied(change):
-        with django_capture_on_commit_callbacks(execute=True):
-            return change()
-
-    return applied
-
-
 def fixture(name: str) -> dict:
     return json.loads((FIXTURES / f"{name}.json").read_text())
 

@@ -22,6 +22,16 @@ def last_commit(world) -> tuple[str, set[str]]:
     return message, changed
 
 
+def replace_the_guides_image(world) -> None:
+    world.atlassian.add_attachment(
+        world.pages["guide"].id,
+        filename="flow.png",
+        data=b"\x89PNG\r\n\x1a\nnew-image",
+        media_type="image/png",
+        emit=False,
+    )
+
+
 def listed(message: str) -> list[str]:
     return [line for line in message.splitlines() if line.startswith("- ")]
 
@@ -41,13 +51,7 @@ def test_it_lists_only_the_page_whose_file_changed_in_a_full_resync(world, conne
 
 def test_it_lists_attachments_the_commit_changes(world, connection):
     sync_now(connection)
-    world.atlassian.add_attachment(
-        world.pages["guide"].id,
-        filename="flow.png",
-        data=b"\x89PNG\r\n\x1a\nnew-image",
-        media_type="image/png",
-        emit=False,
-    )
+    replace_the_guides_image(world)
 
     sync_now(connection, full=True)
 
@@ -82,15 +86,9 @@ def test_it_names_each_removed_and_moved_page(world, connection):
     assert "confluence/ENG/home.md" in changed
 
 
-def test_it_lists_a_page_and_its_attachment_when_an_attachment_event_changes_both(world, connection):
+def test_it_lists_exactly_the_files_a_targeted_attachment_run_changes(world, connection):
     sync_now(connection)
-    world.atlassian.add_attachment(
-        world.pages["guide"].id,
-        filename="flow.png",
-        data=b"\x89PNG\r\n\x1a\nnew-image",
-        media_type="image/png",
-        emit=False,
-    )
+    replace_the_guides_image(world)
 
     run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["guide"].id])
 
