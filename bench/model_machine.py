@@ -25,7 +25,6 @@ Each example runs in a database savepoint that is rolled back at its end, and in
 from __future__ import annotations
 
 import functools
-import inspect
 import shutil
 import sys
 import tempfile
@@ -152,22 +151,12 @@ def step(rule_function):
     return counted
 
 
-def with_emit(method, *args, **kwargs):
-    """Call a simulator method with emit=True when it takes `emit` (label and attachment events are new there)."""
-    if "emit" in inspect.signature(method).parameters:
-        kwargs["emit"] = True
-    return method(*args, **kwargs)
-
-
 class SyncModel(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         STATS.examples += 1
         self.log: list[str] = []
         self.unsynced: set[int] = set()  # changes whose event was dropped, is late, or never existed
-        # Attachment changes whose event never reached a run: reconciliation is a version listing, and an attachment
-        # change makes no page version, so only a full re-sync is bound to see them (a documented limit).
-        self.attachments_unsynced: set[int] = set()
         self.late: list[tuple[int, list]] = []
         self.outside: dict[str, bytes] = {}
         self.changes = 0
@@ -350,8 +339,6 @@ class SyncModel(RuleBasedStateMachine):
         if not deliveries:
             STATS.silent[kind] += 1
             self.unsynced.add(self.changes)
-            if kind.startswith("attachment_"):
-                self.attachments_unsynced.add(self.changes)
             self.log.append(f"{kind}: {what} (the simulator sends no event for this)")
             return
         self.log.append(f"{kind}: {what} [event {fate}]")
@@ -361,8 +348,6 @@ class SyncModel(RuleBasedStateMachine):
         elif fate == "late":
             self.unsynced.add(self.changes)
             self.late.append((self.changes, deliveries))
-        if fate in ("drop", "late") and kind.startswith("attachment_"):
-            self.attachments_unsynced.add(self.changes)
         else:
             self.deliver(deliveries)
             if fate == "duplicate":
@@ -478,7 +463,7 @@ class SyncModel(RuleBasedStateMachine):
         if not candidates:
             return
         page = candidates[page % len(candidates)]
-        with_emit(self.atlassian.add_label, page.id, label)
+        self.atlassian.add_label(page.id, label)
         self.announce("label_add", fate, f"{label!r} on {self.describe(page)}", then=then)
 
     @precondition(lambda self: any(p.labels for p in self.pages()))
@@ -488,7 +473,7 @@ class SyncModel(RuleBasedStateMachine):
         candidates = [p for p in self.pages() if p.labels]
         page = candidates[page % len(candidates)]
         label = page.labels[label % len(page.labels)]
-        with_emit(self.atlassian.remove_label, page.id, label)
+        self.atlassian.remove_label(page.id, label)
         self.announce("label_remove", fate, f"{label!r} from {self.describe(page)}", then=then)
 
     @precondition(lambda self: self.pages())
@@ -566,14 +551,7 @@ class SyncModel(RuleBasedStateMachine):
         page = candidates[page % len(candidates)]
         attachments = self.attachments(page)
         attachment = attachments[which % len(attachments)]
-        delete = getattr(self.atlassian, "delete_attachment", None) or getattr(self.atlassian, "trash_attachment", None)
-        if delete is not None:
-            with_emit(delete, attachment.id)
-        else:
-            # The simulator has no way to delete an attachment yet: to the trash, as Confluence's DELETE does,
-            # without the event it would send.
-            attachment.status = "trashed"
-            self.atlassian.changed()
+        self.atlassian.trash_attachment(attachment.id)  # what Confluence's DELETE does first
         self.announce("attachment_delete", fate, f"{attachment.title!r} from {self.describe(page)}", then=then)
 
     @precondition(lambda self: len(self.spaces()) > 1)
@@ -688,7 +666,6 @@ class SyncModel(RuleBasedStateMachine):
         self.log.append(f"deliver_late: the events of change {change}")
         self.deliver(deliveries, resign=True)  # a late invocation carries a token minted when it is sent
         self.unsynced.discard(change)
-        self.attachments_unsynced.discard(change)
         self.dirty = True
 
     @rule()
@@ -743,10 +720,8 @@ class SyncModel(RuleBasedStateMachine):
             head = self.head()
         else:
             raise self.divergence(f"runs kept being queued: {MAX_RUNS_PER_BATCH} in a row")
-        if any(run.full for run in finished):
-            self.attachments_unsynced.clear()
         if any(run.page_ids is None for run in finished):
-            self.unsynced = set(self.attachments_unsynced)  # a whole-scope run read every page version so far
+            self.unsynced = set()  # a whole-scope run read every page version and attachment listing so far
         if self.unsynced or not (self.dirty or finished):
             return
         expected = self.expected_tree()

@@ -117,6 +117,7 @@ class Attachment:
     media_type: str
     file_size: int
     version: int
+    status: str = "current"
 
     @classmethod
     def from_json(cls, d: dict, page_id: str) -> Attachment:
@@ -128,6 +129,21 @@ class Attachment:
             media_type=d.get("mediaType", "application/octet-stream"),
             file_size=int(d.get("fileSize") or 0),
             version=int(version.get("number", 1)),
+            status=d.get("status") or "current",
+        )
+
+    @classmethod
+    def from_v1(cls, d: dict) -> Attachment:
+        """A v1 content object of type attachment, with `version` and `container` expanded."""
+        extensions = d.get("extensions") or {}
+        return cls(
+            id=str(d["id"]),
+            page_id=str((d.get("container") or {}).get("id", "")),
+            title=d.get("title", ""),
+            media_type=extensions.get("mediaType", "application/octet-stream"),
+            file_size=int(extensions.get("fileSize") or 0),
+            version=int((d.get("version") or {}).get("number", 1)),
+            status=d.get("status") or "current",
         )
 
 
@@ -188,6 +204,10 @@ class ConfluenceClient:
             data = self.get(f"{self.base}{path}")
 
     def list_spaces(self, *, keys: list[str] | None = None) -> list[Space]:
+        """The current spaces with those keys, or every space when `keys` is None (an empty list asks for none:
+        the API would read a missing `keys` as "all")."""
+        if keys is not None and not keys:
+            return []
         params: dict = {"limit": MAX_LIMIT, "status": "current"}
         if keys:
             params["keys"] = ",".join(keys)
@@ -249,6 +269,17 @@ class ConfluenceClient:
         for item in self.paginate("/wiki/rest/api/content/search", params):
             labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
             found[str(item["id"])] = sorted(text(label["name"]) for label in labels)
+        return found
+
+    def attachments_by_page(self, cql: str) -> dict[str, list[Attachment]]:
+        """Current attachments matching `cql` (which must select `type = attachment`), by page, through v1 CQL
+        search: one request per 250 attachments, where v2 lists them one page at a time."""
+        params = {"cql": cql, "limit": MAX_LIMIT, "expand": "version,container"}
+        found: dict[str, list[Attachment]] = {}
+        for item in self.paginate("/wiki/rest/api/content/search", params):
+            if item.get("type") == "attachment":
+                attachment = Attachment.from_v1(item)
+                found.setdefault(attachment.page_id, []).append(attachment)
         return found
 
     def attachments(self, page_id: str) -> list[Attachment]:

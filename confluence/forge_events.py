@@ -525,14 +525,16 @@ def _count(connections: list) -> str:
 
 
 def site_connections(cloud_id: str):
-    """(connection, scope, index pages) for each Confluence connection reading this site that has a scope."""
+    """(connection, scope, pages its index knows) for each Confluence connection reading this site that has a scope.
+    The index knows the synced pages and their unsynced ancestors: a change to either reshapes the repository."""
     sites = AtlassianSite.objects.filter(cloud_id=cloud_id).select_related("connection")
     connections = {site.connection_id: site.connection for site in sites}
     scopes = SyncScope.objects.filter(connection_id__in=connections)
     indexes = dict(SyncState.objects.filter(connection_id__in=connections).values_list("connection_id", "index_file"))
     for scope in scopes.order_by("connection_id"):
         text = indexes.get(scope.connection_id)
-        yield connections[scope.connection_id], scope, json.loads(text)["pages"] if text else {}
+        index = json.loads(text) if text else {}
+        yield connections[scope.connection_id], scope, {**index.get("unsynced", {}), **index.get("pages", {})}
 
 
 def not_syncing(connection: Connection) -> str:

@@ -1,8 +1,9 @@
 """The sync index and the scope file: what the repository holds, written into it so it can rebuild our state.
 
     .ctx/confluence.yml          the scope and the site, for people (the copy of record of the scope)
-    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments;
-                                 and the pages between synced ones that the scope leaves out (title, parent)
+    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments and a
+                                 digest of the attachment listings the page shows files of; and the pages
+                                 between synced ones that the scope leaves out (title, parent)
 
 Both are rendered deterministically (sorted keys, no timestamps of our own), so a sync that changes nothing
 produces byte-identical files and therefore no commit.
@@ -10,8 +11,9 @@ produces byte-identical files and therefore no commit.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote_plus
 
@@ -50,6 +52,9 @@ class PageEntry:
     webui: str = ""
     attachments: dict[str, AttachmentEntry] = field(default_factory=dict)  # file name → entry
     links: list[str] = field(default_factory=list)  # pages the body links to (plan.link_key), to re-render on moves
+    # Page id → listing_digest of the attachments of each page whose files this page shows, as it was rendered: a
+    # run over the whole scope compares them with one bulk listing (an attachment change makes no page version).
+    listings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -124,6 +129,12 @@ class Index:
             found[entry.path] = entry.blob
             found.update({a.path: a.blob for a in entry.attachments.values()})
         return found
+
+
+def listing_digest(attachments: Iterable) -> str:
+    """What a page's current attachments are, in a few bytes: anything with `id`, `title`, `version` and `status`."""
+    lines = sorted(f"{a.id}\t{a.title}\t{a.version}" for a in attachments if a.status == "current")
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 def is_ours(entry: PageEntry) -> bool:

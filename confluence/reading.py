@@ -13,25 +13,34 @@ ones): the index keeps them, so a targeted run sees the same hierarchy as a run 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, cql_quote
 from confluence.convert import CONVERTER_VERSION
-from confluence.index import Index, PageEntry, UnsyncedPage, page_order
+from confluence.index import Index, PageEntry, UnsyncedPage, listing_digest, page_order
 from confluence.models import SyncRun, SyncScope
 from confluence.plan import Desired
 from confluence.scope import ScopeSpec, select_pages
 from github_sync.commit import FileChanges
 
-__all__ = ["ConfluenceUnavailable", "fetch_bodies", "read"]
+__all__ = ["ConfluenceUnavailable", "Reading", "fetch_bodies", "read"]
 
 # Confluence nests pages far less deeply; the bound only stops a parent loop in stale data from spinning.
 MAX_DEPTH = 50
+# Page ids per CQL `ancestor in (…)` query, which keeps the query well within URL limits.
+SUBTREE_ROOTS_PER_QUERY = 100
 
 
-def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> tuple[dict, dict, dict]:
-    """(pages the scope selects → Desired without paths, bodies we already hold → storage XHTML, the selected
-    pages' unsynced ancestors → UnsyncedPage)."""
+@dataclass
+class Reading:
+    world: dict[str, Desired]  # the pages the scope selects, without paths
+    bodies: Bodies  # the storage XHTML in hand (listed with the pages, or fetched with them)
+    unsynced: dict[str, UnsyncedPage]  # the selected pages' unsynced ancestors
+    # Pages to render again whatever their version says: one of the attachment listings they show files of changed.
+    attachments_changed: set[str] = field(default_factory=set)
+
+
+def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> Reading:
     spec = ScopeSpec.from_scope(scope)
     if run.is_targeted and index.spaces and index.knows_hierarchy:
         return read_targeted(client, spec, index, run.page_ids)
@@ -62,15 +71,18 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
     world = {pid: desired(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()}
     for pid in [pid for pid in bodies if pid not in selection.selected]:
         del bodies[pid]
-    return world, bodies, unsynced_ancestors(world, hierarchy)
+    reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy))
+    if not with_bodies:  # every page is rendered anyway on a first or full run
+        reading.attachments_changed = attachments_changed(client, index, space_keys=[s.key for s in spaces])
+    return reading
 
 
 def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str]):
     requested = list(dict.fromkeys(page_ids))
     fetched = [p for p in client.get_pages(requested, body=True) if p.space_id in index.spaces]
     gone = set(requested) - {p.id for p in fetched}
-    # Confluence moves the children of a trashed or archived page up to its parent, and a page moved to another
-    # space takes its subtree along: re-read what the index holds below pages that went away (250 a request).
+    # Confluence moves the children of a trashed or archived page up to its parent: re-read what the index holds
+    # below pages that went away (250 a request).
     below = [p for p in descendant_ids(index, gone) if p not in requested]
     fetched += [p for p in client.get_pages(below, body=False) if p.space_id in index.spaces] if below else []
     refreshed = {p.id for p in fetched}
@@ -78,6 +90,14 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     labels = {pid: list(entry.labels) for pid, entry in index.pages.items()}
     if fetched:
         labels.update(client.labels_by_page(f"type = page AND id in ({', '.join(sorted(refreshed))})"))
+    # A page that moved (to another parent or space) or is new to the index brings its subtree along: Confluence
+    # moves the children with it, into or out of the scope. Read that subtree as it is now.
+    reshaped = [p.id for p in fetched if reshaped_page(p, index)]
+    subtree = subtree_labels(client, reshaped)
+    new = sorted(subtree.keys() - refreshed, key=page_order)
+    fetched += [p for p in client.get_pages(new, body=False) if p.space_id in index.spaces] if new else []
+    labels.update(subtree)
+    refreshed = {p.id for p in fetched}
     world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in refreshed | gone}
     world.update({p.id: desired(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
     known = {pid: page for pid, page in index.unsynced.items() if pid not in refreshed | gone}
@@ -90,7 +110,23 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents)
     bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
     selected = {pid: world[pid] for pid in selection.selected}
-    return selected, bodies, unsynced_ancestors(selected, known)
+    return Reading(selected, bodies, unsynced_ancestors(selected, known))
+
+
+def reshaped_page(page: Page, index: Index) -> bool:
+    """Whether the page's place differs from what the index holds (or the index holds no synced page of it).
+    Labels do not count: an excluded label leaves out the page, not its subtree."""
+    held = index.pages.get(page.id)
+    return held is None or (held.parent_id, held.space_key) != (page.parent_id, index.spaces.get(page.space_id))
+
+
+def subtree_labels(client: ConfluenceClient, roots: list[str]) -> dict[str, list[str]]:
+    """Every current page below `roots` (any depth) → its labels, through CQL `ancestor` (100 roots a query)."""
+    found: dict[str, list[str]] = {}
+    for start in range(0, len(roots), SUBTREE_ROOTS_PER_QUERY):
+        chunk = roots[start : start + SUBTREE_ROOTS_PER_QUERY]
+        found.update(client.labels_by_page(f"type = page AND ancestor in ({', '.join(chunk)})"))
+    return found
 
 
 def descendant_ids(index: Index, roots: set[str]) -> list[str]:
@@ -153,6 +189,19 @@ def missing_parents(
         for page in client.get_pages(missing, body=False, statuses=("current", "archived")):
             found[page.id] = UnsyncedPage(page.title, spaces.get(page.space_id, ""), page.parent_id)
     return found
+
+
+def attachments_changed(client: ConfluenceClient, index: Index, *, space_keys: list[str]) -> set[str]:
+    """The synced pages that show files of a page whose attachments changed since they were rendered (added,
+    replaced, renamed, removed: none of it makes a page version, and its Forge event may be lost). One bulk listing
+    of the scope's attachments, and none at all when no synced page shows an attachment."""
+    showing = {pid: entry.listings for pid, entry in index.pages.items() if entry.listings}
+    if not showing or not space_keys:
+        return set()
+    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
+    current = client.attachments_by_page(f"type = attachment AND space in ({spaces})")
+    digests = {owner: listing_digest(current.get(owner, [])) for listings in showing.values() for owner in listings}
+    return {pid for pid, listings in showing.items() if any(digests[o] != d for o, d in listings.items())}
 
 
 def labels_of_spaces(client: ConfluenceClient, space_keys: list[str]) -> dict[str, list[str]]:

@@ -95,8 +95,9 @@ def sync(job: Job) -> CommitResult | None:
     repo = job.repository
     head = job.github.branch_head(repo.full_name, repo.default_branch)
     index, known_blobs = load_index(job, head)
-    world, bodies, unsynced = reading.read(job.run, job.confluence, job.scope, index)
-    desired, plan = plan_with_bodies(job, index, world, bodies, unsynced)
+    read = reading.read(job.run, job.confluence, job.scope, index)
+    desired, plan = plan_with_bodies(job, index, read)
+    bodies, unsynced = read.bodies, read.unsynced
     job.run.record_progress(total=len(plan.to_render), done=0)
     files, new_index, attachment_count = render_files(job, plan, desired, bodies, index)
     new_index.unsynced = unsynced
@@ -149,10 +150,11 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     return index.confirmed_by(blobs), blobs
 
 
-def plan_with_bodies(job: Job, index: Index, world: dict, bodies: dict, unsynced: dict) -> tuple[dict, Plan]:
+def plan_with_bodies(job: Job, index: Index, read: reading.Reading) -> tuple[dict, Plan]:
     """Plan, then fetch the bodies of pages to render that the listing did not carry (250 per request).
     A page deleted in between is treated as removed, which may re-plan its siblings once more."""
-    named = pages_named(job.run)
+    named = showing_files_of(index, pages_named(job.run)) | read.attachments_changed
+    world, bodies, unsynced = read.world, read.bodies, read.unsynced
     for _ in range(4):
         desired = place(world, unsynced)
         plan = make_plan(index, desired, converter_version=CONVERTER_VERSION, full=job.run.full, named=named)
@@ -170,6 +172,12 @@ def pages_named(run: SyncRun) -> frozenset[str]:
     named = set(run.page_ids or ()) if run.is_targeted else set()
     named.update(event.page_id for event in run.events.all())
     return frozenset(named - {""})
+
+
+def showing_files_of(index: Index, named: frozenset[str]) -> frozenset[str]:
+    """`named`, and the synced pages that show attachments of a named page (an attachment event names the page
+    that holds the file, not every page that embeds it)."""
+    return named | {pid for pid, entry in index.pages.items() if not named.isdisjoint(entry.listings)}
 
 
 def site_summary(site: AtlassianSite) -> dict:

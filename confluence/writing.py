@@ -16,7 +16,7 @@ from django.conf import settings
 
 from confluence.client import Attachment
 from confluence.convert import CONVERTER_VERSION
-from confluence.index import AttachmentEntry, Index, PageEntry, page_order
+from confluence.index import AttachmentEntry, Index, PageEntry, listing_digest, page_order
 from confluence.layout import attachment_path, attachment_paths
 from confluence.models import SyncRun
 from confluence.plan import Desired, Plan, link_key, ref_key
@@ -172,13 +172,15 @@ def attach(job: Job, new_index: Index, references: dict, desired: dict, index: I
     page's listing (one request) gives every file its path, unique ignoring case among the page's attachments."""
     held = {a.path: a for entry in index.pages.values() for a in entry.attachments.values()}
     listings: dict[str, dict[str, tuple[Attachment, str]]] = {}
+    digests: dict[str, str] = {}
     listed_paths: dict[tuple[str, str], str] = {}
     downloaded = 0
     for pid, refs in references.items():
         entries = {}
         for owner, name in sorted(refs):
             if owner not in listings:
-                listings[owner] = with_paths(job.confluence.attachments(owner), desired[owner])
+                listing = job.confluence.attachments(owner)
+                listings[owner], digests[owner] = with_paths(listing, desired[owner]), listing_digest(listing)
             found, path = listings[owner].get(name, (None, ""))
             if found is not None and found.file_size > MAX_ATTACHMENT_BYTES:
                 job.warnings.append(attachment_too_large(desired[pid], found))
@@ -199,7 +201,8 @@ def attach(job: Job, new_index: Index, references: dict, desired: dict, index: I
                     found.id, found.version, path, git_blob_sha(data), found.media_type, len(data)
                 )
             entries[f"{owner}/{name}"] = held[path]
-        new_index.pages[pid] = replace(new_index.pages[pid], attachments=entries)
+        seen = {owner: digests[owner] for owner, _ in refs}
+        new_index.pages[pid] = replace(new_index.pages[pid], attachments=entries, listings=seen)
     if listed_paths:
         show_listed_paths(job, listed_paths, references=references, desired=desired, new_index=new_index, files=files)
     return downloaded

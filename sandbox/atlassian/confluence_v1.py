@@ -13,7 +13,7 @@ from urllib.parse import quote, urlencode
 from sandbox.atlassian import cql, search
 from sandbox.atlassian import v1_shapes as shapes
 from sandbox.atlassian.confluence_v2 import site_for
-from sandbox.atlassian.models import Site
+from sandbox.atlassian.models import Attachment, Site
 from sandbox.atlassian.pagination import V1_MAX_LIMIT, decode_cursor, encode_cursor, parse_limit, v1_error
 from sandbox.core import SimError, SimRequest, SimResponse
 
@@ -129,7 +129,10 @@ def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     limit = parse_limit(request, default=25, maximum=CQL_MAX_LIMIT)
     window = found[offset : offset + limit]
     expand = shapes.parse_expand(request.arg("expand"))
-    results = [shapes.content(sim, page, expand) for page in window]
+    results = [
+        shapes.attachment(sim, item, expand) if isinstance(item, Attachment) else shapes.content(sim, item, expand)
+        for item in window
+    ]
     more = offset + limit < len(found)
     next_params = {"cursor": encode_cursor({"offset": offset + limit}), "limit": limit}
     return v1_listing(request, site, results, start=offset, limit=limit, more=more, next_params=next_params)

@@ -201,6 +201,9 @@ def attachment(sim, attachment: Attachment, expand: set[str]) -> dict:
             "minorEdit": False,
         }
     data["_expandable"] = {"container": f"/rest/api/content/{page.id}", "space": f"/rest/api/space/{space_obj.key}"}
+    if "container" in expand:
+        data["container"] = content(sim, page, set())
+        del data["_expandable"]["container"]
     data["_links"] = {
         "webui": f"/spaces/{space_obj.key}/pages/{page.id}?preview=/{page.id}/{attachment.id[3:]}/{attachment.title}",
         "self": f"{wiki}/rest/api/content/{attachment.id}",

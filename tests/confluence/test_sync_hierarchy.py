@@ -3,8 +3,9 @@ keep them (issue 14, items 1 and 10)."""
 
 import pytest
 
+from confluence import forge
 from confluence.index import INDEX_PATH, parse_index
-from confluence.models import SyncRun
+from confluence.models import SyncRun, WebhookEvent
 from sandbox import demo
 from tests.confluence.sync_world import front_matter, sync_now, tree
 
@@ -162,3 +163,21 @@ def test_it_keeps_archived_pages_in_the_ancestry_of_their_children(world, connec
     assert targeted.counts["removed"] == 1 and targeted.counts["moved"] == 2
     assert hotfix["ancestors"] == ["Handbook", "Release process", "Payments dashboard", "Rollback"]
     assert full.commit_sha == "" and tree(world) == after_event
+
+
+def test_it_follows_the_forge_event_of_an_unsynced_ancestor_trashed(world, connection, applied):
+    """Handbook is synced nowhere, yet its trashing changes the ancestry of every page below it."""
+    sync_now(connection)
+    forge.jwks.clear()
+    applied(lambda: world.atlassian.install_forge_app(world.site.cloud_id))
+
+    applied(lambda: world.atlassian.trash_page(world.pages["handbook"].id))
+
+    event = WebhookEvent.objects.get(event_type="avi:confluence:trashed:page")
+    assert event.status == WebhookEvent.Status.PROCESSED, event.detail
+    release = front_matter(page_files(world)["confluence/OPS/release-process.md"])
+    assert release["ancestors"] == []
+    assert front_matter(page_files(world)["confluence/OPS/release-process/rollback.md"])["ancestors"] == [
+        "Release process",
+        "Payments dashboard",
+    ]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from confluence.index import INDEX_PATH, parse_index
 from sandbox import demo
 from tests.confluence.sync_world import build_site, sync_now
 
@@ -74,6 +75,18 @@ def test_it_removes_a_space_and_keeps_the_other(world, connection):
     run = sync_now(connection)
     assert pages_in(world) == {"confluence/OPS/runbook.md"}
     assert run.counts["removed"] == 4
+
+
+def test_it_empties_the_repository_and_its_index_when_the_scope_selects_nothing(world, connection):
+    sync_now(connection)
+    set_scope(connection, world)  # every space deleted in Confluence leaves this scope behind
+
+    run = sync_now(connection)
+
+    index = parse_index(world.github.read_tree("acme-inc", "wiki", "main")[INDEX_PATH])
+    assert run.status == "succeeded", run.error
+    assert pages_in(world) == set()
+    assert index.spaces == {} and index.pages == {}  # not every space of the site, which `keys=` empty would list
 
 
 def test_it_syncs_a_page_tree(world, connection):

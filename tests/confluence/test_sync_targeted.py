@@ -75,8 +75,9 @@ def test_it_removes_a_page_moved_under_a_parent_outside_the_scope(world, connect
     run = targeted(connection, world.pages["guide"])
     assert run.counts["removed"] == 1
     assert not any("deploy-guide" in path for path in paths(world))
-    # The page, the labels, its new ancestors, and the body of Runbook, whose link to it now goes to Confluence.
-    assert world.atlassian.count() <= 4
+    # The page, the labels, its subtree as it is now (a moved page takes its children along), its new ancestors,
+    # and the body of Runbook, whose link to it now goes to Confluence.
+    assert world.atlassian.count() <= 5
     assert (
         "](https://acme.atlassian.net/wiki/"
         in world.github.read_tree("acme-inc", "wiki", "main")["confluence/OPS/runbook.md"].decode()
@@ -148,3 +149,51 @@ def test_it_makes_a_synced_page_searchable_through_the_api(
     assert hit["path"] == "confluence/ENG/home/deploy-guide.md"
     assert hit["commit"] == run.commit_sha
     assert hit["source_url"].startswith("https://acme.atlassian.net/wiki/")
+
+
+def test_it_moves_a_subtree_to_another_space_with_its_page(world, connection):
+    sync_now(connection)
+    world.atlassian.move_page(world.pages["home"].id, space_key="OPS", emit=False)
+    run = targeted(connection, world.pages["home"])
+    assert run.status == "succeeded", run.error
+    assert {"confluence/OPS/home.md", "confluence/OPS/home/deploy-guide.md"} <= paths(world)
+    assert not any(path.startswith("confluence/ENG/home") for path in paths(world))
+
+
+def test_it_adds_the_children_a_page_brings_into_a_selected_subtree(world, connection):
+    restrict_scope(connection, world, pages=[world.pages["home"]])
+    child = world.atlassian.create_page(
+        world.site.cloud_id,
+        space_key="ENG",
+        title="Old runbook",
+        body="<p>Kept.</p>",
+        parent_id=world.pages["archive"].id,
+        emit=False,
+    )
+    sync_now(connection)
+    assert not any("old-runbook" in path for path in paths(world))
+    world.atlassian.move_page(world.pages["archive"].id, parent_id=world.pages["home"].id, emit=False)
+    run = targeted(connection, world.pages["archive"])  # Forge names only the page that moved
+    assert run.status == "succeeded", run.error
+    assert "confluence/ENG/home/archive/old-runbook.md" in paths(world), child.id
+
+
+def test_it_puts_a_page_that_loses_an_excluded_label_back_above_its_children(world, connection):
+    scope = connection.sync_scope
+    scope.excluded_labels = ["howto"]
+    scope.save()
+    world.atlassian.create_page(
+        world.site.cloud_id,
+        space_key="ENG",
+        title="Rollback",
+        body="<p>Back.</p>",
+        parent_id=world.pages["guide"].id,
+        emit=False,
+    )
+    sync_now(connection)
+    assert "confluence/ENG/home/rollback.md" in paths(world)  # an excluded label leaves out the page, not its subtree
+    world.atlassian.remove_label(world.pages["guide"].id, "howto", emit=False)
+    run = targeted(connection, world.pages["guide"])
+    assert run.status == "succeeded", run.error
+    assert {"confluence/ENG/home/deploy-guide.md", "confluence/ENG/home/deploy-guide/rollback.md"} <= paths(world)
+    assert "confluence/ENG/home/rollback.md" not in paths(world)

@@ -179,6 +179,28 @@ def test_it_lists_attachments_in_v1(sim, site, get):
     assert item["_links"]["download"].startswith(f"/download/attachments/{page.id}/notes.txt")
 
 
+def test_it_searches_attachments_with_their_page_and_version(sim, site, get):
+    page = add(sim, site, "With files")
+    gone = add(sim, site, "Trashed page")
+    add(sim, site, "Elsewhere", space="OPS")
+    kept = sim.add_attachment(page.id, filename="a.png", data=b"one", media_type="image/png")
+    sim.add_attachment(page.id, filename="a.png", data=b"two", media_type="image/png")  # version 2
+    dropped = sim.add_attachment(page.id, filename="b.txt", data=b"x", media_type="text/plain")
+    sim.trash_attachment(dropped.id)
+    sim.add_attachment(gone.id, filename="c.txt", data=b"x", media_type="text/plain")
+    sim.trash_page(gone.id)
+    cql = 'type = attachment AND space in ("ENG")'
+    data = get("/rest/api/content/search", cql=cql, expand="version,container").json()
+    [item] = data["results"]
+    assert (item["id"], item["type"], item["title"], item["version"]["number"]) == (kept.id, "attachment", "a.png", 2)
+    assert item["container"]["id"] == page.id and "container" not in item["_expandable"]
+    assert item["extensions"]["fileSize"] == 3
+    pages = get("/rest/api/content/search", cql='space in ("ENG")').json()
+    assert {r["type"] for r in pages["results"]} == {"page"}  # without a type, pages as before
+    both = get("/rest/api/content/search", cql='type in (page, attachment) AND space = "ENG"').json()
+    assert [r["type"] for r in both["results"]].count("attachment") == 1
+
+
 def test_it_answers_v1_errors_like_the_real_api(sim, site, get):
     response = get("/rest/api/content/424242")
     assert response.status_code == 404
