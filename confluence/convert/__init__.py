@@ -3,7 +3,7 @@
 from confluence.convert import ConvertContext, convert, render_front_matter
 
 result = convert(storage_body, ConvertContext(site_url="https://example.atlassian.net", page_id="42"))
-result.markdown, result.attachments, result.linked_pages, result.unknown_macros, result.warnings
+result.markdown, result.attachments, result.linked_pages, result.unknown_macros, result.warnings, result.mentions
 """
 
 from .context import ConversionResult, ConvertContext, PageRef

@@ -6,21 +6,26 @@ resolves nothing and links everything back to Confluence.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
 
 @dataclass(frozen=True)
 class PageRef:
-    """A page as a link names it: by id, or by title within a space (None: the current page's space)."""
+    """A page as a link names it: by id, or by title within a space (None: the current page's space).
+
+    A blog post named by title also has its posting day (`2024/05/01`): titles are unique per day, not per space.
+    """
 
     page_id: str | None = None
     title: str | None = None
     space_key: str | None = None
     anchor: str | None = None
+    posting_day: str | None = None
 
-    def sort_key(self) -> tuple[str, str, str, str]:
-        return (self.page_id or "", self.space_key or "", self.title or "", self.anchor or "")
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.page_id or "", self.space_key or "", self.title or "", self.anchor or "", self.posting_day or "")
 
 
 @dataclass(frozen=True)
@@ -29,11 +34,16 @@ class ConvertContext:
 
     Every method returns None when it does not know; the converter then falls back to a Confluence URL (page
     and attachment links), a placeholder (user names) or a short note with a link (include, excerpt, children).
+
+    `user_names` maps account ids (or Server user keys) to display names; people it does not name appear as
+    "@unknown user", linked to their profile. The result's `mentions` lists the account ids a page mentions,
+    so a caller can look names up in bulk and convert again.
     """
 
     site_url: str = ""
     page_id: str | None = None
     space_key: str | None = None
+    user_names: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
 
     def resolve_page(self, ref: PageRef) -> str | None:
         """A relative repository path or an absolute URL for a linked page."""
@@ -43,8 +53,17 @@ class ConvertContext:
         """A relative repository path for an attachment of a page."""
         return None
 
+    def resolve_space(self, space_key: str) -> str | None:
+        """A relative repository path or an absolute URL for a linked space (its home page)."""
+        return None
+
     def user_name(self, account_id: str) -> str | None:
         """The display name for an account id (or a Server user key)."""
+        return self.user_names.get(account_id)
+
+    def shortcut_url(self, key: str, parameter: str) -> str | None:
+        """Where a shortcut link (`parameter@key`) goes. Site administrators define shortcuts; the API does not
+        list them, so by default the converter links to the page in Confluence, where the shortcut works."""
         return None
 
     def excerpt(self, ref: PageRef) -> str | None:
@@ -74,7 +93,8 @@ class ConvertContext:
             url = f"{self.base_url}/wiki/pages/viewpage.action?pageId={quote(ref.page_id)}"
         elif ref.title and (ref.space_key or self.space_key):
             space = ref.space_key or self.space_key or ""
-            url = f"{self.base_url}/wiki/display/{quote(space)}/{quote_plus(ref.title)}"
+            day = f"{quote(ref.posting_day)}/" if ref.posting_day else ""  # a blog post: /display/KEY/2024/05/01/Title
+            url = f"{self.base_url}/wiki/display/{quote(space)}/{day}{quote_plus(ref.title)}"
         elif ref.title:
             url = f"{self.base_url}/wiki/search?text={quote_plus(ref.title)}"
         elif self.page_id:
@@ -103,6 +123,7 @@ class ConversionResult:
     linked_pages: tuple[PageRef, ...] = ()
     unknown_macros: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
+    mentions: tuple[str, ...] = ()  # account ids of the people the page mentions
 
 
 @dataclass
@@ -113,6 +134,7 @@ class Report:
     linked_pages: set[PageRef] = field(default_factory=set)
     unknown_macros: set[str] = field(default_factory=set)
     warnings: set[str] = field(default_factory=set)
+    mentions: set[str] = field(default_factory=set)
 
     def result(self, markdown: str) -> ConversionResult:
         return ConversionResult(
@@ -121,4 +143,5 @@ class Report:
             linked_pages=tuple(sorted(self.linked_pages, key=PageRef.sort_key)),
             unknown_macros=tuple(sorted(self.unknown_macros)),
             warnings=tuple(sorted(self.warnings)),
+            mentions=tuple(sorted(self.mentions)),
         )

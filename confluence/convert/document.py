@@ -7,10 +7,10 @@ import re
 from .context import ConversionResult, ConvertContext, Report
 from .escaping import escape
 from .markdown import StorageConverter
-from .storage import flatten_deep_nesting, parse, prepare
+from .storage import flatten_deep_nesting, parse, prepare, repair
 
 # Bump whenever the Markdown for some input changes, so the sync engine re-renders every page once.
-CONVERTER_VERSION = 2
+CONVERTER_VERSION = 3
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 
@@ -21,6 +21,7 @@ def convert(storage: str | None, context: ConvertContext | None = None) -> Conve
     if not storage or not storage.strip():
         return report.result("")
     soup = parse(prepare(storage, report.warnings), report.warnings)
+    repair(soup, report.warnings)
     try:
         markdown = StorageConverter(context, report).convert_soup(soup)
     except RecursionError:

@@ -20,6 +20,7 @@ INLINE_TAGS = frozenset({
 MACRO_TAGS = frozenset({"ac:structured-macro", "ac:macro"})
 INLINE_MACROS = frozenset({
     "status", "anchor", "jira", "emoticon", "eazy-math-inline", "mathinline", "inline-math", "latex-inline", "profile",
+    "profile-picture",
 })  # fmt: skip
 BLOCK_MACROS = frozenset({
     "code", "noformat", "info", "note", "warning", "tip", "panel", "success", "error", "expand", "toc", "children",

@@ -14,7 +14,11 @@ from .context import PageRef
 from .elements import is_standalone
 from .escaping import escape, href, link_title
 
-RESOURCE_TAGS = ("ri:page", "ri:blog-post", "ri:attachment", "ri:user", "ri:url", "ri:space", "ri:content-entity")
+RESOURCE_TAGS = (
+    "ri:page", "ri:blog-post", "ri:attachment", "ri:user", "ri:url", "ri:space", "ri:content-entity", "ri:shortcut",
+)  # fmt: skip
+PAGE_TAGS = ("ri:page", "ri:blog-post", "ri:content-entity")
+UNKNOWN_USER = "@unknown user"
 
 
 def page_ref(el: Tag, anchor: str | None = None) -> PageRef:
@@ -24,6 +28,7 @@ def page_ref(el: Tag, anchor: str | None = None) -> PageRef:
         title=el.get("ri:content-title") or None,
         space_key=el.get("ri:space-key") or None,
         anchor=anchor or None,
+        posting_day=(el.get("ri:posting-day") or None) if el.name == "ri:blog-post" else None,
     )
 
 
@@ -32,21 +37,31 @@ def page_href(conv, ref: PageRef) -> str:
     return conv.context.resolve_page(ref) or conv.context.page_url(ref)
 
 
+def attachment_owner(el: Tag) -> Tag | None:
+    return el.find(PAGE_TAGS)
+
+
 def attachment_href(conv, el: Tag) -> str:
     """Where an `ri:attachment` points: the current page's attachment, or one on a page it names."""
     filename = el.get("ri:filename", "")
-    owner = el.find(["ri:page", "ri:blog-post", "ri:content-entity"])
+    owner = attachment_owner(el)
     page_id = conv.context.page_id if owner is None else owner.get("ri:content-id")
     if owner is not None and not page_id:
         # Another page's attachment, known by title only: link to that page.
         return page_href(conv, page_ref(owner))
+    return file_href(conv, page_id=page_id, filename=filename)
+
+
+def file_href(conv, *, page_id: str | None, filename: str) -> str:
+    """An attachment of page `page_id` (None: the current page): reported, and linked in the repository if held."""
+    page_id = page_id or conv.context.page_id
     conv.report.attachments.add((page_id or "", filename))
     resolved = conv.context.resolve_attachment(page_id=page_id, filename=filename)
     return resolved or conv.context.attachment_url(page_id, filename)
 
 
 def is_foreign(attachment: Tag) -> bool:
-    owner = attachment.find(["ri:page", "ri:blog-post", "ri:content-entity"])
+    owner = attachment_owner(attachment)
     return owner is not None and not owner.get("ri:content-id")
 
 
@@ -62,10 +77,19 @@ def convert_link(conv, el: Tag, parent_tags) -> str:
     anchor = el.get("ac:anchor") or None
     body = link_body(conv, el, parent_tags)
     target = el.find(RESOURCE_TAGS, recursive=False)
-    name = target.name if target is not None else ""
+    if target is not None:
+        return resource_link(conv, target, parent_tags, body=body, anchor=anchor)
+    if anchor:
+        return markdown_link(body or escape(anchor), conv.anchors.href(anchor), parent_tags)
+    return body
+
+
+def resource_link(conv, target: Tag, parent_tags, *, body: str = "", anchor: str | None = None) -> str:
+    """A Markdown link to what a resource identifier (`ri:*`) names, with `body` as its text when given."""
+    name = target.name
     if name == "ri:user":
-        return mention(conv, target, body)
-    if name in ("ri:page", "ri:blog-post", "ri:content-entity"):
+        return mention(conv, target, body, parent_tags)
+    if name in PAGE_TAGS:
         ref = page_ref(target, anchor)
         url = page_href(conv, ref)
         text = body or escape(ref.title or anchor or ref.page_id or url)
@@ -76,11 +100,13 @@ def convert_link(conv, el: Tag, parent_tags) -> str:
         url = target.get("ri:value", "")
         text = body or escape(url)
     elif name == "ri:space":
-        url = conv.context.space_url(target.get("ri:space-key", ""))
-        text = body or escape(target.get("ri:space-key", ""))
-    elif anchor:
-        url = conv.anchors.href(anchor)
-        text = body or escape(anchor)
+        key = target.get("ri:space-key", "")
+        url = (conv.context.resolve_space(key) or conv.context.space_url(key)) if key else ""
+        text = body or escape(key)
+    elif name == "ri:shortcut":
+        key, parameter = target.get("ri:key", ""), target.get("ri:parameter", "")
+        url = conv.context.shortcut_url(key, parameter) or conv.context.page_url(PageRef())
+        text = body or escape(f"{parameter}@{key}" if parameter else key)
     else:
         return body
     return markdown_link(text, url, parent_tags)
@@ -94,15 +120,28 @@ def markdown_link(text: str, url: str, parent_tags, title: str = "") -> str:
     return f"[{text}]({href(url)}{link_title(title)})"
 
 
-def mention(conv, user: Tag, body: str) -> str:
-    """`@Name` linking to the profile; a stable `@user-<id>` placeholder when the name is unknown."""
-    account_id = user.get("ri:account-id") or user.get("ri:userkey") or ""
-    username = user.get("ri:username", "")
-    name = (conv.context.user_name(account_id) if account_id else None) or username
-    text = escape(f"@{name}") if name else body or escape(f"@user-{account_id or 'unknown'}")
-    if user.get("ri:account-id"):
-        return f"[{text}]({href(conv.context.user_url(account_id))})"
+def mention(conv, user: Tag, body: str, parent_tags=frozenset()) -> str:
+    """`@Name` linking to the profile. A person the context cannot name is "@unknown user", never a raw id."""
+    account_id = user.get("ri:account-id", "").strip()
+    key = account_id or user.get("ri:userkey", "").strip()
+    username = user.get("ri:username", "").strip()
+    if account_id:
+        conv.report.mentions.add(account_id)
+    name = next((n for n in (conv.context.user_name(k) for k in (key, username) if k) if n), None)
+    if name:
+        text = escape(f"@{name}")
+    elif body:
+        text = body
+    else:
+        text = escape(f"@{username}") if username else UNKNOWN_USER
+    if account_id:
+        return markdown_link(text, conv.context.user_url(account_id), parent_tags)
     return text
+
+
+def convert_resource(conv, el: Tag, parent_tags) -> str:
+    """A resource identifier outside any link or macro parameter (a stray `<ri:page/>`): still a link."""
+    return resource_link(conv, el, parent_tags)
 
 
 def convert_image(conv, el: Tag, parent_tags) -> str:
@@ -177,5 +216,5 @@ HANDLERS = {
     "ac:image": convert_image,
     # Editor hints ("Type your summary here") are never shown on the published page.
     "ac:placeholder": drop,
-    **dict.fromkeys(RESOURCE_TAGS, drop),
+    **dict.fromkeys(RESOURCE_TAGS, convert_resource),
 }

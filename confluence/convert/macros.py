@@ -3,21 +3,26 @@
 Panels become GitHub alerts, by the colour Confluence shows them in: info → NOTE (blue), tip and success →
 TIP (green), note → WARNING (yellow, "note" is Confluence's warning-coloured panel), warning and error →
 CAUTION (red), a plain panel → NOTE (GitHub's neutral call-out). Titles stay, in bold on the first line.
-An unknown macro keeps its text and leaves `<!-- confluence: macro NAME -->`, so nothing vanishes silently.
+
+An unknown macro never vanishes silently: it is named in the text (`*Confluence macro: NAME*`), each parameter
+that holds a page, an attachment, a space, a person or a URL becomes a link next to its name, and its body
+follows. Link macros (clickable and the like) become one link, their body its text.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from urllib.parse import quote
 
 from bs4 import Tag
 
-from . import formulas
-from .blocks import alert, comment_safe, fence
+from . import embeds, formulas
+from .blocks import alert, fence
 from .context import PageRef
-from .elements import MACRO_TAGS
+from .elements import MACRO_TAGS, is_block
 from .escaping import escape
-from .links import markdown_link, page_href, page_ref
+from .links import RESOURCE_TAGS, convert_link, markdown_link, mention, page_href, page_ref, resource_link
 
 PANELS = {
     "info": "NOTE", "panel": "NOTE", "tip": "TIP", "success": "TIP",
@@ -27,6 +32,12 @@ LANGUAGES = {"none": "", "c#": "csharp", "c++": "cpp", "html/xml": "xml", "js": 
 # Macros whose body is simply part of the page.
 CONTAINERS = frozenset({"details", "section", "column", "div", "excerpt", "toc-zone", "panel-content", "center"})
 DIAGRAMS = {"mermaid": "mermaid", "mermaid-cloud": "mermaid", "mermaid-macro": "mermaid", "plantuml": "plantuml"}
+# Macros that are a link: their body (or a text parameter) is the link's text, a parameter its target.
+LINK_MACROS = frozenset({"clickable", "link-window", "link-page", "link-to", "linkwindow", "widget", "iframe"})
+LINK_TEXT_PARAMETERS = ("linktext", "text", "alias", "caption", "title")
+# Text parameters that name a page by title (with `space` or `spaceKey` for its space).
+PAGE_PARAMETERS = ("page", "pagetitle")
+URL_VALUE = re.compile(r"(?:https?|ftp)://\S+|mailto:\S+@\S+")
 
 
 class Macro:
@@ -58,12 +69,15 @@ def convert_macro(conv, el: Tag, parent_tags) -> str:
     handler = MACROS.get(macro.name)
     if handler is None and macro.name in CONTAINERS:
         handler = container
-    return (handler or unknown)(conv, macro, parent_tags)
+    markdown = (handler or unknown)(conv, macro, parent_tags)
+    # A handler that finds nothing it knows how to show (no file, no target) leaves the macro to `unknown`.
+    return unknown(conv, macro, parent_tags) if markdown is None else markdown
 
 
 def code(conv, macro: Macro, parent_tags) -> str:
     language = macro.param("language").lower().replace(" ", "")
-    block = fence(macro.plain or "", LANGUAGES.get(language, language))
+    source = macro.plain if macro.plain is not None or macro.body is None else macro.body.get_text()
+    block = fence(source or "", LANGUAGES.get(language, language))
     title = macro.param("title")
     if macro.param("collapse").lower() == "true":
         summary = html_text(title or "Code")
@@ -160,14 +174,69 @@ def diagram(conv, macro: Macro, parent_tags) -> str:
 
 def unknown(conv, macro: Macro, parent_tags) -> str:
     conv.report.unknown_macros.add(macro.name or "(unnamed)")
-    comment = f"<!-- confluence: macro {comment_safe(macro.name) or 'unnamed'} -->"
-    parts = [macro.render_body(conv, parent_tags).strip()]
-    if macro.plain and macro.plain.strip():
-        parts.append(fence(macro.plain))
-    content = "\n\n".join(part for part in parts if part)
-    if not content:
-        return comment
-    return conv.block(f"{comment}\n\n{content}", parent_tags)
+    head = f"*Confluence macro: {escape(macro.name or 'unnamed')}*"
+    links = list(dict.fromkeys(parameter_links(conv, macro, parent_tags)))
+    if links:
+        head += " — " + ", ".join(links)
+    body = macro.render_body(conv, parent_tags).strip()
+    plain = macro.plain if macro.plain and macro.plain.strip() else ""
+    if not is_block(macro.el):
+        inline = [head, " ".join(body.split()), conv.code_span(plain) if plain else ""]
+        return " ".join(part for part in inline if part)
+    parts = [head, body, fence(plain) if plain else ""]
+    return conv.block("\n\n".join(part for part in parts if part), parent_tags)
+
+
+def parameter_links(conv, macro: Macro, parent_tags, body: str = "") -> Iterator[str]:
+    """A link for each page, attachment, space, person or URL the macro's parameters name, in order; `body`, if
+    given, is their text."""
+    for name, param in macro.params.items():
+        targets = [el for el in param.find_all([*RESOURCE_TAGS, "ac:link"]) if is_outermost(el)]
+        for target in targets:
+            if target.name == "ac:link" and not body:
+                yield convert_link(conv, target, parent_tags)
+            elif target.name == "ac:link":
+                inner = target.find(RESOURCE_TAGS, recursive=False)
+                if inner is not None:
+                    yield resource_link(conv, inner, parent_tags, body=body, anchor=target.get("ac:anchor"))
+            else:
+                yield resource_link(conv, target, parent_tags, body=body)
+        if targets:
+            continue
+        value = macro.param(name)
+        if URL_VALUE.fullmatch(value):
+            yield markdown_link(body or escape(value), value, parent_tags)
+        elif name in PAGE_PARAMETERS and value:
+            space = macro.param("space") or macro.param("spacekey") or None
+            ref = PageRef(title=value, space_key=space)
+            yield markdown_link(body or escape(value), page_href(conv, ref), parent_tags)
+
+
+def is_outermost(el: Tag) -> bool:
+    """Not inside another resource identifier or link (an attachment's page, a link's target)."""
+    parent = el.parent
+    return parent is None or not (parent.name == "ac:link" or parent.name.startswith("ri:"))
+
+
+def link_macro(conv, macro: Macro, parent_tags) -> str | None:
+    text = " ".join(macro.render_body(conv, parent_tags).split())
+    if not text:
+        label = next((macro.param(name) for name in LINK_TEXT_PARAMETERS if macro.param(name)), "")
+        text = escape(label)
+    link = next(parameter_links(conv, macro, parent_tags, body=text), None)
+    if link is None:
+        return None
+    return conv.block(link, parent_tags) if is_block(macro.el) else link
+
+
+def profile(conv, macro: Macro, parent_tags) -> str | None:
+    """A person's profile (card or picture): their name, linked to the profile."""
+    param = macro.params.get("user")
+    user = param.find("ri:user") if param is not None else None
+    if user is not None:
+        return mention(conv, user, "", parent_tags)
+    username = macro.param("user")
+    return escape(f"@{username}") if username else None
 
 
 def html_text(text: str) -> str:
@@ -185,6 +254,12 @@ MACROS = {
     "children": children,
     "include": include,
     "excerpt-include": excerpt_include,
+    "profile": profile,
+    "profile-picture": profile,
+    "gallery": embeds.gallery,
+    **dict.fromkeys(embeds.FILE_MACROS, embeds.file_macro),
+    **dict.fromkeys(embeds.DIAGRAMS, embeds.diagram),
+    **dict.fromkeys(LINK_MACROS, link_macro),
     **dict.fromkeys(PANELS, panel),
     **dict.fromkeys(DIAGRAMS, diagram),
     **dict.fromkeys(formulas.INLINE_MACROS | formulas.BLOCK_MACROS, formulas.math_macro),

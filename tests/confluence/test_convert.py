@@ -180,6 +180,120 @@ def test_it_uses_the_context_for_includes_and_children():
     assert convert(storage, Embedding(page_id="3")).markdown == "Included **Footer**.\n\n- child of 3\n"
 
 
+def test_it_names_people_from_the_context_and_reports_whom_a_page_mentions():
+    storage = (
+        '<p><ac:link><ri:user ri:account-id="557058:alice" /></ac:link>, <ri:user ri:account-id="712020:bob" />, '
+        '<ac:link><ri:user ri:account-id="5b10:gone" /></ac:link> and <ac:link><ri:user ri:userkey="ff80" /></ac:link>'
+        "</p>"
+    )
+    context = ConvertContext(site_url="https://x.atlassian.net", user_names={"557058:alice": "Alice", "ff80": "Eve"})
+
+    result = convert(storage, context)
+
+    assert result.markdown == (
+        "[@Alice](https://x.atlassian.net/wiki/people/557058%3Aalice), "
+        "[@unknown user](https://x.atlassian.net/wiki/people/712020%3Abob), "
+        "[@unknown user](https://x.atlassian.net/wiki/people/5b10%3Agone) and @Eve\n"
+    )
+    assert result.mentions == ("557058:alice", "5b10:gone", "712020:bob")
+    assert "@user-" not in convert(storage).markdown
+
+
+def test_it_reports_the_page_that_owns_an_embedded_attachment():
+    storage = (
+        '<ac:structured-macro ac:name="viewpdf"><ac:parameter ac:name="name"><ri:attachment ri:filename="a.pdf">'
+        '<ri:content-entity ri:content-id="77" /></ri:attachment></ac:parameter></ac:structured-macro>'
+        '<ac:structured-macro ac:name="view-file"><ac:parameter ac:name="name"><ri:attachment ri:filename="b.png" />'
+        "</ac:parameter></ac:structured-macro>"
+        '<ac:structured-macro ac:name="viewdoc"><ac:parameter ac:name="name"><ri:attachment ri:filename="c.doc">'
+        '<ri:page ri:content-title="Elsewhere" /></ri:attachment></ac:parameter></ac:structured-macro>'
+    )
+
+    result = convert(storage, ConvertContext(site_url="https://x.atlassian.net", page_id="5"))
+
+    assert result.attachments == (("5", "b.png"), ("77", "a.pdf"))  # by title: linked to its page, not fetched
+    assert result.linked_pages == (PageRef(title="Elsewhere"),)
+    assert "![b.png](https://x.atlassian.net/wiki/download/attachments/5/b.png)" in result.markdown
+
+
+def test_it_shows_a_diagram_as_its_png_only_when_the_context_holds_it():
+    storage = (
+        '<ac:structured-macro ac:name="drawio"><ac:parameter ac:name="diagramName">arch</ac:parameter>'
+        "</ac:structured-macro>"
+    )
+
+    unknown = convert(storage, ConvertContext(site_url="https://x.atlassian.net", page_id="5"))
+    held = convert(storage, GOLDEN_CONTEXT)
+
+    assert unknown.markdown == "*draw.io diagram:* [arch](https://x.atlassian.net/wiki/download/attachments/5/arch)\n"
+    assert unknown.attachments == ()
+    assert held.markdown == "![arch](_attachments/1001/arch.png)\n"
+    assert held.attachments == (("1001", "arch.png"),)
+
+
+def test_it_links_blog_posts_by_their_posting_day():
+    storage = '<ac:link><ri:blog-post ri:content-title="Launch" ri:posting-day="2024/05/01" /></ac:link>'
+
+    result = convert(storage, ConvertContext(site_url="https://x.atlassian.net", space_key="ENG"))
+
+    assert result.markdown == "[Launch](https://x.atlassian.net/wiki/display/ENG/2024/05/01/Launch)\n"
+    assert result.linked_pages == (PageRef(title="Launch", posting_day="2024/05/01"),)
+
+
+def test_it_keeps_code_that_shows_storage_format_as_code():
+    shown = "<ac:plain-text-body><![CDATA[print()]]></ac:plain-text-body>"
+    stored = "<ac:plain-text-body><![CDATA[print()]]]]><![CDATA[></ac:plain-text-body>"  # Confluence splits "]]>"
+    storage = (
+        f'<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[{stored}]]></ac:plain-text-body>'
+        "</ac:structured-macro>"
+    )
+
+    result = convert(storage)
+
+    assert result.markdown == f"```\n{shown}\n```\n"
+    assert result.warnings == ()
+
+
+def test_it_ends_an_unterminated_cdata_section_where_its_element_ends():
+    storage = (
+        '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[one()</ac:plain-text-body>'
+        "</ac:structured-macro><p>Between</p>"
+        '<ac:structured-macro ac:name="code"><ac:plain-text-body><![CDATA[two()]]></ac:plain-text-body>'
+        "</ac:structured-macro>"
+    )
+
+    result = convert(storage)
+
+    assert result.markdown == "```\none()\n```\n\nBetween\n\n```\ntwo()\n```\n"
+    assert any("unterminated CDATA" in w for w in result.warnings)
+
+
+@pytest.mark.parametrize(
+    "storage",
+    [
+        '<p>Kept <ri:page ri:content-title="Open" ><strong>after</strong> the tag</p>',  # no "/>"
+        '<p>Kept <ac:link><ri:page ri:content-title="Open" /><ac:plain-text-link-body><![CDATA[after]]>'
+        "</ac:plain-text-link-body> the tag</p>",  # no "</ac:link>"
+        '<ac:structured-macro ac:name="status"><ac:parameter ac:name="title">Kept</ac:parameter><p>after the tag</p>',
+        '<p>Kept <ac:emoticon ac:name="tick"> after the tag</p>',
+        "<table><tr><td>Kept</td></tr><p>after the tag</p>",
+    ],
+)
+def test_it_keeps_the_text_an_unclosed_element_swallows(storage):
+    result = convert(storage)
+
+    assert "Kept" in result.markdown
+    assert "after" in result.markdown and "the tag" in result.markdown
+    assert "<ac:" not in result.markdown and "<ri:" not in result.markdown
+
+
+def test_it_drops_a_tag_the_end_of_the_page_cut_short():
+    result = convert('<p>Last words</p><ac:structured-macro ac:name="info"><ac:parameter ac:name="ti')
+
+    assert result.markdown == "Last words\n"
+    assert any("truncated" in w for w in result.warnings)
+
+
 def test_it_has_an_integer_version():
     assert isinstance(CONVERTER_VERSION, int)
     assert CONVERTER_VERSION >= 1

@@ -108,3 +108,98 @@ def test_it_converts_the_same_input_to_the_same_output(body):
 
     assert first.markdown == second.markdown
     assert first.warnings == second.warnings
+
+
+# -- malformed storage: valid pages, mutilated ----------------------------------------------------------------
+#
+# A valid page is built from storage-format blocks whose visible text is made of unique words ("w0x", "w1x",
+# …; none is part of another). It is then mutilated as broken pages are: closing tags dropped, `/>` left
+# unclosed, CDATA sections left open, the page cut short. Whatever happens, the Markdown holds no storage
+# markup and every word the mutilated page still holds in full.
+
+SLOT = "{}"
+BLOCKS = [
+    "<p>{} <strong>{}</strong> {}</p>",
+    "<h2>{}</h2>",
+    "<ul><li>{}</li><li>{} <em>{}</em></li></ul>",
+    "<table><tbody><tr><th>{}</th><th>{}</th></tr><tr><td>{}</td><td><p>{}</p></td></tr></tbody></table>",
+    '<ac:structured-macro ac:name="code"><ac:parameter ac:name="language">python</ac:parameter>'
+    "<ac:plain-text-body><![CDATA[{} = {}]]></ac:plain-text-body></ac:structured-macro>",
+    '<ac:structured-macro ac:name="noformat"><ac:plain-text-body><![CDATA[{}]]></ac:plain-text-body>'
+    "</ac:structured-macro>",
+    '<p><ac:link><ri:page ri:content-title="Some Page" ri:space-key="ENG" /><ac:plain-text-link-body>'
+    "<![CDATA[{}]]></ac:plain-text-link-body></ac:link> {}</p>",
+    '<p><ac:link ac:anchor="top"><ri:page ri:content-title="Other" /><ac:link-body>{} <strong>{}</strong>'
+    "</ac:link-body></ac:link></p>",
+    '<p>{} <ac:image ac:alt="x"><ri:attachment ri:filename="a.png" /></ac:image> <ac:emoticon ac:name="tick" /> '
+    '<ac:link><ri:user ri:account-id="557058:x" /></ac:link> {}</p>',
+    "<ac:task-list><ac:task><ac:task-id>1</ac:task-id><ac:task-status>complete</ac:task-status>"
+    "<ac:task-body>{}</ac:task-body></ac:task></ac:task-list>",
+    '<ac:structured-macro ac:name="view-file"><ac:parameter ac:name="name"><ri:attachment ri:filename="f.pdf" />'
+    "</ac:parameter></ac:structured-macro><p>{}</p>",
+]
+CONTAINERS = [
+    '<ac:structured-macro ac:name="info"><ac:parameter ac:name="title">T</ac:parameter><ac:rich-text-body>'
+    "{}</ac:rich-text-body></ac:structured-macro>",
+    '<ac:structured-macro ac:name="expand"><ac:rich-text-body>{}</ac:rich-text-body></ac:structured-macro>',
+    '<ac:structured-macro ac:name="mystery"><ac:parameter ac:name="x">y</ac:parameter><ac:rich-text-body>{}'
+    "</ac:rich-text-body></ac:structured-macro>",
+    '<ac:layout><ac:layout-section ac:type="two_equal"><ac:layout-cell>{}</ac:layout-cell>'
+    "<ac:layout-cell><p>w</p></ac:layout-cell></ac:layout-section></ac:layout>",
+    "<blockquote>{}</blockquote>",
+]
+CLOSING_TAG = re.compile(r"</[\w:-]+>")
+
+
+def page_template(blocks: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    nested = st.tuples(st.sampled_from(CONTAINERS), st.lists(blocks, min_size=1, max_size=3))
+    return st.one_of(blocks, nested.map(lambda args: args[0].replace(SLOT, "".join(args[1]))))
+
+
+templates = st.recursive(st.sampled_from(BLOCKS), page_template, max_leaves=8)
+pages = st.lists(templates, min_size=1, max_size=6).map("".join)
+
+
+def fill(template: str) -> tuple[str, list[str]]:
+    """The template with a unique word in each slot, and the words (the layout cell's "w" is not one)."""
+    pieces = template.split(SLOT)
+    words = [f"w{n}x" for n in range(len(pieces) - 1)]
+    return "".join(piece + word for piece, word in zip(pieces, [*words, ""], strict=True)), words
+
+
+mutilation = st.one_of(
+    st.tuples(st.just("drop closing tag"), st.integers(0, 10_000)),
+    st.tuples(st.just("leave /> open"), st.integers(0, 10_000)),
+    st.tuples(st.just("leave CDATA open"), st.integers(0, 10_000)),
+)
+
+
+def nth(matches: list, index: int):
+    return matches[index % len(matches)] if matches else None
+
+
+def mutilate(storage: str, kind: str, index: int) -> str:
+    if kind == "drop closing tag":
+        match = nth(list(CLOSING_TAG.finditer(storage)), index)
+        return storage[: match.start()] + storage[match.end() :] if match else storage
+    token, replacement = ("/>", ">") if kind == "leave /> open" else ("]]>", "")
+    starts = [m.start() for m in re.finditer(re.escape(token), storage)]
+    at = nth(starts, index)
+    return storage if at is None else storage[:at] + replacement + storage[at + len(token) :]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(pages, st.lists(mutilation, max_size=3), st.one_of(st.none(), st.floats(0, 1)))
+def test_it_keeps_every_word_and_no_markup_of_mutilated_storage(template, mutilations, cut):
+    storage, words = fill(template)
+    for kind, index in mutilations:
+        storage = mutilate(storage, kind, index)
+    if cut is not None:
+        storage = storage[: int(len(storage) * cut)]
+    kept = [word for word in words if word in storage]  # words are unique, and none is part of another
+
+    markdown = convert(storage, CONTEXT).markdown
+
+    assert not STORAGE_MARKUP.search(markdown), markdown
+    missing = [word for word in kept if word not in markdown]
+    assert not missing, (missing, storage, markdown)
