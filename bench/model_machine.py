@@ -7,7 +7,7 @@ event; the event is posted to the site's Forge endpoint through Django's test cl
 simulated JWKS), stored and processed by the same task a worker runs; syncs are queued by `enqueue_sync` (through
 the Forge handlers, `confluence.card.sync_now`, `confluence.tasks.reconcile_due` and `confluence.setup.save_scope`,
 which is what the wizard's Save calls) and run by `confluence.tasks.run_sync`, the worker's entry point. Runs are
-started by the machine instead of a broker (`tasks.send` does nothing here), so it decides when the worker works.
+started by the machine instead of a broker (`sync_queue.send` does nothing here), so it decides when the worker works.
 
 What is checked, after every run:
 - the run succeeded; files pushed by someone else are untouched; the index file agrees with the tree;
@@ -44,7 +44,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 import github_sync.tasks
 from bench import model_checks as checks
-from confluence import card, forge, setup, tasks
+from confluence import card, forge, setup, sync_queue, tasks
 from confluence.models import SyncRun, SyncScope, WebhookEvent
 from connectors.models import Connection, Organization
 from github_sync.client import forget_installation_token
@@ -198,7 +198,7 @@ class SyncModel(RuleBasedStateMachine):
             serve_with_responses(served, simulator, simulator.base_url)
         # The machine is the worker: queued runs wait for its `work` rule. Ingestion is not what is checked.
         for patch in (
-            mock.patch.object(tasks, "send", lambda run_id: None),
+            mock.patch.object(sync_queue, "send", lambda run_id: None),
             mock.patch.object(github_sync.tasks, "start", lambda run: None),
         ):
             patch.start()
@@ -566,7 +566,8 @@ class SyncModel(RuleBasedStateMachine):
     @rule(fate=st.sampled_from(FATES), then=THEN)
     @step
     def space_create(self, fate, then):
-        number = len(self.atlassian.spaces) + 1
+        taken = {space.key for space in self.atlassian.spaces.values()}
+        number = next(n for n in range(len(taken) + 1, 2 * len(taken) + 2) if f"NEW{n}" not in taken)
         space = self.atlassian.create_space(self.cloud_id, key=f"NEW{number}", name=f"New space {number}")
         self.announce("space_create", fate, space.key, then=then)
 
@@ -690,7 +691,7 @@ class SyncModel(RuleBasedStateMachine):
         """The admin's "Full re-sync" (re-read and re-render every page)."""
         self.log.append("full_resync")
         STATS.operations["full_resync"] += 1
-        tasks.enqueue_sync(self.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
+        sync_queue.enqueue_sync(self.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
         self.work()
 
     @rule()

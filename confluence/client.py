@@ -16,7 +16,7 @@ import requests
 from django.conf import settings
 
 from connectors.http import ApiSession
-from github_sync.webhooks import storable
+from connectors.storable import storable
 
 MAX_LIMIT = 250
 
@@ -203,14 +203,16 @@ class ConfluenceClient:
             path = next_link if next_link.startswith("/wiki/") else f"/wiki{next_link}"
             data = self.get(f"{self.base}{path}")
 
-    def list_spaces(self, *, keys: list[str] | None = None) -> list[Space]:
-        """The current spaces with those keys, or every space when `keys` is None (an empty list asks for none:
-        the API would read a missing `keys` as "all")."""
-        if keys is not None and not keys:
+    def list_spaces(self, *, keys: list[str] | None = None, ids: list[str] | None = None) -> list[Space]:
+        """The current spaces with those keys (or ids), or every space when neither is given (an empty list asks
+        for none: the API would read a missing `keys` as "all")."""
+        if (keys is not None and not keys) or (ids is not None and not ids):
             return []
         params: dict = {"limit": MAX_LIMIT, "status": "current"}
         if keys:
             params["keys"] = ",".join(keys)
+        if ids:
+            params["ids"] = ",".join(ids)
         return [Space.from_json(d) for d in self.paginate("/wiki/api/v2/spaces", params)]
 
     def get_space(self, space_id: str) -> Space | None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, cql_quote
+from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, Space, cql_quote
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import Index, PageEntry, UnsyncedPage, listing_digest, page_order
 from confluence.models import SyncRun, SyncScope
@@ -43,12 +43,14 @@ class Reading:
 def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> Reading:
     spec = ScopeSpec.from_scope(scope)
     if run.is_targeted and index.spaces and index.knows_hierarchy:
-        return read_targeted(client, spec, index, run.page_ids)
+        reading = read_targeted(client, spec, index, run.page_ids)
+        if reading is not None:
+            return reading
     return read_scope(client, spec, scope, index, full=run.full)
 
 
 def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, index: Index, *, full: bool):
-    spaces = client.list_spaces(keys=scope.space_keys)
+    spaces = scope_spaces(client, scope)
     index.spaces = {space.id: space.key for space in spaces}
     stale = any(entry.converter_version != CONVERTER_VERSION for entry in index.pages.values())
     with_bodies = full or not index.pages or stale
@@ -77,9 +79,26 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
     return reading
 
 
-def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str]):
+def scope_spaces(client: ConfluenceClient, scope: SyncScope) -> list[Space]:
+    """The spaces a run over the whole scope lists: the scope's, and those its picked pages are in now. A picked
+    page stays picked when it moves to another space (the scope names the space it was picked in): one bulk read
+    of the picks finds where they are (250 a request)."""
+    spaces = client.list_spaces(keys=scope.space_keys)
+    if scope.pages:
+        picked = client.get_pages([str(p["id"]) for p in scope.pages], body=False)
+        elsewhere = sorted({page.space_id for page in picked} - {space.id for space in spaces})
+        spaces += client.list_spaces(ids=elsewhere)
+    return spaces
+
+
+def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str]) -> Reading | None:
+    """What the named pages change, starting from the index; None when a page moved into a space the index does
+    not list while the scope picks pages (it may be a pick, or hold one): then the whole scope is read."""
     requested = list(dict.fromkeys(page_ids))
-    fetched = [p for p in client.get_pages(requested, body=True) if p.space_id in index.spaces]
+    fetched = client.get_pages(requested, body=True)
+    if spec.pages and any(p.space_id not in index.spaces for p in fetched):
+        return None
+    fetched = [p for p in fetched if p.space_id in index.spaces]
     gone = set(requested) - {p.id for p in fetched}
     # Confluence moves the children of a trashed or archived page up to its parent: re-read what the index holds
     # below pages that went away (250 a request).
@@ -95,7 +114,10 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     reshaped = [p.id for p in fetched if reshaped_page(p, index)]
     subtree = subtree_labels(client, reshaped)
     new = sorted(subtree.keys() - refreshed, key=page_order)
-    fetched += [p for p in client.get_pages(new, body=False) if p.space_id in index.spaces] if new else []
+    below_moved = client.get_pages(new, body=False) if new else []
+    if spec.pages and any(p.space_id not in index.spaces for p in below_moved):
+        return None
+    fetched += [p for p in below_moved if p.space_id in index.spaces]
     labels.update(subtree)
     refreshed = {p.id for p in fetched}
     world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in refreshed | gone}

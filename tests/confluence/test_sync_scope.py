@@ -162,3 +162,17 @@ def test_it_writes_the_new_scope_file(world, connection):
     sync_now(connection)
     scope = world.github.read_tree("acme-inc", "wiki", "main")[".ctx/confluence.yml"].decode()
     assert world.pages["guide"].id in scope and "draft" in scope
+
+
+def test_it_keeps_a_picked_page_that_moved_to_another_space(world, connection):
+    """The scope picked Team in ENG; moved to OPS (outside the scope's spaces), it is still the page picked."""
+    set_scope(connection, world, pages=[("team", False)])
+    sync_now(connection)
+    world.atlassian.move_page(world.pages["team"].id, space_key="OPS", emit=False)
+
+    targeted = sync_now(connection, trigger="forge", page_ids=[world.pages["team"].id])
+    after_event = pages_in(world)
+    sync_now(connection, trigger="schedule")
+
+    assert targeted.status == "succeeded", targeted.error
+    assert after_event == pages_in(world) == {"confluence/OPS/team.md"}
