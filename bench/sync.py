@@ -74,13 +74,13 @@ def connect(sims: RunningSimulators, site: dict):
     from django.contrib.auth import get_user_model
 
     import github_sync.tasks
-    from confluence import tasks
+    from confluence import sync_queue
     from connectors.models import Organization
     from sandbox import demo
 
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com", password="bench")  # noqa: S106
     org = Organization.create_with_owner(name="Bench", owner=user)
-    tasks.send = lambda run_id: None  # this process runs the runs itself, phase by phase
+    sync_queue.send = lambda run_id: None  # this process runs the runs itself, phase by phase
     github_sync.tasks.start = lambda run: None  # ingestion runs when `ingest_queued` says so
     grants = sims.call(
         "bench.worlds:grant_connection",
@@ -92,7 +92,7 @@ def connect(sims: RunningSimulators, site: dict):
 
 
 def phase(sims, connection, pages: int, *, page_ids: list[str] | None = None, with_ingest: bool = False) -> dict:
-    from confluence import tasks
+    from confluence import sync_queue, tasks
     from confluence.models import SyncRun
 
     sims.call("bench.worlds:reset_logs")
@@ -100,7 +100,7 @@ def phase(sims, connection, pages: int, *, page_ids: list[str] | None = None, wi
     reset_peak_rss()
     trigger = SyncRun.Trigger.FORGE if page_ids else SyncRun.Trigger.MANUAL
     start = time.perf_counter()
-    run = tasks.enqueue_sync(connection, trigger=trigger, page_ids=page_ids)
+    run = sync_queue.enqueue_sync(connection, trigger=trigger, page_ids=page_ids)
     tasks.run_sync(run.id)
     seconds = time.perf_counter() - start
     run.refresh_from_db()

@@ -36,10 +36,10 @@ from confluence.auth import client_for
 from confluence.client import AuthRevoked, ConfluenceError, ConfluenceUnavailable, Space
 from confluence.forge import Invocation
 from confluence.models import AtlassianSite, ForgeTokenUse, SyncRun, SyncScope, SyncState, WebhookEvent
-from confluence.tasks import enqueue_sync, ready_to_sync
+from confluence.sync_queue import enqueue_sync, ready_to_sync
 from connectors.http import ApiSession
 from connectors.models import Connection
-from github_sync.webhooks import storable
+from connectors.storable import storable
 
 logger = logging.getLogger(__name__)
 

@@ -13,4 +13,4 @@ from github_sync.signals import installation_changed
 def on_installation_changed(sender, installation, action, **kwargs) -> None:
     """Re-derive the card of every Confluence connection writing to one of the installation's repositories."""
     for connection in Connection.objects.filter(sync_target__repository__installation=installation):
-        setup.update_status(connection)
+        setup.update_status_and_sync(connection)

@@ -23,12 +23,14 @@ from django_q.tasks import schedule
 
 from confluence import reading
 from confluence.auth import RECONNECT_DETAIL, client_for
-from confluence.client import AuthRevoked, ConfluenceClient, ConfluenceError, ConfluenceUnavailable
+from confluence.client import AuthRevoked, ConfluenceError, ConfluenceUnavailable
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import INDEX_PATH, SCOPE_PATH, Index, PageEntry, parse_index, render_scope
+from confluence.job import Job
 from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncState, SyncTarget
 from confluence.plan import Desired, Plan, make_plan, place
 from confluence.setup import update_status
+from confluence.sync_queue import claim, start_follow_up
 from confluence.writing import render_files
 from connectors.models import Connection
 from github_sync.client import (
@@ -53,20 +55,6 @@ class SetupIncomplete(Exception):
 class TargetChanged(Exception):
     """The connection's repository changed while the run was writing: nothing was written; the retry writes to the
     new one (another connection may already write to the old)."""
-
-
-@dataclass
-class Job:
-    run: SyncRun
-    connection: Connection
-    site: AtlassianSite
-    repository: Repository
-    scope: SyncScope
-    confluence: ConfluenceClient
-    github: InstallationClient
-    counts: dict = field(default_factory=dict)
-    # What the run leaves out of the repository and why (SyncRun.warnings): a run still succeeds without them.
-    warnings: list[dict] = field(default_factory=list)
 
 
 def prepare(run: SyncRun) -> Job:
@@ -294,6 +282,17 @@ def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> Non
 # InputTooLarge: GitHub timed out on a tree request the writer could not split further. Never one file's doing
 # (large files go as blobs, pages over the cap are skipped): it answers so under load.
 TRANSIENT = (ConfluenceUnavailable, GitHubUnavailable, CommitConflict, InputTooLarge, TargetChanged)
+
+
+def run(run_id: int) -> None:
+    """What the worker does with a queued run: claim it, sync, then start the follow-up run if one is waiting."""
+    claimed = claim(run_id)
+    if claimed is None:
+        return
+    try:
+        execute(claimed)
+    finally:
+        start_follow_up(claimed.connection_id)
 
 
 def execute(run: SyncRun) -> None:

@@ -10,22 +10,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from confluence.client import Attachment
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import AttachmentEntry, Index, PageEntry, listing_digest, page_order
+from confluence.job import Job
 from confluence.layout import attachment_path, attachment_paths
 from confluence.models import SyncRun
 from confluence.plan import Desired, Plan, link_key, ref_key
 from confluence.reading import fetch_bodies
 from confluence.render import SiteMap, render_page
 from github_sync.commit import FileChanges, git_blob_sha
-
-if TYPE_CHECKING:
-    from confluence.sync import Job
 
 logger = logging.getLogger(__name__)
 

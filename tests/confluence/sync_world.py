@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from confluence import tasks
+from confluence import sync_queue, tasks
 from confluence.models import SyncRun
 
 SITE = {"name": "Acme Wiki", "url": "https://acme.atlassian.net"}
@@ -50,7 +50,7 @@ def build_site(world):
 
 
 def sync_now(connection, *, trigger: str = SyncRun.Trigger.MANUAL, page_ids=None, full: bool = False) -> SyncRun:
-    run = tasks.enqueue_sync(connection, trigger=trigger, page_ids=page_ids, full=full)
+    run = sync_queue.enqueue_sync(connection, trigger=trigger, page_ids=page_ids, full=full)
     tasks.run_sync(run.id)
     run.refresh_from_db()
     return run

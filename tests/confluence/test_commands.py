@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from confluence import tasks
+from confluence import sync_queue, tasks
 from confluence.models import SyncRun
 from connectors.models import Connection
 from sandbox import demo
@@ -69,7 +69,7 @@ def test_it_does_not_reconcile_paused_connections(connection):
 
 def test_it_resends_queued_runs_the_broker_lost(connection, monkeypatch):
     sent = []
-    monkeypatch.setattr(tasks, "send", sent.append)
+    monkeypatch.setattr(sync_queue, "send", sent.append)
     run = connection.sync_runs.get(status="queued")
     assert tasks.resend_lost_runs() == 0
     SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=10))
@@ -78,7 +78,7 @@ def test_it_resends_queued_runs_the_broker_lost(connection, monkeypatch):
 
 def test_it_sweeps_everything_in_one_call(connection):
     result = tasks.sweep()
-    assert set(result) == {"stale_runs", "lost_runs", "pending_events", "stale_ingests"}
+    assert set(result) == {"stale_runs", "lost_runs", "pending_events"}  # ingestions: github_sync's own sweep
 
 
 def test_it_builds_the_demo(tmp_path, settings, monkeypatch, capsys):
@@ -90,7 +90,7 @@ def test_it_builds_the_demo(tmp_path, settings, monkeypatch, capsys):
     call_command("sandbox_demo", "--pages", "12")
     out = capsys.readouterr().out
     assert "synced" in out and "git clone" in out
-    repo = tmp_path / "sandbox/github/acme-sandbox/confluence-docs.git"
+    repo = tmp_path / "sandbox/github/ctx-demo/confluence-docs.git"  # the demo's own GitHub account
     assert repo.is_dir()
     assert SyncRun.objects.filter(status="succeeded").count() == 1
 

@@ -54,9 +54,9 @@ def test_it_shows_the_payload_read_only_as_pretty_json(staff_client, event):
 
 
 def test_replay_enqueues_the_same_work(staff_client, event, django_capture_on_commit_callbacks, monkeypatch):
-    from confluence import tasks
+    from confluence import sync_queue
 
-    monkeypatch.setattr(tasks, "send", lambda run_id: None)  # keep the sync itself out of this test
+    monkeypatch.setattr(sync_queue, "send", lambda run_id: None)  # keep the sync itself out of this test
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(
             reverse(CHANGELIST), {"action": "replay", "_selected_action": [event.id]}, follow=True

@@ -11,7 +11,8 @@ import pytest
 
 from confluence import forge, setup
 from confluence.models import AtlassianSite, SyncRun, WebhookEvent
-from confluence.tasks import enqueue_sync, run_sync
+from confluence.sync import run as run_sync
+from confluence.sync_queue import enqueue_sync
 from connectors.models import SetupTask
 from github_sync.models import Installation, Repository
 from sandbox.github import gitstore

@@ -189,7 +189,7 @@ def test_a_run_given_up_as_stale_stops_before_moving_the_branch(world, connectio
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(InstallationClient, "create_commit", stall_then_commit)
-    monkeypatch.setattr("confluence.tasks.send", lambda run_id: None)  # the recovery run waits for its worker
+    monkeypatch.setattr("confluence.sync_queue.send", lambda run_id: None)  # the recovery run waits for its worker
     stalled = sync_now(connection)
     assert commit_count(world) == before
     assert stalled.status == "failed" and "recovery run" in stalled.error  # the sweeper's record stands

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.models import Schedule
 
-from confluence import tasks
+from confluence import sync_queue, tasks
 from confluence.models import SyncRun
 from connectors.models import Connection, SetupTask
 from sandbox import demo
@@ -31,7 +31,7 @@ def queued(connection) -> list[SyncRun]:
 
 
 def enqueue(connection, **kwargs) -> SyncRun:
-    return tasks.enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE, **kwargs)
+    return sync_queue.enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE, **kwargs)
 
 
 # Claiming ------------------------------------------------------------------------------------------------
@@ -39,13 +39,13 @@ def enqueue(connection, **kwargs) -> SyncRun:
 
 def test_it_lets_only_one_worker_claim_a_run(connection):
     run = enqueue(connection)
-    assert tasks.claim(run.id) is not None
-    assert tasks.claim(run.id) is None
+    assert sync_queue.claim(run.id) is not None
+    assert sync_queue.claim(run.id) is None
     assert SyncRun.objects.get(id=run.id).attempts == 1
 
 
 def test_a_finished_run_records_its_attempt_and_worker(connection, monkeypatch):
-    monkeypatch.setattr("confluence.tasks.send", lambda run_id: None)
+    monkeypatch.setattr("confluence.sync_queue.send", lambda run_id: None)
     run = enqueue(connection)
     tasks.run_sync(run.id)
     run.refresh_from_db()
@@ -55,9 +55,9 @@ def test_a_finished_run_records_its_attempt_and_worker(connection, monkeypatch):
 
 def test_it_leaves_a_run_queued_while_another_runs(connection):
     first = enqueue(connection)
-    tasks.claim(first.id)
+    sync_queue.claim(first.id)
     second = enqueue(connection)
-    assert tasks.claim(second.id) is None
+    assert sync_queue.claim(second.id) is None
     assert SyncRun.objects.get(id=second.id).status == SyncRun.Status.QUEUED
 
 
@@ -177,3 +177,15 @@ def test_it_schedules_a_retry_when_confluence_stays_down(world, connection, monk
     assert run.error_kind == SyncRun.ErrorKind.TRANSIENT
     retry = Schedule.objects.get(func="confluence.tasks.retry_sync")
     assert retry.next_run > timezone.now()
+
+
+def test_a_successful_run_on_a_connection_in_error_queues_no_other_run(connection):
+    """The run that clears the error is the sync: becoming active again must not queue a second, full one."""
+    connection.set_status(Connection.Status.ERROR, "The last sync failed: boom")
+
+    run = sync_now(connection)
+
+    connection.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert connection.status == Connection.Status.ACTIVE
+    assert list(SyncRun.objects.filter(connection=connection)) == [run]  # none queued (nor run inline) after it

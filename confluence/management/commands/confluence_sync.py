@@ -7,7 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
-from confluence.tasks import enqueue_sync, ready_to_sync, run_sync
+from confluence.sync import run as run_sync
+from confluence.sync_queue import enqueue_sync, ready_to_sync
 from connectors.models import Connection
 
 

@@ -1,0 +1,25 @@
+"""One run's working set, handed from stage to stage of the sync engine (reading, writing, committing)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from confluence.client import ConfluenceClient
+from confluence.models import AtlassianSite, SyncRun, SyncScope
+from connectors.models import Connection
+from github_sync.client import InstallationClient
+from github_sync.models import Repository
+
+
+@dataclass
+class Job:
+    run: SyncRun
+    connection: Connection
+    site: AtlassianSite
+    repository: Repository
+    scope: SyncScope
+    confluence: ConfluenceClient
+    github: InstallationClient
+    counts: dict = field(default_factory=dict)
+    # What the run leaves out of the repository and why (SyncRun.warnings): a run still succeeds without them.
+    warnings: list[dict] = field(default_factory=list)
