@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The site and a django-q2 worker together; Ctrl-C stops both.
+# The site (over ASGI: /mcp needs it) and a django-q2 worker together; Ctrl-C stops both.
 run: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	@if DEBUG=1 $(PY) manage.py shell -c "from django.conf import settings; raise SystemExit(not settings.SANDBOX)"; then \
@@ -26,7 +26,7 @@ run: $(STAMP)
 	@echo
 	DEBUG=1 PUBLIC_BASE_URL=http://$(HOST):$(PORT) bash -c 'trap "kill 0" EXIT; \
 		$(PY) manage.py qcluster & \
-		$(PY) manage.py runserver --noreload $(HOST):$(PORT)'
+		$(PY) -m uvicorn ctxsite.asgi:application --host $(HOST) --port $(PORT)'
 
 test: $(STAMP) chromium
 	$(PY) -m pytest

@@ -28,6 +28,28 @@ def error(status: int, code: str, message: str) -> JsonResponse:
     return response
 
 
+class Unauthenticated(Exception):
+    """No usable API key: `code` and `message` say why, for a 401."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def authenticate(authorization: str) -> ApiKey:
+    """The active key an `Authorization: Bearer ctx_…` header value carries, or Unauthenticated.
+
+    The one lookup behind every endpoint agents call with a key: this API and the MCP server (mcp_server).
+    """
+    scheme, _, key = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthenticated("unauthenticated", "Send an API key: Authorization: Bearer ctx_…")
+    api_key = ApiKey.find(key.strip())
+    if api_key is None:
+        raise Unauthenticated("invalid_key", "The API key is unknown or revoked.")
+    return api_key
+
+
 def api_key_required(view):
     """Resolve the bearer key to request.org (the slug's organization), or answer 401 / 404 / 405."""
 
@@ -36,22 +58,21 @@ def api_key_required(view):
     def wrapper(request: HttpRequest, slug: str, *args, **kwargs):
         if request.method != "GET":
             return error(405, "method_not_allowed", "Only GET is supported.")
-        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not key.strip():
-            return error(401, "unauthenticated", "Send an API key: Authorization: Bearer ctx_…")
-        api_key = ApiKey.find(key.strip())
-        if api_key is None:
-            return error(401, "invalid_key", "The API key is unknown or revoked.")
+        try:
+            api_key = authenticate(request.headers.get("Authorization", ""))
+        except Unauthenticated as refused:
+            return error(401, refused.code, refused.message)
         if api_key.org.slug != slug:
             return error(404, "not_found", "No such organization.")
-        _touch(api_key)
+        note_use(api_key)
         request.org, request.api_key = api_key.org, api_key
         return view(request, slug, *args, **kwargs)
 
     return wrapper
 
 
-def _touch(api_key: ApiKey) -> None:
+def note_use(api_key: ApiKey) -> None:
+    """Record that the key was used, at most once a minute."""
     now = timezone.now()
     if api_key.last_used_at is None or api_key.last_used_at < now - LAST_USED_PRECISION:
         ApiKey.objects.filter(id=api_key.id).update(last_used_at=now)
