@@ -19,7 +19,7 @@ from confluence.models import (
     SyncTarget,
     WebhookEvent,
 )
-from confluence.tasks import enqueue_sync, ready_to_sync
+from confluence.sync_queue import enqueue_sync, ready_to_sync
 
 
 @admin.register(AtlassianSite)
@@ -90,7 +90,7 @@ class SyncTargetAdmin(admin.ModelAdmin):
     list_display = ["connection", "repository", "selected_by", "selected_at", "public_confirmed_at"]
     search_fields = ["connection__name", "connection__org__slug", "repository__full_name"]
     raw_id_fields = ["connection", "repository", "selected_by", "public_confirmed_by"]
-    list_select_related = ["connection", "repository", "selected_by"]
+    list_select_related = ["connection__org", "repository", "selected_by"]
 
     def get_readonly_fields(self, request, obj=None):
         # A target belongs to its connection: staff change the repository, never move the row to another connection.
@@ -109,7 +109,7 @@ class SyncScopeAdmin(admin.ModelAdmin):
     list_display = ["connection", "summary_text", "updated_by", "updated_at"]
     search_fields = ["connection__name", "connection__org__slug"]
     raw_id_fields = ["connection", "updated_by"]
-    list_select_related = ["connection", "updated_by"]
+    list_select_related = ["connection__org", "updated_by"]
 
     @admin.display(description="Scope")
     def summary_text(self, obj: SyncScope) -> str:

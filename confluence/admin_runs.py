@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from confluence.models import SyncRun, SyncState
-from confluence.tasks import enqueue_sync
+from confluence.sync_queue import enqueue_sync
 
 
 @admin.register(SyncRun)
@@ -77,7 +77,7 @@ class SyncRunAdmin(admin.ModelAdmin):
 class SyncStateAdmin(admin.ModelAdmin):
     list_display = ["connection", "commit_sha", "page_count", "updated_at"]
     search_fields = ["connection__name", "connection__org__slug", "commit_sha"]
-    list_select_related = ["connection"]
+    list_select_related = ["connection__org"]
     exclude = ["index_file"]
     readonly_fields = ["connection", "commit_sha", "ctx_blobs", "page_count", "updated_at"]
     actions = ["full_resync", "forget"]

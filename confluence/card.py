@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncTarget
 from confluence.setup import FORGE_REMOVED
-from confluence.tasks import enqueue_sync, ready_to_sync
+from confluence.sync_queue import enqueue_sync, ready_to_sync
 from connectors.models import Connection
 
 ACTIVE = [SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]

@@ -35,5 +35,16 @@ def status(request: HttpRequest, slug: str, connection_id: int) -> JsonResponse:
 @org_member_required
 def runs(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
     connection = confluence_connection(request, connection_id)
+    return render(request, "confluence/runs.html", runs_context(request, connection))
+
+
+@org_member_required
+def runs_table(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """The newest runs, polled by the history's first page: new runs appear and running ones move on."""
+    connection = confluence_connection(request, connection_id)
+    return render(request, "confluence/_runs_table.html", runs_context(request, connection))
+
+
+def runs_context(request: HttpRequest, connection) -> dict:
     page = Paginator(connection.sync_runs.order_by("-created_at"), 50).get_page(request.GET.get("page"))
-    return render(request, "confluence/runs.html", {"connection": connection, "page": page})
+    return {"connection": connection, "page": page}

@@ -17,7 +17,7 @@ from confluence.models import (
     SyncState,
     SyncTarget,
 )
-from confluence.tasks import enqueue_sync, ready_to_sync
+from confluence.sync_queue import enqueue_sync, ready_to_sync
 from connectors.models import Connection, SetupTask
 from github_sync.ingest import drop_documents
 from github_sync.models import Installation, Repository, Source
@@ -50,8 +50,9 @@ def link_site(connection: Connection, pending: PendingAtlassianLink, *, cloud_id
             mark_revoked(
                 other.atlassian_site,
                 detail=(
+                    # Never the other organization's name: tenants do not learn of each other.
                     f"Re-link needed: the Atlassian account {pending.account_name or pending.account_id} was linked "
-                    f"to another organization ({connection.org.name}). Link an Atlassian account again to resume."
+                    "to another organization. Link an Atlassian account again to resume."
                 ),
             )
         previous = AtlassianSite.objects.filter(connection=connection).first()
@@ -84,7 +85,7 @@ def link_site(connection: Connection, pending: PendingAtlassianLink, *, cloud_id
         account = pending.account_name or pending.account_email or pending.account_id
         task(connection, "link_atlassian").mark(SetupTask.State.DONE, f"{site.name} ({site.url}) as {account}", by=user)
         sync_forge_step(connection)
-        update_status(connection)
+        update_status_and_sync(connection)
     return site
 
 
@@ -125,7 +126,7 @@ def _refresh_site_connections(cloud_id: str) -> list[Connection]:
     connections = list(Connection.objects.filter(atlassian_site__cloud_id=cloud_id))
     for connection in connections:
         sync_forge_step(connection)
-        update_status(connection)
+        update_status_and_sync(connection)
     return connections
 
 
@@ -233,8 +234,8 @@ def use_repository(connection: Connection, repository: Repository, *, previous: 
     Source.connect(connection, repository, by=user)
     if previous is not None and previous.pk != repository.pk:
         release_repository(connection, previous)
-    update_status(connection)
-    if (previous is None or previous.pk != repository.pk) and ready_to_sync(connection):
+    became_active = update_status(connection)
+    if (became_active or previous is None or previous.pk != repository.pk) and ready_to_sync(connection):
         enqueue_sync(connection, trigger=SyncRun.Trigger.SETUP)
 
 
@@ -266,7 +267,7 @@ def save_scope(
         },
     )
     task(connection, "configure_scope").mark(SetupTask.State.DONE, summary, by=user)
-    update_status(connection)
+    update_status(connection)  # the scope's own sync below covers a connection that just became active
     if ready_to_sync(connection):
         enqueue_sync(connection, trigger=SyncRun.Trigger.SCOPE)
     return scope
@@ -296,14 +297,20 @@ def problems(connection: Connection) -> list[str]:
     return found
 
 
-def update_status(connection: Connection) -> None:
-    """Needs attention when something above is wrong, else derived from the setup tasks. Becoming active
-    (the last step done, or a problem fixed) starts a sync."""
+def update_status(connection: Connection) -> bool:
+    """Needs attention when something above is wrong, else derived from the setup tasks. Returns whether the
+    connection just became active and unpaused: the caller decides whether that starts a sync (a wizard step
+    does; a run that just finished does not, it is the sync)."""
     was_active = connection.status == Connection.Status.ACTIVE
     found = problems(connection)
     if found:
         connection.set_status(Connection.Status.ATTENTION, " ".join(found))
     else:
         connection.clear_attention()
-    if not was_active and connection.status == Connection.Status.ACTIVE and not connection.paused:
+    return not was_active and connection.status == Connection.Status.ACTIVE and not connection.paused
+
+
+def update_status_and_sync(connection: Connection) -> None:
+    """After a setup step or a fixed problem: becoming active starts a sync."""
+    if update_status(connection):
         enqueue_sync(connection, trigger=SyncRun.Trigger.SETUP)

@@ -41,6 +41,20 @@ def next_step(request: HttpRequest, connection: Connection) -> HttpResponse:
     return redirect(url_name, slug=connection.org.slug, connection_id=connection.id)
 
 
+def next_step_url(connection: Connection) -> str:
+    """The screen of the first step not done yet, or the Connectors page when none is left."""
+    task = connection.next_task()
+    if task is None:
+        return reverse("connectors", args=[connection.org.slug])
+    return reverse(connection.spec.step(task.kind).url_name, args=[connection.org.slug, connection.id])
+
+
+def remember_setup_step(request: HttpRequest, connection: Connection, kind: str) -> None:
+    """The step that sends people to an OAuth page: where the "linking did not finish" page leads back to."""
+    request.session["setup_step_url"] = request.path
+    request.session["setup_step_title"] = f"{connection.spec.step(kind).title} · {connection.name}"
+
+
 def step_context(connection: Connection, kind: str, **extra) -> dict:
     return {"connection": connection, "task": connection.tasks.get(kind=kind), **extra}
 
@@ -57,6 +71,7 @@ def atlassian_step(request: HttpRequest, slug: str, connection_id: int) -> HttpR
             request, OAUTH_ERRORS.get(error, "Linking with Atlassian failed, so nothing changed. Try again.")
         )
         return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    remember_setup_step(request, connection, "link_atlassian")
     complete_url = reverse("confluence-step-atlassian-complete", args=[slug, connection.id])
     login_url = reverse("atlassian_login") + "?" + urlencode({"process": "connect", "next": complete_url})
     context = step_context(
@@ -110,9 +125,27 @@ def forge_step(request: HttpRequest, slug: str, connection_id: int) -> HttpRespo
     if site is None:
         messages.info(request, "Link an Atlassian account first: the Forge app is installed in its site.")
         return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+    return render(request, "confluence/step_forge.html", forge_context(connection, site))
+
+
+@org_admin_required
+def forge_status(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """The Forge step's state, polled by the step's page until the installation event arrives."""
+    connection = confluence_connection(request, connection_id)
+    site = get_object_or_404(AtlassianSite, connection=connection)
+    return render(request, "confluence/_forge_status.html", forge_context(connection, site))
+
+
+def forge_context(connection: Connection, site: AtlassianSite) -> dict:
     setup.sync_forge_step(connection)
-    context = step_context(connection, "install_forge", site=site, forge=site.forge(), install_url=site.install_url())
-    return render(request, "confluence/step_forge.html", context)
+    return step_context(
+        connection,
+        "install_forge",
+        site=site,
+        forge=site.forge(),
+        install_url=site.install_url(),
+        continue_url=next_step_url(connection),
+    )
 
 
 # 4. Select the sync repository -----------------------------------------------------------------------------
@@ -143,6 +176,7 @@ def repository_step(request: HttpRequest, slug: str, connection_id: int) -> Http
         current=current.repository if current else None,
         all_taken=all(row["holder"] for row in rows),
         error=error,
+        github_linked=setup.active_installation(connection) is not None,
     )
     return render(request, "confluence/step_repository.html", context, status=400 if error else 200)
 

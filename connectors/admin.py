@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.db import models
 
 from connectors.models import Connection, Invitation, Membership, Organization, SetupTask
 
@@ -49,6 +51,8 @@ class InvitationAdmin(admin.ModelAdmin):
 class SetupTaskInline(admin.TabularInline):
     model = SetupTask
     extra = 0
+    # A narrow detail box, so the table fits the change form's width.
+    formfield_overrides = {models.TextField: {"widget": forms.Textarea(attrs={"rows": 2, "cols": 40})}}
     fields = ["position", "kind", "state", "detail", "completed_at", "completed_by", "updated_at"]
     readonly_fields = ["position", "kind", "completed_at", "completed_by", "updated_at"]
     ordering = ["position"]

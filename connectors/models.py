@@ -190,7 +190,9 @@ class Connection(models.Model):
         indexes = [models.Index(fields=["kind", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.get_kind_display()})"
+        # Staff read this in every admin list that points at a connection: which one, and whose.
+        kind = self.get_kind_display()
+        return f"{self.name} · {self.org}" if self.name == kind else f"{self.name} ({kind}) · {self.org}"
 
     @classmethod
     def create_with_tasks(cls, *, org: Organization, kind: str, created_by, name: str = "") -> Connection:

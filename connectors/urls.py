@@ -10,6 +10,12 @@ urlpatterns = [
     path("orgs/<slug:slug>/connectors/add/", views.connection_add, name="connection-add"),
     path("orgs/<slug:slug>/connections/<int:connection_id>/setup/", views.connection_setup, name="connection-setup"),
     path(
+        "orgs/<slug:slug>/connections/<int:connection_id>/setup/steps/",
+        views.connection_setup_steps,
+        name="connection-setup-steps",
+    ),
+    path("orgs/<slug:slug>/connections/<int:connection_id>/card/", views.connection_card, name="connection-card"),
+    path(
         "orgs/<slug:slug>/connections/<int:connection_id>/settings/",
         views.connection_settings,
         name="connection-settings",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from urllib.parse import urlencode
 
 from allauth.account.adapter import get_adapter as get_account_adapter
@@ -12,10 +13,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.mail import send_mail
 from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from connectors import kinds
@@ -88,29 +91,75 @@ def cards_for(connections: list[Connection]) -> list[dict]:
     ]
 
 
+# A second "Add connection" post this soon after the first, for the same kind and name by the same person, is the
+# same click twice (a double click, a resent form): it opens the connection the first one made.
+DUPLICATE_ADD_SECONDS = 30
+
+
 @org_admin_required
 def connection_add(request: HttpRequest, slug: str) -> HttpResponse:
-    form = AddConnectionForm(request.POST or None)
+    form = AddConnectionForm(request.POST or None, initial={"kind": request.GET.get("kind")})
     if request.method == "POST" and form.is_valid():
-        connection = Connection.create_with_tasks(
-            org=request.org, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"], created_by=request.user
+        connection = add_connection_once(
+            org=request.org, kind=form.cleaned_data["kind"], name=form.cleaned_data["name"], user=request.user
         )
         return redirect("connection-setup", slug=slug, connection_id=connection.id)
     return render(request, "connectors/connection_add.html", {"form": form})
 
 
+def add_connection_once(*, org: Organization, kind: str, name: str, user) -> Connection:
+    """A new connection, unless this user just made the same one; then that one.
+
+    The organization's row is locked while checking and creating, so two posts arriving together are serialized
+    (PostgreSQL's row lock; SQLite's transactions are IMMEDIATE, one writer at a time) and the second finds the
+    first's connection."""
+    with transaction.atomic():
+        Organization.objects.select_for_update().filter(pk=org.pk).first()
+        recent = (
+            org.connections.filter(
+                kind=kind,
+                name=name or kinds.get(kind).label,
+                created_by=user,
+                created_at__gte=timezone.now() - timedelta(seconds=DUPLICATE_ADD_SECONDS),
+            )
+            .order_by("-created_at")
+            .first()
+        )
+        if recent is not None:
+            return recent
+        return Connection.create_with_tasks(org=org, kind=kind, name=name, created_by=user)
+
+
+@org_member_required
+def connection_card(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """One card of the Connectors page, polled by the page (static/live.js) so it follows syncs as they run."""
+    card = cards_for([get_connection(request, connection_id)])[0]
+    context = {
+        "connection": card["connection"],
+        "card_template": card["template"],
+        "extra": card["extra"],
+        "can_sync": card["can_sync"],
+    }
+    return render(request, "connectors/_card.html", context)
+
+
 @org_member_required
 def connection_setup(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    connection = get_connection(request, connection_id)
+    return render(request, "connectors/connection_setup.html", setup_context(get_connection(request, connection_id)))
+
+
+@org_member_required
+def connection_setup_steps(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """The setup page's status and steps, polled by the page: a step waiting on someone else completes live."""
+    return render(request, "connectors/_setup_steps.html", setup_context(get_connection(request, connection_id)))
+
+
+def setup_context(connection: Connection) -> dict:
     tasks = list(connection.tasks.order_by("position").select_related("completed_by"))
     steps = [
         {"task": task, "step": connection.spec.step(task.kind), "url": step_url(connection, task)} for task in tasks
     ]
-    return render(
-        request,
-        "connectors/connection_setup.html",
-        {"connection": connection, "steps": steps, "next_task": connection.next_task()},
-    )
+    return {"connection": connection, "steps": steps, "next_task": connection.next_task()}
 
 
 def step_url(connection: Connection, task: SetupTask) -> str:

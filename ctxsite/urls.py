@@ -14,3 +14,9 @@ urlpatterns = [
 
 if settings.SANDBOX:
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))
+
+# Error pages that say what happened and lead back (connectors/error_views.py).
+handler400 = "connectors.error_views.bad_request"
+handler403 = "connectors.error_views.permission_denied"
+handler404 = "connectors.error_views.page_not_found"
+handler500 = "connectors.error_views.server_error"

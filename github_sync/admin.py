@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from github_sync import webhooks
+from github_sync.installations import InstallationInUse, remove_installation
 from github_sync.models import (
     ApiKey,
     Document,
     GitHubIdentity,
     IngestRun,
     Installation,
+    InstallationRequest,
     Repository,
     Section,
     Source,
@@ -39,6 +41,28 @@ class InstallationAdmin(admin.ModelAdmin):
     list_select_related = ["org"]
     readonly_fields = ["created_at", "updated_at"]
     inlines = [RepositoryInline]
+    actions = ["remove_from_organization"]
+
+    @admin.action(description="Remove from its organization (stays installed on GitHub)")
+    def remove_from_organization(self, request, queryset) -> None:
+        removed = 0
+        for installation in queryset.select_related("org"):
+            try:
+                remove_installation(installation)
+            except InstallationInUse as refused:
+                self.message_user(request, str(refused), messages.ERROR)
+            else:
+                removed += 1
+        self.message_user(request, f"Removed {removed} installation(s) from their organizations.", messages.SUCCESS)
+
+
+@admin.register(InstallationRequest)
+class InstallationRequestAdmin(admin.ModelAdmin):
+    list_display = ["requester_login", "account_login", "org", "connection", "created_at", "fulfilled_at"]
+    list_filter = [("fulfilled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["requester_login", "account_login", "org__name", "org__slug"]
+    raw_id_fields = ["org", "connection", "requested_by", "installation"]
+    list_select_related = ["org", "connection__org"]
 
 
 class SourceInline(admin.TabularInline):
@@ -168,7 +192,7 @@ class SourceAdmin(admin.ModelAdmin):
     list_display = ["repository", "connection", "created_at"]
     search_fields = ["repository__full_name", "connection__name", "connection__org__slug"]
     raw_id_fields = ["repository", "connection", "created_by"]
-    list_select_related = ["repository", "connection"]
+    list_select_related = ["repository", "connection__org"]
 
 
 @admin.register(WebhookDelivery)

@@ -14,6 +14,7 @@ from django.conf import settings
 
 from connectors.models import Connection
 from github_sync.client import forget_installation_token
+from github_sync.installations import fulfil_request
 from github_sync.models import Installation, Repository, WebhookDelivery
 from github_sync.signals import installation_changed
 
@@ -55,6 +56,13 @@ def handle_installation(payload: dict) -> tuple[str, str]:
     """
     action, data = text(payload.get("action"), 60), obj(payload.get("installation"))
     installation = Installation.objects.filter(installation_id=github_id(data.get("id"))).first()
+    if installation is None and action == "created" and github_id(data.get("id")):
+        # An owner approved a member's request: its `requester` says whose (installations.fulfil_request).
+        installation = fulfil_request(
+            installation_id=github_id(data.get("id")),
+            account=obj(data.get("account")),
+            requester=obj(payload.get("requester")),
+        )
     if installation is None:
         return IGNORED, f"Installation {github_id(data.get('id'))} is not claimed by any organization."
     account = obj(data.get("account"))

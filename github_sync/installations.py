@@ -12,10 +12,13 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import RestrictedError
+from django.utils import timezone
+from django_q.tasks import async_task
 
 from connectors.models import Connection
 from github_sync import client
-from github_sync.models import Installation, Repository
+from github_sync.models import Installation, InstallationRequest, Repository
 
 STATE_SALT = "github-app-install"
 STATE_MAX_AGE = 3600
@@ -98,3 +101,107 @@ def complete_link_step_if_installed(connection: Connection, *, user=None) -> boo
     if task.state != task.State.DONE:
         task.mark(task.State.DONE, f"GitHub App installed on {installation.account_login}", by=user)
     return True
+
+
+def forget_link_step_if_uninstalled(connection: Connection, *, detail: str) -> None:
+    """Back to "to do" when the organization has no active installation left (one was removed from it)."""
+    task = connection.tasks.filter(kind="link_github").first()
+    if task is None or connection.org.github_installations.filter(status=Installation.Status.ACTIVE).exists():
+        return
+    if task.state == task.State.DONE:
+        task.mark(task.State.PENDING, detail)
+
+
+class InstallationInUse(Exception):
+    """A connection writes to one of the installation's repositories; the message says which, for the user."""
+
+
+def remove_installation(installation: Installation) -> None:
+    """Forget an installation for its organization; the App stays installed on GitHub until someone removes it
+    there. Its repositories stop being ingested and searchable. Refused while a connection writes to one of them:
+    that connection must choose another repository first."""
+    org, login = installation.org, installation.account_login
+    try:
+        with transaction.atomic():
+            installation.delete()
+    except RestrictedError as error:
+        writers = sorted({str(getattr(obj, "connection", obj).name) for obj in error.restricted_objects})
+        raise InstallationInUse(
+            f"{login} cannot be removed: {', '.join(writers)} write{'s' if len(writers) == 1 else ''} to one of its "
+            "repositories. Choose another repository for it first (its step “Select the sync repository”)."
+        ) from None
+    detail = f"The installation on {login} was removed from this organization. Link GitHub again."
+    for connection in org.connections.all():
+        forget_link_step_if_uninstalled(connection, detail=detail)
+
+
+# Installation requests (setup_action=request) ---------------------------------------------------------------
+
+
+def record_request(*, connection: Connection, user, identity) -> InstallationRequest:
+    """Remember who asked, from which connection; one pending request per connection and GitHub user."""
+    request, _ = InstallationRequest.objects.update_or_create(
+        connection=connection,
+        requester_login=identity.login,
+        fulfilled_at=None,
+        defaults={"org": connection.org, "requested_by": user, "requester_github_id": identity.github_user_id or None},
+    )
+    return request
+
+
+def pending_request(connection: Connection) -> InstallationRequest | None:
+    return connection.github_installation_requests.filter(fulfilled_at=None).first()
+
+
+def fulfil_request(*, installation_id: int, account: dict, requester: dict) -> Installation | None:
+    """An owner approved a member's request: the `installation` `created` webhook for an installation nobody
+    claimed, whose `requester` asked from one of our connections. Returns the installation, or None when no
+    pending request is this one's (then nobody here asked, and it stays unclaimed)."""
+    login, github_id = requester.get("login"), requester.get("id")
+    account_login = account.get("login") or ""
+    if not isinstance(login, str) or not login:
+        return None
+    candidates = InstallationRequest.objects.filter(fulfilled_at=None).select_related("connection__org")
+    by_requester = candidates.filter(requester_login__iexact=login)
+    if isinstance(github_id, int) and not isinstance(github_id, bool):
+        # The id survives a renamed login; a request recorded without one still matches by login.
+        by_requester = candidates.filter(requester_github_id=github_id) | by_requester.filter(requester_github_id=None)
+    # A request that named another account is not this one's.
+    request = (
+        by_requester.filter(account_login__iexact=account_login).first()
+        or by_requester.filter(account_login="").first()
+    )
+    if request is None:
+        return None
+    with transaction.atomic():
+        installation, created = Installation.objects.get_or_create(
+            installation_id=installation_id,
+            defaults={
+                "org": request.org,
+                "account_login": account_login[:100],
+                "account_type": str(account.get("type") or "User")[:20],
+                "created_by": request.requested_by,
+            },
+        )
+        if not created and installation.org_id != request.org_id:
+            return None  # claimed meanwhile by another organization; theirs
+        request.fulfilled_at, request.installation = timezone.now(), installation
+        request.account_login = request.account_login or account_login[:100]
+        request.save(update_fields=["fulfilled_at", "installation", "account_login"])
+        # Every request of that organization for the account is answered by this installation.
+        InstallationRequest.objects.filter(
+            org=request.org, fulfilled_at=None, account_login__iexact=account_login
+        ).update(fulfilled_at=request.fulfilled_at, installation=installation)
+    for connection in request.org.connections.filter(tasks__kind="link_github", tasks__state="waiting"):
+        complete_link_step_if_installed(connection, user=request.requested_by)
+    complete_link_step_if_installed(request.connection, user=request.requested_by)
+    # The webhook lists the repositories without their default branches: read them from GitHub in a task.
+    transaction.on_commit(lambda: async_task("github_sync.installations.refresh_repositories", installation.pk))
+    return installation
+
+
+def refresh_repositories(installation_pk: int) -> None:
+    """Task: read the repositories an installation reaches (names, default branches, visibility) from GitHub."""
+    installation = Installation.objects.filter(pk=installation_pk, status=Installation.Status.ACTIVE).first()
+    if installation is not None:
+        sync_repositories(installation)

@@ -62,6 +62,7 @@ class Repository(models.Model):
 
     class Meta:
         ordering = ["full_name"]
+        verbose_name_plural = "repositories"
         constraints = [
             models.UniqueConstraint(
                 fields=["installation", "github_id"], name="one_row_per_repository_and_installation"
@@ -78,6 +79,41 @@ class Repository(models.Model):
     @property
     def visibility(self) -> str:
         return "private" if self.private else "public"
+
+
+class InstallationRequest(models.Model):
+    """A member who cannot install the App on a GitHub organization asked its owners to (`setup_action=request`).
+
+    GitHub tells us nothing more until an owner approves: then the `installation` webhook (`created`) names the
+    member as its `requester`. That, and the account when the member named it, say which request it fulfils, so
+    the installation goes to the organization and the connection that asked."""
+
+    org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="github_installation_requests")
+    connection = models.ForeignKey(
+        "connectors.Connection", on_delete=models.CASCADE, related_name="github_installation_requests"
+    )
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The GitHub user who asked (their linked identity): the webhook's `requester`.
+    requester_login = models.CharField(max_length=100)
+    requester_github_id = models.BigIntegerField(null=True, blank=True)
+    # The GitHub account the App was requested for, as the member named it ("" until they do).
+    account_login = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    fulfilled_at = models.DateTimeField(null=True, blank=True)
+    installation = models.ForeignKey(
+        Installation, null=True, blank=True, on_delete=models.SET_NULL, related_name="requests"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        account = self.account_login or "a GitHub account"
+        return f"{self.requester_login} asked for {account} ({self.org})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.fulfilled_at is None
 
 
 class GitHubIdentity(models.Model):

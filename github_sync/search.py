@@ -32,6 +32,7 @@ from django.db.models import F, Q
 from django.utils.html import escape
 
 from github_sync.models import Document, Repository, Section
+from github_sync.sections import clean_heading
 
 FTS_TABLE = "github_sync_section_fts"
 PG_CONFIG = "english"
@@ -330,9 +331,10 @@ def _hits(ranked: list[tuple[int, float, str]]) -> list[Hit]:
             Hit(
                 repository=document.repository.full_name,
                 path=document.path,
-                title=document.title,
-                heading=section.heading,
-                headings=section.headings,
+                # Sections ingested before headings dropped their HTML anchors still show clean words.
+                title=clean_heading(document.title),
+                heading=clean_heading(section.heading),
+                headings=[clean_heading(heading) for heading in section.headings],
                 anchor=section.anchor,
                 snippet=highlight(snippet),
                 commit=document.commit_sha,

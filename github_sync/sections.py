@@ -41,6 +41,9 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _RST_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")
 _LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _INLINE_MARKUP = re.compile(r"[*_`]+")
+# HTML anchors in a heading (`## Setup <a id="section-17"></a>`, as the Confluence converter writes for anchor
+# macros): GitHub shows none of them, so neither do titles and headings.
+_HTML_ANCHOR = re.compile(r"<a(?:\s[^<>]*)?>|</a\s*>", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,7 @@ def _is_setext(lines: list[str], number: int, builder: _Builder) -> bool:
 
 
 def clean_heading(text: str) -> str:
-    text = _LINK.sub(r"\1", text)
+    text = _LINK.sub(r"\1", _HTML_ANCHOR.sub("", text))
     return _INLINE_MARKUP.sub("", text).strip()
 
 

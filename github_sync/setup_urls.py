@@ -10,4 +10,19 @@ urlpatterns = [
         setup_views.install_start,
         name="github-install",
     ),
+    path(
+        "orgs/<slug:slug>/connections/<int:connection_id>/github/status/",
+        setup_views.link_step_status,
+        name="github-link-status",
+    ),
+    path(
+        "orgs/<slug:slug>/connections/<int:connection_id>/github/request-account/",
+        setup_views.request_account,
+        name="github-request-account",
+    ),
+    path(
+        "orgs/<slug:slug>/connections/<int:connection_id>/github/installations/<int:installation_id>/remove/",
+        setup_views.installation_remove,
+        name="github-installation-remove",
+    ),
 ]

@@ -4,6 +4,11 @@ Used by `manage.py sandbox_demo`, the test suite and the benchmarks: the Atlassi
 consent, the Forge app is installed in the simulated site, the GitHub App on the simulated account, and the scope
 is saved with `confluence.setup.save_scope`. `World.grant_connection` does the simulated side (in this process or,
 for bench/faults.py, in the simulator server) and `connect_with_grants` the site's side.
+
+`build_demo` is the command's part: the demo has an Atlassian account and a GitHub account of its own, so it
+never competes with what someone set up through the wizard, and a re-run finds its organization and connection
+again. Before it changes anything it checks that no other organization uses those accounts, and stops with an
+explanation if one does: the demo never takes anything away from another organization.
 """
 
 from __future__ import annotations
@@ -13,11 +18,21 @@ from datetime import timedelta
 from django.utils import timezone
 
 from confluence import setup
-from confluence.models import PendingAtlassianLink
-from connectors.models import Connection, Organization
+from confluence.models import AtlassianSite, PendingAtlassianLink, SyncTarget
+from connectors.models import Connection, Membership, Organization
 from github_sync import client as github_client
 from github_sync.installations import complete_link_step_if_installed, record_installation
-from github_sync.models import Repository
+from github_sync.models import Installation, Repository
+
+DEMO_ORG_NAME = "Demo"
+# The demo's own simulated accounts: the wizard's are the sites' default Atlassian user and `sandbox-user`.
+DEMO_ATLASSIAN_ACCOUNT_ID = "557058:00000000-0000-4000-8000-00000000de70"
+DEMO_GITHUB_LOGIN = "ctx-demo"
+DEMO_REPOSITORY = f"{DEMO_GITHUB_LOGIN}/confluence-docs"
+
+
+class DemoBlocked(Exception):
+    """Another organization uses something the demo needs; the message says what, for the developer."""
 
 
 def connect(
@@ -40,9 +55,17 @@ def connect(
 
 
 def connect_with_grants(
-    grants: dict, *, org: Organization, user, name: str = "", excluded_labels: tuple[str, ...] = ()
+    grants: dict,
+    *,
+    org: Organization,
+    user,
+    name: str = "",
+    excluded_labels: tuple[str, ...] = (),
+    connection: Connection | None = None,
 ) -> Connection:
-    connection = Connection.create_with_tasks(org=org, kind=Connection.Kind.CONFLUENCE, created_by=user, name=name)
+    """Set up `connection` (a new one when None) with the grants, through the steps the wizard calls."""
+    if connection is None:
+        connection = Connection.create_with_tasks(org=org, kind=Connection.Kind.CONFLUENCE, created_by=user, name=name)
     link_atlassian(connection, grants, user=user)
     setup.record_forge_installed(cloud_id=grants["site"]["id"], installation_id=grants["forge_installation_id"])
     repo = install_github(connection, grants, user=user)
@@ -80,3 +103,70 @@ def install_github(connection: Connection, grants: dict, *, user) -> Repository:
     installation = record_installation(connection=connection, info=info, user=user)
     complete_link_step_if_installed(connection, user=user)
     return installation.repositories.get(full_name__iexact=grants["repository"])
+
+
+# The demo command ------------------------------------------------------------------------------------------
+
+
+def build_demo(world, *, user) -> Connection:
+    """The demo organization's set-up Confluence connection: found again on a re-run, else set up now.
+
+    Checks first, changes after: a conflict with another organization stops here with nothing changed."""
+    org = demo_organization(user)
+    site = next(iter(world.atlassian.sites.values()))
+    keys = sorted(space.key for space in world.atlassian.site_spaces(site.cloud_id))
+    ensure_demo_accounts(world)
+    connection = org.connections.filter(kind=Connection.Kind.CONFLUENCE).order_by("created_at").first()
+    if connection is not None and connection.is_ready:
+        return connection
+    refuse_what_others_use(org)
+    grants = world.grant_connection(
+        cloud_id=site.cloud_id, space_keys=keys, repository=DEMO_REPOSITORY, account_id=DEMO_ATLASSIAN_ACCOUNT_ID
+    )
+    # A connection an earlier, interrupted run left half set up is finished rather than doubled.
+    return connect_with_grants(
+        grants, org=org, user=user, name=f"Confluence ({', '.join(keys)})", connection=connection
+    )
+
+
+def demo_organization(user) -> Organization:
+    """The organization the demo user owns and named "Demo"; created on the first run only."""
+    org = Organization.objects.filter(
+        name=DEMO_ORG_NAME, memberships__user=user, memberships__role=Membership.Role.OWNER
+    ).first()
+    return org or Organization.create_with_owner(name=DEMO_ORG_NAME, owner=user)
+
+
+def ensure_demo_accounts(world) -> None:
+    """The demo's Atlassian user and its GitHub account with an empty private repository, made once."""
+    atlassian, github = world.atlassian, world.github
+    atlassian.default_user()  # made first, so the consent page keeps signing in the wizard's user by default
+    if DEMO_ATLASSIAN_ACCOUNT_ID not in atlassian.users:
+        atlassian.create_user(account_id=DEMO_ATLASSIAN_ACCOUNT_ID, name="Demo User", email="demo@example.com")
+    if DEMO_GITHUB_LOGIN.lower() not in github.state.users:
+        github.create_user(DEMO_GITHUB_LOGIN, name="ctx| demo", email="demo@example.com")
+    owner, name = DEMO_REPOSITORY.split("/")
+    if github.find_repository(owner, name) is None:
+        github.create_repository(owner, name, private=True, default_branch="main")
+
+
+def refuse_what_others_use(org: Organization) -> None:
+    """DemoBlocked when another organization uses the demo's Atlassian account, GitHub installation or repository."""
+    others = (
+        Connection.objects.exclude(org=org)
+        .filter(atlassian_site__account_id=DEMO_ATLASSIAN_ACCOUNT_ID)
+        .exclude(atlassian_site__grant_status=AtlassianSite.Grant.REVOKED)
+    )
+    if others.exists():
+        raise DemoBlocked(
+            "Another organization's connection reads Confluence as the demo's Atlassian account (Demo User). "
+            "Link that connection to another account, or delete it, then run sandbox_demo again."
+        )
+    installations = Installation.objects.exclude(org=org).exclude(status=Installation.Status.REMOVED)
+    if installations.filter(account_login__iexact=DEMO_GITHUB_LOGIN).exists():
+        raise DemoBlocked(
+            f"Another organization uses the GitHub App installation on {DEMO_GITHUB_LOGIN}. Remove it from that "
+            "organization (its GitHub step, or the admin), then run sandbox_demo again."
+        )
+    if SyncTarget.objects.exclude(connection__org=org).filter(repository__full_name__iexact=DEMO_REPOSITORY).exists():
+        raise DemoBlocked(f"Another organization's connection writes to {DEMO_REPOSITORY}.")

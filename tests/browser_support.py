@@ -73,7 +73,7 @@ def seed_live_world(*, pages: int = 10, spaces: int = 2):
 
 
 @contextlib.contextmanager
-def one_site_request_at_a_time(live_server) -> Iterator[None]:
+def one_site_request_at_a_time(live_server) -> Iterator[threading.Lock]:
     """Serialize the site's requests when the live server shares one in-memory SQLite connection across threads.
 
     pytest-django hands the test's in-memory SQLite connection to every request thread of the live server; two
@@ -81,6 +81,9 @@ def one_site_request_at_a_time(live_server) -> Iterator[None]:
     browser loads a page) fail with "database table is locked". Requests to /sandbox/ and /static/ touch no
     database and are not serialized: the site calls the sandbox while handling its own requests. PostgreSQL gives
     each thread its own connection, so nothing is serialized there.
+
+    Yields the lock: a test that uses the database itself while the site runs (webhooks may arrive at any time)
+    holds it meanwhile, as a request would.
     """
     from django.db import connection
 
@@ -93,7 +96,7 @@ def one_site_request_at_a_time(live_server) -> Iterator[None]:
                 "Request django_db_setup before live_server.",
                 pytrace=False,
             )
-        yield
+        yield threading.Lock()  # nothing to serialize with: each thread has its own connection
         return
     app = thread.httpd.get_app()
     lock = threading.Lock()
@@ -112,7 +115,7 @@ def one_site_request_at_a_time(live_server) -> Iterator[None]:
 
     thread.httpd.set_app(serialized)
     try:
-        yield
+        yield lock
     finally:
         thread.httpd.set_app(app)
 

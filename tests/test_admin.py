@@ -1,5 +1,7 @@
 """Every admin changelist and change form loads for staff, with data in it."""
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -56,3 +58,22 @@ def test_it_pauses_from_the_admin(staff_client, populated):
     )
     populated.refresh_from_db()
     assert populated.paused
+
+
+def test_connections_name_their_organization_and_repositories_are_plural(staff_client, confluence_connection):
+    from confluence.models import SyncScope
+
+    SyncScope.objects.create(connection=confluence_connection)
+    page = staff_client.get(reverse("admin:confluence_syncscope_changelist")).content.decode()
+    assert "Atlassian Confluence · Acme" in page
+    assert "Atlassian Confluence (Atlassian Confluence)" not in page
+    index = staff_client.get(reverse("admin:index")).content.decode()
+    assert "Repositories" in index and "Repositorys" not in index
+
+
+def test_the_setup_task_inline_keeps_the_detail_box_narrow(staff_client, confluence_connection):
+    change = reverse("admin:connectors_connection_change", args=[confluence_connection.pk])
+    page = staff_client.get(change).content.decode()
+    assert re.search(r'<textarea[^>]*name="tasks-0-detail"[^>]*cols="40"', page) or re.search(
+        r'<textarea[^>]*cols="40"[^>]*name="tasks-0-detail"', page
+    )

@@ -9,25 +9,30 @@ from sandbox.github import auth, shapes, webhooks
 from sandbox.github.models import Installation, InstallationRequest, Repo, Token
 
 
-def install(sim, account_login: str, repositories: str | list[str], requested_by: str | None) -> int:
+def install(sim, account_login: str, repositories: str | list[str], installed_by: str | None) -> int:
+    """An owner installs the App. When members had asked for it, the `created` webhook names the first of them as
+    its `requester` (GitHub's field, null for an installation nobody requested); `sender` is the owner."""
     acct = sim.account(account_login)
     if find_for_account(sim, acct.login):
         raise ValueError(f"the App is already installed on {acct.login}")
-    inst = Installation(id=sim.state.new_id(), account=acct.login, created_at=sim.now(), requested_by=requested_by)
+    asked = [r for r in sim.state.requests if r.account.lower() == acct.login.lower()]
+    requester = asked[0].requested_by if asked else None
+    inst = Installation(id=sim.state.new_id(), account=acct.login, created_at=sim.now(), requested_by=requester)
     if repositories != "all":
         inst.repository_selection = "selected"
         inst.repository_ids = [sim.get_repository(acct.login, name).id for name in _names(repositories)]
     sim.state.installations[inst.id] = inst
     # A fulfilled request is no longer pending.
     sim.state.requests = [r for r in sim.state.requests if r.account.lower() != acct.login.lower()]
-    webhooks.installation_event(sim, inst, "created", sender=requested_by or _owner(sim, inst))
+    webhooks.installation_event(sim, inst, "created", sender=installed_by or _owner(sim, inst))
     return inst.id
 
 
 def request(sim, account_login: str, requested_by: str) -> None:
     """A member who is not an owner asks the owners to install the App; GitHub sends no webhook for this."""
     acct = sim.account(account_login)
-    sim.state.requests.append(InstallationRequest(acct.login, requested_by, sim.now()))
+    if not any(r.account == acct.login and r.requested_by == requested_by for r in sim.state.requests):
+        sim.state.requests.append(InstallationRequest(acct.login, requested_by, sim.now()))
 
 
 def uninstall(sim, installation_id: int) -> None:

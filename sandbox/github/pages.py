@@ -1,7 +1,8 @@
 """github.com's pages the site sends people to: the App's install page and an overview of the simulated world.
 
-There are no passwords: the signed-in GitHub user is `?as=<login>` (remembered in a cookie), else the default
-`octo-sandbox`. Plain HTML strings, escaped with `html.escape`; no templates, so the simulator needs no Django.
+There are no passwords: the signed-in GitHub user is `?as=<login>` (remembered in a cookie), else the README's
+`sandbox-user` (seeded by sandbox/seed.py), else the world's first user (`octo-sandbox` in tests' worlds).
+Plain HTML strings, escaped with `html.escape`; no templates, so the simulator needs no Django.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sandbox.core import SimRequest, SimResponse
 from sandbox.github import auth, installations, webhooks
 
 COOKIE = "sandbox_github_user"
+README_LOGIN = "sandbox-user"
 _STYLE = (
     "body{font:15px system-ui,sans-serif;max-width:44rem;margin:2rem auto;color:#1f2328}"
     "h1{font-size:1.4rem}.box{border:1px solid #d1d9e0;border-radius:6px;padding:1rem;margin:1rem 0}"
@@ -58,7 +60,8 @@ def signed_in(sim, request: SimRequest, form: dict | None = None) -> str:
     for login in ((form or {}).get("as"), request.arg("as"), cookies.get(COOKIE)):
         if login and login.lower() in sim.state.users:
             return sim.state.users[login.lower()].login
-    return next(iter(sim.state.users.values())).login
+    default = sim.state.users.get(README_LOGIN) or next(iter(sim.state.users.values()))
+    return default.login
 
 
 def user_picker(sim, login: str, hidden: dict[str, str]) -> str:
@@ -75,6 +78,7 @@ def user_picker(sim, login: str, hidden: dict[str, str]) -> str:
 
 def index(sim, request: SimRequest) -> SimResponse:
     login = signed_in(sim, request)
+    install = f"{sim.web_url}/apps/{sim.app_slug}/installations/new"
     rows = [
         f'<li><a href="{escape(sim.web_url)}/{escape(r.full_name)}">{escape(r.full_name)}</a> '
         f"<span class='muted'>{'private' if r.private else 'public'}, "
@@ -86,15 +90,20 @@ def index(sim, request: SimRequest) -> SimResponse:
         f"({escape(i.repository_selection)}){' suspended' if i.suspended_at else ''}</li>"
         for i in sim.state.installations.values()
     ]
+    asked = [
+        f"<li>{escape(r.requested_by)} asked for {escape(r.account)} &mdash; an owner approves it by installing: "
+        f'<a href="{escape(install)}?{escape(urlencode({"account": r.account}))}">review the request</a></li>'
+        for r in sim.state.requests
+    ]
     sent = [
         f"<li>{escape(d.event)} {escape(d.action)} &rarr; {d.status or escape(d.error)}</li>"
         for d in sim.deliveries[-10:]
     ]
-    install = f"{sim.web_url}/apps/{sim.app_slug}/installations/new"
     body = (
         f'<p><a href="{escape(install)}">Install the {escape(sim.app_slug)} App</a></p>'
         f"<h2>Repositories</h2><ul>{''.join(rows) or '<li>none</li>'}</ul>"
         f"<h2>Installations</h2><ul>{''.join(insts) or '<li>none</li>'}</ul>"
+        f"<h2>Pending installation requests</h2><ul>{''.join(asked) or '<li>none</li>'}</ul>"
         f"<h2>Recent webhook deliveries</h2><ul>{''.join(sent) or '<li>none</li>'}</ul>"
     )
     return layout("Simulated GitHub", body + user_picker(sim, login, {}), login=login)

@@ -18,6 +18,7 @@ from sandbox import credentials
 from sandbox.core import Fault, SimError, SimRequest, SimResponse, Simulator
 from sandbox.github import (
     apps,
+    archives,
     auth,
     browse,
     git_api,
@@ -79,7 +80,7 @@ class GitHubSimulator(Simulator):
         self._local = threading.local()
         self.state = State()
         self.create_user(DEFAULT_LOGIN, name="Octo Sandbox", email="octo-sandbox@example.com")
-        for module in (apps, repos, git_api, oauth, pages, browse):
+        for module in (apps, repos, git_api, archives, oauth, pages, browse):
             module.register(self)
 
     # Serving ----------------------------------------------------------------------------------------------
@@ -302,9 +303,11 @@ class GitHubSimulator(Simulator):
     # Installations and tokens (see installations.py) ------------------------------------------------------
 
     def install_app(
-        self, account_login: str, *, repositories: str | list[str] = "all", requested_by: str | None = None
+        self, account_login: str, *, repositories: str | list[str] = "all", installed_by: str | None = None
     ) -> int:
-        return self._then_flush(installations.install, account_login, repositories, requested_by)
+        """An owner installs the App (`installed_by`, else the account's first owner); pending requests for the
+        account are fulfilled, and the first requester is the webhook's `requester`."""
+        return self._then_flush(installations.install, account_login, repositories, installed_by)
 
     def request_installation(self, account_login: str, *, requested_by: str) -> None:
         self._then_flush(installations.request, account_login, requested_by)

@@ -71,10 +71,11 @@ def installation_event(sim, inst: Installation, action: str, *, sender: str | No
         "action": action,
         "installation": shapes.installation(sim, inst),
         "repositories": [shapes.repo_summary(sim.state.repos[i]) for i in installation_repo_ids(sim, inst)],
-        "sender": _sender(sim, sender or inst.requested_by or inst.account),
+        "sender": _sender(sim, sender or inst.account),
     }
-    if inst.requested_by and action == "created":
-        payload["requester"] = _sender(sim, inst.requested_by)
+    if action == "created":
+        # GitHub's `requester`: the member whose request an owner approved; null for a direct installation.
+        payload["requester"] = _sender(sim, inst.requested_by) if inst.requested_by else None
     return emit(sim, "installation", payload)
 
 

@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from confluence import setup
 from confluence.models import AtlassianSite, SyncRun
-from confluence.tasks import enqueue_sync
+from confluence.sync_queue import enqueue_sync
 from github_sync.models import Installation
 from sandbox import demo
 from tests.confluence.sync_world import build_site, sync_now
@@ -115,3 +115,10 @@ def test_it_explains_a_removed_github_installation(as_user, alice, connection):
 def test_it_starts_a_sync_when_the_connection_becomes_active(connection):
     assert connection.status == "active"
     assert connection.sync_runs.filter(status="queued").count() == 1
+
+
+def test_a_paused_card_does_not_say_it_watches_for_changes(as_user, alice, connection):
+    connection.pause()
+    page = card(as_user(alice))
+    assert "Watching for changes" not in page
+    assert "Paused: changes are not synced until you resume" in page

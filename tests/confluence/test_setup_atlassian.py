@@ -105,6 +105,12 @@ def test_it_asks_before_taking_an_account_from_another_org(
     assert "Re-link needed" in globex_connection.status_detail
     card = as_user(charlie).get(reverse("connectors", args=["globex"]))
     assert b"Re-link needed" in card.content
+    # Globex learns that another organization took the account, never which one (issue 18, item 6).
+    assert b"linked to another organization." in card.content
+    acme = confluence_connection.org.name
+    assert f"organization ({acme})" not in card.content.decode() and acme not in theirs.grant_detail
+    step = as_user(charlie).get(reverse("confluence-step-atlassian", args=["globex", globex_connection.id]))
+    assert f"({acme})" not in step.content.decode()
 
 
 def test_it_changes_nothing_when_the_claim_is_cancelled(

@@ -244,3 +244,26 @@ def test_it_activates_the_connection_when_every_step_is_done(as_user, alice, con
     assert response["Location"] == reverse("connectors", args=["acme"])
     confluence_connection.refresh_from_db()
     assert confluence_connection.status == "active"
+
+
+# Issue 18: where "Continue" goes, and step 4 before GitHub is linked ------------------------------------
+
+
+def test_continue_after_the_forge_app_goes_to_the_next_step(as_user, alice, confluence_connection, site):
+    setup.record_forge_installed(cloud_id=site.cloud_id, installation_id="forge-1")
+    response = as_user(alice).get(url("confluence-step-forge", confluence_connection))
+    assert response.context["continue_url"] == url("github-link", confluence_connection)
+    assert f'href="{url("github-link", confluence_connection)}">Continue'.encode() in response.content
+
+
+def test_the_repository_step_asks_to_link_github_first(as_user, alice, confluence_connection):
+    response = as_user(alice).get(url("confluence-step-repository", confluence_connection))
+    page = response.content.decode()
+    assert "Link GitHub first" in page and url("github-link", confluence_connection) in page
+    assert "reaches no repository yet" not in page
+
+
+def test_the_repository_step_says_when_the_installation_reaches_nothing(as_user, alice, acme, confluence_connection):
+    Installation.objects.create(org=acme, installation_id=7, account_login="acme-inc")
+    page = as_user(alice).get(url("confluence-step-repository", confluence_connection)).content.decode()
+    assert "reaches no repository yet" in page and "Link GitHub first" not in page

@@ -167,3 +167,23 @@ def test_it_changes_a_role(as_user, alice, bob, acme):
 
 def test_it_hides_members_from_a_non_member(as_user, charlie, acme):
     assert as_user(charlie).get(reverse("members", args=[acme.slug])).status_code == 404
+
+
+def test_two_quick_add_posts_make_one_connection(as_user, alice, acme):
+    client = as_user(alice)
+    add = reverse("connection-add", args=[acme.slug])
+    first = client.post(add, {"kind": "confluence", "name": ""})
+    second = client.post(add, {"kind": "confluence", "name": ""})
+    assert acme.connections.count() == 1
+    assert first["Location"] == second["Location"]
+    # Another kind, or another name, is another connection.
+    client.post(add, {"kind": "confluence", "name": "Second wiki"})
+    assert acme.connections.count() == 2
+
+
+def test_the_empty_states_confluence_button_preselects_confluence(as_user, alice, acme):
+    client = as_user(alice)
+    page = client.get(connectors_url(acme)).content.decode()
+    link = re.search(r'href="([^"]+)">Add a Confluence connection', page).group(1)
+    form = client.get(link).content.decode()
+    assert re.search(r'<input[^>]*value="confluence"[^>]*checked', form)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from github_sync.ingest import skip_reason
+from github_sync.file_types import skip_reason
 from github_sync.sections import parse_document, parse_front_matter, split_lines, split_markdown, split_rst
 
 
@@ -90,3 +90,11 @@ def test_what_is_skipped():
     assert skip_reason("docs/huge.md", 10_000_000) == "too_large"
     assert skip_reason(".ctx/confluence-index.json", 100) == "generated"
     assert skip_reason(".ctx/confluence.yml", 100) == "generated"
+
+
+def test_html_anchors_stay_out_of_titles_and_headings():
+    # The Confluence converter writes an anchor macro as `<a id="…"></a>` after the heading's text.
+    parsed = parse_document("page.md", '# Release process <a id="section-17"></a>\n\n## <a id="top"></a>Steps\nx\n')
+    assert parsed.title == "Release process"
+    assert [s.heading for s in parsed.sections] == ["Release process", "Steps"]
+    assert parsed.sections[0].anchor == "release-process"

@@ -244,3 +244,18 @@ def test_it_suspends_and_uninstalls_from_the_settings_page(acme):
 
     assert [e["action"] for e in acme.sent] == ["created", "suspend", "deleted"]
     assert acme.state.installations == {}
+
+
+def test_it_signs_in_the_readme_user_by_default_once_seeded(tmp_path):
+    """The README says `sandbox-user` (sandbox/seed.py): it is who the simulated github.com signs in."""
+    from sandbox.core import SimRequest
+    from sandbox.github.pages import signed_in
+    from sandbox.github.simulator import GitHubSimulator
+    from sandbox.seed import _seed_github
+
+    sim = GitHubSimulator(base_url="http://testserver/sandbox/github", root=tmp_path, site_url="http://testserver")
+    index = SimRequest(method="GET", path="/web/")
+    assert signed_in(sim, index) == "octo-sandbox"  # a world without the README's user: its first user
+    _seed_github(sim)
+    assert signed_in(sim, index) == "sandbox-user"
+    assert signed_in(sim, SimRequest(method="GET", path="/web/", query={"as": ["octo-sandbox"]})) == "octo-sandbox"

@@ -9,19 +9,20 @@ in-process, so it needs no running server.
 from __future__ import annotations
 
 import responses
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
-from confluence.tasks import enqueue_sync, run_sync
-from connectors.models import Connection, Organization
+from confluence.sync import run as run_sync
+from confluence.sync_queue import enqueue_sync
+from github_sync.models import ApiKey
 from sandbox import demo
 from sandbox.seed import seed_world
 from sandbox.store import world_for_request
 from sandbox.testing import serve_with_responses
 
 DEMO_EMAIL = "demo@example.com"
-DEMO_REPOSITORY = "acme-sandbox/confluence-docs"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - a sandbox-only account, printed for the developer
 
 
@@ -30,35 +31,27 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--pages", type=int, default=200)
+        parser.add_argument(
+            "--api-key", action="store_true", help="Also create an API key for the demo organization and print it."
+        )
 
     def handle(self, *args, pages: int, **options):
         user = self.demo_user()
-        org = Organization.objects.filter(memberships__user=user).first()
-        org = org or Organization.create_with_owner(name="Demo", owner=user)
         with world_for_request() as world, responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             rsps.add_passthru("http://127.0.0.1")  # nothing but the sandbox is called; keep local URLs reachable
             for simulator in world.simulators().values():
                 serve_with_responses(rsps, simulator, simulator.base_url)
             if not world.atlassian.sites:
                 seed_world(world, pages=pages)
-            site = next(iter(world.atlassian.sites.values()))
-            keys = sorted(space.key for space in world.atlassian.site_spaces(site.cloud_id))
-            # A second run syncs the demo connection again: the repository has one writer (a database constraint).
-            connection = Connection.objects.filter(
-                org=org, kind=Connection.Kind.CONFLUENCE, sync_target__repository__full_name__iexact=DEMO_REPOSITORY
-            ).first() or demo.connect(
-                world,
-                org=org,
-                user=user,
-                cloud_id=site.cloud_id,
-                space_keys=keys,
-                repository=DEMO_REPOSITORY,
-                name=f"Confluence ({', '.join(keys)})",
-            )
+            # A re-run finds the demo organization and its connection again and syncs it once more.
+            try:
+                connection = demo.build_demo(world, user=user)
+            except demo.DemoBlocked as blocked:
+                raise CommandError(f"Stopped before taking anything from another organization. {blocked}") from None
             run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND)
             run_sync(run.pk)
             run.refresh_from_db()
-            path = world.github.repository_path("acme-sandbox", "confluence-docs")
+            path = world.github.repository_path(*demo.DEMO_REPOSITORY.split("/"))
         if run.status != SyncRun.Status.SUCCEEDED:
             raise CommandError(f"The demo sync failed: {run.error}")
         self.stdout.write(
@@ -66,6 +59,10 @@ class Command(BaseCommand):
             f"Sign in as {DEMO_EMAIL} / {DEMO_PASSWORD}, or clone the result:\n"
             f"git clone {path}"
         )
+        if options["api_key"]:
+            # Shown once, like a key made on the API keys page; each run makes a new one.
+            _, key = ApiKey.issue(org=connection.org, name="sandbox_demo", by=user)
+            self.stdout.write(f"MCP server: {settings.PUBLIC_BASE_URL}/mcp\nAPI key: {key}")
 
     def demo_user(self):
         users = get_user_model().objects
