@@ -1,7 +1,8 @@
 """Pages to change the simulated Confluence by hand during `make run`, and to trigger the Forge events it sends.
 
-Every change that Confluence reports to Forge (page edits, moves and states, labels, attachments, spaces) has a
-"Send the Forge event" box, ticked by default: untick it to make a change that no event announces.
+Every change that Confluence reports to Forge (page edits, moves and states, labels, attachments, restrictions,
+spaces and their permissions) has a "Send the Forge event" box, ticked by default: untick it to make a change that no
+event announces. Accounts can be closed or changed, which the personal data reporting API then reports.
 
 Every view works on the shared live world (`world_for_request`). Forge events are signed inside the lock but
 posted after it is released: the site verifies them by fetching the JWKS from this same server.
@@ -57,9 +58,13 @@ def index(request: HttpRequest) -> HttpResponse:
             for site in atlassian.sites.values()
         ]
         grants = [g for g in atlassian.grants.values() if not g.revoked]
+        groups = [
+            {"group": g, "members": [_name(atlassian, m) for m in g.member_ids]} for g in atlassian.groups.values()
+        ]
         context = {
             "sites": sites,
             "users": list(atlassian.users.values()),
+            "groups": groups,
             "grants": grants,
             "deliveries": list(reversed(atlassian.deliveries[-20:])),
         }
@@ -116,6 +121,64 @@ def revoke_grant(request: HttpRequest) -> HttpResponse:
     return redirect("sandbox-manage")
 
 
+def _name(atlassian, account_id: str) -> str:
+    user = atlassian.users.get(account_id)
+    return user.name if user else account_id
+
+
+@require_POST
+def account_action(request: HttpRequest, account_id: str) -> HttpResponse:
+    """Close an account, or change its profile: what the personal data reporting API then answers."""
+    action = request.POST.get("action", "")
+    with changing_world() as world:
+        atlassian = world.atlassian
+        if account_id not in atlassian.users:
+            raise Http404("No such account")
+        try:
+            if action == "close":
+                atlassian.close_account(account_id)
+            elif action == "update":
+                atlassian.update_account(account_id, name=request.POST.get("name", "").strip() or None)
+            else:
+                raise ValueError(f"unknown action {action!r}")
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("sandbox-manage")
+    messages.success(request, f"Done: {action} account.")
+    return redirect("sandbox-manage")
+
+
+@require_POST
+def create_group(request: HttpRequest) -> HttpResponse:
+    with changing_world() as world:
+        try:
+            world.atlassian.create_group(request.POST.get("name", "").strip(), members=request.POST.getlist("member"))
+        except ValueError as error:
+            messages.error(request, str(error))
+            return redirect("sandbox-manage")
+    messages.success(request, "Created the group.")
+    return redirect("sandbox-manage")
+
+
+@require_POST
+def space_access(request: HttpRequest, space_id: str) -> HttpResponse:
+    """Take an account out of a space's permissions, or give its access back."""
+    action = request.POST.get("action", "")
+    with changing_world() as world:
+        atlassian = world.atlassian
+        space = atlassian.spaces.get(space_id)
+        if space is None:
+            raise Http404("No such space")
+        change = {"revoke": atlassian.revoke_space_access, "grant": atlassian.grant_space_access}.get(action)
+        account_id = request.POST.get("account_id", "")
+        if change is None or account_id not in atlassian.users:
+            messages.error(request, "Choose an account and an action.")
+            return redirect("sandbox-manage-space", space_id=space_id)
+        change(space.cloud_id, space.key, account_id, emit=_emit(request))
+    messages.success(request, f"Done: {action} space access.")
+    return redirect("sandbox-manage-space", space_id=space_id)
+
+
 @require_GET
 def space_detail(request: HttpRequest, space_id: str) -> HttpResponse:
     with world_for_request() as world:
@@ -132,6 +195,8 @@ def space_detail(request: HttpRequest, space_id: str) -> HttpResponse:
             "rows": rows[:MAX_TREE_ROWS],
             "truncated": len(rows) > MAX_TREE_ROWS,
             "trash": [p for p in pages if p.status == "trashed"],
+            "users": list(atlassian.users.values()),
+            "denied": [_name(atlassian, a) for a in space.denied_account_ids],
         }
     return render(request, "sandbox/manage_space.html", context)
 
@@ -140,7 +205,8 @@ def _tree_rows(atlassian, roots) -> list[dict]:
     rows, stack = [], [(0, page) for page in reversed(roots)]
     while stack:
         depth, page = stack.pop()
-        rows.append({"depth": depth, "indent": "\u2003" * depth, "page": page})
+        lock = "own" if atlassian.read_restricted(page) else "inherited" if atlassian.restricted_by(page) else ""
+        rows.append({"depth": depth, "indent": "\u2003" * depth, "page": page, "lock": lock})
         children = [atlassian.pages[c] for c in page.child_ids if atlassian.pages[c].status != "trashed"]
         stack.extend((depth + 1, child) for child in reversed(children))
     return rows
@@ -182,8 +248,32 @@ def page_detail(request: HttpRequest, page_id: str) -> HttpResponse:
             "spaces": atlassian.site_spaces(page.cloud_id),
             "ancestors": atlassian.ancestors(page),
             "attachments": [atlassian.attachments[a] for a in page.attachment_ids],
+            "restrictions": _restrictions_of(atlassian, page),
+            "inherited_from": [p for p in atlassian.restricted_by(page) if p.id != page.id],
+            "users": list(atlassian.users.values()),
+            "groups": list(atlassian.groups.values()),
         }
     return render(request, "sandbox/manage_page.html", context)
+
+
+def _restrictions_of(atlassian, page) -> list[dict]:
+    """The page's own restrictions, by operation, with people and groups by name."""
+    found = []
+    for operation, subjects in page.restrictions.items():
+        groups = [atlassian.groups[g].name if g in atlassian.groups else g for g in subjects.get("group", ())]
+        users = [_name(atlassian, a) for a in subjects.get("user", ())]
+        found.append({"operation": operation, "users": users, "groups": groups})
+    return found
+
+
+def _restrict(atlassian, page, request: HttpRequest) -> None:
+    atlassian.restrict_page(
+        page.id,
+        operation=request.POST.get("operation") or "read",
+        users=request.POST.getlist("user"),
+        groups=request.POST.getlist("group"),
+        emit=_emit(request),
+    )
 
 
 def _edit(atlassian, page, request: HttpRequest) -> None:
@@ -240,6 +330,10 @@ PAGE_ACTIONS = {
     "archive": lambda sim, page, request: sim.archive_page(page.id, emit=_emit(request)),
     "unarchive": lambda sim, page, request: sim.unarchive_page(page.id, emit=_emit(request)),
     "purge": lambda sim, page, request: sim.purge_page(page.id, emit=_emit(request)),
+    "restrict": _restrict,
+    "unrestrict": lambda sim, page, request: sim.unrestrict_page(
+        page.id, operation=request.POST.get("operation") or None, emit=_emit(request)
+    ),
     "add_label": lambda sim, page, request: sim.add_label(page.id, _label(request), emit=_emit(request)),
     "remove_label": lambda sim, page, request: sim.remove_label(page.id, _label(request), emit=_emit(request)),
     "trash_attachment": lambda sim, page, request: sim.trash_attachment(

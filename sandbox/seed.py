@@ -20,6 +20,12 @@ COLLEAGUES = (
     ("557058:0c0ffee0-2222-4000-8000-000000000003", "Alan Turing", "alan@example.com"),
     ("557058:0c0ffee0-3333-4000-8000-000000000004", "Ada Lovelace", "ada@example.com"),
 )
+# The demo's Atlassian account (sandbox.demo.DEMO_ATLASSIAN_ACCOUNT_ID): a member of the group that restricted pages
+# name, so they stay readable to the demo connection as to the wizard's (the default account).
+DEMO_ACCOUNT_ID = "557058:00000000-0000-4000-8000-00000000de70"
+LEADS_GROUP = "engineering-leads"
+# Smaller sites (the ones tests seed to count pages) get no restrictions.
+RESTRICTIONS_MIN_PAGES = 20
 SPACES = (
     ("ENG", "Engineering"),
     ("OPS", "Operations"),
@@ -70,6 +76,10 @@ class SeedSummary:
     pages: int = 0
     attachments: int = 0
     github_repositories: list[str] = field(default_factory=list)
+    # Pages the default account can read but that carry a view restriction, their own or an ancestor's.
+    restricted_pages: list[str] = field(default_factory=list)
+    # Pages the default account cannot read at all.
+    unreadable_pages: list[str] = field(default_factory=list)
 
 
 def seed_world(world, *, pages: int = 200, spaces: int = 3, seed: int = 0) -> SeedSummary:
@@ -87,6 +97,7 @@ def seed_world(world, *, pages: int = 200, spaces: int = 3, seed: int = 0) -> Se
     summary.spaces = keys
     for key, count in zip(keys, _split(pages, len(keys)), strict=True):
         _seed_space(atlassian, rng, site.cloud_id, key, count, summary)
+    _restrict_pages(atlassian, site.cloud_id, keys[0], summary)
     summary.github_repositories = _seed_github(world.github)
     return summary
 
@@ -163,6 +174,49 @@ def _seed_space(atlassian, rng: random.Random, cloud_id: str, key: str, count: i
             )
         created.append(page)
         summary.pages += 1
+
+
+def _restrict_pages(atlassian, cloud_id: str, key: str, summary: SeedSummary) -> None:
+    """View restrictions as a real site has them, in the first space: one page restricted to people and a group (its
+    descendants are restricted only through it), one to a group, and one page the default account cannot read.
+
+    Chosen without the seed's random numbers and after every page exists, so the rest of the site stays the same.
+    """
+    space = atlassian.space_by_key(cloud_id, key)
+    pages = [atlassian.pages[str(i)] for i in atlassian.space_page_ids[space.id]]
+    if len(pages) < RESTRICTIONS_MIN_PAGES:
+        return
+    grace, alan = COLLEAGUES[0][0], COLLEAGUES[1][0]
+    if atlassian.group_named(LEADS_GROUP) is None:
+        atlassian.create_group(LEADS_GROUP, members=[DEFAULT_ACCOUNT_ID, DEMO_ACCOUNT_ID, grace])
+    taken: set[str] = set()
+
+    def pick(*, with_children: bool):
+        # The newest fitting page outside (and above nothing of) what is restricted already.
+        for page in reversed(pages):
+            if page.id == space.homepage_id or bool(page.child_ids) != with_children:
+                continue
+            subtree = {page.id, *(p.id for p in atlassian.descendants(page))}
+            if not (subtree | {a.id for a in atlassian.ancestors(page)}) & taken:
+                taken.update(subtree)
+                return page
+        return None
+
+    people = pick(with_children=True)
+    if people:
+        atlassian.restrict_page(people.id, users=[DEFAULT_ACCOUNT_ID, grace], groups=[LEADS_GROUP], emit=False)
+    group = pick(with_children=True)
+    if group:
+        atlassian.restrict_page(group.id, groups=[LEADS_GROUP], emit=False)
+        atlassian.restrict_page(group.id, operation="update", users=[grace], emit=False)
+    private = pick(with_children=False)
+    if private:
+        atlassian.restrict_page(private.id, users=[alan], emit=False)
+    for page in atlassian.pages.values():
+        if page.cloud_id != cloud_id or not atlassian.restricted_by(page):
+            continue
+        readable = atlassian.can_read(DEFAULT_ACCOUNT_ID, page)
+        (summary.restricted_pages if readable else summary.unreadable_pages).append(page.id)
 
 
 def _attachment_names(rng: random.Random) -> tuple[list[str], list[str]]:

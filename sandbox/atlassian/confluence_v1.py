@@ -78,7 +78,12 @@ def list_spaces(sim, request: SimRequest, cloud_id: str) -> SimResponse:
 
     def accept(space_id: str) -> bool:
         s = spaces[space_id]
-        return (not keys or s.key in keys) and (not types or s.type in types) and (not status or s.status == status)
+        return (
+            (not keys or s.key in keys)
+            and (not types or s.type in types)
+            and (not status or s.status == status)
+            and sim.space_visible(s)
+        )
 
     taken, start, limit, more = offset_window(request, list(spaces), accept)
     results = [shapes.space(sim, spaces[i]) for i in taken]
@@ -94,7 +99,12 @@ def list_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
 
     def accept(page_id: str) -> bool:
         page = sim.pages[page_id]
-        return content_type == "page" and page.status in statuses and (title is None or page.title == title)
+        return (
+            content_type == "page"
+            and page.status in statuses
+            and (title is None or page.title == title)
+            and sim.visible(page)
+        )
 
     ordered, _ = sim.ordering(scope, "id")
     taken, start, limit, more = offset_window(request, ordered, accept)
@@ -107,12 +117,31 @@ def get_content(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimRes
     site_for(sim, request, cloud_id)
     page = sim.pages.get(page_id)
     statuses = set(request.args("status") or ["current", "archived"])
-    if page is None or page.cloud_id != cloud_id or page.status not in statuses:
+    if page is None or page.cloud_id != cloud_id or page.status not in statuses or not sim.visible(page):
         raise v1_error(404, f"No content found with id: ContentId{{id={page_id}}}", "Not Found")
     return SimResponse.json(shapes.content(sim, page, shapes.parse_expand(request.arg("expand"))))
 
 
 CQL_MAX_LIMIT = 250
+# CQL search caps `limit` silently by what is expanded. Confluence Cloud's reference only says the limit "may be
+# restricted by fixed system limits"
+# (https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-content/#api-wiki-rest-api-content-search-get);
+# the figures Atlassian documents are in its knowledge base: "When the "body" expansion is specified, the limit is set
+# to 50. If no expansions are specified, results are limited to 1000. And if other expansions besides "body" are
+# specified, the limit is set to 200."
+# (https://support.atlassian.com/confluence/kb/searching-for-content-with-the-rest-api-and-cql-always-limits-results-to-50/).
+# The simulator applies 50 to body expansions and 200 to restriction expansions, and keeps its 250 for the rest
+# (the label and attachment listings the connector makes).
+CQL_BODY_MAX_LIMIT = 50
+CQL_RESTRICTIONS_MAX_LIMIT = 200
+
+
+def cql_limit_cap(expand: set[str]) -> int:
+    if any(item == "body" or item.startswith("body.") for item in expand):
+        return CQL_BODY_MAX_LIMIT
+    if any("restrictions" in item.split(".") for item in expand):
+        return CQL_RESTRICTIONS_MAX_LIMIT
+    return CQL_MAX_LIMIT
 
 
 def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
@@ -122,13 +151,12 @@ def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
         query = cql.parse(text)
     except cql.CQLError:
         raise v1_error(400, f"Could not parse cql : {text}", "Bad Request") from None
-    found = search.run(sim, cloud_id, query)
+    found = [item for item in search.run(sim, cloud_id, query) if sim.visible(_page_of(sim, item))]
     offset = int(decode_cursor(request.arg("cursor")).get("offset", request.arg("start") or 0))
-    # CQL search pages up to 250 results without body expansions (the connector reads labels this way);
-    # other v1 listings keep the 100 cap.
-    limit = parse_limit(request, default=25, maximum=CQL_MAX_LIMIT)
-    window = found[offset : offset + limit]
     expand = shapes.parse_expand(request.arg("expand"))
+    # Other v1 listings keep the 100 cap.
+    limit = parse_limit(request, default=25, maximum=cql_limit_cap(expand))
+    window = found[offset : offset + limit]
     results = [
         shapes.attachment(sim, item, expand) if isinstance(item, Attachment) else shapes.content(sim, item, expand)
         for item in window
@@ -138,10 +166,14 @@ def search_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     return v1_listing(request, site, results, start=offset, limit=limit, more=more, next_params=next_params)
 
 
+def _page_of(sim, item):
+    return sim.pages[item.page_id] if isinstance(item, Attachment) else item
+
+
 def list_attachments(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimResponse:
     site = site_for(sim, request, cloud_id)
     page = sim.pages.get(page_id)
-    if page is None or page.cloud_id != cloud_id:
+    if page is None or page.cloud_id != cloud_id or not sim.visible(page):
         raise v1_error(404, f"No content found with id: ContentId{{id={page_id}}}", "Not Found")
     filename, media_type = request.arg("filename"), request.arg("mediaType")
 
@@ -162,6 +194,8 @@ def download_attachment(sim, request: SimRequest, cloud_id: str, page_id: str, a
     site_for(sim, request, cloud_id)
     attachment = sim.attachments.get(attachment_id)
     if attachment is None or attachment.page_id != page_id or sim.pages[page_id].cloud_id != cloud_id:
+        raise v1_error(404, f"No attachment found with id: {attachment_id}", "Not Found")
+    if not sim.visible(sim.pages[page_id]):
         raise v1_error(404, f"No attachment found with id: {attachment_id}", "Not Found")
     wanted = request.arg("version")
     versions = [v for v in attachment.versions if wanted is None or str(v.number) == wanted]

@@ -48,14 +48,16 @@ def register(sim) -> None:
 
 
 def site_for(sim, request: SimRequest, cloud_id: str) -> Site:
-    """The site, once the bearer token is known to reach it (401 otherwise)."""
-    sim.check_bearer(request, cloud_id)
+    """The site, once the bearer token is known to reach it (401 otherwise); answers follow what its account sees."""
+    sim.viewer = sim.viewer_for(sim.check_bearer(request, cloud_id))
     return sim.sites[cloud_id]
 
 
 def page_for(sim, cloud_id: str, page_id: str, statuses: set[str] | None = None) -> Page:
     page = sim.pages.get(page_id)
     if page is None or page.cloud_id != cloud_id or (statuses is not None and page.status not in statuses):
+        raise v2_error(404, "NOT_FOUND", "Not Found")
+    if not sim.visible(page):
         raise v2_error(404, "NOT_FOUND", "Not Found")
     return page
 
@@ -118,6 +120,7 @@ def list_spaces(sim, request: SimRequest, cloud_id: str) -> SimResponse:
             and (not keys or space.key in keys)
             and (not types or space.type in types)
             and (not statuses or space.status in statuses)
+            and sim.space_visible(space)
         )
 
     ordered, index = small_ordering([s.id for s in sim.site_spaces(cloud_id)])
@@ -128,7 +131,7 @@ def list_spaces(sim, request: SimRequest, cloud_id: str) -> SimResponse:
 def get_space(sim, request: SimRequest, cloud_id: str, space_id: str) -> SimResponse:
     site_for(sim, request, cloud_id)
     space = sim.spaces.get(space_id)
-    if space is None or space.cloud_id != cloud_id:
+    if space is None or space.cloud_id != cloud_id or not sim.space_visible(space):
         raise v2_error(404, "NOT_FOUND", "Not Found")
     return SimResponse.json(shapes.space(space, description_format=request.arg("description-format")))
 
@@ -146,6 +149,7 @@ def page_filter(sim, request: SimRequest, *, root_only: bool = False):
             page.status in statuses
             and (title is None or page.title == title)
             and (not root_only or page.parent_id is None)
+            and sim.visible(page)
         )
 
     return accept
@@ -159,7 +163,7 @@ def page_renderer(sim, request: SimRequest):
 def list_space_pages(sim, request: SimRequest, cloud_id: str, space_id: str) -> SimResponse:
     site = site_for(sim, request, cloud_id)
     space = sim.spaces.get(space_id)
-    if space is None or space.cloud_id != cloud_id:
+    if space is None or space.cloud_id != cloud_id or not sim.space_visible(space):
         raise v2_error(404, "NOT_FOUND", "Not Found")
     depth = request.arg("depth") or "all"
     if depth not in ("all", "root"):
@@ -225,7 +229,7 @@ def list_children(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimR
         "modified-date": lambda p: p.version.created_at,
     }[field]
     ordered, index = small_ordering([p.id for p in sorted(children, key=key, reverse=descending)])
-    accept = lambda child_id: sim.pages[child_id].status == "current"  # noqa: E731
+    accept = lambda child_id: sim.pages[child_id].status == "current" and sim.visible(sim.pages[child_id])  # noqa: E731
     render = lambda child_id: shapes.child_page(sim.pages[child_id])  # noqa: E731
     return paginate(request, site, cloud_id, ordered, index, accept, render)
 
@@ -271,6 +275,8 @@ def get_attachment(sim, request: SimRequest, cloud_id: str, attachment_id: str) 
     site = site_for(sim, request, cloud_id)
     attachment = sim.attachments.get(attachment_id)
     if attachment is None or sim.pages[attachment.page_id].cloud_id != cloud_id:
+        raise v2_error(404, "NOT_FOUND", "Not Found")
+    if not sim.visible(sim.pages[attachment.page_id]):
         raise v2_error(404, "NOT_FOUND", "Not Found")
     data = shapes.attachment(sim, attachment)
     data["_links"]["base"] = site.wiki_url

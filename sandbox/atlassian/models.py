@@ -55,6 +55,19 @@ class User:
     account_id: str
     name: str
     email: str
+    # Closed accounts show as "Former user"; the personal data reporting API answers "closed" for them.
+    closed: bool = False
+    # Wall-clock milliseconds of the last profile change (0: never), compared with the `updatedAt` apps report.
+    profile_updated_at: int = 0
+
+
+@dataclass
+class Group:
+    """A site group, named in page restrictions by name or id."""
+
+    id: str
+    name: str
+    member_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -69,6 +82,8 @@ class Space:
     status: str = "current"
     homepage_id: str | None = None
     description: str = ""
+    # Accounts whose access to the space was removed: the space and all its content answer them 404.
+    denied_account_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -96,6 +111,8 @@ class Page:
     labels: list[str] = field(default_factory=list)
     attachment_ids: list[str] = field(default_factory=list)
     child_ids: list[str] = field(default_factory=list)
+    # The page's own restrictions: {"read" | "update": {"user": [account ids], "group": [group ids]}}.
+    restrictions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -166,6 +183,7 @@ class Installation:
 MODELS = {
     "sites": Site,
     "users": User,
+    "groups": Group,
     "spaces": Space,
     "pages": Page,
     "attachments": Attachment,

@@ -15,19 +15,23 @@ from functools import partial
 from pathlib import Path
 
 from sandbox import credentials
-from sandbox.atlassian import confluence_v1, confluence_v2, models
+from sandbox.atlassian import confluence_v1, confluence_v2, models, restrictions
 from sandbox.atlassian.attachments import AttachmentsMixin
 from sandbox.atlassian.editing import EditingMixin
 from sandbox.atlassian.forge import ForgeMixin
 from sandbox.atlassian.models import Clock, Page, Space
 from sandbox.atlassian.oauth import OAuthMixin
+from sandbox.atlassian.privacy import PrivacyMixin
+from sandbox.atlassian.restrictions import RestrictionsMixin
 from sandbox.core import Fault, SimRequest, SimResponse, Simulator
 
 FIRST_ID = 98305
 STATE_KINDS = tuple(models.MODELS)
 
 
-class AtlassianSimulator(OAuthMixin, EditingMixin, AttachmentsMixin, ForgeMixin, Simulator):
+class AtlassianSimulator(
+    OAuthMixin, EditingMixin, AttachmentsMixin, ForgeMixin, RestrictionsMixin, PrivacyMixin, Simulator
+):
     name = "atlassian"
 
     def __init__(self, *, base_url: str, root: Path, site_url: str, seed: int = 0):
@@ -45,6 +49,8 @@ class AtlassianSimulator(OAuthMixin, EditingMixin, AttachmentsMixin, ForgeMixin,
         self._register_forge_routes()
         confluence_v2.register(self)
         confluence_v1.register(self)
+        restrictions.register(self)
+        self._register_privacy_routes()
         self.route("GET", r"/media/(?P<file_id>[\w-]+)", partial(confluence_v1.serve_media, self))
 
     def _reset(self) -> None:

@@ -5,6 +5,7 @@ Reference: https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-co
 
 from __future__ import annotations
 
+from sandbox.atlassian import restrictions
 from sandbox.atlassian.models import Attachment, Page, Space, iso
 from sandbox.atlassian.v2_shapes import MEDIA_TYPE_DESCRIPTIONS, download_path, page_links
 
@@ -123,9 +124,11 @@ def content(sim, page: Page, expand: set[str]) -> dict:
         "space": lambda: space(sim, space_obj),
         "history": lambda: history(sim, page),
         "version": lambda: version(sim, page),
-        "ancestors": lambda: [content(sim, a, set()) for a in sim.ancestors(page)],
+        # Nested expansions apply to each ancestor (`ancestors.restrictions.read.restrictions.user`).
+        "ancestors": lambda: [content(sim, a, _below(expand, "ancestors")) for a in sim.ancestors(page)],
         "body": lambda: _body(page, expand),
         "metadata": lambda: {"labels": labels(sim, page)} if "metadata.labels" in expand else {},
+        "restrictions": lambda: restrictions.content_restrictions(sim, page, expand),
     }
     for name, build in expanders.items():
         if name in expand:
@@ -156,6 +159,10 @@ def _expandable(page: Page, space_obj: Space) -> dict:
         "restrictions": f"/rest/api/content/{page.id}/restriction/byOperation",
     }
     return {name: paths.get(name, "") for name in EXPANDABLE}
+
+
+def _below(expand: set[str], prefix: str) -> set[str]:
+    return {e[len(prefix) + 1 :] for e in expand if e.startswith(prefix + ".")}
 
 
 def _body(page: Page, expand: set[str]) -> dict:

@@ -98,3 +98,58 @@ def test_it_serves_the_simulator_live(client, live):
         },
     )
     assert consent.status_code == 200 and b"Acme Sandbox" in consent.content
+
+
+def test_it_restricts_and_unrestricts_a_page_and_sends_the_events(client, live):
+    client.post(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/", {"action": "install"})
+    page_id = live["page"].id
+    with world_for_request() as world:
+        me = world.atlassian.default_user().account_id
+        group = world.atlassian.create_group("leads", members=[me])
+    actions = f"/sandbox/manage/atlassian/pages/{page_id}/actions/"
+    client.post(actions, {"action": "restrict", "operation": "read", "user": [me], "group": [group.id], "emit": "1"})
+    assert page_now(page_id).restrictions == {"read": {"user": [me], "group": [group.id]}}
+    shown = client.get(f"/sandbox/manage/atlassian/pages/{page_id}/")
+    assert b"View</strong> only" in shown.content and b"leads" in shown.content
+    tree = client.get(f"/sandbox/manage/atlassian/spaces/{live['space'].id}/")
+    assert b"view restricted" in tree.content
+    client.post(actions, {"action": "unrestrict", "emit": "1"})
+    assert page_now(page_id).restrictions == {}
+    assert [e["eventType"] for e in live["posted"]][1:] == ["avi:confluence:permissions_updated:page"] * 2
+
+
+def test_it_refuses_a_restriction_that_names_nobody(client, live):
+    page_id = live["page"].id
+    response = client.post(f"/sandbox/manage/atlassian/pages/{page_id}/actions/", {"action": "restrict"}, follow=True)
+    assert b"Could not restrict" in response.content
+    assert page_now(page_id).restrictions == {}
+
+
+def test_it_removes_and_gives_back_space_access(client, live):
+    client.post(f"/sandbox/manage/atlassian/sites/{live['site'].cloud_id}/", {"action": "install"})
+    with world_for_request() as world:
+        me = world.atlassian.default_user().account_id
+    access = f"/sandbox/manage/atlassian/spaces/{live['space'].id}/access/"
+    client.post(access, {"action": "revoke", "account_id": me, "emit": "1"})
+    with world_for_request() as world:
+        assert world.atlassian.spaces[live["space"].id].denied_account_ids == [me]
+    client.post(access, {"action": "grant", "account_id": me})
+    with world_for_request() as world:
+        assert world.atlassian.spaces[live["space"].id].denied_account_ids == []
+    assert [e["eventType"] for e in live["posted"]][1:] == ["avi:confluence:permissions_updated:space:V2"]
+
+
+def test_it_closes_and_updates_accounts_and_creates_groups(client, live):
+    with world_for_request() as world:
+        other = world.atlassian.create_user(name="Grace Hopper").account_id
+        me = world.atlassian.default_user().account_id
+    client.post(f"/sandbox/manage/atlassian/accounts/{me}/", {"action": "update", "name": "Sandy User"})
+    client.post(f"/sandbox/manage/atlassian/accounts/{other}/", {"action": "close"})
+    client.post("/sandbox/manage/atlassian/groups/", {"name": "leads", "member": [me]})
+    with world_for_request() as world:
+        users = world.atlassian.users
+        assert users[me].name == "Sandy User" and users[me].profile_updated_at > 0
+        assert users[other].closed and users[other].name == "Former user"
+        assert [(g.name, g.member_ids) for g in world.atlassian.groups.values()] == [("leads", [me])]
+    index = client.get("/sandbox/manage/")
+    assert b"Former user" in index.content and b"closed" in index.content and b"leads" in index.content

@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from sandbox import store
-from sandbox.seed import ODD_TITLES, SHARED_TITLES, seed_world
+from sandbox.seed import DEFAULT_ACCOUNT_ID, DEMO_ACCOUNT_ID, ODD_TITLES, SHARED_TITLES, seed_world
 from sandbox.world import World
 
 # Storage constructs that real sites use and that every seeded site must contain somewhere.
@@ -65,6 +65,36 @@ def test_it_seeds_a_realistic_site(sandbox):
     assert set(ODD_TITLES) <= all_titles
     assert any(len(t) >= 300 for t in all_titles)
     assert max(len(atlassian.ancestors(p)) for p in atlassian.pages.values()) >= 4
+
+
+def test_it_restricts_a_few_pages_the_default_account_can_read_and_one_it_cannot(sandbox):
+    summary = seed_world(sandbox, pages=200, spaces=3, seed=0)
+    atlassian = sandbox.atlassian
+    restricted = [atlassian.pages[i] for i in summary.restricted_pages]
+    assert len(restricted) >= 3 and len(summary.unreadable_pages) >= 1
+    own = [p for p in restricted if atlassian.read_restricted(p)]
+    inherited = [p for p in restricted if not atlassian.read_restricted(p)]
+    assert len(own) == 2 and inherited
+    for page in restricted:
+        assert atlassian.can_read(DEFAULT_ACCOUNT_ID, page) and atlassian.can_read(DEMO_ACCOUNT_ID, page)
+    for page_id in summary.unreadable_pages:
+        assert not atlassian.can_read(DEFAULT_ACCOUNT_ID, atlassian.pages[page_id])
+    unrestricted = [
+        p for p in atlassian.pages.values() if p.id not in summary.restricted_pages + summary.unreadable_pages
+    ]
+    assert not any(atlassian.restricted_by(p) for p in unrestricted)
+
+
+def test_small_sites_have_no_restrictions(sandbox):
+    summary = seed_world(sandbox, pages=10, spaces=2)
+    assert summary.restricted_pages == summary.unreadable_pages == []
+    assert not any(p.restrictions for p in sandbox.atlassian.pages.values())
+
+
+def test_the_seed_names_the_demo_account(sandbox):
+    from sandbox.demo import DEMO_ATLASSIAN_ACCOUNT_ID
+
+    assert DEMO_ACCOUNT_ID == DEMO_ATLASSIAN_ACCOUNT_ID
 
 
 def test_it_adds_attachments_with_versions(sandbox):
