@@ -171,8 +171,9 @@ class Bench:
         from django_q.models import Schedule
 
         call_command("migrate", verbosity=0)
-        # Both schedules every minute, starting now: the scheduler fires throughout the storm.
-        Schedule.objects.filter(name__in=["ctx: sweep", "ctx: reconcile"]).update(minutes=1, next_run=timezone.now())
+        # The sweeps and the reconciliation every minute, starting now: the scheduler fires throughout the storm.
+        names = ["ctx: sweep", "ctx: github sweep", "ctx: reconcile"]
+        Schedule.objects.filter(name__in=names).update(minutes=1, next_run=timezone.now())
 
     def start_redis(self) -> None:
         command = ["redis-server", "--port", str(self.redis_port), "--bind", "127.0.0.1", "--save", ""]

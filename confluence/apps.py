@@ -8,6 +8,8 @@ class ConfluenceConfig(AppConfig):
     def ready(self) -> None:
         from confluence import receivers  # noqa: F401  (connects to github_sync's installation_changed)
         from confluence.kind import CONFLUENCE
-        from connectors import kinds
+        from confluence.linking import capture_grant
+        from connectors import kinds, socialaccount
 
         kinds.register(CONFLUENCE)
+        socialaccount.register_linker("atlassian", capture_grant)

@@ -1,4 +1,4 @@
-"""Ingestion as background work: one enqueue function for every caller, one task, one recovery schedule.
+"""Ingestion as background work: one enqueue function for every caller, one task, and the app's two schedules.
 
 push webhook · GitHub connection setup · Confluence sync · admin "Re-ingest"
     └─► enqueue_ingest(repository, sha, trigger=…)   IngestRun(queued); one queued run per repository,
@@ -6,7 +6,8 @@ push webhook · GitHub connection setup · Confluence sync · admin "Re-ingest"
 django-q2 ─► run_ingest(run_id)                      claim queued → running under the repository's row lock,
                                                       unless another run of the repository holds the lease
              └─► ingest.ingest(repository, sha)       then start the repository's next queued run, if any
-schedule ──► requeue_stale_ingests()                 runs whose worker died go back to the queue
+schedule ──► sweep()                                 runs whose worker died or whose task was lost start again
+schedule ──► prune_history()                         old deliveries and ingestions are forgotten
 """
 
 from __future__ import annotations
@@ -17,12 +18,13 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Max
 from django.utils import timezone
 from django_q.tasks import async_task
 
 from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, InstallationGone, RepositoryGone
 from github_sync.ingest import ingest
-from github_sync.models import IngestRun, Repository
+from github_sync.models import IngestRun, Repository, WebhookDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -206,3 +208,36 @@ def requeue_stale_ingests() -> int:
         start(run)
         restarted += 1
     return restarted
+
+
+def sweep() -> dict[str, int]:
+    """Every minute (github_sync's schedule): finish what a dead worker or a down broker left behind."""
+    return {"stale_ingests": requeue_stale_ingests()}
+
+
+def prune_history() -> dict[str, int]:
+    """Daily: forget old deliveries (each holds a whole push payload) and ingestions, so the tables and the admin
+    stay small. Nothing unfinished is deleted, nor a failed delivery (staff may process it again), nor each
+    repository's latest ingestion and latest successful one (the commit its documents show)."""
+    now = timezone.now()
+    deliveries = WebhookDelivery.objects.filter(
+        received_at__lt=now - timedelta(days=settings.GITHUB_WEBHOOK_RETENTION_DAYS),
+        status__in=[WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED],
+    )
+    runs = (
+        IngestRun.objects.filter(
+            created_at__lt=now - timedelta(days=settings.INGEST_RUN_RETENTION_DAYS),
+            status__in=[IngestRun.Status.SUCCEEDED, IngestRun.Status.FAILED],
+        )
+        .exclude(id__in=_latest_run_ids(IngestRun.objects.all()))
+        .exclude(id__in=_latest_run_ids(IngestRun.objects.filter(status=IngestRun.Status.SUCCEEDED)))
+    )
+    return {
+        "deliveries": deliveries.delete()[1].get("github_sync.WebhookDelivery", 0),
+        "ingest_runs": runs.delete()[1].get("github_sync.IngestRun", 0),
+    }
+
+
+def _latest_run_ids(runs):
+    """The newest of `runs` for each repository, as a subquery (ids grow with time)."""
+    return runs.order_by().values("repository_id").annotate(last=Max("id")).values_list("last", flat=True)

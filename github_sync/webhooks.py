@@ -14,13 +14,13 @@ import hmac
 import json
 import logging
 import math
-import re
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from connectors.storable import storable
 from github_sync import events
 from github_sync.models import WebhookDelivery
 
@@ -31,7 +31,6 @@ HANDLERS = {
     "installation_repositories": events.handle_installation_repositories,
     "push": events.handle_push,
 }
-LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 # Never stored: the signatures are derived from the secret, the others are not GitHub's to send.
 DROPPED_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256", "authorization", "cookie"})
 # Far deeper than any real payload (a push nests 4 levels, a Forge event 5), and shallow enough that whatever walks
@@ -157,18 +156,6 @@ def receive(*, event: str, delivery_id: str, body: bytes, headers: dict[str, str
         return Outcome(200, "Duplicate delivery; already received.")
     process(delivery)
     return Outcome(500 if delivery.status == WebhookDelivery.Status.FAILED else 200, delivery.detail)
-
-
-def storable(value):
-    """The payload with NUL characters and lone surrogates (a "\\ud800" escape) replaced: PostgreSQL's jsonb
-    refuses \u0000 (a commit message can hold one), and no database encodes a lone surrogate."""
-    if isinstance(value, str):
-        return LONE_SURROGATE.sub("\ufffd", value.replace("\x00", "\ufffd"))
-    if isinstance(value, dict):
-        return {storable(k): storable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [storable(v) for v in value]
-    return value
 
 
 def process(delivery: WebhookDelivery) -> None:

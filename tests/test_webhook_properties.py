@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from confluence import forge, forge_events
 from confluence.models import AtlassianSite, SyncScope, WebhookEvent
+from connectors.storable import storable
 from github_sync.models import Installation, Repository, WebhookDelivery
-from github_sync.webhooks import storable
 
 URL = "/integrations/github/webhook"
 FORGE_URL = "/integrations/forge/events"

@@ -1,10 +1,13 @@
-"""allauth hooks: an Atlassian or GitHub login here only ever links an account to a setup step.
+"""allauth hooks: an OAuth login here (Atlassian, GitHub) only ever links an account to a setup step.
 
-The grant is captured (encrypted, in our own models) and the user returns to the step that started the flow;
-allauth never logs anyone in with these providers and never stores their tokens.
+The app that owns a provider registers what it keeps of a grant (`register_linker`, from its AppConfig.ready()), so
+`connectors` imports no connector. The grant is captured (encrypted, in that app's own models) and the user returns
+to the step that started the flow; allauth never logs anyone in with these providers and never stores their tokens.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -12,8 +15,12 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from confluence import linking
-from github_sync import linking as github_linking
+# allauth provider id → capture(user=, token=, profile=): keeps the grant where its app needs it.
+_linkers: dict[str, Callable] = {}
+
+
+def register_linker(provider: str, capture: Callable) -> None:
+    _linkers[provider] = capture
 
 
 class LinkingAdapter(DefaultSocialAccountAdapter):
@@ -22,13 +29,9 @@ class LinkingAdapter(DefaultSocialAccountAdapter):
         if not request.user.is_authenticated:
             messages.error(request, "Sign in to ctx| first, then link the account from a connection's setup.")
             raise ImmediateHttpResponse(HttpResponseRedirect("/accounts/login/"))
-        provider = sociallogin.account.provider
-        if provider == "atlassian":
-            linking.capture_grant(user=request.user, token=sociallogin.token, profile=sociallogin.account.extra_data)
-        elif provider == "github":
-            github_linking.capture_identity(
-                user=request.user, token=sociallogin.token, profile=sociallogin.account.extra_data
-            )
+        capture = _linkers.get(sociallogin.account.provider)
+        if capture is not None:
+            capture(user=request.user, token=sociallogin.token, profile=sociallogin.account.extra_data)
         raise ImmediateHttpResponse(HttpResponseRedirect(next_url))
 
     def on_authentication_error(self, request, provider, error=None, exception=None, extra_context=None) -> None:
