@@ -10,12 +10,16 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import parse_qsl, quote, urljoin
 
 import jwt
 import requests
+import urllib3
 from django.conf import settings
 
 from connectors.http import ApiSession
@@ -194,6 +198,12 @@ class InstallationClient:
         return self.session.stats
 
     def call(self, method: str, path: str, *, gone=RepositoryGone, headers_extra=None, raw=False, **kwargs):
+        response = self._send(method, path, headers_extra=headers_extra, **kwargs)
+        if raw and response.status_code < 300 and "application/json" not in response.headers.get("Content-Type", ""):
+            return response.content
+        return _json(response, gone=gone)
+
+    def _send(self, method: str, path: str, *, headers_extra=None, **kwargs) -> requests.Response:
         url = f"{settings.GITHUB_API_URL}{path}"
         token = installation_token(self.installation_id, session=self.session)
         response = self.session.request(method, url, headers=_headers(token) | (headers_extra or {}), **kwargs)
@@ -202,9 +212,7 @@ class InstallationClient:
             forget_installation_token(self.installation_id)
             token = installation_token(self.installation_id, session=self.session)
             response = self.session.request(method, url, headers=_headers(token) | (headers_extra or {}), **kwargs)
-        if raw and response.status_code < 300 and "application/json" not in response.headers.get("Content-Type", ""):
-            return response.content
-        return _json(response, gone=gone)
+        return response
 
     def list_repositories(self) -> list[RepoInfo]:
         repos, page = [], 1
@@ -236,6 +244,23 @@ class InstallationClient:
         ]
         return entries, bool(data.get("truncated"))
 
+    def list_files(
+        self, full_name: str, tree_sha: str, *, descend: Callable[[str], bool] = lambda directory: True
+    ) -> list[TreeEntry]:
+        """Every file under the tree (a commit sha works too), with its path from the top: one request, unless
+        GitHub truncates the recursive listing (over 100,000 entries or 7 MB). Then the top level is listed and
+        each subtree `descend` accepts (given its path) is listed the same way, so only a subtree still too large
+        is split further, and directories the caller has no use for are never read."""
+        entries, truncated = self.get_tree(full_name, tree_sha, recursive=True)
+        if not truncated:
+            return [e for e in entries if e.type == "blob"]
+        level, _ = self.get_tree(full_name, tree_sha, recursive=False)
+        files = [e for e in level if e.type == "blob"]
+        for tree in (e for e in level if e.type == "tree" and descend(e.path)):
+            below = self.list_files(full_name, tree.sha, descend=lambda path, top=tree.path: descend(f"{top}/{path}"))
+            files += [replace(e, path=f"{tree.path}/{e.path}") for e in below]
+        return files
+
     def get_file(self, full_name: str, path: str, *, ref: str) -> bytes | None:
         """A file's bytes at `ref`, or None when it does not exist (one request, any size up to 100 MB)."""
         try:
@@ -250,6 +275,29 @@ class InstallationClient:
         if data.get("content"):
             return base64.b64decode(data["content"])
         return self.get_blob(full_name, data["sha"])
+
+    @contextmanager
+    def open_tarball(self, full_name: str, ref: str) -> Iterator[_Download]:
+        """The gzip'd tar GitHub makes of the repository at `ref` (top folder `<owner>-<repo>-<short sha>/`), as a
+        stream read while it arrives. Two requests: the API answers 302 with a short-lived download URL (on
+        codeload, carrying its own token when the repository is private), which is fetched without our
+        Authorization header: it needs none and must not see the installation's token."""
+        # Reference: https://docs.github.com/en/rest/repos/contents#download-a-repository-archive-tar
+        response = self._send("GET", f"/repos/{full_name}/tarball/{quote(ref, safe='')}", allow_redirects=False)
+        location = response.headers.get("Location") if response.status_code == 302 else None
+        if not location:
+            _json(response)  # raises the error the status means
+            raise GitHubError(f"GitHub answered {response.status_code} without a download link", status=302)
+        # The query carries the download's token: passed apart, so that no log line or error message shows it.
+        url, _, query = urljoin(response.url, location).partition("?")
+        try:
+            download = self.session.request("GET", url, params=parse_qsl(query), stream=True, allow_redirects=False)
+        except requests.RequestException as error:
+            raise GitHubUnavailable(f"The archive download failed: {type(error).__name__}") from None
+        with download:
+            if download.status_code >= 300:
+                _json(download)
+            yield _Download(download.raw)
 
     def get_blob(self, full_name: str, sha: str) -> bytes:
         data = self.call("GET", f"/repos/{full_name}/git/blobs/{sha}")
@@ -286,6 +334,19 @@ class InstallationClient:
 
 class _BranchMissing(GitHubError):
     pass
+
+
+class _Download:
+    """A download's body as a stream (`read(n)`), its connection failures turned into GitHubUnavailable."""
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse):
+        self.raw = raw
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self.raw.read(None if size < 0 else size, decode_content=True)
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as error:
+            raise GitHubUnavailable(f"The download from GitHub broke off: {error}") from error
 
 
 def new_session() -> ApiSession:

@@ -17,7 +17,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
-from github_sync.client import GitHubError, InputTooLarge, InstallationClient, NotFastForward, TreeEntry
+from github_sync.client import GitHubError, InputTooLarge, InstallationClient, NotFastForward
 
 logger = logging.getLogger(__name__)
 
@@ -150,28 +150,16 @@ def _bootstrap(client, full_name: str, branch: str, files: Mapping[str, bytes | 
 
 
 def current_blobs(client, full_name: str, tree_sha: str, files) -> dict[str, str]:
-    """Path → blob sha of the tree's files: every file, or at least those in the directories of `files`
-    (when GitHub truncates the recursive listing, only those directories are walked)."""
-    entries, truncated = client.get_tree(full_name, tree_sha, recursive=True)
-    if truncated:
-        entries = _walk_directories(client, full_name, tree_sha, {p.rsplit("/", 1)[0] for p in files if "/" in p})
-    return {e.path: e.sha for e in entries if e.type == "blob"}
+    """Path → blob sha of the tree's files: every file, or at least those in the directories of `files` (when
+    GitHub truncates the recursive listing, only the directories on the way to them are read)."""
+    needed = {parent for path in files for parent in _parents(path)}
+    return {e.path: e.sha for e in client.list_files(full_name, tree_sha, descend=needed.__contains__)}
 
 
-def _walk_directories(client, full_name: str, tree_sha: str, directories: set[str]) -> list:
-    """Blobs under the directories we write, read level by level when the recursive listing was truncated."""
-    wanted = {d.split("/")[0] for d in directories}
-    found, level = [], [("", tree_sha)]
-    while level:
-        prefix, sha = level.pop()
-        entries, _ = client.get_tree(full_name, sha, recursive=False)
-        for entry in entries:
-            path = f"{prefix}{entry.path}"
-            if entry.type == "blob":
-                found.append(TreeEntry(path, entry.mode, entry.type, entry.sha, entry.size))
-            elif entry.type == "tree" and (prefix or path in wanted):
-                level.append((f"{path}/", entry.sha))
-    return found
+def _parents(path: str) -> list[str]:
+    """The directories above a path, outermost first: a/b/c.md → a, a/b."""
+    parts = path.split("/")[:-1]
+    return ["/".join(parts[: n + 1]) for n in range(len(parts))]
 
 
 def _effective_changes(shas: dict[str, str | None], current: dict[str, str]) -> tuple[dict, list[str]]:

@@ -1,9 +1,11 @@
 """Bring a repository's documents in line with one commit: the ingestion path every repository-backed source uses.
 
-    tree at the commit (recursive; walked per subtree when GitHub truncates it)
+    tree at the commit (`InstallationClient.list_files`: vendored directories are not walked when it is split)
       → keep text files, skip binary / vendored / generated / oversized ones (counted)
       → compare blob shas with the stored documents
-      → fetch only new or changed blobs (content already stored under the same blob sha is reused: renames)
+      → fetch only new or changed blobs (content already stored under the same blob sha is reused: renames),
+        from the repository archive when that costs less than a request per file (`archive.is_cheaper`: a first
+        ingestion, a large change), else, and for anything the archive did not deliver intact, blob by blob
       → write documents and their sections, delete documents whose paths are gone, update the search index
       → note files whose front matter was refused (too large, YAML aliases, malformed): ingested without
         metadata, listed in the run's warnings for staff
@@ -14,58 +16,25 @@ Running it twice for the same commit changes nothing and fetches nothing. Caller
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from github_sync import search
-from github_sync.client import InstallationClient, TreeEntry
+from github_sync import archive, file_types, search
+from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, TreeEntry
 from github_sync.models import Document, IngestRun, Repository, Section
 from github_sync.sections import FrontMatterLimits, parse_document
 
 logger = logging.getLogger(__name__)
 
 BATCH = 250  # documents per write transaction: short enough that a web request never waits long on SQLite
-MAX_FILE_BYTES = getattr(settings, "INGEST_MAX_FILE_BYTES", 1_000_000)
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-TEXT_EXTENSIONS = _words(
-    # documentation
-    "md markdown mdx mdown mkd rst rest txt text adoc asciidoc org textile wiki"
-    # source code
-    " py pyi js mjs cjs jsx ts tsx go rs java kt kts scala groovy gradle rb php c h cc cpp cxx hpp hh cs fs swift m"
-    " mm sh bash zsh fish ps1 bat sql r jl lua pl pm ex exs erl hrl hs ml mli clj cljs dart vue svelte elm nim zig"
-    " tf hcl proto graphql gql cmake"
-    # configuration and markup
-    " html htm css scss sass less yaml yml toml ini cfg conf json jsonc xml"
-)
-TEXT_FILENAMES = _words(
-    "readme license licence copying notice authors contributors changelog changes contributing codeowners"
-    " makefile dockerfile containerfile procfile gemfile rakefile justfile vagrantfile"
-)
-BINARY_EXTENSIONS = _words(
-    "png jpg jpeg gif bmp ico webp tif tiff psd svg pdf zip gz tgz tar bz2 xz 7z rar jar war ear class so dll dylib"
-    " exe bin o a lib obj wasm pyc pyo whl egg woff woff2 ttf otf eot mp3 mp4 m4a mov avi mkv wav flac ogg webm"
-    " sqlite sqlite3 db parquet avro pkl npy npz h5 onnx pt ckpt doc docx xls xlsx ppt pptx key numbers"
-)
-VENDORED_DIRECTORIES = _words(
-    "node_modules vendor vendors third_party third-party thirdparty bower_components jspm_packages dist build"
-    " __pycache__ .venv venv .tox .git .yarn .pnpm-store pods carthage .next .nuxt coverage site-packages"
-)
-GENERATED_FILENAMES = _words(
-    "package-lock.json npm-shrinkwrap.json yarn.lock pnpm-lock.yaml poetry.lock pipfile.lock cargo.lock"
-    " gemfile.lock composer.lock go.sum uv.lock pdm.lock mix.lock flake.lock"
-)
-
-GENERATED_SUFFIXES = (".min.js", ".min.css", ".map", ".pb.go", "_pb2.py", "_pb2_grpc.py", ".generated.ts", ".g.dart")
 
 
 @dataclass
@@ -95,18 +64,16 @@ def ingest(
     A commit already ingested completely is not read again unless `force` (staff's "Re-ingest" checks it all).
     """
     client = client or InstallationClient(repository.installation.installation_id)
-    result = IngestResult()
-    if run is not None:
-        # A retried run keeps what its earlier attempt noted: the files written then are unchanged now.
-        result.warnings = list(run.warnings)
+    # A retried run keeps what its earlier attempt noted: the files written then are unchanged now.
+    result = IngestResult(warnings=list(run.warnings) if run is not None else [])
     commit_sha = commit_sha or _branch_tip(client, repository)
     result.commit_sha = commit_sha
     if commit_sha and commit_sha == repository.ingested_sha and not force:
         result.unchanged = Document.objects.filter(repository=repository).count()
         result.github_requests = client.stats.requests
         return result
-    entries = list_files(client, repository.full_name, commit_sha) if commit_sha else []
-    wanted = _select(entries, result)
+    tree = client.list_files(repository.full_name, commit_sha, descend=file_types.worth_walking) if commit_sha else []
+    wanted = _select(tree, result)
     stored = dict(Document.objects.filter(repository=repository).values_list("path", "blob_sha"))
     gone = [path for path in stored if path not in wanted]
     todo = [e for path, e in wanted.items() if stored.get(path) != e.sha]
@@ -115,17 +82,9 @@ def ingest(
     with transaction.atomic():
         _delete(repository, gone)
     result.removed = len(gone)
-    for start in range(0, len(todo), BATCH):
-        batch = todo[start : start + BATCH]
-        files = [(e, _content(client, repository, e, reusable, result)) for e in batch]
-        # A stored file that is no longer text (or grew too large) must not stay searchable in its old form.
-        unreadable = [e.path for e, text in files if text is None and e.path in stored]
-        with transaction.atomic():
-            _delete(repository, unreadable)
-            _write(repository, commit_sha, [(e, text) for e, text in files if text is not None], stored, result)
-        result.removed += len(unreadable)
-        if run is not None:
-            _progress(run, result)
+    contents = _contents(client, repository.full_name, commit_sha, todo, tree=tree, reusable=reusable, result=result)
+    with closing(contents):  # an error while writing closes the archive download at once
+        _write_batches(repository, commit_sha, contents, stored=stored, run=run, result=result)
     # Unchanged documents are as true at this commit as at the one they were read at.
     Document.objects.filter(repository=repository).exclude(commit_sha=commit_sha).update(commit_sha=commit_sha)
     Repository.objects.filter(id=repository.id).update(ingested_sha=commit_sha, ingested_at=timezone.now())
@@ -143,56 +102,13 @@ def _branch_tip(client: InstallationClient, repository: Repository) -> str:
     return head[0] if head else ""
 
 
-def list_files(client: InstallationClient, full_name: str, tree_sha: str) -> list[TreeEntry]:
-    """Every file under the tree (a commit sha works too), walking subtrees when GitHub truncates the listing."""
-    entries, truncated = client.get_tree(full_name, tree_sha, recursive=True)
-    if not truncated:
-        return [e for e in entries if e.type == "blob"]
-    logger.info("%s: tree %s truncated; listing it one directory at a time", full_name, tree_sha[:12])
-    files: list[TreeEntry] = []
-    level, _ = client.get_tree(full_name, tree_sha, recursive=False)
-    for entry in level:
-        if entry.type == "blob":
-            files.append(entry)
-        elif entry.type == "tree" and entry.path.lower() not in VENDORED_DIRECTORIES:
-            # Each subtree is tried recursively first: only a still-too-large one is split further.
-            files += [_prefixed(e, entry.path) for e in list_files(client, full_name, entry.sha)]
-    return files
-
-
-def _prefixed(entry: TreeEntry, prefix: str) -> TreeEntry:
-    return TreeEntry(f"{prefix}/{entry.path}", entry.mode, entry.type, entry.sha, entry.size)
-
-
-def skip_reason(path: str, size: int | None) -> str | None:
-    """Why a file is not ingested, or None when it is."""
-    parts = path.lower().split("/")
-    name = parts[-1]
-    extension = name.rsplit(".", 1)[-1] if "." in name.lstrip(".") else ""
-    if any(part in VENDORED_DIRECTORIES for part in parts[:-1]):
-        return "vendored"
-    if parts[0] == ".ctx" and len(parts) > 1:
-        # ctx|'s own bookkeeping (the Confluence sync scope and page index): rewritten by every sync, never
-        # worth an answer, and fetching it would cost a request per sync.
-        return "generated"
-    if name in GENERATED_FILENAMES or name.endswith(GENERATED_SUFFIXES):
-        return "generated"
-    if extension in BINARY_EXTENSIONS:
-        return "binary"
-    if extension not in TEXT_EXTENSIONS and name.split(".")[0] not in TEXT_FILENAMES:
-        return "unsupported"
-    if size is not None and size > MAX_FILE_BYTES:
-        return "too_large"
-    return None
-
-
 def _select(entries: list[TreeEntry], result: IngestResult) -> dict[str, TreeEntry]:
     wanted = {}
     for entry in entries:
         if entry.mode == "120000":  # a symbolic link: its target is ingested where it lives
             result.skipped["symlink"] += 1
             continue
-        reason = skip_reason(entry.path, entry.size)
+        reason = file_types.skip_reason(entry.path, entry.size)
         if reason:
             result.skipped[reason] += 1
         else:
@@ -210,13 +126,53 @@ def _stored_texts(repository: Repository, shas: set[str]) -> dict[str, str]:
     return found
 
 
-def _content(client, repository: Repository, entry: TreeEntry, reusable: dict[str, str], result) -> str | None:
-    if entry.sha in reusable:
-        return reusable[entry.sha]
-    data = client.get_blob(repository.full_name, entry.sha)
+def _contents(client, full_name: str, commit_sha: str, todo: list[TreeEntry], *, tree, reusable, result) -> Iterator:
+    """(entry, text or None when it is not text) for every file of `todo`, in no particular order: stored texts
+    first, then what the archive delivers when it is cheaper, then blob by blob."""
+    pending = {}
+    for entry in todo:
+        if entry.sha in reusable:
+            yield entry, reusable[entry.sha]
+        else:
+            pending[entry.path] = entry
+    if archive.is_cheaper(list(pending.values()), tree):
+        yield from _from_archive(client, full_name, commit_sha, pending, tree=tree, result=result)
+    for entry in pending.values():
+        yield entry, _text(client.get_blob(full_name, entry.sha), result)
+
+
+def _from_archive(client, full_name: str, commit_sha: str, pending: dict, *, tree, result) -> Iterator:
+    """What the archive delivers intact, taken out of `pending`; a broken or refused archive leaves the rest there."""
+    limit = archive.size_limit(tree)
+    try:
+        with client.open_tarball(full_name, commit_sha) as stream:
+            for entry, data in archive.read_files(
+                stream, dict(pending), max_bytes=limit, max_file_bytes=file_types.MAX_FILE_BYTES
+            ):
+                del pending[entry.path]
+                yield entry, _text(data, result)
+    except GitHubUnavailable:
+        raise  # rate limited or cut off: the run waits and resumes from what it wrote
+    except (GitHubError, archive.ArchiveUnreadable) as error:
+        logger.warning("%s@%s: archive not used for %d files: %s", full_name, commit_sha[:12], len(pending), error)
+
+
+def _write_batches(repository, commit_sha: str, contents: Iterator, *, stored: dict, run, result) -> None:
+    while files := list(itertools.islice(contents, BATCH)):
+        # A stored file that is no longer text (or grew too large) must not stay searchable in its old form.
+        unreadable = [e.path for e, text in files if text is None and e.path in stored]
+        with transaction.atomic():
+            _delete(repository, unreadable)
+            _write(repository, commit_sha, [(e, text) for e, text in files if text is not None], stored, result)
+        result.removed += len(unreadable)
+        if run is not None:
+            _progress(run, result)
+
+
+def _text(data: bytes, result: IngestResult) -> str | None:
     result.blobs_fetched += 1
     result.bytes_fetched += len(data)
-    if len(data) > MAX_FILE_BYTES:
+    if len(data) > file_types.MAX_FILE_BYTES:
         result.skipped["too_large"] += 1
         return None
     try:

@@ -95,7 +95,7 @@ def test_it_walks_subtrees_when_the_tree_is_truncated(push, ingest_now, github):
 
 
 def test_it_skips_binary_vendored_generated_and_oversized_files(push, ingest_now, settings, monkeypatch):
-    monkeypatch.setattr("github_sync.ingest.MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr("github_sync.file_types.MAX_FILE_BYTES", 1000)
     sha = push(
         {
             "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary",
