@@ -20,6 +20,7 @@ class ScopeSpec:
     pages: tuple[tuple[str, bool], ...] = ()  # (page id, with descendants)
     excluded_pages: tuple[tuple[str, bool], ...] = ()  # (page id, with descendants)
     excluded_labels: tuple[str, ...] = ()
+    include_restricted: bool = False
 
     @classmethod
     def from_scope(cls, scope) -> ScopeSpec:
@@ -28,6 +29,7 @@ class ScopeSpec:
             pages=tuple((str(p["id"]), bool(p.get("descendants", True))) for p in scope.pages),
             excluded_pages=tuple((str(p["id"]), bool(p.get("descendants", True))) for p in scope.excluded_pages),
             excluded_labels=tuple(scope.excluded_labels),
+            include_restricted=scope.include_restricted,
         )
 
     @property
@@ -39,6 +41,7 @@ class ScopeSpec:
 class Selection:
     selected: dict[str, Page] = field(default_factory=dict)  # page id → page
     excluded: int = 0  # pages the inclusions reached but exclusions removed
+    restricted: dict[str, Page] = field(default_factory=dict)  # selected but restricted, so left out
 
     def spaces(self) -> set[str]:
         return {page.space_id for page in self.selected.values()}
@@ -60,11 +63,13 @@ def select_pages(
     pages_by_space: dict[str, list[Page]],
     labels: dict[str, list[str]] | None = None,
     extra_parents: dict[str, str | None] | None = None,
+    restricted: set[str] | frozenset[str] = frozenset(),
 ) -> Selection:
     """Apply the scope to the pages of the spaces it touches (keyed by space key).
 
     `extra_parents` completes the hierarchy with pages that are not candidates themselves (the ancestors of a
     page a targeted run fetched), so an exclusion of a subtree still applies to a page created inside it.
+    `restricted`: pages with a view restriction of their own or inherited, left out unless the scope opts in.
     """
     pages = {p.id: p for listing in pages_by_space.values() for p in listing}
     children: dict[str, list[str]] = defaultdict(list)
@@ -91,9 +96,21 @@ def select_pages(
     if wanted and labels is not None:
         excluded |= {pid for pid in included if wanted & {label.lower() for label in labels.get(pid, [])}}
     kept = included - excluded
+    withheld = set() if spec.include_restricted else kept & set(restricted)
     return Selection(
-        selected={pid: pages[pid] for pid in sorted(kept, key=page_order)}, excluded=len(included & excluded)
+        selected={pid: pages[pid] for pid in sorted(kept - withheld, key=page_order)},
+        excluded=len(included & excluded),
+        restricted={pid: pages[pid] for pid in sorted(withheld, key=page_order)},
     )
+
+
+def fetch_restricted(client: ConfluenceClient, space_keys: list[str]) -> set[str]:
+    """Pages of those spaces with a view restriction, their own or an ancestor's: one CQL search a 200 pages."""
+    if not space_keys:
+        return set()
+    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
+    facts = client.page_facts(f"type = page AND space in ({spaces})")
+    return {page_id for page_id, fact in facts.items() if fact.restricted}
 
 
 def fetch_listing(client: ConfluenceClient, spaces: list[Space]) -> dict[str, list[Page]]:

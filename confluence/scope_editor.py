@@ -14,6 +14,11 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS fields): 5,000 picks of 10-digit ids are about 130
 encodes the form, far inside DATA_UPLOAD_MAX_MEMORY_SIZE. Preview and Save read it through the same parser, so
 what Preview counts and redraws is what Save stores. The editor needs JavaScript (the page says so without it).
 
+The editor's tree is built in the browser from one listing of a space (`SpaceListing`, fetched when the space is
+opened): counts per subtree and the search by title need every page, and one body-less listing (250 pages a
+request) is what the preview reads anyway. The preview also resolves the saved scope against the same listings, so
+it can say which pages Save adds and removes (`ScopeDiff`).
+
 Parsing has two stages. `parse_selection` checks the shape (a form error, and the redraw falls back to the saved
 scope, since a malformed field holds nothing to show); `ScopeForm.clean` and `check_preview` check the picks
 against the site (form errors that keep the person's picks on the redrawn page, so they can fix them).
@@ -23,15 +28,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 from django import forms
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
 
-from confluence.client import ConfluenceClient, Page, Space
+from confluence.client import ConfluenceClient, ConfluenceError, Page, Space
 from confluence.index import page_order
-from confluence.scope import ScopeSpec, Selection, fetch_labelled, fetch_listing, select_pages
+from confluence.scope import ScopeSpec, Selection, fetch_labelled, fetch_listing, fetch_restricted, select_pages
 
 # mode → (excluded, with descendants); the labels are what the page's choice menus say.
 MODES = {
@@ -54,6 +59,7 @@ MAX_SPACES = 10_000
 MAX_LABELS = 200
 MAX_KEY_LENGTH = 255  # space keys and labels: Confluence's own limit for both
 MAX_LISTED = 10  # ids named in one error message
+MAX_DIFF_LISTED = 100  # pages named under "added" and "removed" in the preview; the rest are counted
 CONFLUENCE_ID = re.compile(r"[0-9]{1,20}")  # page and space ids
 
 
@@ -241,12 +247,70 @@ def _labels(values) -> list[str]:
 # The form --------------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ListedPage:
+    """A page the preview names (added, removed, restricted)."""
+
+    id: str
+    title: str
+    space_key: str
+
+
+@dataclass(frozen=True)
+class PageList:
+    """Pages the preview names, the first MAX_DIFF_LISTED of them listed and the rest counted."""
+
+    pages: tuple[ListedPage, ...] = ()
+    count: int = 0  # may exceed len(pages): restriction data can be a count alone
+
+    @classmethod
+    def of(cls, pages) -> PageList:
+        pages = sorted(pages, key=lambda p: (p.space_key, p.title.casefold(), page_order(p.id)))
+        return cls(pages=tuple(pages), count=len(pages))
+
+    @property
+    def listed(self) -> tuple[ListedPage, ...]:
+        return self.pages[:MAX_DIFF_LISTED]
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.listed)
+
+
+@dataclass(frozen=True)
+class ScopeDiff:
+    """What Save changes: the pages the new scope selects that the saved one does not, and the reverse. Both
+    scopes are resolved against the same listings, so the difference is the choices', not Confluence's."""
+
+    first: bool  # nothing saved yet: every selected page is added
+    saved_count: int
+    added: PageList
+    removed: PageList
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.added.count and not self.removed.count
+
+
+@dataclass(frozen=True)
+class SpaceCount:
+    key: str
+    selected: int
+    total: int  # current pages of the space
+
+
 @dataclass
 class Preview:
     spec: ScopeSpec
     selection: Selection
     titles: dict[str, tuple[str, str]]  # page id → (title, space key), for every page of the listed spaces
     space_count: int
+    listing: dict[str, list[Page]] = field(default_factory=dict)  # space key → its current pages
+    labelled: dict[str, list[str]] = field(default_factory=dict)  # page id → labels, for the excluded labels
+    restricted_ids: set[str] = field(default_factory=set)  # pages of the listed spaces with a view restriction
+    client: ConfluenceClient | None = field(default=None, repr=False)  # reads the saved scope's labels
+    diff: ScopeDiff | None = None  # set by ScopeForm.check_preview
+    diff_error: str = ""
 
     @property
     def page_count(self) -> int:
@@ -257,6 +321,51 @@ class Preview:
         pages = f"{self.page_count} page{'s' if self.page_count != 1 else ''}"
         spaces = f"{self.space_count} space{'s' if self.space_count != 1 else ''}"
         return f"{pages} in {spaces} will be synced; {self.selection.excluded} excluded"
+
+    @property
+    def restricted(self) -> PageList:
+        """Selected pages left out because of a view restriction (their own or an ancestor's)."""
+        return PageList.of(self._listed(page_id) for page_id in self.selection.restricted)
+
+    @property
+    def space_counts(self) -> list[SpaceCount]:
+        """Per listed space, how many of its pages the selection keeps: spaces with none are left out unless the
+        saved scope had some there (its line then reads 0 of N)."""
+        selected: dict[str, int] = {}
+        for page_id in self.selection.selected:
+            key = self.titles[page_id][1]
+            selected[key] = selected.get(key, 0) + 1
+        touched = set(selected) | {p.space_key for p in self.diff.removed.pages} if self.diff else set(selected)
+        return [
+            SpaceCount(key, selected.get(key, 0), len(pages))
+            for key, pages in sorted(self.listing.items())
+            if key in touched
+        ]
+
+    def compare_with(self, saved: ScopeSpec | None) -> None:
+        """Resolve the saved scope against this preview's listings and keep the difference."""
+        if saved is None or saved.is_empty:
+            added = PageList.of(self._listed(pid) for pid in self.selection.selected)
+            self.diff = ScopeDiff(first=True, saved_count=0, added=added, removed=PageList())
+            return
+        labelled = dict(self.labelled)
+        missing = sorted(set(saved.excluded_labels) - set(self.spec.excluded_labels))
+        if missing and self.client is not None:
+            labelled.update(fetch_labelled(self.client, list(self.listing), missing))
+        before = select_pages(
+            saved, pages_by_space=self.listing, labels=labelled, restricted=self.restricted_ids
+        ).selected
+        after = self.selection.selected
+        self.diff = ScopeDiff(
+            first=False,
+            saved_count=len(before),
+            added=PageList.of(self._listed(pid) for pid in after.keys() - before.keys()),
+            removed=PageList.of(self._listed(pid) for pid in before.keys() - after.keys()),
+        )
+
+    def _listed(self, page_id: str) -> ListedPage:
+        title, key = self.titles.get(page_id, ("", ""))
+        return ListedPage(id=page_id, title=title or f"Page {page_id}", space_key=key)
 
 
 @dataclass(frozen=True)
@@ -310,14 +419,22 @@ class ScopeForm(forms.Form):
         return cleaned
 
     def spec(self) -> ScopeSpec:
-        return self.picks.spec()
+        # Whether restricted pages are synced is chosen on a page of its own; the editor keeps the saved choice.
+        return replace(self.picks.spec(), include_restricted=bool(self.scope and self.scope.include_restricted))
 
     def involved_spaces(self) -> list[Space]:
-        """The site's spaces the picks touch (unknown keys are already form errors)."""
-        return [self.spaces[key] for key in sorted(self.picks.space_keys()) if key in self.spaces]
+        """The site's spaces the picks touch (unknown keys are already form errors), and those the saved scope
+        touches, so the preview can say what Save removes there."""
+        keys = self.picks.space_keys() | self.saved.space_keys()
+        return [self.spaces[key] for key in sorted(keys) if key in self.spaces]
 
     def check_preview(self, preview: Preview) -> None:
-        """Pages that are not in the site's listing (another site, deleted, wrong space) are form errors."""
+        """Pages that are not in the site's listing (another site, deleted, wrong space) are form errors. The
+        preview is then compared with the saved scope (read through the same listings: `involved_spaces`)."""
+        try:
+            preview.compare_with(ScopeSpec.from_scope(self.scope) if self.scope else None)
+        except ConfluenceError as error:
+            preview.diff_error = f"The saved scope could not be compared: {error}"
         missing = [
             f"{p.space_key}:{p.id}"
             for p in self.picks.pages
@@ -375,10 +492,21 @@ def preview_scope(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[S
     """Resolve the scope against live listings of the spaces it touches, as the sync engine will."""
     listing = fetch_listing(client, involved)
     labelled = fetch_labelled(client, list(listing), list(spec.excluded_labels))
-    selection = select_pages(spec, pages_by_space=listing, labels=labelled)
+    # Restricted pages are left out unless the connection opted in (issue 16): the preview says how many.
+    restricted = set() if spec.include_restricted else fetch_restricted(client, list(listing))
+    selection = select_pages(spec, pages_by_space=listing, labels=labelled, restricted=restricted)
     titles = {p.id: (p.title, key) for key, pages in listing.items() for p in pages}
     space_count = len({p.space_id for p in selection.selected.values()})
-    return Preview(spec=spec, selection=selection, titles=titles, space_count=space_count)
+    return Preview(
+        spec=spec,
+        selection=selection,
+        titles=titles,
+        space_count=space_count,
+        listing=listing,
+        labelled=labelled,
+        restricted_ids=restricted,
+        client=client,
+    )
 
 
 def scope_rows(spaces: list[Space], *, query: str) -> list[Space]:
@@ -387,9 +515,37 @@ def scope_rows(spaces: list[Space], *, query: str) -> list[Space]:
     return sorted(rows, key=lambda s: (s.name.lower(), s.key))
 
 
-def browse_children(client: ConfluenceClient, *, space_id: str | None, page_id: str | None) -> list[Page]:
+@dataclass(frozen=True)
+class TreeLevel:
+    """What the editor loads when a space (or a page) is opened.
+
+    `pages` is every page listed: a whole space, or a page's children. scope_editor.js asks for `rows` (the
+    template's `tree=all` form): compact JSON rows, `[id, parent id or null, title]` in Confluence's order, from
+    which it builds the space's whole tree, counts each subtree and searches titles without another request.
+    `level` is the next level alone (a space's top pages), as HTML rows with their choice menus."""
+
+    pages: list[Page]
+    level: list[Page]
+
+    @property
+    def rows(self) -> list[list]:
+        ids = {page.id for page in self.pages}
+        return [[p.id, p.parent_id if p.parent_id in ids else None, p.title] for p in sorted(self.pages, key=_position)]
+
+
+def _position(page: Page):
+    # Confluence orders siblings by position; pages without one (older content) come last, by title.
+    return (page.position is None, page.position or 0, page.title.casefold(), page_order(page.id))
+
+
+def browse_children(client: ConfluenceClient, *, space_id: str | None, page_id: str | None) -> TreeLevel:
     if page_id:
-        return client.children(page_id)
+        children = sorted(client.children(page_id), key=_position)
+        return TreeLevel(pages=children, level=children)
     if space_id:
-        return list(client.iter_space_pages(space_id, body=False, depth="root"))
-    return []
+        # The whole space in one body-less listing (250 pages a request): its tree, counts and titles.
+        pages = list(client.iter_space_pages(space_id, body=False))
+        ids = {page.id for page in pages}
+        roots = [page for page in sorted(pages, key=_position) if page.parent_id not in ids]
+        return TreeLevel(pages=pages, level=roots)
+    return TreeLevel(pages=[], level=[])

@@ -127,8 +127,9 @@ def chromium_page(executable: str, *, width: int = 1280, height: int = 900):
     Playwright's sync API runs an asyncio loop on this thread while it is open; Django refuses ORM calls from
     such a thread, so a test reads the database only after this block.
     """
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)  # assertions wait as long as actions (their default is 5 s)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:

@@ -1,5 +1,7 @@
 """The scope editor (issue 14, items 3 and 4): one structured `selection` field, read the same way by Preview and
-Save; page-level picks survive the redraw; thousands of picks fit in one request; hostile fields are form errors."""
+Save; page-level picks survive the redraw; thousands of picks fit in one request; hostile fields are form errors.
+Issue 18, item 14: the preview's difference from the saved scope, restricted pages when the selection reports them,
+and the whole listing of a space the browser builds its tree from (tests/test_browser_scope.py drives the tree)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from confluence.models import SyncScope
-from confluence.scope_editor import MAX_PAGE_PICKS, MAX_SELECTION_CHARS
+from confluence.scope_editor import MAX_DIFF_LISTED, MAX_PAGE_PICKS, MAX_SELECTION_CHARS
 from tests.flows import atlassian_consent, scope_selection
 
 pytestmark = pytest.mark.django_db
@@ -25,7 +27,7 @@ def wiki(sandbox, as_user, alice, confluence_connection):
     a = sandbox.atlassian
     site = a.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
     atlassian_consent(as_user(alice), confluence_connection)
-    a.create_space(site.cloud_id, key="ENG", name="Engineering", emit=False, homepage=False)
+    eng = a.create_space(site.cloud_id, key="ENG", name="Engineering", emit=False, homepage=False)
     a.create_space(site.cloud_id, key="OPS", name="Operations", emit=False, homepage=False)
 
     def page(key, title, parent=None, labels=()):
@@ -44,7 +46,7 @@ def wiki(sandbox, as_user, alice, confluence_connection):
     page("OPS", "Checklist", release, labels=["obsolete"])
     page("OPS", "Hotfixes", release)
     page("OPS", "Payments dashboard", labels=["draft"])
-    return {"site": site, "welcome": welcome, "faq": faq, "release": release}
+    return {"site": site, "eng": eng, "welcome": welcome, "faq": faq, "release": release}
 
 
 def scope_url(connection) -> str:
@@ -233,8 +235,142 @@ def test_it_previews_5000_page_picks_with_every_pick_listed(as_user, alice, conf
     response = post_as_browser(as_user(alice), scope_url(confluence_connection), fields)
     assert response.status_code == 200
     doc = editor(response)
-    assert "5000 pages in 1 space will be synced; 0 excluded" in doc.get_element_by_id("scope-preview").text_content()
+    preview = doc.get_element_by_id("scope-preview").text_content()
+    assert "5000 pages in 1 space will be synced; 0 excluded" in preview
     assert page_choices(doc) == picks
+    # Nothing saved yet: all of them are added, the first hundred named and the rest counted.
+    assert "Nothing is saved yet: 5000 pages will be added." in preview
+    added = doc.xpath('//*[@id="scope-added"]//li')
+    assert len(added) == MAX_DIFF_LISTED + 1
+    assert added[-1].text_content() == f"and {5000 - MAX_DIFF_LISTED} more"
+
+
+# Issue 18, item 14: the preview compared with the saved scope ---------------------------------------------------
+
+
+def preview_of(client, connection, selection: str):
+    response = client.post(scope_url(connection), {"selection": selection, "action": "preview"})
+    assert response.status_code == 200, errors(editor(response))
+    return editor(response).get_element_by_id("scope-preview")
+
+
+def listed(preview, list_id: str) -> list[str]:
+    return [" ".join(item.text_content().split()) for item in preview.xpath(f'.//*[@id="{list_id}"]//li')]
+
+
+def space_counts(preview) -> dict[str, tuple[str, str]]:
+    rows = preview.xpath('.//table[contains(@class, "space-counts")]/tbody/tr')
+    return {row[0].text_content(): (row[1].text_content(), row[2].text_content()) for row in rows}
+
+
+def test_it_shows_what_save_adds_and_removes(as_user, alice, confluence_connection, wiki):
+    client = as_user(alice)
+    client.post(scope_url(confluence_connection), {"selection": scope_selection(spaces=["ENG"]), "action": "save"})
+    selection = scope_selection(pages={"ENG": {wiki["faq"].id: "include"}, "OPS": {wiki["release"].id: "include"}})
+
+    preview = preview_of(client, confluence_connection, selection)
+
+    # Saved: the five ENG pages. Now: FAQ and FAQ details, and the OPS release tree.
+    text = " ".join(preview.text_content().split())
+    assert "Compared with the saved scope (5 pages): 3 added, 3 removed." in text
+    assert listed(preview, "scope-added") == ["Checklist OPS", "Hotfixes OPS", "Release process OPS"]
+    assert listed(preview, "scope-removed") == ["Guide ENG", "Setup ENG", "Welcome ENG"]
+    assert space_counts(preview) == {"ENG": ("2", "5"), "OPS": ("3", "5")}
+    assert "restricted" not in text  # the listing says nothing of restrictions: no line, no invented count
+    assert SyncScope.objects.get().spaces[0]["key"] == "ENG"  # a preview saves nothing
+
+
+def test_it_compares_with_the_saved_labels(as_user, alice, confluence_connection, wiki):
+    """The saved scope left out `draft` pages; the new one does not: Guide comes back, read with the saved labels."""
+    client = as_user(alice)
+    saved = scope_selection(spaces=["ENG"], labels=["draft"])
+    client.post(scope_url(confluence_connection), {"selection": saved, "action": "save"})
+
+    preview = preview_of(client, confluence_connection, scope_selection(spaces=["ENG"]))
+
+    assert "Compared with the saved scope (4 pages): 1 added, 0 removed." in " ".join(preview.text_content().split())
+    assert listed(preview, "scope-added") == ["Guide ENG"]
+    assert not preview.xpath('.//*[@id="scope-removed"]')
+
+
+def test_it_says_when_save_changes_no_page(as_user, alice, confluence_connection, wiki):
+    client = as_user(alice)
+    client.post(scope_url(confluence_connection), {"selection": item_3_selection(wiki), "action": "save"})
+    # The same pages, chosen another way: ENG whole minus the FAQ tree is Welcome, Guide and Setup.
+    same = scope_selection(
+        pages={
+            "ENG": {wiki["welcome"].id: "include", wiki["faq"].id: "exclude"},
+            "OPS": {wiki["release"].id: "include"},
+        },
+        labels=["draft", "obsolete"],
+    )
+    text = " ".join(preview_of(client, confluence_connection, same).text_content().split())
+    assert "The same pages as the saved scope (4): saving changes no page." in text
+
+
+def test_it_counts_the_restricted_pages_it_skips(as_user, alice, confluence_connection, wiki, sandbox):
+    """FAQ is restricted to the linked account (so the listing shows it); FAQ details inherits the restriction."""
+    a = sandbox.atlassian
+    client = as_user(alice)
+    client.post(scope_url(confluence_connection), {"selection": scope_selection(spaces=["OPS"]), "action": "save"})
+    a.restrict_page(wiki["faq"].id, users=[a.default_user().account_id], emit=False)
+
+    preview = preview_of(client, confluence_connection, scope_selection(spaces=["ENG", "OPS"]))
+
+    text = " ".join(preview.text_content().split())
+    assert "8 pages in 2 spaces will be synced" in text  # ENG: Welcome, Guide, Setup; all five of OPS
+    assert preview.get_element_by_id("scope-restricted").text_content() == "2 pages are restricted and will be skipped."
+    named = preview.xpath('.//details[@id="scope-restricted-pages"]//li')
+    assert [" ".join(li.text_content().split()) for li in named] == ["FAQ ENG", "FAQ details ENG"]
+    # The difference is in pages Save really writes: the restricted ones are neither added nor removed.
+    assert listed(preview, "scope-added") == ["Guide ENG", "Setup ENG", "Welcome ENG"]
+
+
+def test_it_keeps_the_restricted_pages_when_the_connection_opted_in(
+    as_user, alice, confluence_connection, wiki, sandbox
+):
+    a = sandbox.atlassian
+    client = as_user(alice)
+    client.post(scope_url(confluence_connection), {"selection": scope_selection(spaces=["ENG"]), "action": "save"})
+    SyncScope.objects.filter(connection=confluence_connection).update(include_restricted=True)
+    a.restrict_page(wiki["faq"].id, users=[a.default_user().account_id], emit=False)
+
+    preview = preview_of(client, confluence_connection, scope_selection(spaces=["ENG"]))
+
+    assert "5 pages in 1 space will be synced" in preview.text_content()
+    assert not preview.xpath('.//*[@id="scope-restricted"]')
+    assert "The same pages as the saved scope (5)" in " ".join(preview.text_content().split())
+
+
+# Issue 18, item 14: the listing a space's tree is built from ---------------------------------------------------
+
+
+def test_it_lists_a_whole_space_for_the_tree(as_user, alice, confluence_connection, wiki, sandbox):
+    hostile = sandbox.atlassian.create_page(
+        wiki["site"].cloud_id,
+        space_key="ENG",
+        title="</script><script>alert(1)</script>",
+        body="<p/>",
+        parent_id=wiki["faq"].id,
+        emit=False,
+    )
+    children = reverse("confluence-scope-children", args=["acme", confluence_connection.id])
+    response = as_user(alice).get(children, {"space": wiki["eng"].id, "key": "ENG", "tree": "all"})
+    assert response.status_code == 200
+    assert b"<script>alert" not in response.content  # the title is data, escaped inside the JSON
+    doc = lxml.html.fromstring(response.content)
+    rows = json.loads(doc.get_element_by_id("scope-tree-rows").text_content())
+    by_title = {title: (page_id, parent) for page_id, parent, title in rows}
+    welcome, faq = wiki["welcome"].id, wiki["faq"].id
+    assert by_title == {
+        "Welcome": (welcome, None),
+        "FAQ": (faq, welcome),
+        "FAQ details": (by_title["FAQ details"][0], faq),
+        "Guide": (by_title["Guide"][0], welcome),
+        "Setup": (by_title["Setup"][0], welcome),
+        hostile.title: (hostile.id, faq),
+    }
+    assert not doc.xpath("//select")  # the browser draws the rows: only the data is sent
 
 
 # Hostile or broken selection fields: form errors, never a 500, nothing saved ----------------------------------
