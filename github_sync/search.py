@@ -111,15 +111,40 @@ def searchable_repositories(org) -> list[int]:
     )
 
 
-def search(org, query: str, *, limit: int = 10) -> list[Hit]:
-    """Sections that contain every word of the query, best first; raises a SearchError subclass instead."""
+def search(
+    org,
+    query: str,
+    *,
+    limit: int = 10,
+    repositories: list[int] | None = None,
+    space: str = "",
+    path_prefix: str = "",
+) -> list[Hit]:
+    """Sections that contain every word of the query, best first; raises a SearchError subclass instead.
+    Narrowed, before ranking, to some of the organization's repositories, a Confluence space (the documents' front
+    matter `space_key`) or a path prefix."""
     terms = query_terms(query)
-    repositories = searchable_repositories(org) if terms else []
-    if not repositories:
+    allowed = searchable_repositories(org) if terms else []
+    if repositories is not None:
+        allowed = [r for r in allowed if r in set(repositories)]
+    if not allowed:
         return []
     limit = max(1, min(limit, MAX_LIMIT))
+    documents = narrowed_documents(allowed, space=space.strip(), path_prefix=path_prefix.strip().lstrip("/"))
     ranked = {"postgresql": _search_postgresql, "fts5": _search_fts5, "like": _search_like}[engine()]
-    return _hits(ranked(repositories, terms, limit))
+    return _hits(ranked(allowed, terms, limit, documents))
+
+
+def narrowed_documents(repositories: list[int], *, space: str, path_prefix: str):
+    """The documents a narrowed search may find (a query of their ids), or None when nothing narrows it."""
+    if not space and not path_prefix:
+        return None
+    documents = Document.objects.filter(repository__in=repositories)
+    if space:
+        documents = documents.filter(metadata__space_key__iexact=space)
+    if path_prefix:
+        documents = documents.filter(path__startswith=path_prefix)
+    return documents.values("id")
 
 
 def query_terms(query: str) -> list[str]:
@@ -212,12 +237,15 @@ def _chunks(ids: list[int], size: int = 500):
 # PostgreSQL ------------------------------------------------------------------------------------------------
 
 
-def _search_postgresql(repositories: list[int], terms: list[str], limit: int) -> list[tuple[int, float, str]]:
+def _search_postgresql(repositories: list[int], terms: list[str], limit: int, documents=None):
     # plainto_tsquery ANDs the words and has no operators, unlike websearch_to_tsquery ("or", "-", quotes).
     tsquery = SearchQuery(" ".join(terms), search_type="plain", config=PG_CONFIG)
+    sections = Section.objects.filter(document__repository__in=repositories, search_vector=tsquery)
+    if documents is not None:
+        sections = sections.filter(document__in=documents)
     with statement_timeout():
         ranked = list(
-            Section.objects.filter(document__repository__in=repositories, search_vector=tsquery)
+            sections
             .annotate(rank=SearchRank(F("search_vector"), tsquery))
             .order_by("-rank", "id")
             .values_list("id", "rank")[:limit]
@@ -263,36 +291,42 @@ def statement_timeout():
 # SQLite FTS5 -----------------------------------------------------------------------------------------------
 
 
-def _search_fts5(repositories: list[int], terms: list[str], limit: int) -> list[tuple[int, float, str]]:
+def _search_fts5(repositories: list[int], terms: list[str], limit: int, documents=None):
     # Each word quoted: user input never reaches FTS5's query syntax; all words must match, as on PostgreSQL.
     match = " ".join(f'"{term}"' for term in terms)
     marks = ",".join("%s" for _ in repositories)
+    narrowing, narrowing_params = "", []
+    if documents is not None:
+        subquery, narrowing_params = documents.query.sql_with_params()  # Django's own SQL, with placeholders
+        narrowing = f"AND d.id IN ({subquery})"
     sql = f"""
         SELECT f.rowid, -bm25({FTS_TABLE}, 10.0, 4.0, 1.0) AS score,
                snippet({FTS_TABLE}, 2, %s, %s, '…', 24)
         FROM {FTS_TABLE} f
         JOIN github_sync_section s ON s.id = f.rowid
         JOIN github_sync_document d ON d.id = s.document_id
-        WHERE {FTS_TABLE} MATCH %s AND d.repository_id IN ({marks})
+        WHERE {FTS_TABLE} MATCH %s AND d.repository_id IN ({marks}) {narrowing}
         ORDER BY bm25({FTS_TABLE}, 10.0, 4.0, 1.0), f.rowid LIMIT %s
-    """  # noqa: S608 (only placeholders are interpolated)
+    """  # noqa: S608 (only placeholders and Django's compiled subquery are interpolated)
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [START, STOP, match, *repositories, limit])
+            cursor.execute(sql, [START, STOP, match, *repositories, *narrowing_params, limit])
             return [(row[0], float(row[1]), row[2]) for row in cursor.fetchall()]
     except DatabaseError:
-        return _search_like(repositories, terms, limit)
+        return _search_like(repositories, terms, limit, documents)
 
 
 # LIKE fallback ---------------------------------------------------------------------------------------------
 
 
-def _search_like(repositories: list[int], terms: list[str], limit: int) -> list[tuple[int, float, str]]:
+def _search_like(repositories: list[int], terms: list[str], limit: int, documents=None):
     # Every term, as on the other engines (query_terms caps how many there are).
     matches = [Q(text__icontains=t) | Q(heading_path__icontains=t) | Q(document__title__icontains=t) for t in terms]
+    sections = Section.objects.filter(reduce(and_, matches), document__repository__in=repositories)
+    if documents is not None:
+        sections = sections.filter(document__in=documents)
     candidates = (
-        Section.objects.filter(reduce(and_, matches), document__repository__in=repositories)
-        .values_list("id", "document__title", "heading_path", "text")
+        sections.values_list("id", "document__title", "heading_path", "text")
         .order_by("id")[:1000]
     )
     scored = []

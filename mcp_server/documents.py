@@ -19,21 +19,11 @@ from confluence.models import SyncRun, SyncScope
 from connectors.models import Connection
 from github_sync import search
 from github_sync.ingest import front_matter_limits
-from github_sync.models import Document, Repository, Section, Source
+from github_sync.models import Document, Repository, Source
 from github_sync.sections import read_front_matter
 
 SCHEME = "ctx://"
 RESOURCES_PER_PAGE = 100
-# Ranked sections looked at when a space or path filter applies: the engines filter by repository only, so other
-# filters keep what they can from the best CANDIDATES sections.
-CANDIDATES = 250
-# The engines of github_sync.search, by the name search.engine() gives. They take a list of repository ids, which
-# is how a repository filter is applied before ranking rather than after.
-RANKERS = {
-    "postgresql": search._search_postgresql,
-    "fts5": search._search_fts5,
-    "like": search._search_like,
-}
 
 
 class Refused(Exception):
@@ -67,7 +57,7 @@ def search_documents(
         raise Refused("The query is empty: pass the words to search for.")
     if not 1 <= limit <= search.MAX_LIMIT:
         raise Refused(f"limit must be between 1 and {search.MAX_LIMIT}.")
-    terms = search.query_terms(query)  # QueryTooLong / TooManyTerms before any database work
+    search.query_terms(query)  # QueryTooLong / TooManyTerms before any database work
     repositories = search.searchable_repositories(org)
     if repository:
         repositories = list(
@@ -77,19 +67,9 @@ def search_documents(
         )
         if not repositories:
             raise Refused(f"No repository {repository!r} among this organization's sources; list_sources names them.")
-    if not terms or not repositories:
-        return []
-    narrowing = bool(space.strip() or path_prefix.strip())
-    ranked = RANKERS[search.engine()](repositories, terms, CANDIDATES if narrowing else limit)
-    if narrowing:
-        kept = Section.objects.filter(id__in=[section_id for section_id, _, _ in ranked])
-        if space.strip():
-            kept = kept.filter(document__metadata__space_key__iexact=space.strip())
-        if path_prefix.strip():
-            kept = kept.filter(document__path__startswith=path_prefix.strip().lstrip("/"))
-        wanted = set(kept.values_list("id", flat=True))
-        ranked = [row for row in ranked if row[0] in wanted]
-    return [_result(hit) for hit in search._hits(ranked[:limit])]
+    # Every filter applies before ranking: a narrow search finds what the best sections overall would crowd out.
+    hits = search.search(org, query, limit=limit, repositories=repositories, space=space, path_prefix=path_prefix)
+    return [_result(hit) for hit in hits]
 
 
 def _result(hit: search.Hit) -> dict:

@@ -112,3 +112,21 @@ def test_the_like_fallback_ranks_the_same_way(corpus, acme, monkeypatch):
 
     assert paths(hits)[:3] == ["kubernetes.md", "ops/runbook.md", "handbook.md"]
     assert "<mark>" in search.search(acme, "escalate")[0].snippet
+
+
+@pytest.fixture
+def crowded(github_connection, push, ingest_now):
+    """300 strong matches in ENG and one weak match in OPS, which an unnarrowed top 250 would crowd out."""
+    files = {
+        f"confluence/ENG/page-{n}.md": f"---\ntitle: Deploy {n}\nspace_key: ENG\n---\n# Deploy\n\ndeploy deploy deploy"
+        for n in range(300)
+    }
+    files["confluence/OPS/runbook.md"] = "---\ntitle: Runbook\nspace_key: OPS\n---\n# Notes\n\n" + "word " * 300 + "deploy"
+    ingest_now(push(files))
+
+
+def test_it_narrows_by_space_and_path_before_ranking(acme, crowded):
+    assert paths(search.search(acme, "deploy", space="ops")) == ["confluence/OPS/runbook.md"]
+    assert paths(search.search(acme, "deploy", path_prefix="/confluence/OPS/")) == ["confluence/OPS/runbook.md"]
+    assert search.search(acme, "deploy", space="ENG", path_prefix="confluence/OPS/") == []
+    assert len(search.search(acme, "deploy", space="ENG", limit=50)) == 50
