@@ -135,6 +135,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
+# The MCP server's per-key request counts live here. Local memory counts in each process: when several web processes
+# serve /mcp, point them all at one Redis (redis://…) so a key's limit holds across them.
+CACHES = {"default": env.cache_url_config(env.str("CACHE_URL", default="") or "locmemcache://")}
+
 
 # SECURITY
 # ------------------------------------------------------------------------------
@@ -174,7 +178,7 @@ ACCOUNT_LOGOUT_ON_GET = False
 SOCIALACCOUNT_STORE_TOKENS = False  # Grants we use are stored encrypted in our own models, never in SocialToken.
 # Atlassian and GitHub accounts are linked to connections, never used to sign in: the adapter captures the grant
 # and returns to the setup step before allauth would log anyone in or create a SocialAccount.
-SOCIALACCOUNT_ADAPTER = "confluence.socialaccount.LinkingAdapter"
+SOCIALACCOUNT_ADAPTER = "connectors.socialaccount.LinkingAdapter"
 SOCIALACCOUNT_LOGIN_ON_GET = False
 
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -256,6 +260,10 @@ TASK_LOST_AFTER_SECONDS = env.int("TASK_LOST_AFTER_SECONDS", default=300)
 # Days processed Forge events and finished sync runs are kept (the latest run of each connection always is).
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)
+# Days processed or ignored GitHub deliveries (full push payloads included) and finished ingestions are kept (each
+# repository's latest ingestion, and the one its documents come from, always are).
+GITHUB_WEBHOOK_RETENTION_DAYS = env.int("GITHUB_WEBHOOK_RETENTION_DAYS", default=30)
+INGEST_RUN_RETENTION_DAYS = env.int("INGEST_RUN_RETENTION_DAYS", default=90)
 
 
 # LIMITS ON WHAT OUTSIDERS SEND
@@ -275,6 +283,8 @@ SYNC_MAX_PAGE_BYTES = env.int("SYNC_MAX_PAGE_BYTES", default=5 * 1024 * 1024)
 # Webhook bodies: GitHub sends deliveries of up to 25 MB and never retries a 4xx; Forge events are small.
 GITHUB_WEBHOOK_MAX_BYTES = env.int("GITHUB_WEBHOOK_MAX_BYTES", default=25 * 1024 * 1024)
 FORGE_EVENT_MAX_BYTES = env.int("FORGE_EVENT_MAX_BYTES", default=256 * 1024)
+# MCP (/mcp): requests one API key may make in a minute; more are answered 429 with Retry-After (0: no limit).
+MCP_RATE_LIMIT_PER_MINUTE = env.int("MCP_RATE_LIMIT_PER_MINUTE", default=120)
 
 # Classic and granular read scopes: v2 endpoints are documented with granular scopes, the v1 calls we still make
 # (CQL search for labels in bulk, attachment download) with classic ones. offline_access gives a refresh token.
@@ -292,6 +302,8 @@ ATLASSIAN_SCOPES = [
     "read:confluence-content.all",
     "read:confluence-space.summary",
     "readonly:content.attachment:confluence",
+    # The personal data reporting API (confluence.privacy): which Atlassian accounts ctx| stores data of.
+    "report:personal-data",
 ]
 
 
