@@ -43,6 +43,8 @@ KINDS = (
     "unarchive",
     "attachment_add",
     "attachment_delete",
+    "restrict",
+    "unrestrict",
     "space_delete",
     "space_create",
     "scope_change",

@@ -191,6 +191,7 @@ class SitePage:
     version: int
     labels: tuple[str, ...]
     ancestors: tuple[str, ...]  # titles, root first, as Confluence's ancestors
+    read_restricted: bool = False  # a view restriction on the page itself
 
 
 @dataclass(frozen=True)
@@ -231,8 +232,22 @@ def selected(pages: dict[str, SitePage], scope: dict) -> set[str]:
     return {
         pid
         for pid in chosen
-        if pid in pages and pages[pid].status == "current" and not labels & {x.lower() for x in pages[pid].labels}
+        if pid in pages
+        and pages[pid].status == "current"
+        and not labels & {x.lower() for x in pages[pid].labels}
+        and (scope.get("include_restricted") or not restricted(pid, pages))
     }
+
+
+def restricted(page_id: str, pages: dict[str, SitePage]) -> bool:
+    """A view restriction on the page or on any page above it (Confluence applies it to the whole subtree)."""
+    seen = set()
+    while page_id in pages and page_id not in seen:
+        if pages[page_id].read_restricted:
+            return True
+        seen.add(page_id)
+        page_id = pages[page_id].parent_id
+    return False
 
 
 def selection_problems(tree: dict[str, bytes], pages: dict[str, SitePage], scope: dict) -> list[str]:

@@ -523,6 +523,27 @@ class SyncModel(RuleBasedStateMachine):
         self.announce("unarchive", fate, self.describe(page), then=then)
 
     @precondition(lambda self: self.pages())
+    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
+    @step
+    def restrict(self, page, fate, then):
+        """A view restriction that names the connector's account: it can read the page, the repository must not."""
+        candidates = [p for p in self.pages() if not p.restrictions.get("read")]
+        if not candidates:
+            return
+        page = candidates[page % len(candidates)]
+        self.atlassian.restrict_page(page.id, users=[self.atlassian.default_user().account_id])
+        self.announce("restrict", fate, self.describe(page), then=then)
+
+    @precondition(lambda self: any(p.restrictions.get("read") for p in self.pages()))
+    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
+    @step
+    def unrestrict(self, page, fate, then):
+        candidates = [p for p in self.pages() if p.restrictions.get("read")]
+        page = candidates[page % len(candidates)]
+        self.atlassian.unrestrict_page(page.id)
+        self.announce("unrestrict", fate, self.describe(page), then=then)
+
+    @precondition(lambda self: self.pages())
     @rule(
         page=st.integers(0, 99),
         name=st.sampled_from(FILES),
@@ -574,7 +595,7 @@ class SyncModel(RuleBasedStateMachine):
     # Changes of scope (the wizard's Save) ---------------------------------------------------------------------
 
     @rule(
-        op=st.sampled_from(("space", "page", "exclude", "label")),
+        op=st.sampled_from(("space", "page", "exclude", "label", "restricted")),
         pick=st.integers(0, 99),
         descendants=st.booleans(),
         then=THEN,
@@ -591,6 +612,13 @@ class SyncModel(RuleBasedStateMachine):
             (current[str(p["id"])], p.get("descendants", True)) for p in scope.excluded_pages if str(p["id"]) in current
         ]
         labels = list(scope.excluded_labels)
+        if op == "restricted":  # an organization admin's opt-in (or out), a page of its own in the wizard
+            setup.set_include_restricted(self.connection, include=not scope.include_restricted, user=self.user)
+            self.note_scope_change("restricted pages " + ("included" if not scope.include_restricted else "left out"))
+            if then == "work":
+                self.log[-1] += " → worker"
+                self.work()
+            return
         if op == "space":
             space = list(site_spaces.values())[pick % len(site_spaces)]
             spaces = [s for s in spaces if s.key != space.key] if space in spaces else [*spaces, space]
@@ -613,13 +641,16 @@ class SyncModel(RuleBasedStateMachine):
         if not spaces and not pages:
             return  # the wizard refuses an empty scope
         self.save_scope(spaces=spaces, pages=pages, excluded=excluded, labels=labels)
+        self.note_scope_change(what)
+        if then == "work":
+            self.log[-1] += " → worker"
+            self.work()
+
+    def note_scope_change(self, what: str) -> None:
         self.changes += 1
         self.dirty = True
         STATS.operations["scope_change"] += 1
         self.log.append(f"scope_change: {what} → {self.scope_text()}")
-        if then == "work":
-            self.log[-1] += " → worker"
-            self.work()
 
     def save_scope(self, *, spaces, pages, excluded, labels) -> None:
         def entry(page, descendants):
@@ -640,7 +671,8 @@ class SyncModel(RuleBasedStateMachine):
         pages = [f"{p['id']}{'+' if p.get('descendants', True) else ''}" for p in scope.pages]
         excluded = [f"{p['id']}{'+' if p.get('descendants', True) else ''}" for p in scope.excluded_pages]
         spaces = [s["key"] for s in scope.spaces]
-        return f"spaces {spaces} pages {pages} excluded {excluded} labels {scope.excluded_labels}"
+        restricted = " restricted included" if scope.include_restricted else ""
+        return f"spaces {spaces} pages {pages} excluded {excluded} labels {scope.excluded_labels}{restricted}"
 
     # Outside pushes -------------------------------------------------------------------------------------------
 
@@ -778,6 +810,7 @@ class SyncModel(RuleBasedStateMachine):
                 "pages": scope.pages,
                 "excluded_pages": scope.excluded_pages,
                 "excluded_labels": scope.excluded_labels,
+                "include_restricted": scope.include_restricted,
             }
             problems = checks.selection_problems(tree, self.site_pages(), chosen)
             problems += checks.attachment_problems(tree, self.site_attachments())
@@ -800,6 +833,7 @@ class SyncModel(RuleBasedStateMachine):
                 version=page.version.number,
                 labels=tuple(page.labels),
                 ancestors=tuple(a.title for a in self.atlassian.ancestors(page)),
+                read_restricted=bool(page.restrictions.get("read")),  # its own; the oracle works out inheritance
             )
         return pages
 
@@ -834,13 +868,14 @@ class SyncModel(RuleBasedStateMachine):
                 p.labels,
                 p.body,
                 p.attachment_ids,
+                repr(p.restrictions),
             )
             for p in a.pages.values()
             if p.cloud_id == self.cloud_id
         )
         files = sorted((f.id, f.title, f.status, f.page_id, len(f.versions)) for f in a.attachments.values())
         spaces = sorted((s.id, s.key, s.name, s.status, s.homepage_id) for s in self.spaces())
-        chosen = (scope.spaces, scope.pages, scope.excluded_pages, scope.excluded_labels)
+        chosen = (scope.spaces, scope.pages, scope.excluded_pages, scope.excluded_labels, scope.include_restricted)
         return repr((pages, files, spaces, chosen))
 
     def clean_tree(self) -> dict[str, bytes]:
@@ -871,6 +906,7 @@ class SyncModel(RuleBasedStateMachine):
                 user=self.user,
                 summary="The clean sync's copy of the scope",
             )
+            setup.set_include_restricted(clean, include=scope.include_restricted, user=self.user)
             queued = SyncRun.objects.filter(connection=clean, status=SyncRun.Status.QUEUED)
             while (run := queued.first()) is not None:
                 tasks.run_sync(run.id)

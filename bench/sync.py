@@ -1,4 +1,4 @@
-"""Sync engine cost against the simulators: `python -m bench.sync --pages N [--spaces S]`.
+"""Sync engine cost against the simulators: `python -m bench.sync --pages N [--spaces S] [--restricted SHARE]`.
 
 Builds a simulated Confluence site of N pages (bodies of a few KB, no attachments) in S spaces and an empty
 GitHub repository in a simulator server of its own (`sandbox.server`, a separate process, so this process's memory
@@ -9,6 +9,11 @@ three phases through the real task path (enqueue_sync → run_sync) over real HT
     noop       the same sync again, nothing changed (must write nothing to GitHub)
     one_page   one page edited, then a run targeted at that page id (as a Forge event starts it),
                followed by the ingestion of the new commit (counted in its GitHub requests)
+
+With `--restricted SHARE`, that share of the pages gets a view restriction the connector's account may read
+through (their descendants inherit it) before the first sync, and the JSON gains `restricted`: {"pages" (restricted
+ones, inherited included), "in_repo" (of those, in the repository after the full sync), "after_event_in_repo" (after
+one synced page is restricted and the run its Forge event starts has run)}.
 
 The ingestion of the full sync's commit runs between `full` and `noop`; it is reported in `full.ingest` and kept
 out of the full phase's own figures, which are the sync's. `peak_rss_mb` is this process's high-water mark during
@@ -38,6 +43,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=1000)
     parser.add_argument("--spaces", type=int, default=5)
+    parser.add_argument(
+        "--restricted", type=float, default=0.0, help="share of pages given a view restriction (descendants inherit)"
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="ctx-bench-sync-"))
     sims = RunningSimulators(root=workdir / "sandbox", site_url="http://testserver", deliver=False)
@@ -45,28 +53,52 @@ def main() -> None:
         os.environ["SANDBOX_URL"] = sims.sandbox_url
         os.environ["SANDBOX_DIR"] = str(workdir / "sandbox")
         _configure(workdir)
-        print(json.dumps(run(sims, args.pages, args.spaces)))
+        print(json.dumps(run(sims, args.pages, args.spaces, restricted=args.restricted)))
     finally:
         sims.stop()
 
 
-def run(sims: RunningSimulators, pages: int, spaces: int) -> dict:
+def run(sims: RunningSimulators, pages: int, spaces: int, *, restricted: float = 0.0) -> dict:
     from connectors import http
 
     http.sleep = lambda seconds: None
     sims.call("bench.worlds:unthrottle_github")
     site = sims.call("bench.worlds:seed_site", pages=pages, spaces=spaces)
+    hidden = sims.call("bench.worlds:restrict_share", page_ids=site["page_ids"], share=restricted) if restricted else []
     connection = connect(sims, site)
     full = phase(sims, connection, pages)
     full["ingest"] = ingest_queued(sims)
     noop = phase(sims, connection, pages)
-    edited = site["page_ids"][len(site["page_ids"]) // 2]
+    readable = [pid for pid in site["page_ids"] if pid not in set(hidden)]
+    edited = readable[len(readable) // 2]
     sims.call("bench.worlds:edit_page", page_id=edited, body="<p>Edited for the benchmark.</p>" * 20)
     one_page = phase(sims, connection, 1, page_ids=[edited], with_ingest=True)
     report = {"pages": pages, "spaces": spaces, "full": full, "noop": noop, "one_page": one_page}
+    if restricted:
+        report["restricted"] = restricted_phase(sims, connection, hidden, readable)
     report["simulator_peak_rss_mb"] = sims.peak_rss_mb()
     report["checks"] = checks(report)
     return report
+
+
+def restricted_phase(sims, connection, hidden: list[str], readable: list[str]) -> dict:
+    """How many restricted pages the repository holds after the full sync, and after one synced page is restricted
+    and the targeted run its Forge event starts has run (that page and its subtree must leave)."""
+    in_repo = sims.call("bench.worlds:restricted_in_repository", repository="bench-inc/wiki", page_ids=hidden)
+    newly = readable[0]
+    sims.call("bench.worlds:restrict_page", page_id=newly)
+    event = phase(sims, connection, 1, page_ids=[newly])
+    now_hidden = sims.call("bench.worlds:restrict_share", page_ids=readable, share=0.0)
+    after = sims.call(
+        "bench.worlds:restricted_in_repository", repository="bench-inc/wiki", page_ids=[*hidden, *now_hidden]
+    )
+    return {
+        "pages": len(hidden),
+        "in_repo": in_repo,
+        "after_event_in_repo": after,
+        "event_confluence_requests": event["confluence_requests"],
+        "event_pages_removed": event["counts"].get("removed", 0),
+    }
 
 
 def connect(sims: RunningSimulators, site: dict):
@@ -167,7 +199,7 @@ def checks(report: dict) -> dict:
     n, s = report["pages"], report["spaces"]
     listing_budget = 2 * math.ceil(n / 250) + s + 4
     full, noop, one = report["full"], report["noop"], report["one_page"]
-    return {
+    found = {
         "full_confluence_requests_le": [listing_budget, full["confluence_requests"] <= listing_budget],
         "full_github_requests_le": [8 + math.ceil(n / 500), full["github_requests"] <= 8 + math.ceil(n / 500)],
         "noop_github_write_requests_zero": noop["github_write_requests"] == 0,
@@ -175,6 +207,14 @@ def checks(report: dict) -> dict:
         "one_page_confluence_requests_le_3": one["confluence_requests"] <= 3,
         "one_page_github_requests_le_6_with_ingest": one["github_requests"] <= 6,
     }
+    if "restricted" in report:
+        # Restrictions cost at most ⌈N/100⌉ requests on a full sync (the restriction-free budget plus that), none
+        # of the restricted pages reaches the repository, and a targeted run checks a page and its ancestors in 2.
+        budget = listing_budget + math.ceil(n / 100)
+        hidden = report["restricted"]
+        found["restricted_full_confluence_requests_le"] = [budget, full["confluence_requests"] <= budget]
+        found["restricted_none_in_repo"] = hidden["in_repo"] == 0 and hidden["after_event_in_repo"] == 0
+    return found
 
 
 if __name__ == "__main__":

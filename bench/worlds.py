@@ -59,6 +59,32 @@ def seed_site(
     return {"cloud_id": site.cloud_id, "space_keys": keys, "page_ids": [pid for ids in created.values() for pid in ids]}
 
 
+def restrict_share(world, *, page_ids: list[str], share: float, seed: int = SEED) -> list[str]:
+    """Put a view restriction naming the connector's account (so it can still read them) on `share` of the pages;
+    their descendants inherit it. Returns every restricted page id, inherited ones included, in page order."""
+    atlassian = world.atlassian
+    me = atlassian.default_user().account_id
+    rng = random.Random(seed)
+    for page_id in rng.sample(page_ids, k=round(len(page_ids) * share)):
+        atlassian.restrict_page(page_id, users=[me], emit=False)
+    return [pid for pid in page_ids if atlassian.restricted_by(atlassian.pages[pid])]
+
+
+def restrict_page(world, *, page_id: str) -> None:
+    world.atlassian.restrict_page(page_id, users=[world.atlassian.default_user().account_id], emit=False)
+
+
+def restricted_in_repository(world, *, repository: str, page_ids: list[str]) -> int:
+    """How many of those pages have a Markdown file on the repository's default branch (front matter page_id)."""
+    owner, name = repository.split("/")
+    wanted = {f"page_id: '{pid}'".encode() for pid in page_ids}
+    found = 0
+    for path, content in world.github.read_tree(owner, name, "main").items():
+        if path.endswith(".md") and any(line in wanted for line in content.splitlines()):
+            found += 1
+    return found
+
+
 def grant_connection(world, **kwargs) -> dict:
     return world.grant_connection(**kwargs)
 

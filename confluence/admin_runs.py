@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
 from confluence.models import SyncRun, SyncState
-from confluence.sync_queue import enqueue_sync
+from confluence.sync_queue import NotReady, enqueue_sync
 
 
 @admin.register(SyncRun)
@@ -68,9 +68,13 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-run (queue the same work again)")
     def rerun(self, request, queryset) -> None:
+        refused = []
         for run in queryset.select_related("connection"):
-            enqueue_sync(run.connection, trigger=SyncRun.Trigger.ADMIN, page_ids=run.page_ids, full=run.full)
-        self.message_user(request, f"Queued {queryset.count()} run(s).", messages.SUCCESS)
+            try:
+                enqueue_sync(run.connection, trigger=SyncRun.Trigger.ADMIN, page_ids=run.page_ids, full=run.full)
+            except NotReady as error:
+                refused.append(error)
+        report_queued(self, request, queued=queryset.count() - len(refused), what="run(s)", refused=refused)
 
 
 @admin.register(SyncState)
@@ -79,7 +83,7 @@ class SyncStateAdmin(admin.ModelAdmin):
     search_fields = ["connection__name", "connection__org__slug", "commit_sha"]
     list_select_related = ["connection__org"]
     exclude = ["index_file"]
-    readonly_fields = ["connection", "commit_sha", "ctx_blobs", "page_count", "updated_at"]
+    readonly_fields = ["connection", "commit_sha", "ctx_blobs", "page_count", "restricted_pages", "updated_at"]
     actions = ["full_resync", "forget"]
 
     def get_queryset(self, request):
@@ -88,12 +92,24 @@ class SyncStateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Full re-sync (re-read and re-render every page)")
     def full_resync(self, request, queryset) -> None:
+        refused = []
         for state in queryset.select_related("connection"):
-            enqueue_sync(state.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
-        self.message_user(request, f"Queued {queryset.count()} full re-sync(s).", messages.SUCCESS)
+            try:
+                enqueue_sync(state.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
+            except NotReady as error:
+                refused.append(error)
+        report_queued(self, request, queued=queryset.count() - len(refused), what="full re-sync(s)", refused=refused)
 
     @admin.action(description="Forget state (the next run rebuilds it from the repository's index)")
     def forget(self, request, queryset) -> None:
         count = queryset.count()
         queryset.delete()
         self.message_user(request, f"Forgot the state of {count} connection(s).", messages.SUCCESS)
+
+
+def report_queued(model_admin, request, *, queued: int, what: str, refused: list[NotReady]) -> None:
+    """Staff see what was queued, and which connections refused (paused, or not set up) and why."""
+    model_admin.message_user(request, f"Queued {queued} {what}.", messages.SUCCESS)
+    for error in refused:
+        message = f"Not queued for {error.connection}: {error.problem.message}."
+        model_admin.message_user(request, message, messages.WARNING)

@@ -8,17 +8,27 @@ against hourly points quotas.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
 
-from connectors.http import ApiSession
+from connectors.http import ApiSession, requested_wait
 from connectors.storable import storable
 
 MAX_LIMIT = 250
+# CQL search with expansions besides the body answers at most 200 results a request.
+RESTRICTED_SEARCH_LIMIT = 200
+FACT_EXPANSIONS = (
+    "metadata.labels",
+    "restrictions.read.restrictions.user",
+    "restrictions.read.restrictions.group",
+    "ancestors.restrictions.read.restrictions.user",
+    "ancestors.restrictions.read.restrictions.group",
+)
 
 
 class ConfluenceError(Exception):
@@ -147,6 +157,18 @@ class Attachment:
         )
 
 
+@dataclass(frozen=True)
+class PageFacts:
+    labels: list[str]
+    restricted: bool  # a read (view) restriction on the page or on any of its ancestors
+
+
+def read_restricted(content: dict) -> bool:
+    """Whether v1 content (with `restrictions.read.restrictions.user,group` expanded) names anyone who may read it."""
+    read = ((content.get("restrictions") or {}).get("read") or {}).get("restrictions") or {}
+    return any((read.get(kind) or {}).get("results") for kind in ("user", "group"))
+
+
 # Before a site is chosen -----------------------------------------------------------------------------------
 
 
@@ -265,12 +287,22 @@ class ConfluenceClient:
 
     def labels_by_page(self, cql: str) -> dict[str, list[str]]:
         """Labels of every page matching `cql`, in bulk through v1 CQL search (v2 has one call per page)."""
-        # Reference: https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-search/
-        params = {"cql": cql, "limit": MAX_LIMIT, "expand": "metadata.labels"}
-        found: dict[str, list[str]] = {}
+        return {page_id: facts.labels for page_id, facts in self.page_facts(cql).items()}
+
+    def page_facts(self, cql: str) -> dict[str, PageFacts]:
+        """Labels and read restrictions (the page's own and its ancestors') of every page matching `cql`, in bulk
+        through v1 CQL search: Confluence applies a page's view restriction to its whole subtree, and the
+        restrictions expansion lists only a page's own, so each result carries its ancestors' as well."""
+        # References: https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-search/ and
+        # .../api-group-content-restrictions/. With expansions other than the body, search pages by 200 at most.
+        params = {"cql": cql, "limit": RESTRICTED_SEARCH_LIMIT, "expand": ",".join(FACT_EXPANSIONS)}
+        found: dict[str, PageFacts] = {}
         for item in self.paginate("/wiki/rest/api/content/search", params):
             labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
-            found[str(item["id"])] = sorted(text(label["name"]) for label in labels)
+            found[str(item["id"])] = PageFacts(
+                labels=sorted(text(label["name"]) for label in labels),
+                restricted=any(read_restricted(d) for d in [item, *(item.get("ancestors") or [])]),
+            )
         return found
 
     def attachments_by_page(self, cql: str) -> dict[str, list[Attachment]]:
@@ -303,6 +335,81 @@ class ConfluenceClient:
         if response.status_code >= 300:
             _json(response)
         return response.content
+
+
+# The personal data reporting API ---------------------------------------------------------------------------
+
+# Reference: https://developer.atlassian.com/cloud/confluence/user-privacy-developer-guide/ ("Personal data reporting
+# API"): at most 90 accounts a request; the grant needs the `report:personal-data` scope.
+REPORT_MAX_ACCOUNTS = 90
+
+
+@dataclass(frozen=True)
+class AccountReport:
+    """What Atlassian answered about a batch of reported accounts: those to erase and those to refresh (the others
+    need nothing), and the `Cycle-Period` header (how often to report each account; None when absent)."""
+
+    closed: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    cycle_period: str | None = None
+
+
+class ReportRateLimited(ConfluenceUnavailable):
+    """429: reported too often. Try again after `retry_after` seconds (None when Atlassian did not say)."""
+
+    def __init__(self, message: str, *, retry_after: float | None):
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+
+
+def report_accounts(
+    accounts: Mapping[str, datetime], *, token: Callable[..., str], session: ApiSession | None = None
+) -> AccountReport:
+    """Report up to 90 stored accounts (account id → when we last read the personal data we hold of it). `token`
+    returns an access token of any working grant; `token(force=True)` refreshes it."""
+    if not accounts or len(accounts) > REPORT_MAX_ACCOUNTS:
+        raise ValueError(f"report 1 to {REPORT_MAX_ACCOUNTS} accounts a request, not {len(accounts)}")
+    # No retries in the worker: a 429 here says "report less often", and the schedule is what waits.
+    session = session or ApiSession(timeout=(5.0, 60.0), max_retries=0)
+    url = f"{settings.ATLASSIAN_API_URL}/app/report-accounts/"
+    body = {"accounts": [{"accountId": account_id, "updatedAt": _iso(when)} for account_id, when in accounts.items()]}
+    response = session.request("POST", url, json=body, headers=_headers(token()))
+    if response.status_code == 401:
+        # The access token may have expired since it was handed out: refresh once, then give up.
+        response = session.request("POST", url, json=body, headers=_headers(token(force=True)))
+    cycle_period = response.headers.get("Cycle-Period")
+    if response.status_code == 429:
+        raise ReportRateLimited(
+            f"Atlassian asks to report accounts less often: {_message(response)}", retry_after=requested_wait(response)
+        )
+    if response.status_code == 204:
+        return AccountReport(cycle_period=cycle_period)
+    data = _json(response)
+    answers = [a for a in (data.get("accounts") or []) if isinstance(a, dict)] if isinstance(data, dict) else []
+    return AccountReport(
+        closed=tuple(str(a["accountId"]) for a in answers if a.get("status") == "closed" and a.get("accountId")),
+        updated=tuple(str(a["accountId"]) for a in answers if a.get("status") == "updated" and a.get("accountId")),
+        cycle_period=cycle_period,
+    )
+
+
+def account_profile(*, token: Callable[..., str], session: ApiSession | None = None) -> dict:
+    """The profile (`account_id`, `name`, `email`, …) of the person whose grant `token` belongs to: `GET /me`."""
+    # Reference: https://developer.atlassian.com/cloud/oauth/getting-started/making-calls-to-api/ (needs read:me)
+    session = session or new_session()
+    url = f"{settings.ATLASSIAN_API_URL}/me"
+    response = session.request("GET", url, headers=_headers(token()))
+    if response.status_code == 401:
+        response = session.request("GET", url, headers=_headers(token(force=True)))
+    data = _json(response)
+    if not isinstance(data, dict):
+        raise ConfluenceError("Atlassian answered /me with something other than a profile")
+    return data
+
+
+def _iso(moment: datetime) -> str:
+    """`2018-10-25T23:08:51.382Z`, the form the API documents."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # Plumbing --------------------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
     .ctx/confluence.yml          the scope and the site, for people (the copy of record of the scope)
     .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments and a
-                                 digest of the attachment listings the page shows files of; and the pages
-                                 between synced ones that the scope leaves out (title, parent)
+                                 digest of the attachment listings the page shows files of; the account ids of
+                                 the people it mentions; and the pages between synced ones that the scope leaves
+                                 out (title, parent)
 
 Both are rendered deterministically (sorted keys, no timestamps of our own), so a sync that changes nothing
 produces byte-identical files and therefore no commit.
@@ -55,6 +56,9 @@ class PageEntry:
     # Page id → listing_digest of the attachments of each page whose files this page shows, as it was rendered: a
     # run over the whole scope compares them with one bulk listing (an attachment change makes no page version).
     listings: dict[str, str] = field(default_factory=dict)
+    # Account ids of the people the page mentions (omitted when none): what the personal data reporting API is told
+    # the repository holds, and which pages to render again when one of those accounts is closed.
+    mentions: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -192,6 +196,8 @@ def render_scope(*, site: dict, scope: dict) -> bytes:
             "pages": [_page(p) for p in scope.get("excluded_pages", [])],
             "labels": list(scope.get("excluded_labels", [])),
         },
+        # Pages with a view restriction (their own or an ancestor's) are synced only when an admin opted in.
+        "include_restricted_pages": bool(scope.get("include_restricted", False)),
     }
     header = (
         "# Confluence content synced into this repository by ctx|.\n"

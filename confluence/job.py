@@ -23,3 +23,6 @@ class Job:
     counts: dict = field(default_factory=dict)
     # What the run leaves out of the repository and why (SyncRun.warnings): a run still succeeds without them.
     warnings: list[dict] = field(default_factory=list)
+    # Selected pages left out as restricted (id → title), among the pages the run judged (None: the whole scope).
+    restricted: dict[str, str] = field(default_factory=dict)
+    judged: set[str] | None = None

@@ -148,6 +148,9 @@ class SyncScope(models.Model):
     pages = models.JSONField(default=list, blank=True)
     excluded_pages = models.JSONField(default=list, blank=True)
     excluded_labels = models.JSONField(default=list, blank=True)
+    # Pages with a view restriction (their own or an ancestor's) are left out unless an organization admin opts in:
+    # the repository's readers are not the restricted page's.
+    include_restricted = models.BooleanField(default=False)
     updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -235,6 +238,9 @@ class SyncRun(models.Model):
     # {"kind": WarningKind, "page_id", "title", "space_key", "size", "limit", and per kind "kept" (the repository
     # keeps the page's previous version) or "filename"}. Repeated by every run while the cause persists.
     warnings = models.JSONField(default=list, blank=True)
+    # [{"id", "title"}] of the pages this run found selected but restricted, and so left out (members and staff
+    # see them in the run history and the admin; the repository never does).
+    restricted_skipped = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -328,6 +334,9 @@ class SyncState(models.Model):
     # knows without asking GitHub that it has nothing to write.
     ctx_blobs = models.JSONField(default=dict, blank=True)
     commit_sha = models.CharField(max_length=40, blank=True)
+    # Page id → title of the selected pages left out because they are restricted, as the runs last saw them (for
+    # the organization's members and staff; never written to the repository).
+    restricted_pages = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
@@ -392,3 +401,44 @@ class ForgeTokenUse(models.Model):
 
     def __str__(self) -> str:
         return f"Forge token {self.token_id[:12]}… (until {self.expires_at:%Y-%m-%d %H:%M:%S})"
+
+
+class PersonalDataReport(models.Model):
+    """When the Atlassian accounts ctx| stores data of, for one Confluence site, were last reported to Atlassian's
+    personal data reporting API, and when the next report is due (`confluence.privacy`)."""
+
+    cloud_id = models.CharField(max_length=64, unique=True)
+    reported_at = models.DateTimeField(null=True, blank=True)  # the last complete report (every batch answered)
+    # How often Atlassian wants each account reported (its `Cycle-Period` header; 7 days by default).
+    cycle_seconds = models.PositiveIntegerField(default=7 * 86400)
+    # Not before: set from Retry-After when Atlassian answered 429.
+    retry_at = models.DateTimeField(null=True, blank=True)
+    accounts = models.PositiveIntegerField(default=0)  # accounts reported the last time
+    closed = models.PositiveIntegerField(default=0)  # of which Atlassian said were closed
+    updated = models.PositiveIntegerField(default=0)  # of which Atlassian said changed
+    error = models.TextField(blank=True)  # why the last attempt did not complete ("" when it did)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Personal data report of {self.cloud_id} ({self.reported_at or 'never'})"
+
+    @property
+    def due_at(self):
+        """When this site's accounts are to be reported next (None: now)."""
+        due = self.reported_at + timedelta(seconds=self.cycle_seconds) if self.reported_at else None
+        if self.retry_at and (due is None or self.retry_at > due):
+            return self.retry_at
+        return due
+
+
+class ReportedAccount(models.Model):
+    """An Atlassian account the personal data reporting API said something about. A closed account stays recorded
+    so that nothing erased comes back (a page mentioning the person is rendered as "Former user" from then on);
+    `profile_read_at` is when ctx| last read the profile (name, email) of an account whose profile changed."""
+
+    account_id = models.CharField(max_length=128, unique=True)
+    closed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    profile_read_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Atlassian account {self.account_id} ({'closed' if self.closed_at else 'active'})"

@@ -1,13 +1,14 @@
 """Read what the scope selects now, spending as few Confluence calls as possible.
 
 - A run over the whole scope lists each space once (250 pages a request; bodies only on a first or full run,
-  or after a converter upgrade) and reads every label in one bulk CQL search.
+  or after a converter upgrade) and reads every label and view restriction in one bulk CQL search (200 a request).
 - A targeted run (page ids from Forge events) starts from the index and fetches just those pages, with bodies,
   in one request; it asks for ancestors only when a page appeared under a parent we do not know, and re-reads the
   children of a page that went away (Confluence moves them up to its parent).
 
 Both also return the unsynced ancestors of the selected pages (pages the scope leaves out, between or above synced
-ones): the index keeps them, so a targeted run sees the same hierarchy as a run over the whole scope.
+ones): the index keeps them, so a targeted run sees the same hierarchy as a run over the whole scope. Pages with a
+view restriction (their own or an ancestor's) are left out unless the scope opts in, and reported by id and title.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, Space, cql_quote
+from confluence.client import ConfluenceClient, ConfluenceUnavailable, Page, PageFacts, Space, cql_quote
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import Index, PageEntry, UnsyncedPage, listing_digest, page_order
 from confluence.models import SyncRun, SyncScope
@@ -38,6 +39,10 @@ class Reading:
     unsynced: dict[str, UnsyncedPage]  # the selected pages' unsynced ancestors
     # Pages to render again whatever their version says: one of the attachment listings they show files of changed.
     attachments_changed: set[str] = field(default_factory=set)
+    # Selected pages left out because they are restricted (page id → title), among the pages the run judged:
+    # every page of the scope (`judged` None) or just those a targeted run read.
+    restricted: dict[str, str] = field(default_factory=dict)
+    judged: set[str] | None = None
 
 
 def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> Reading:
@@ -59,7 +64,8 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
         space.key: [bodies.take(page) for page in client.iter_space_pages(space.id, body=with_bodies)]
         for space in spaces
     }
-    labels = labels_of_spaces(client, [s.key for s in spaces])
+    facts = facts_of_spaces(client, [s.key for s in spaces])
+    labels = {pid: fact.labels for pid, fact in facts.items()}
     keys = {space.id: space.key for space in spaces}
     hierarchy = {
         page.id: UnsyncedPage(page.title, keys[page.space_id], page.parent_id)
@@ -69,11 +75,13 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
     hierarchy.update(missing_parents(client, hierarchy, spaces=keys))
     listed = {page.id for pages in listing.values() for page in pages}
     parents = {pid: page.parent_id for pid, page in hierarchy.items() if pid not in listed}
-    selection = select_pages(spec, pages_by_space=listing, labels=labels, extra_parents=parents)
+    restricted = {pid for pid, fact in facts.items() if fact.restricted}
+    selection = select_pages(spec, pages_by_space=listing, labels=labels, extra_parents=parents, restricted=restricted)
     world = {pid: desired(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()}
     for pid in [pid for pid in bodies if pid not in selection.selected]:
         del bodies[pid]
     reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy))
+    reading.restricted = {pid: page.title for pid, page in selection.restricted.items()}
     if not with_bodies:  # every page is rendered anyway on a first or full run
         reading.attachments_changed = attachments_changed(client, index, space_keys=[s.key for s in spaces])
     return reading
@@ -107,18 +115,19 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     refreshed = {p.id for p in fetched}
     gone |= set(below) - refreshed
     labels = {pid: list(entry.labels) for pid, entry in index.pages.items()}
-    if fetched:
-        labels.update(client.labels_by_page(f"type = page AND id in ({', '.join(sorted(refreshed))})"))
-    # A page that moved (to another parent or space) or is new to the index brings its subtree along: Confluence
-    # moves the children with it, into or out of the scope. Read that subtree as it is now.
-    reshaped = [p.id for p in fetched if reshaped_page(p, index)]
-    subtree = subtree_labels(client, reshaped)
+    facts = client.page_facts(f"type = page AND id in ({', '.join(sorted(refreshed))})") if fetched else {}
+    # A page that moved (to another parent or space), is new to the index, or became restricted brings its subtree
+    # along: Confluence moves the children with it, and a view restriction covers them. Read that subtree as it is.
+    withheld = set() if spec.include_restricted else {pid for pid, fact in facts.items() if fact.restricted}
+    reshaped = [p.id for p in fetched if reshaped_page(p, index) or p.id in withheld]
+    subtree = subtree_facts(client, reshaped)
     new = sorted(subtree.keys() - refreshed, key=page_order)
     below_moved = client.get_pages(new, body=False) if new else []
     if spec.pages and any(p.space_id not in index.spaces for p in below_moved):
         return None
     fetched += [p for p in below_moved if p.space_id in index.spaces]
-    labels.update(subtree)
+    facts.update(subtree)
+    labels.update({pid: fact.labels for pid, fact in facts.items()})
     refreshed = {p.id for p in fetched}
     world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in refreshed | gone}
     world.update({p.id: desired(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
@@ -129,10 +138,13 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     by_space: dict[str, list] = {}
     for page in world.values():
         by_space.setdefault(page.space_key, []).append(page)
-    selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents)
+    restricted = {pid for pid, fact in facts.items() if fact.restricted}
+    selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents, restricted=restricted)
     bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
     selected = {pid: world[pid] for pid in selection.selected}
-    return Reading(selected, bodies, unsynced_ancestors(selected, known))
+    reading = Reading(selected, bodies, unsynced_ancestors(selected, known), judged=refreshed | gone)
+    reading.restricted = {pid: page.title for pid, page in selection.restricted.items()}
+    return reading
 
 
 def reshaped_page(page: Page, index: Index) -> bool:
@@ -142,12 +154,13 @@ def reshaped_page(page: Page, index: Index) -> bool:
     return held is None or (held.parent_id, held.space_key) != (page.parent_id, index.spaces.get(page.space_id))
 
 
-def subtree_labels(client: ConfluenceClient, roots: list[str]) -> dict[str, list[str]]:
-    """Every current page below `roots` (any depth) → its labels, through CQL `ancestor` (100 roots a query)."""
-    found: dict[str, list[str]] = {}
+def subtree_facts(client: ConfluenceClient, roots: list[str]) -> dict[str, PageFacts]:
+    """Every current page below `roots` (any depth) → its labels and restrictions, through CQL `ancestor` (100
+    roots a query)."""
+    found: dict[str, PageFacts] = {}
     for start in range(0, len(roots), SUBTREE_ROOTS_PER_QUERY):
         chunk = roots[start : start + SUBTREE_ROOTS_PER_QUERY]
-        found.update(client.labels_by_page(f"type = page AND ancestor in ({', '.join(chunk)})"))
+        found.update(client.page_facts(f"type = page AND ancestor in ({', '.join(chunk)})"))
     return found
 
 
@@ -226,11 +239,12 @@ def attachments_changed(client: ConfluenceClient, index: Index, *, space_keys: l
     return {pid for pid, listings in showing.items() if any(digests[o] != d for o, d in listings.items())}
 
 
-def labels_of_spaces(client: ConfluenceClient, space_keys: list[str]) -> dict[str, list[str]]:
+def facts_of_spaces(client: ConfluenceClient, space_keys: list[str]) -> dict[str, PageFacts]:
+    """Labels and restrictions of every page of those spaces: one CQL search a 200 pages."""
     if not space_keys:
         return {}
     spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
-    return client.labels_by_page(f"type = page AND space in ({spaces})")
+    return client.page_facts(f"type = page AND space in ({spaces})")
 
 
 def fetch_bodies(client: ConfluenceClient, page_ids: list[str]) -> dict[str, str]:

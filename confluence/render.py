@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from confluence.convert import ConversionResult, ConvertContext, PageMeta, PageRef, convert, render_front_matter
@@ -22,11 +22,26 @@ class SiteMap:
     # older attachment of the page takes), or "" for one the repository does not hold (missing, too large); every
     # other attachment's path follows from its name alone.
     attachment_paths: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # Account ids the personal data reporting API said are closed: such people show as "Former user", unlinked.
+    closed_accounts: frozenset[str] = frozenset()
 
     @classmethod
-    def build(cls, site_url: str, pages: Mapping[str, Desired], *, attachment_paths: Mapping | None = None) -> SiteMap:
+    def build(
+        cls,
+        site_url: str,
+        pages: Mapping[str, Desired],
+        *,
+        attachment_paths: Mapping | None = None,
+        closed_accounts: Iterable[str] = (),
+    ) -> SiteMap:
         by_title = {(p.space_key, p.title): pid for pid, p in pages.items()}
-        return cls(site_url=site_url, pages=pages, by_title=by_title, attachment_paths=dict(attachment_paths or {}))
+        return cls(
+            site_url=site_url,
+            pages=pages,
+            by_title=by_title,
+            attachment_paths=dict(attachment_paths or {}),
+            closed_accounts=frozenset(closed_accounts),
+        )
 
 
 @dataclass(frozen=True)
@@ -75,7 +90,14 @@ def source_url(site_url: str, page: Desired) -> str:
 
 
 def render_page(page: Desired, body: str, site: SiteMap) -> tuple[bytes, ConversionResult]:
-    context = SyncContext(site_url=site.site_url, page_id=page.id, space_key=page.space_key, site=site, path=page.path)
+    context = SyncContext(
+        site_url=site.site_url,
+        page_id=page.id,
+        space_key=page.space_key,
+        closed_accounts=site.closed_accounts,
+        site=site,
+        path=page.path,
+    )
     result = convert(body, context)
     meta = PageMeta(
         title=page.title,

@@ -256,6 +256,26 @@ def scope_step(request: HttpRequest, slug: str, connection_id: int) -> HttpRespo
 
 
 @org_admin_required
+def restricted_pages(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+    """Whether pages with a view restriction are synced: off by default; an admin turns it on only after reading
+    who the repository's readers are (and confirming it)."""
+    connection = confluence_connection(request, connection_id)
+    scope = get_object_or_404(SyncScope, connection=connection)
+    target = SyncTarget.objects.filter(connection=connection).select_related("repository__installation").first()
+    if request.method == "POST":
+        include = request.POST.get("include") == "yes"
+        if include and request.POST.get("confirm") != "yes":
+            messages.error(request, "Tick the confirmation to include restricted pages.")
+        else:
+            setup.set_include_restricted(connection, include=include, user=request.user)
+            done = "Restricted pages will be synced." if include else "Restricted pages are left out."
+            messages.success(request, done)
+            return redirect("confluence-restricted", slug=slug, connection_id=connection.id)
+    context = {"connection": connection, "scope": scope, "repository": target.repository if target else None}
+    return render(request, "confluence/restricted_pages.html", context)
+
+
+@org_admin_required
 def scope_children(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
     """The next level of a page tree, loaded when the user expands a space or a page (HTML fragment)."""
     connection = confluence_connection(request, connection_id)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import schedule
 
-from confluence import reading
+from confluence import privacy, reading
 from confluence.auth import RECONNECT_DETAIL, client_for
 from confluence.client import AuthRevoked, ConfluenceError, ConfluenceUnavailable
 from confluence.convert import CONVERTER_VERSION
@@ -84,6 +84,7 @@ def sync(job: Job) -> CommitResult | None:
     head = job.github.branch_head(repo.full_name, repo.default_branch)
     index, known_blobs = load_index(job, head)
     read = reading.read(job.run, job.confluence, job.scope, index)
+    job.restricted, job.judged = read.restricted, read.judged
     desired, plan = plan_with_bodies(job, index, read)
     bodies, unsynced = read.bodies, read.unsynced
     job.run.record_progress(total=len(plan.to_render), done=0)
@@ -142,6 +143,8 @@ def plan_with_bodies(job: Job, index: Index, read: reading.Reading) -> tuple[dic
     """Plan, then fetch the bodies of pages to render that the listing did not carry (250 per request).
     A page deleted in between is treated as removed, which may re-plan its siblings once more."""
     named = showing_files_of(index, pages_named(job.run)) | read.attachments_changed
+    # Pages that still show a person whose account was closed are rendered again whatever run comes first.
+    named |= privacy.pages_mentioning_closed_accounts(index)
     world, bodies, unsynced = read.world, read.bodies, read.unsynced
     for _ in range(4):
         desired = place(world, unsynced)
@@ -178,6 +181,7 @@ def scope_summary(scope: SyncScope) -> dict:
         "pages": scope.pages,
         "excluded_pages": scope.excluded_pages,
         "excluded_labels": scope.excluded_labels,
+        "include_restricted": scope.include_restricted,
     }
 
 
@@ -272,8 +276,19 @@ def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> Non
             "page_count": len(index.pages),
             "commit_sha": commit,
             "ctx_blobs": {path: result.blob_shas[path] for path in (SCOPE_PATH, INDEX_PATH)},
+            "restricted_pages": restricted_pages(job),
         },
     )
+
+
+def restricted_pages(job: Job) -> dict[str, str]:
+    """The selected pages left out as restricted, as this run leaves them: a run over the whole scope knows them
+    all; a targeted run updates the pages it read."""
+    if job.judged is None:
+        return dict(job.restricted)
+    state = SyncState.objects.filter(connection=job.connection).first()
+    before = state.restricted_pages if state else {}
+    return {pid: title for pid, title in before.items() if pid not in job.judged} | job.restricted
 
 
 # One run, start to finish ------------------------------------------------------------------------------------
@@ -327,6 +342,7 @@ def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None,
     if job is not None:
         run.counts = job.counts
         run.warnings = job.warnings[: SyncRun.MAX_WARNINGS]
+        run.restricted_skipped = [{"id": pid, "title": title} for pid, title in job.restricted.items()]
         copy_stats(run, job)
     if result is not None and result.sha:
         run.commit_sha = result.sha

@@ -13,6 +13,7 @@ urlpatterns = [
     path(f"{prefix}/repository/", setup_views.repository_step, name="confluence-step-repository"),
     path(f"{prefix}/scope/", setup_views.scope_step, name="confluence-step-scope"),
     path(f"{prefix}/scope/children/", setup_views.scope_children, name="confluence-scope-children"),
+    path(f"{prefix}/scope/restricted/", setup_views.restricted_pages, name="confluence-restricted"),
     path(f"{prefix}/status/", run_views.status, name="confluence-status"),
     path(f"{prefix}/runs/", run_views.runs, name="confluence-runs"),
 ]

@@ -9,10 +9,12 @@ other pages to a page that is not where they would expect it go to Confluence in
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
 
 from django.conf import settings
 
+from confluence import privacy
 from confluence.client import Attachment
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import AttachmentEntry, Index, PageEntry, listing_digest, page_order
@@ -42,7 +44,7 @@ def max_page_bytes() -> int:
 def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict, index: Index):
     """(path → bytes or None for deletion, the new index, attachments downloaded). Consumes `bodies`; pages too
     large to write are left as the repository holds them, and recorded in `job.warnings`."""
-    site = SiteMap.build(job.site.url, desired)
+    site = site_map(job, desired)
     files = FileChanges()
     new_index = Index(spaces=dict(index.spaces))
     references: dict[str, set[tuple[str, str]]] = {}
@@ -65,7 +67,7 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
             continue
         files[page.path] = content
         links = {ref_key(ref, page.space_key) for ref in result.linked_pages}
-        new_index.pages[pid] = entry_for(page, content, links=sorted(links - {""}))
+        new_index.pages[pid] = entry_for(page, content, links=sorted(links - {""}), mentions=list(result.mentions))
         references[pid] = {(owner or pid, name) for owner, name in result.attachments if (owner or pid) in desired}
     if too_large:
         keep_previous_versions(job, too_large, limit=limit, desired=desired, index=index, new_index=new_index)
@@ -77,7 +79,14 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
     return files, new_index, downloaded
 
 
-def entry_for(page: Desired, content: bytes, *, links: list[str]) -> PageEntry:
+def site_map(job: Job, pages: dict[str, Desired], *, attachment_paths: dict | None = None) -> SiteMap:
+    """What links can point at, and the closed accounts whose people every rendering shows as "Former user"."""
+    return SiteMap.build(
+        job.site.url, pages, attachment_paths=attachment_paths, closed_accounts=privacy.closed_account_ids()
+    )
+
+
+def entry_for(page: Desired, content: bytes, *, links: list[str], mentions: Iterable[str] = ()) -> PageEntry:
     return PageEntry(
         title=page.title,
         space_key=page.space_key,
@@ -91,6 +100,7 @@ def entry_for(page: Desired, content: bytes, *, links: list[str]) -> PageEntry:
         ancestors=list(page.ancestors),
         webui=page.webui,
         links=links,
+        mentions=list(mentions),
     )
 
 
@@ -132,7 +142,7 @@ def relink(job: Job, too_large: dict[str, int], *, desired, new_index: Index, fi
         return
     pages = {pid: page for pid, page in desired.items() if pid not in elsewhere}
     pages |= {pid: replace(desired[pid], path=held[pid].path) for pid in elsewhere if pid in held}
-    site = SiteMap.build(job.site.url, pages)
+    site = site_map(job, pages)
     # Bodies are dropped once rendered; this rare case reads them again (250 a request).
     for pid, body in fetch_bodies(job.confluence, linkers).items():
         content, _ = render_page(desired[pid], body, site)
@@ -217,7 +227,7 @@ def show_listed_paths(job: Job, listed_paths: dict, *, references: dict, desired
     so their links point at that file's own path or at Confluence. Rare: their bodies are read again (250 a
     request) rather than every page's held until its attachments are listed."""
     pages = sorted((pid for pid, refs in references.items() if listed_paths.keys() & refs), key=page_order)
-    site = SiteMap.build(job.site.url, desired, attachment_paths=listed_paths)
+    site = site_map(job, desired, attachment_paths=listed_paths)
     for pid, body in fetch_bodies(job.confluence, pages).items():
         content, _ = render_page(desired[pid], body, site)
         files[desired[pid].path] = content

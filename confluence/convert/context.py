@@ -6,7 +6,7 @@ resolves nothing and links everything back to Confluence.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote, quote_plus
 
@@ -37,13 +37,15 @@ class ConvertContext:
 
     `user_names` maps account ids (or Server user keys) to display names; people it does not name appear as
     "@unknown user", linked to their profile. The result's `mentions` lists the account ids a page mentions,
-    so a caller can look names up in bulk and convert again.
+    so a caller can look names up in bulk and convert again. People whose account is in `closed_accounts` (the
+    personal data reporting API said it was closed) appear as "Former user", with no link, and are not listed.
     """
 
     site_url: str = ""
     page_id: str | None = None
     space_key: str | None = None
     user_names: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
+    closed_accounts: Collection[str] = field(default_factory=frozenset, repr=False, hash=False)
 
     def resolve_page(self, ref: PageRef) -> str | None:
         """A relative repository path or an absolute URL for a linked page."""

@@ -10,7 +10,8 @@ from .markdown import StorageConverter
 from .storage import flatten_deep_nesting, parse, prepare, repair
 
 # Bump whenever the Markdown for some input changes, so the sync engine re-renders every page once.
-CONVERTER_VERSION = 3
+# 4: mentions of closed accounts read "Former user"; re-rendering records each page's mentions in the index.
+CONVERTER_VERSION = 4
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 

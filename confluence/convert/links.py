@@ -19,6 +19,7 @@ RESOURCE_TAGS = (
 )  # fmt: skip
 PAGE_TAGS = ("ri:page", "ri:blog-post", "ri:content-entity")
 UNKNOWN_USER = "@unknown user"
+FORMER_USER = "Former user"
 
 
 def page_ref(el: Tag, anchor: str | None = None) -> PageRef:
@@ -121,8 +122,12 @@ def markdown_link(text: str, url: str, parent_tags, title: str = "") -> str:
 
 
 def mention(conv, user: Tag, body: str, parent_tags=frozenset()) -> str:
-    """`@Name` linking to the profile. A person the context cannot name is "@unknown user", never a raw id."""
+    """`@Name` linking to the profile. A person the context cannot name is "@unknown user", never a raw id. A
+    closed account is "Former user": its name (even the link's own text) and its id are erased, as Atlassian
+    requires of apps once the personal data reporting API says so."""
     account_id = user.get("ri:account-id", "").strip()
+    if account_id and account_id in conv.context.closed_accounts:
+        return FORMER_USER
     key = account_id or user.get("ri:userkey", "").strip()
     username = user.get("ri:username", "").strip()
     if account_id:

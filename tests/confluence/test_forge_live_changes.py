@@ -383,3 +383,24 @@ def test_the_manage_page_refuses_another_pages_attachment(client, live):  # noqa
     assert response.status_code == 302
     with world_for_request() as world:
         assert world.atlassian.attachments[attachment_id].status == "current"
+
+
+# Restrictions -----------------------------------------------------------------------------------------------
+
+
+def test_a_view_restriction_takes_the_page_and_its_subtree_out_in_one_commit(world, connection, applied):
+    home = world.pages["home"]
+    me = world.atlassian.default_user().account_id
+    parent = head(world)
+
+    applied(lambda: world.atlassian.restrict_page(home.id, users=[me]))
+
+    run = only_run("avi:confluence:permissions_updated:page")
+    assert run.commit_sha == head(world) != parent
+    after = tree(world)
+    assert page_file(after, home.id) is None and page_file(after, world.pages["guide"].id) is None
+    assert {s["id"] for s in run.restricted_skipped} == {home.id, world.pages["guide"].id}
+
+    applied(lambda: world.atlassian.unrestrict_page(home.id))
+
+    assert page_file(tree(world), home.id) and page_file(tree(world), world.pages["guide"].id)
