@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -19,7 +19,7 @@ from confluence.models import (
     SyncTarget,
     WebhookEvent,
 )
-from confluence.sync_queue import enqueue_sync, ready_to_sync
+from confluence.sync_queue import NotReady, enqueue_sync
 
 
 @admin.register(AtlassianSite)
@@ -106,7 +106,8 @@ class SyncTargetAdmin(admin.ModelAdmin):
 
 @admin.register(SyncScope)
 class SyncScopeAdmin(admin.ModelAdmin):
-    list_display = ["connection", "summary_text", "updated_by", "updated_at"]
+    list_display = ["connection", "summary_text", "include_restricted", "updated_by", "updated_at"]
+    list_filter = ["include_restricted"]
     search_fields = ["connection__name", "connection__org__slug"]
     raw_id_fields = ["connection", "updated_by"]
     list_select_related = ["connection__org", "updated_by"]
@@ -116,10 +117,12 @@ class SyncScopeAdmin(admin.ModelAdmin):
         return obj.summary()
 
     def save_model(self, request, obj, form, change):
-        # A scope changed by staff syncs like one changed in the wizard.
+        # A scope changed by staff syncs like one changed in the wizard, once the connection can sync.
         super().save_model(request, obj, form, change)
-        if ready_to_sync(obj.connection):
+        try:
             enqueue_sync(obj.connection, trigger=SyncRun.Trigger.ADMIN)
+        except NotReady as refused:
+            self.message_user(request, f"No sync queued: {refused.problem.message}.", messages.WARNING)
 
 
 @admin.register(PendingAtlassianLink)

@@ -6,14 +6,22 @@ fixed number of queries, whatever the number of connections or of past runs.
 
 from __future__ import annotations
 
-from django.db.models import Max, Subquery
+from django.db.models import F, Max, Subquery
 from django.urls import reverse
 
 from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncTarget
-from confluence.setup import FORGE_REMOVED
-from confluence.sync_queue import enqueue_sync, ready_to_sync
+from confluence.readiness import Code, needing_attention
+from confluence.sync_queue import NotReady, enqueue_sync
 from connectors.models import Connection
 
+# The button that fixes each problem the card's warning describes: (label, URL name).
+FIXES = {
+    Code.GRANT_REVOKED: ("Link Atlassian account", "confluence-step-atlassian"),
+    Code.FORGE_REMOVED: ("Reinstall the Forge app", "confluence-step-forge"),
+    Code.INSTALLATION_REMOVED: ("Link GitHub", "github-link"),
+    Code.INSTALLATION_SUSPENDED: ("Link GitHub", "github-link"),
+    Code.REPOSITORY_UNREACHABLE: ("Choose a repository", "confluence-step-repository"),
+}
 ACTIVE = [SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
 FINISHED = [SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED]
 
@@ -26,7 +34,11 @@ def card_contexts(connections: list[Connection]) -> dict[int, dict]:
         t.connection_id: t
         for t in SyncTarget.objects.filter(connection_id__in=ids).select_related("repository__installation")
     }
-    scopes = {s.connection_id: s for s in SyncScope.objects.filter(connection_id__in=ids)}
+    # The restricted pages the runs left out come with the scope (one query for both).
+    scoped = SyncScope.objects.filter(connection_id__in=ids).annotate(
+        left_out=F("connection__sync_state__restricted_pages")
+    )
+    scopes = {s.connection_id: s for s in scoped}
     active: dict[int, SyncRun] = {}
     for run in SyncRun.objects.filter(connection_id__in=ids, status__in=ACTIVE).order_by("-created_at"):
         active[run.connection_id] = run  # the oldest active run wins: the one running or next to run
@@ -37,41 +49,43 @@ def card_contexts(connections: list[Connection]) -> dict[int, dict]:
         .values_list("last", flat=True)
     )
     last = {run.connection_id: run for run in SyncRun.objects.filter(id__in=Subquery(last_ids))}
-    return {
+    contexts = {
         c.id: context(c, sites.get(c.id), forge, targets.get(c.id), scopes.get(c.id), active.get(c.id), last.get(c.id))
         for c in connections
     }
+    for connection_id, found in contexts.items():
+        found["restricted_count"] = len(getattr(scopes.get(connection_id), "left_out", None) or {})
+    return contexts
 
 
 def context(connection, site, forge, target, scope, active_run, last_run) -> dict:
+    forge = forge.get(site.cloud_id) if site else None
     return {
         "site": site,
         "repository": target.repository if target else None,
-        "forge": forge.get(site.cloud_id) if site else None,
+        "forge": forge,
         "scope": scope,
         "active_run": active_run,
         "last_run": last_run,
-        "fix": fix_action(connection, site, target),
+        "fix": fix_action(connection, site=site, forge=forge, target=target),
         "edit_scope_url": reverse("confluence-step-scope", args=[connection.org.slug, connection.id]),
     }
 
 
-def fix_action(connection: Connection, site, target) -> dict | None:
-    """The button that fixes what the card's warning describes."""
+def fix_action(connection: Connection, *, site, forge, target) -> dict | None:
+    """The button that fixes the first problem the card's warning describes (from the rows read for every card)."""
     if connection.status != Connection.Status.ATTENTION:
         return None
-    slug, pk = connection.org.slug, connection.id
-    if site and site.grant_status == AtlassianSite.Grant.REVOKED:
-        return {"label": "Link Atlassian account", "url": reverse("confluence-step-atlassian", args=[slug, pk])}
-    if FORGE_REMOVED in connection.status_detail:
-        return {"label": "Reinstall the Forge app", "url": reverse("confluence-step-forge", args=[slug, pk])}
-    if target and target.repository.installation.status != "active":
-        return {"label": "Link GitHub", "url": reverse("github-link", args=[slug, pk])}
-    return {"label": "Choose a repository", "url": reverse("confluence-step-repository", args=[slug, pk])}
+    found = needing_attention(site=site, forge=forge, target=target)
+    if not found:
+        return None  # the warning is older than the rows, which show nothing left to fix
+    label, url_name = FIXES[found[0].code]
+    return {"label": label, "url": reverse(url_name, args=[connection.org.slug, connection.id])}
 
 
 def sync_now(connection: Connection, *, trigger: str = SyncRun.Trigger.MANUAL) -> SyncRun | None:
-    """Queue a sync of a ready, unpaused connection; None when it cannot sync yet."""
-    if not ready_to_sync(connection):
+    """Queue a sync of a ready, unpaused connection; None when it cannot sync yet (the page says so)."""
+    try:
+        return enqueue_sync(connection, trigger=trigger)
+    except NotReady:
         return None
-    return enqueue_sync(connection, trigger=trigger)

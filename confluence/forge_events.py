@@ -36,7 +36,7 @@ from confluence.auth import client_for
 from confluence.client import AuthRevoked, ConfluenceError, ConfluenceUnavailable, Space
 from confluence.forge import Invocation
 from confluence.models import AtlassianSite, ForgeTokenUse, SyncRun, SyncScope, SyncState, WebhookEvent
-from confluence.sync_queue import enqueue_sync, ready_to_sync
+from confluence.sync_queue import NotReady, enqueue_sync
 from connectors.http import ApiSession
 from connectors.models import Connection
 from connectors.storable import storable
@@ -329,10 +329,7 @@ def queue_page_runs(
             # A storm of edits: an earlier run read a later version than this event's. No run, no API call.
             skipped.append(f"{connection.name}: this version is synced already")
             continue
-        if reason := not_syncing(connection):
-            skipped.append(f"{connection.name}: {reason}")
-            continue
-        runs.append(enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[page_id]))
+        queue_run(connection, runs=runs, skipped=skipped, page_ids=[page_id])
     where = ", ".join(sorted(space_keys)) or "?"
     return result(runs, skipped, none=f"Page {page_id} in {where} is outside every scope.")
 
@@ -400,10 +397,7 @@ def handle_space_event(event: WebhookEvent) -> Result:
                 scope.save(update_fields=["spaces", "updated_at"])
                 updated.append(connection.name)
         if event.event_type == SPACE_PERMISSIONS:
-            if reason := not_syncing(connection):
-                skipped.append(f"{connection.name}: {reason}")
-            else:
-                runs.append(enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE))
+            queue_run(connection, runs=runs, skipped=skipped)
     if updated and not runs:
         return WebhookEvent.Status.PROCESSED, f"Space name updated in the scope of {', '.join(updated)}.", []
     return result(runs, skipped, none=f"Space {event.space_key} is unchanged in every scope.")
@@ -440,10 +434,7 @@ def handle_space_deleted(event: WebhookEvent) -> Result:
                 scope.save(update_fields=["spaces", "pages", "updated_at"])
                 left_scope = " (space removed from the scope)"
             # An archived space stays in the scope; the run leaves its pages out, as for any archived space.
-        if reason := not_syncing(connection):
-            skipped.append(f"{connection.name}: {reason}{left_scope}")
-            continue
-        runs.append(enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE))
+        queue_run(connection, runs=runs, skipped=skipped, note=left_scope)
     return result(runs, skipped, none=f"Space {key} was deleted; it is outside every scope.")
 
 
@@ -537,14 +528,14 @@ def site_connections(cloud_id: str):
         yield connections[scope.connection_id], scope, {**index.get("unsynced", {}), **index.get("pages", {})}
 
 
-def not_syncing(connection: Connection) -> str:
-    """Why a connection takes no sync now (empty when it does). The reconciliation run catches up later."""
-    if connection.paused:
-        return "connection paused"
-    # The Forge step is not required: an event arriving proves the app is installed, whatever we recorded.
-    if not ready_to_sync(connection):
-        return "setup not finished"
-    return ""
+def queue_run(connection: Connection, *, runs: list, skipped: list, page_ids=None, note: str = "") -> None:
+    """Queue the event's run, or note why the connection takes none now (the reconciliation run catches up later).
+    The Forge step is not required (`enqueue_sync` does not ask for it): an event arriving proves the app is
+    installed, whatever we recorded."""
+    try:
+        runs.append(enqueue_sync(connection, trigger=SyncRun.Trigger.FORGE, page_ids=page_ids))
+    except NotReady as refused:
+        skipped.append(f"{connection.name}: {refused.problem.message}{note}")
 
 
 def result(runs: list[SyncRun], skipped: list[str], *, none: str) -> Result:

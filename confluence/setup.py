@@ -17,12 +17,11 @@ from confluence.models import (
     SyncState,
     SyncTarget,
 )
-from confluence.sync_queue import enqueue_sync, ready_to_sync
+from confluence.readiness import FORGE_REMOVED, Problem, needing_attention
+from confluence.sync_queue import NotReady, enqueue_sync
 from connectors.models import Connection, SetupTask
 from github_sync.ingest import drop_documents
 from github_sync.models import Installation, Repository, Source
-
-FORGE_REMOVED = "Forge app removed — changes are no longer captured. A site admin can reinstall it."
 
 
 def task(connection: Connection, kind: str) -> SetupTask:
@@ -235,8 +234,8 @@ def use_repository(connection: Connection, repository: Repository, *, previous: 
     if previous is not None and previous.pk != repository.pk:
         release_repository(connection, previous)
     became_active = update_status(connection)
-    if (became_active or previous is None or previous.pk != repository.pk) and ready_to_sync(connection):
-        enqueue_sync(connection, trigger=SyncRun.Trigger.SETUP)
+    if became_active or previous is None or previous.pk != repository.pk:
+        sync_if_ready(connection, trigger=SyncRun.Trigger.SETUP)
 
 
 def release_repository(connection: Connection, repository: Repository) -> None:
@@ -268,33 +267,29 @@ def save_scope(
     )
     task(connection, "configure_scope").mark(SetupTask.State.DONE, summary, by=user)
     update_status(connection)  # the scope's own sync below covers a connection that just became active
-    if ready_to_sync(connection):
-        enqueue_sync(connection, trigger=SyncRun.Trigger.SCOPE)
+    sync_if_ready(connection, trigger=SyncRun.Trigger.SCOPE)
+    return scope
+
+
+def set_include_restricted(connection: Connection, *, include: bool, user) -> SyncScope:
+    """An organization admin's choice to sync pages with a view restriction (or to stop): the scope file records
+    it, and a run over the whole scope adds or removes those pages."""
+    scope = SyncScope.objects.get(connection=connection)
+    if scope.include_restricted != include:
+        scope.include_restricted, scope.updated_by = include, user
+        scope.save(update_fields=["include_restricted", "updated_by", "updated_at"])
+        sync_if_ready(connection, trigger=SyncRun.Trigger.SCOPE)
     return scope
 
 
 # Status ----------------------------------------------------------------------------------------------------
 
 
-def problems(connection: Connection) -> list[str]:
-    """What stops this connection from working, in words for its owners (empty when nothing does)."""
-    found = []
+def problems(connection: Connection) -> list[Problem]:
+    """What stops this connection from working, each with its words for its owners (empty when nothing does)."""
     site = AtlassianSite.objects.filter(connection=connection).first()
-    if site and site.grant_status == AtlassianSite.Grant.REVOKED:
-        found.append(site.grant_detail or "Atlassian access was revoked: link your Atlassian account again.")
-    forge = site.forge() if site else None
-    if forge and forge.uninstalled_at and not forge.is_installed:
-        found.append(FORGE_REMOVED)
     target = SyncTarget.objects.filter(connection=connection).select_related("repository__installation").first()
-    if target:
-        installation = target.repository.installation
-        if installation.status == Installation.Status.REMOVED:
-            found.append(f"The GitHub App was removed from {installation.account_login}: install it again.")
-        elif installation.status == Installation.Status.SUSPENDED:
-            found.append(f"The GitHub App is suspended on {installation.account_login}: an owner can unsuspend it.")
-        elif not target.repository.accessible:
-            found.append(f"ctx| can no longer reach {target.repository.full_name}: grant access or pick another.")
-    return found
+    return needing_attention(site=site, forge=site.forge() if site else None, target=target)
 
 
 def update_status(connection: Connection) -> bool:
@@ -304,7 +299,7 @@ def update_status(connection: Connection) -> bool:
     was_active = connection.status == Connection.Status.ACTIVE
     found = problems(connection)
     if found:
-        connection.set_status(Connection.Status.ATTENTION, " ".join(found))
+        connection.set_status(Connection.Status.ATTENTION, " ".join(problem.message for problem in found))
     else:
         connection.clear_attention()
     return not was_active and connection.status == Connection.Status.ACTIVE and not connection.paused
@@ -313,4 +308,12 @@ def update_status(connection: Connection) -> bool:
 def update_status_and_sync(connection: Connection) -> None:
     """After a setup step or a fixed problem: becoming active starts a sync."""
     if update_status(connection):
-        enqueue_sync(connection, trigger=SyncRun.Trigger.SETUP)
+        sync_if_ready(connection, trigger=SyncRun.Trigger.SETUP)
+
+
+def sync_if_ready(connection: Connection, *, trigger: str) -> SyncRun | None:
+    """A setup change syncs a connection that can sync; one still being set up (or paused) syncs once it can."""
+    try:
+        return enqueue_sync(connection, trigger=trigger)
+    except NotReady:
+        return None

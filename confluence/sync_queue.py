@@ -1,9 +1,11 @@
 """The sync queue: the one way to ask for a sync, and the claim a worker makes on a queued run.
 
 Every kind of request (the wizard, "Sync now", the admin, the schedule, Forge events, the command) calls
-`enqueue_sync`. The database keeps at most one queued and one running run per connection (partial unique
+`enqueue_sync`, which refuses a connection that is paused or not set up (`NotReady`, with the reason): callers
+do not check first. The database keeps at most one queued and one running run per connection (partial unique
 indexes), so a burst of requests merges into the queued run, and two workers can never run one connection at once.
-A leaf module (models and the broker only), so any module may queue a sync without importing the engine.
+A leaf module (models, `confluence.readiness` and the broker only), so any module may queue a sync without
+importing the engine.
 """
 
 from __future__ import annotations
@@ -17,24 +19,27 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from confluence.models import SyncRun
-from connectors.models import Connection, SetupTask
+from confluence.readiness import Problem, sync_blocker
+from connectors.models import Connection
 
 logger = logging.getLogger(__name__)
 
 
-def ready_to_sync(connection: Connection) -> bool:
-    """Unpaused, with every setup step done except the Forge app's: without Forge nothing tells us about changes,
-    but the reconciliation schedule and "Sync now" keep the repository right."""
-    if connection.paused:
-        return False
-    steps = connection.tasks.exclude(kind="install_forge")
-    return steps.exists() and not steps.exclude(state=SetupTask.State.DONE).exists()
+class NotReady(Exception):
+    """The connection takes no sync now (paused, or its setup is not finished): `problem` says why."""
+
+    def __init__(self, connection: Connection, problem: Problem):
+        self.connection, self.problem = connection, problem
+        super().__init__(f"Connection {connection.pk} takes no sync now: {problem.message}.")
 
 
 def enqueue_sync(
     connection: Connection, *, trigger: str, page_ids: list[str] | None = None, full: bool = False
 ) -> SyncRun:
-    """Queue a sync, or merge the request into the connection's queued run (page ids unioned, `full` wins)."""
+    """Queue a sync, or merge the request into the connection's queued run (page ids unioned, `full` wins).
+    Raises NotReady, before writing anything, when the connection takes no sync now."""
+    if (problem := sync_blocker(connection)) is not None:
+        raise NotReady(connection, problem)
     page_ids = sorted({str(p) for p in page_ids}) if page_ids is not None else None
     for _ in range(3):
         try:

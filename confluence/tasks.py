@@ -4,6 +4,7 @@ module. The queue itself is `confluence.sync_queue`, the engine `confluence.sync
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,8 +15,10 @@ from django.utils import timezone
 from confluence import sync, sync_queue
 from confluence.forge_events import process_pending_events
 from confluence.models import ForgeTokenUse, SyncRun, WebhookEvent
-from confluence.sync_queue import enqueue_sync, ready_to_sync
+from confluence.sync_queue import NotReady, enqueue_sync
 from connectors.models import Connection
+
+logger = logging.getLogger(__name__)
 
 
 def run_sync(run_id: int) -> None:
@@ -43,7 +46,11 @@ def recover_stale_runs() -> int:
             )
         if stale:
             recovered += 1
-            enqueue_sync(run.connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=run.page_ids, full=run.full)
+            try:
+                enqueue_sync(run.connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=run.page_ids, full=run.full)
+            except NotReady as refused:
+                # Paused (or sent back to setup) meanwhile: resuming or finishing setup syncs the whole scope.
+                logger.info("no recovery run for sync run %s: %s", run.id, refused.problem.message)
     return recovered
 
 
@@ -68,9 +75,13 @@ def reconcile_due() -> int:
     count = 0
     for connection in connections:
         recent = connection.sync_runs.filter(page_ids__isnull=True, created_at__gte=cutoff).exists()
-        if ready_to_sync(connection) and not recent:
+        if recent:
+            continue
+        try:
             enqueue_sync(connection, trigger=SyncRun.Trigger.SCHEDULE)
-            count += 1
+        except NotReady:
+            continue  # still being set up: the setup's last step starts its first sync
+        count += 1
     return count
 
 
@@ -86,8 +97,13 @@ def sweep() -> dict[str, int]:
 def retry_sync(connection_id: int, page_ids: list[str] | None, full: bool) -> None:
     """Scheduled after a temporary failure: queue the same work again (merging with anything queued since)."""
     connection = Connection.objects.filter(pk=connection_id).first()
-    if connection is not None and not connection.paused:
+    if connection is None:
+        return
+    try:
         enqueue_sync(connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=page_ids, full=full)
+    except NotReady as refused:
+        # Resuming (or finishing setup again) syncs the whole scope, this work included.
+        logger.info("no retry for connection %s: %s", connection_id, refused.problem.message)
 
 
 def prune_history() -> dict[str, int]:

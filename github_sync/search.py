@@ -245,8 +245,7 @@ def _search_postgresql(repositories: list[int], terms: list[str], limit: int, do
         sections = sections.filter(document__in=documents)
     with statement_timeout():
         ranked = list(
-            sections
-            .annotate(rank=SearchRank(F("search_vector"), tsquery))
+            sections.annotate(rank=SearchRank(F("search_vector"), tsquery))
             .order_by("-rank", "id")
             .values_list("id", "rank")[:limit]
         )
@@ -325,10 +324,7 @@ def _search_like(repositories: list[int], terms: list[str], limit: int, document
     sections = Section.objects.filter(reduce(and_, matches), document__repository__in=repositories)
     if documents is not None:
         sections = sections.filter(document__in=documents)
-    candidates = (
-        sections.values_list("id", "document__title", "heading_path", "text")
-        .order_by("id")[:1000]
-    )
+    candidates = sections.values_list("id", "document__title", "heading_path", "text").order_by("id")[:1000]
     scored = []
     for section_id, title, headings, text in candidates:
         lowered = text.lower()

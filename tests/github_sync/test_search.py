@@ -121,7 +121,8 @@ def crowded(github_connection, push, ingest_now):
         f"confluence/ENG/page-{n}.md": f"---\ntitle: Deploy {n}\nspace_key: ENG\n---\n# Deploy\n\ndeploy deploy deploy"
         for n in range(300)
     }
-    files["confluence/OPS/runbook.md"] = "---\ntitle: Runbook\nspace_key: OPS\n---\n# Notes\n\n" + "word " * 300 + "deploy"
+    weak = "---\ntitle: Runbook\nspace_key: OPS\n---\n# Notes\n\n" + "word " * 300 + "deploy"
+    files["confluence/OPS/runbook.md"] = weak
     ingest_now(push(files))
 
 

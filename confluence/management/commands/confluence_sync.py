@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
 from confluence.sync import run as run_sync
-from confluence.sync_queue import enqueue_sync, ready_to_sync
+from confluence.sync_queue import NotReady, enqueue_sync
 from connectors.models import Connection
 
 
@@ -26,9 +26,10 @@ class Command(BaseCommand):
         connection = Connection.objects.filter(pk=connection_id, kind=Connection.Kind.CONFLUENCE).first()
         if connection is None:
             raise CommandError(f"No Confluence connection with id {connection_id}.")
-        if not ready_to_sync(connection):
-            raise CommandError(f"Connection {connection_id} has not finished its setup, or is paused.")
-        run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND, full=full)
+        try:
+            run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND, full=full)
+        except NotReady:
+            raise CommandError(f"Connection {connection_id} has not finished its setup, or is paused.") from None
         self.stdout.write(f"Sync run {run.pk} queued for {connection}.")
         if wait:
             run = self.wait_for(run)

@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
 from confluence.sync import run as run_sync
-from confluence.sync_queue import enqueue_sync
+from confluence.sync_queue import NotReady, enqueue_sync
 from github_sync.models import ApiKey
 from sandbox import demo
 from sandbox.seed import seed_world
@@ -48,7 +48,10 @@ class Command(BaseCommand):
                 connection = demo.build_demo(world, user=user)
             except demo.DemoBlocked as blocked:
                 raise CommandError(f"Stopped before taking anything from another organization. {blocked}") from None
-            run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND)
+            try:
+                run = enqueue_sync(connection, trigger=SyncRun.Trigger.COMMAND)
+            except NotReady as refused:
+                raise CommandError(f"The demo connection cannot sync: {refused.problem.message}.") from None
             run_sync(run.pk)
             run.refresh_from_db()
             path = world.github.repository_path(*demo.DEMO_REPOSITORY.split("/"))
