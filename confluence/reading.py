@@ -75,13 +75,14 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
     hierarchy.update(missing_parents(client, hierarchy, spaces=keys))
     listed = {page.id for pages in listing.values() for page in pages}
     parents = {pid: page.parent_id for pid, page in hierarchy.items() if pid not in listed}
-    restricted = {pid for pid, fact in facts.items() if fact.restricted}
+    unknown = unsearched(listed, facts, index)
+    restricted = {pid for pid, fact in facts.items() if fact.restricted} | unknown
     selection = select_pages(spec, pages_by_space=listing, labels=labels, extra_parents=parents, restricted=restricted)
     world = {pid: desired(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()}
     for pid in [pid for pid in bodies if pid not in selection.selected]:
         del bodies[pid]
     reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy))
-    reading.restricted = {pid: page.title for pid, page in selection.restricted.items()}
+    reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
     if not with_bodies:  # every page is rendered anyway on a first or full run
         reading.attachments_changed = attachments_changed(client, index, space_keys=[s.key for s in spaces])
     return reading
@@ -118,7 +119,8 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     facts = client.page_facts(f"type = page AND id in ({', '.join(sorted(refreshed))})") if fetched else {}
     # A page that moved (to another parent or space), is new to the index, or became restricted brings its subtree
     # along: Confluence moves the children with it, and a view restriction covers them. Read that subtree as it is.
-    withheld = set() if spec.include_restricted else {pid for pid, fact in facts.items() if fact.restricted}
+    unknown = unsearched({p.id for p in fetched}, facts, index)
+    withheld = set() if spec.include_restricted else {pid for pid, fact in facts.items() if fact.restricted} | unknown
     reshaped = [p.id for p in fetched if reshaped_page(p, index) or p.id in withheld]
     subtree = subtree_facts(client, reshaped)
     new = sorted(subtree.keys() - refreshed, key=page_order)
@@ -138,13 +140,21 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     by_space: dict[str, list] = {}
     for page in world.values():
         by_space.setdefault(page.space_key, []).append(page)
-    restricted = {pid for pid, fact in facts.items() if fact.restricted}
+    unknown = unsearched(refreshed, facts, index)
+    restricted = {pid for pid, fact in facts.items() if fact.restricted} | unknown
     selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents, restricted=restricted)
     bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
     selected = {pid: world[pid] for pid in selection.selected}
     reading = Reading(selected, bodies, unsynced_ancestors(selected, known), judged=refreshed | gone)
-    reading.restricted = {pid: page.title for pid, page in selection.restricted.items()}
+    reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
     return reading
+
+
+def unsearched(page_ids: set[str], facts: Mapping[str, PageFacts], index: Index) -> set[str]:
+    """Pages new to the repository that the search does not know yet (its index lags behind new content): their
+    restrictions are unknown, so they wait for a later run. A page the repository holds keeps its place meanwhile:
+    a lagging search must not delete it either."""
+    return {pid for pid in page_ids if pid not in facts and pid not in index.pages}
 
 
 def reshaped_page(page: Page, index: Index) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import TooManyFieldsSent
+from django.core.exceptions import DisallowedHost, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -25,7 +25,8 @@ def back_link(request: HttpRequest) -> tuple[str, str]:
     referer = request.META.get("HTTP_REFERER", "")
     if (
         referer
-        and url_has_allowed_host_and_scheme(referer, allowed_hosts={request.get_host()})
+        and (host := allowed_host(request))
+        and url_has_allowed_host_and_scheme(referer, allowed_hosts={host})
         # A failed GET's own address would only fail again; a form that posted to itself is worth going back to.
         and (request.method != "GET" or not referer.endswith(request.get_full_path()))
     ):
@@ -37,6 +38,14 @@ def back_link(request: HttpRequest) -> tuple[str, str]:
         if membership is not None:
             return reverse("connectors", args=[membership.org.slug]), f"Back to {membership.org.name}'s connectors"
     return reverse("home"), "Back to your connectors"
+
+
+def allowed_host(request: HttpRequest) -> str:
+    """The request's host, or "" when it is not an allowed one (the 400 for a bad Host must not fail again)."""
+    try:
+        return request.get_host()
+    except DisallowedHost:
+        return ""
 
 
 def error_page(request: HttpRequest, *, status: int, title: str, explanation: str) -> HttpResponse:

@@ -60,3 +60,8 @@ def test_a_server_error_page_needs_no_database():
 
     response = server_error(RequestFactory().get("/"))
     assert response.status_code == 500 and b"Something went wrong on our side" in response.content
+
+
+def test_a_bad_host_with_a_referer_gets_the_400_page_not_a_500(client):
+    response = client.get("/", HTTP_HOST="evil.example", HTTP_REFERER="https://evil.example/")
+    assert response.status_code == 400
