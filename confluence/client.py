@@ -16,10 +16,15 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 
+from confluence.convert.links import FORMER_USER
 from connectors.http import ApiSession, requested_wait
 from connectors.storable import storable
 
 MAX_LIMIT = 250
+# v2 `POST /wiki/api/v2/users-bulk` (scope read:user:confluence) takes the ids in the body, so a batch is not bound
+# by the URL length that makes v1 `GET /wiki/rest/api/user/bulk` (200 ids documented) fail with 400/414 before 200
+# ids (CONFCLOUD-76894). v2 documents no maximum; 100 a request is the budget the sync promises.
+USERS_BULK_MAX = 100
 # CQL search with expansions besides the body answers at most 200 results a request.
 RESTRICTED_SEARCH_LIMIT = 200
 FACT_EXPANSIONS = (
@@ -155,6 +160,38 @@ class Attachment:
             version=int((d.get("version") or {}).get("number", 1)),
             status=d.get("status") or "current",
         )
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the bulk user lookup says of an account: its display name, `accountStatus` (active, inactive, closed,
+    unknown) and `accountType` (atlassian, app, customer, unknown)."""
+
+    account_id: str
+    display_name: str = ""
+    account_status: str = "unknown"
+    account_type: str = "unknown"
+
+    @classmethod
+    def from_json(cls, d: dict) -> Person:
+        return cls(
+            account_id=str(d["accountId"]),
+            display_name=text(str(d.get("displayName") or d.get("publicName") or "")),
+            account_status=str(d.get("accountStatus") or "unknown"),
+            account_type=str(d.get("accountType") or "unknown"),
+        )
+
+    @property
+    def shown_name(self) -> str | None:
+        """The name a mention shows: deactivated people say so, closed ones are former users; None when the lookup
+        knows no name (the converter then writes "@unknown user")."""
+        if self.account_status == "closed":
+            return FORMER_USER
+        if not self.display_name:
+            return None
+        if self.account_status == "inactive":
+            return f"{self.display_name} (deactivated)"
+        return self.display_name
 
 
 @dataclass(frozen=True)
@@ -315,6 +352,32 @@ class ConfluenceClient:
                 attachment = Attachment.from_v1(item)
                 found.setdefault(attachment.page_id, []).append(attachment)
         return found
+
+    def post(self, path: str, body: dict) -> dict:
+        url = f"{self.base}{path}"
+        headers = {**_headers(self.token()), "Content-Type": "application/json"}
+        response = self.session.request("POST", url, json=body, headers=headers)
+        if response.status_code == 401:
+            headers = {**_headers(self.token(force=True)), "Content-Type": "application/json"}
+            response = self.session.request("POST", url, json=body, headers=headers)
+            if response.status_code == 401:
+                raise AuthRevoked("Confluence refused a freshly refreshed token", status=401)
+        return _json(response)
+
+    def people(self, account_ids: list[str]) -> dict[str, Person]:
+        """Account id → what the bulk user lookup says of it, 100 ids a request. Every id asked about is in the
+        answer: one the lookup did not return (no such account, or not visible) as an unknown person."""
+        # Reference: https://developer.atlassian.com/cloud/confluence/rest/v2/api-group-user/ ("Create bulk user
+        # lookup using ids": POST /users-bulk with {"accountIds": [...]}).
+        ids = sorted(set(account_ids))
+        found: dict[str, Person] = {}
+        for start in range(0, len(ids), USERS_BULK_MAX):
+            chunk = ids[start : start + USERS_BULK_MAX]
+            data = self.post("/wiki/api/v2/users-bulk", {"accountIds": chunk})
+            for d in data.get("results") or []:
+                if isinstance(d, dict) and d.get("accountId") in chunk:
+                    found[str(d["accountId"])] = Person.from_json(d)
+        return {account_id: found.get(account_id, Person(account_id)) for account_id in ids}
 
     def attachments(self, page_id: str) -> list[Attachment]:
         return [

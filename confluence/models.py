@@ -442,3 +442,29 @@ class ReportedAccount(models.Model):
 
     def __str__(self) -> str:
         return f"Atlassian account {self.account_id} ({'closed' if self.closed_at else 'active'})"
+
+
+class KnownPerson(models.Model):
+    """A person's display name as a Confluence site's bulk user lookup gave it, so mentions render as names.
+
+    Kept per site (`cloud_id`) and read again once `NAME_LIFETIME` has passed (on the next run over the whole scope,
+    which re-renders the pages mentioning someone whose name changed). Personal data: `confluence.privacy` reports
+    these accounts and erases a closed person's row. People the lookup did not return are kept too (an empty name,
+    status "unknown") so that they are not asked about again before the row expires."""
+
+    NAME_LIFETIME = timedelta(days=7)
+
+    cloud_id = models.CharField(max_length=64)
+    account_id = models.CharField(max_length=128)
+    display_name = models.CharField(max_length=255, blank=True)
+    # What the lookup says: accountStatus ("active", "inactive", "closed", "unknown") and accountType ("atlassian",
+    # "app", "customer", "unknown").
+    account_status = models.CharField(max_length=32, blank=True)
+    account_type = models.CharField(max_length=32, blank=True)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["cloud_id", "account_id"], name="known_person_per_site")]
+
+    def __str__(self) -> str:
+        return f"{self.display_name or 'unknown person'} on {self.cloud_id}"

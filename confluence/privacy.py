@@ -4,7 +4,8 @@ What ctx| stores of Atlassian accounts:
 - the linking person's account id, name and email (`AtlassianSite`, `PendingAtlassianLink`, and allauth
   `SocialAccount` rows of provider "atlassian" if any exist), and that name in the link step's detail;
 - in each connection's repository, the account ids of the people its pages mention (a link to their Confluence
-  profile; the index lists them per page as `mentions`).
+  profile; the index lists them per page as `mentions`), and the display names the bulk user lookup gave for them
+  (`KnownPerson`, per site).
 
 `report_due()`, the hourly "ctx: report personal data" schedule, reports every account id stored for each
 Confluence site with a working grant, 90 a request, once a cycle (Atlassian's `Cycle-Period`, 7 days by default),
@@ -44,6 +45,7 @@ from confluence.convert.links import FORMER_USER
 from confluence.index import Index, parse_index
 from confluence.models import (
     AtlassianSite,
+    KnownPerson,
     PendingAtlassianLink,
     PersonalDataReport,
     ReportedAccount,
@@ -216,6 +218,8 @@ def stored_accounts(cloud_id: str, *, now: datetime) -> dict[str, datetime]:
             hold(link.account_id, link.created_at)
     for social in SocialAccount.objects.filter(provider=PROVIDER):
         hold(social.uid, max(filter(None, [social.date_joined, social.last_login])))
+    for account_id, read_at in KnownPerson.objects.filter(cloud_id=cloud_id).values_list("account_id", "read_at"):
+        hold(account_id, read_at)
     for state in SyncState.objects.filter(connection_id__in=[site.connection_id for site in sites]):
         for account_id in mentions(state):
             hold(account_id, now)
@@ -242,6 +246,8 @@ def erase_closed(account_ids: Iterable[str], *, now: datetime) -> None:
     for account_id in account_ids:
         ReportedAccount.objects.update_or_create(account_id=account_id, defaults={"closed_at": now})
     words = known_words(account_ids)
+    # Only the connections these accounts were linked to (a taken-over site keeps its account id) name them.
+    linked = list(AtlassianSite.objects.filter(account_id__in=account_ids).values_list("connection_id", flat=True))
     for site in AtlassianSite.objects.filter(account_id__in=account_ids).select_related("connection"):
         # The person's grant closed with the account: the connection needs someone else to link the site.
         mark_revoked(site, detail=CLOSED_DETAIL)
@@ -249,7 +255,8 @@ def erase_closed(account_ids: Iterable[str], *, now: datetime) -> None:
         site.save(update_fields=["account_id", "account_name", "account_email"])
     PendingAtlassianLink.objects.filter(account_id__in=account_ids).delete()
     SocialAccount.objects.filter(provider=PROVIDER, uid__in=account_ids).delete()
-    scrub_details(words)
+    KnownPerson.objects.filter(account_id__in=account_ids).delete()
+    scrub_details(words, connection_ids=linked)
     erase_mentions(set(account_ids))
 
 
@@ -270,13 +277,14 @@ def known_words(account_ids: list[str]) -> set[str]:
     return {word for word in words if word and word != FORMER_USER}
 
 
-def scrub_details(words: set[str], *, replacement: str = FORMER_USER) -> None:
+def scrub_details(words: set[str], *, connection_ids: list[int], replacement: str = FORMER_USER) -> None:
     """Replace the words in the texts that name a linking person: the link step's detail ("… as <name>"), and the
-    "re-link needed" details of connections whose account was taken over (`confluence.setup.link_site`)."""
+    "re-link needed" details of connections whose account was taken over (`confluence.setup.link_site`). Only in
+    the connections the person was linked to: another organization's "Annette" is not this "Ann"."""
     texts = [
-        (SetupTask.objects.filter(kind="link_atlassian"), "detail"),
-        (Connection.objects.filter(kind=Connection.Kind.CONFLUENCE), "status_detail"),
-        (AtlassianSite.objects.all(), "grant_detail"),
+        (SetupTask.objects.filter(kind="link_atlassian", connection_id__in=connection_ids), "detail"),
+        (Connection.objects.filter(kind=Connection.Kind.CONFLUENCE, id__in=connection_ids), "status_detail"),
+        (AtlassianSite.objects.filter(connection_id__in=connection_ids), "grant_detail"),
     ]
     for word in sorted(words, key=len, reverse=True):  # an email before the name it may contain
         for rows, field in texts:
@@ -307,6 +315,8 @@ def erase_mentions(account_ids: set[str]) -> None:
 def refresh_updated(account_ids: Iterable[str], *, now: datetime) -> None:
     """Read again the profile of each account whose profile changed, wherever ctx| holds its name and email."""
     for account_id in sorted(set(account_ids)):
+        # A mentioned person's cached name is out of date: the next run over the whole scope reads it again.
+        KnownPerson.objects.filter(account_id=account_id).update(read_at=now - KnownPerson.NAME_LIFETIME * 2)
         profile = read_profile(account_id)
         if profile is None:
             continue  # no grant of that person works now: the next report asks again

@@ -24,6 +24,8 @@ class SiteMap:
     attachment_paths: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # Account ids the personal data reporting API said are closed: such people show as "Former user", unlinked.
     closed_accounts: frozenset[str] = frozenset()
+    # Account id → the name a mention shows (the site's known people); others show as "@unknown user".
+    user_names: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -33,6 +35,7 @@ class SiteMap:
         *,
         attachment_paths: Mapping | None = None,
         closed_accounts: Iterable[str] = (),
+        user_names: Mapping[str, str] | None = None,
     ) -> SiteMap:
         by_title = {(p.space_key, p.title): pid for pid, p in pages.items()}
         return cls(
@@ -41,6 +44,7 @@ class SiteMap:
             by_title=by_title,
             attachment_paths=dict(attachment_paths or {}),
             closed_accounts=frozenset(closed_accounts),
+            user_names=dict(user_names or {}),
         )
 
 
@@ -95,6 +99,7 @@ def render_page(page: Desired, body: str, site: SiteMap) -> tuple[bytes, Convers
         page_id=page.id,
         space_key=page.space_key,
         closed_accounts=site.closed_accounts,
+        user_names=site.user_names,
         site=site,
         path=page.path,
     )

@@ -31,7 +31,7 @@ from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, 
 from confluence.plan import Desired, Plan, make_plan, place
 from confluence.setup import update_status
 from confluence.sync_queue import claim, start_follow_up
-from confluence.writing import render_files
+from confluence.writing import pages_with_renamed_people, render_files
 from connectors.models import Connection
 from github_sync.client import (
     GitHubError,
@@ -145,6 +145,9 @@ def plan_with_bodies(job: Job, index: Index, read: reading.Reading) -> tuple[dic
     named = showing_files_of(index, pages_named(job.run)) | read.attachments_changed
     # Pages that still show a person whose account was closed are rendered again whatever run comes first.
     named |= privacy.pages_mentioning_closed_accounts(index)
+    if not job.run.is_targeted:
+        # People whose cached names expired are looked up again; the pages showing a changed name are rendered again.
+        named |= pages_with_renamed_people(job, index)
     world, bodies, unsynced = read.world, read.bodies, read.unsynced
     for _ in range(4):
         desired = place(world, unsynced)

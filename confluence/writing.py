@@ -9,18 +9,20 @@ other pages to a page that is not where they would expect it go to Confluence in
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
 from django.conf import settings
+from django.utils import timezone
 
 from confluence import privacy
-from confluence.client import Attachment
+from confluence.client import Attachment, ConfluenceError, Person
 from confluence.convert import CONVERTER_VERSION
 from confluence.index import AttachmentEntry, Index, PageEntry, listing_digest, page_order
 from confluence.job import Job
 from confluence.layout import attachment_path, attachment_paths
-from confluence.models import SyncRun
+from confluence.models import KnownPerson, SyncRun
 from confluence.plan import Desired, Plan, link_key, ref_key
 from confluence.reading import fetch_bodies
 from confluence.render import SiteMap, render_page
@@ -34,6 +36,9 @@ MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024
 # data no agent reads whole, and GitHub refuses any file over 100 MiB.
 GITHUB_MAX_FILE_BYTES = 100 * 1024 * 1024
 PROGRESS_EVERY = 50
+# A mention in storage format: <ri:user ri:account-id="…"/>. Read from the bodies before rendering, so all the people
+# of all the pages a run renders are looked up together.
+ACCOUNT_ID = re.compile(r"""ri:account-id\s*=\s*["']\s*([^"'<>\s]+)\s*["']""")
 
 
 def max_page_bytes() -> int:
@@ -44,11 +49,15 @@ def max_page_bytes() -> int:
 def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict, index: Index):
     """(path → bytes or None for deletion, the new index, attachments downloaded). Consumes `bodies`; pages too
     large to write are left as the repository holds them, and recorded in `job.warnings`."""
+    to_render = set(plan.to_render)
+    mentioned = {account_id for pid in to_render if pid in bodies for account_id in mentioned_in(bodies[pid])}
+    # A targeted run asks only about people new to the site: refreshing an expired name there would leave the other
+    # pages showing the old one; the next run over the whole scope refreshes it and renders all of them again.
+    look_up_people(job, mentioned, refresh_expired=not job.run.is_targeted)
     site = site_map(job, desired)
     files = FileChanges()
     new_index = Index(spaces=dict(index.spaces))
     references: dict[str, set[tuple[str, str]]] = {}
-    to_render = set(plan.to_render)
     limit = max_page_bytes()
     too_large: dict[str, int] = {}
     rendered = 0
@@ -80,10 +89,99 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
 
 
 def site_map(job: Job, pages: dict[str, Desired], *, attachment_paths: dict | None = None) -> SiteMap:
-    """What links can point at, and the closed accounts whose people every rendering shows as "Former user"."""
+    """What links can point at, the names mentions show, and the closed accounts whose people every rendering shows
+    as "Former user"."""
     return SiteMap.build(
-        job.site.url, pages, attachment_paths=attachment_paths, closed_accounts=privacy.closed_account_ids()
+        job.site.url,
+        pages,
+        attachment_paths=attachment_paths,
+        closed_accounts=privacy.closed_account_ids(),
+        user_names=known_names(job.site.cloud_id),
     )
+
+
+# People ------------------------------------------------------------------------------------------------------
+
+
+def mentioned_in(body: str) -> set[str]:
+    """The account ids a storage-format body mentions (a cheap scan: no parsing)."""
+    if "ri:account-id" not in body:
+        return set()
+    return set(ACCOUNT_ID.findall(body))
+
+
+def known_names(cloud_id: str) -> dict[str, str]:
+    """Account id → the name its mentions show, for the people of the site that the lookup named."""
+    names = {}
+    for row in KnownPerson.objects.filter(cloud_id=cloud_id):
+        shown = as_person(row).shown_name
+        if shown:
+            names[row.account_id] = shown
+    return names
+
+
+def as_person(row: KnownPerson) -> Person:
+    return Person(row.account_id, row.display_name, row.account_status, row.account_type)
+
+
+def look_up_people(job: Job, account_ids: Iterable[str], *, refresh_expired: bool = True) -> set[str]:
+    """Ask the bulk user lookup (100 a request) about the people the site's cache does not hold, and those whose
+    entry expired when `refresh_expired`; store the answers. Closed accounts are never asked about (they stay
+    "Former user"). Returns the ids whose shown name is not what it was (new people included)."""
+    wanted = set(account_ids) - privacy.closed_account_ids()
+    if not wanted:
+        return set()
+    cloud_id = job.site.cloud_id
+    rows = {row.account_id: row for row in KnownPerson.objects.filter(cloud_id=cloud_id)}
+    expired_before = timezone.now() - KnownPerson.NAME_LIFETIME
+    stale = sorted(
+        account_id
+        for account_id in wanted
+        if account_id not in rows or (refresh_expired and rows[account_id].read_at < expired_before)
+    )
+    if not stale:
+        return set()
+    try:
+        people = job.confluence.people(stale)
+    except ConfluenceError as error:
+        if error.status != 403:
+            raise
+        # A grant given before ctx| asked for read:user:confluence: mentions show "@unknown user" until re-linked.
+        logger.warning("site %s refused the user lookup (%s): mentions keep their fallback", cloud_id, error)
+        return set()
+    now = timezone.now()
+    KnownPerson.objects.bulk_create(
+        [
+            KnownPerson(
+                cloud_id=cloud_id,
+                account_id=person.account_id,
+                # A closed account's name is not kept, whatever the lookup says.
+                display_name="" if person.account_status == "closed" else person.display_name[:255],
+                account_status=person.account_status[:32],
+                account_type=person.account_type[:32],
+                read_at=now,
+            )
+            for person in people.values()
+        ],
+        update_conflicts=True,
+        unique_fields=["cloud_id", "account_id"],
+        update_fields=["display_name", "account_status", "account_type", "read_at"],
+    )
+    return {
+        account_id
+        for account_id, person in people.items()
+        if account_id not in rows or as_person(rows[account_id]).shown_name != person.shown_name
+    }
+
+
+def pages_with_renamed_people(job: Job, index: Index) -> frozenset[str]:
+    """For a run over the whole scope: ask again about the people the repository's pages mention whose names
+    expired (or were never read); the pages that mention someone whose shown name changed are rendered again."""
+    mentioned = {account_id for entry in index.pages.values() for account_id in entry.mentions}
+    changed = look_up_people(job, mentioned)
+    if not changed:
+        return frozenset()
+    return frozenset(pid for pid, entry in index.pages.items() if changed.intersection(entry.mentions))
 
 
 def entry_for(page: Desired, content: bytes, *, links: list[str], mentions: Iterable[str] = ()) -> PageEntry:

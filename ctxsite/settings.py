@@ -302,6 +302,8 @@ ATLASSIAN_SCOPES = [
     "read:confluence-content.all",
     "read:confluence-space.summary",
     "readonly:content.attachment:confluence",
+    # The bulk user lookup (v2 POST /users-bulk), so mentions show people's display names.
+    "read:user:confluence",
     # The personal data reporting API (confluence.privacy): which Atlassian accounts ctx| stores data of.
     "report:personal-data",
 ]

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from sandbox import credentials
-from sandbox.atlassian import confluence_v1, confluence_v2, models, restrictions
+from sandbox.atlassian import confluence_v1, confluence_v2, models, restrictions, users
 from sandbox.atlassian.attachments import AttachmentsMixin
 from sandbox.atlassian.editing import EditingMixin
 from sandbox.atlassian.forge import ForgeMixin
@@ -50,6 +50,7 @@ class AtlassianSimulator(
         confluence_v2.register(self)
         confluence_v1.register(self)
         restrictions.register(self)
+        users.register(self)
         self._register_privacy_routes()
         self.route("GET", r"/media/(?P<file_id>[\w-]+)", partial(confluence_v1.serve_media, self))
 

@@ -136,6 +136,22 @@ def test_the_linked_persons_closed_account_is_erased_from_the_site_and_its_texts
     assert connection.status == "attention"
 
 
+def test_erasing_leaves_other_connections_texts_alone(world, connection, globex, charlie):
+    """Another organization's connection whose step names someone else containing the same words keeps them."""
+    from connectors.models import Connection
+
+    site = AtlassianSite.objects.get(connection=connection)
+    other = Connection.create_with_tasks(org=globex, kind="confluence", created_by=charlie)
+    other_step = other.tasks.get(kind="link_atlassian")
+    other_step.detail = f"Wiki (https://globex.atlassian.net) as {site.account_name}ette Lee"
+    other_step.save()
+
+    privacy.erase_closed([site.account_id], now=timezone.now())
+
+    other_step.refresh_from_db()
+    assert other_step.detail.endswith(f"as {site.account_name}ette Lee")
+
+
 def test_an_updated_account_gets_its_name_read_again(world, connection):
     site = AtlassianSite.objects.get(connection=connection)
     world.atlassian.update_account(site.account_id, name="Sandbox Renamed", email="renamed@example.com")
