@@ -9,7 +9,7 @@ from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html, format_html_join
 
-from confluence import admin_runs, forge_events, setup  # noqa: F401  (admin_runs registers SyncRun, SyncState)
+from confluence import admin_people, admin_runs, forge_events, setup  # noqa: F401  (they register their models)
 from confluence.models import (
     AtlassianSite,
     ForgeInstallation,

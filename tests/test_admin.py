@@ -77,3 +77,26 @@ def test_the_setup_task_inline_keeps_the_detail_box_narrow(staff_client, conflue
     assert re.search(r'<textarea[^>]*name="tasks-0-detail"[^>]*cols="40"', page) or re.search(
         r'<textarea[^>]*cols="40"[^>]*name="tasks-0-detail"', page
     )
+
+
+def test_what_ctx_keeps_about_people_and_tokens_is_read_only_in_the_admin(staff_client):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from confluence.models import ForgeTokenUse, KnownPerson, PersonalDataReport, ReportedAccount
+
+    rows = [
+        PersonalDataReport.objects.create(cloud_id="c-1", accounts=3, closed=1),
+        ReportedAccount.objects.create(account_id="557058:closed", closed_at=timezone.now()),
+        KnownPerson.objects.create(cloud_id="c-1", account_id="557058:grace", display_name="Grace Hopper"),
+        ForgeTokenUse.objects.create(token_id="jti-1", body_sha256="0" * 64, expires_at=timezone.now() + timedelta(1)),
+    ]
+    for row in rows:
+        meta = row._meta
+        change = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[row.pk])
+        page = staff_client.get(change)
+        assert page.status_code == 200 and 'type="submit" value="Save"' not in page.content.decode()
+        assert staff_client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_add")).status_code == 403
+    names = staff_client.get(reverse("admin:confluence_knownperson_changelist"), {"q": "grace"}).content.decode()
+    assert "Grace Hopper" in names
