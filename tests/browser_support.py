@@ -178,3 +178,55 @@ class DeliveryThreads:
             if time.monotonic() > deadline:
                 pytest.fail(f"{len(running)} sandbox webhook deliveries still running after {timeout} s")
             running[0].join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+# Shared by the browser test modules ------------------------------------------------------------------------
+
+
+def forget_other_worlds() -> None:
+    """The live server lives as long as the session, and each test's world has keys and ids of its own: the Forge
+    JWKS and the GitHub installation tokens the site caches per process belong to one world only."""
+    from confluence import forge
+    from github_sync import client
+
+    forge.jwks.clear()
+    with client._tokens_lock:
+        client._tokens.clear()
+
+
+def session_cookie(user, base: str, seeded) -> dict:
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    with seeded.site_lock:  # a session row, written while webhooks may still be arriving
+        client.force_login(user)
+    return {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": base,
+    }
+
+
+def sign_in(page, cookie: dict) -> None:
+    page.context.clear_cookies()
+    page.context.add_cookies([cookie])
+
+
+def set_up_connection(org, user, seeded, *, repository="acme-sandbox/confluence-docs", name=""):
+    """A connection set up through the wizard's functions: the simulated side under the world's lock, then the
+    site's side (which calls the sandbox over HTTP, so outside the lock)."""
+    from sandbox import demo
+    from sandbox.store import world_for_request
+
+    # The site's lock: webhooks the simulators send meanwhile wait for this thread to be done with the database.
+    with seeded.site_lock:
+        with world_for_request() as world:
+            grants = world.grant_connection(cloud_id=seeded.cloud_id, space_keys=["ENG"], repository=repository)
+        return demo.connect_with_grants(grants, org=org, user=user, name=name)
+
+
+def url(name: str, *args) -> str:
+    from django.urls import reverse
+
+    return reverse(name, args=args)

@@ -19,10 +19,15 @@ from tests.browser_support import (
     TIMEOUT_MS,
     DeliveryThreads,
     chromium_page,
+    forget_other_worlds,
     one_site_request_at_a_time,
     point_sandbox_at,
     require_chromium,
     seed_live_world,
+    session_cookie,
+    set_up_connection,
+    sign_in,
+    url,
 )
 
 pytestmark = [pytest.mark.browser]
@@ -51,17 +56,6 @@ def live_sandbox(django_db_setup, transactional_db, live_server, settings, tmp_p
     forget_other_worlds()
 
 
-def forget_other_worlds() -> None:
-    """The live server lives as long as the session, and each test's world has keys and ids of its own: the Forge
-    JWKS and the GitHub installation tokens the site caches per process belong to one world only."""
-    from confluence import forge
-    from github_sync import client
-
-    forge.jwks.clear()
-    with client._tokens_lock:
-        client._tokens.clear()
-
-
 @pytest.fixture
 def people(django_db_setup, live_sandbox):
     from connectors.models import Connection, Membership, Organization
@@ -75,25 +69,6 @@ def people(django_db_setup, live_sandbox):
     return {"alice": alice, "bob": bob, "charlie": charlie, "acme": acme, "globex": globex, "connection": connection}
 
 
-def session_cookie(user, base: str, seeded) -> dict:
-    from django.conf import settings
-    from django.test import Client
-
-    client = Client()
-    with seeded.site_lock:  # a session row, written while webhooks may still be arriving
-        client.force_login(user)
-    return {
-        "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-        "url": base,
-    }
-
-
-def sign_in(page, cookie: dict) -> None:
-    page.context.clear_cookies()
-    page.context.add_cookies([cookie])
-
-
 @contextlib.contextmanager
 def orm_while_browsing(monkeypatch, seeded):
     """ORM calls while Playwright's loop runs on this thread. The live server's threads share this thread's
@@ -101,25 +76,6 @@ def orm_while_browsing(monkeypatch, seeded):
     with monkeypatch.context() as patch, seeded.site_lock:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         yield
-
-
-def set_up_connection(org, user, seeded, *, repository="acme-sandbox/confluence-docs", name=""):
-    """A connection set up through the wizard's functions: the simulated side under the world's lock, then the
-    site's side (which calls the sandbox over HTTP, so outside the lock)."""
-    from sandbox import demo
-    from sandbox.store import world_for_request
-
-    # The site's lock: webhooks the simulators send meanwhile wait for this thread to be done with the database.
-    with seeded.site_lock:
-        with world_for_request() as world:
-            grants = world.grant_connection(cloud_id=seeded.cloud_id, space_keys=["ENG"], repository=repository)
-        return demo.connect_with_grants(grants, org=org, user=user, name=name)
-
-
-def url(name: str, *args) -> str:
-    from django.urls import reverse
-
-    return reverse(name, args=args)
 
 
 # The Forge step, the card and the run history update themselves ---------------------------------------------

@@ -16,12 +16,16 @@ import pytest
 from tests.browser_support import (
     DeliveryThreads,
     chromium_page,
+    forget_other_worlds,
     one_site_request_at_a_time,
     point_sandbox_at,
     require_chromium,
     seed_live_world,
+    session_cookie,
+    set_up_connection,
+    sign_in,
+    url,
 )
-from tests.test_browser_recovery import forget_other_worlds, session_cookie, set_up_connection, sign_in, url
 
 pytestmark = [pytest.mark.browser]
 
