@@ -103,3 +103,16 @@ def test_it_warns_the_deploy_check_of_any_host(tmp_path):
     result = run_check("--deploy", **production(tmp_path, ALLOWED_HOSTS="*"))
     assert "ctx.W001" in result.stderr + result.stdout
     assert "ALLOWED_HOSTS contains '*'" in result.stderr + result.stdout
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    """The README promises it: an operator reads one file to know every knob."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    settings_text = (root / "ctxsite/settings.py").read_text()
+    read = set(re.findall(r"""env(?:\.\w+)?\(\s*["']([A-Z][A-Z0-9_]*)["']""", settings_text))
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", (root / ".env.example").read_text(), re.MULTILINE))
+    assert read, "the pattern found no variable: the settings changed how they read the environment"
+    assert sorted(read - listed) == []
