@@ -479,7 +479,7 @@ def _iso(moment: datetime) -> str:
 
 
 def new_session() -> ApiSession:
-    return ApiSession(timeout=(5.0, 60.0))
+    return ApiSession(timeout=(5.0, 60.0), max_inline_wait=settings.HTTP_MAX_INLINE_WAIT_SECONDS)
 
 
 def _headers(token: str) -> dict[str, str]:

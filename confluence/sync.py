@@ -328,7 +328,7 @@ def execute(run: SyncRun) -> None:
         finish(run, job, error_kind=SyncRun.ErrorKind.AUTH, error=RECONNECT_DETAIL)
     except TRANSIENT as error:
         finish(run, job, error_kind=SyncRun.ErrorKind.TRANSIENT, error=f"{error} Retrying later.")
-        schedule_retry(run)
+        schedule_retry(run, not_before=declined_wait(job))
     except (RepositoryGone, InstallationGone) as error:
         mark_repository_unreachable(job)
         finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
@@ -382,15 +382,23 @@ def mark_repository_unreachable(job: Job | None) -> None:
     update_status(job.connection)
 
 
-def schedule_retry(run: SyncRun) -> None:
-    """Try again later, waiting longer after each consecutive temporary failure (2, 4, 8 … 60 minutes)."""
+def declined_wait(job: Job | None) -> float:
+    """How long a service asked the run to wait that it did not sleep (0 when none did)."""
+    if job is None:
+        return 0.0
+    return max(job.confluence.stats.declined_wait_seconds, job.github.stats.declined_wait_seconds)
+
+
+def schedule_retry(run: SyncRun, *, not_before: float = 0.0) -> None:
+    """Try again later, waiting longer after each consecutive temporary failure (2, 4, 8 … 60 minutes), and at
+    least as long as a service asked (`not_before` seconds): the worker does not sleep through a long rate limit."""
     recent = SyncRun.objects.filter(connection=run.connection).order_by("-created_at")[:6]
     failures = 0
     for past in recent:
         if past.error_kind != SyncRun.ErrorKind.TRANSIENT:
             break
         failures += 1
-    delay = min(60, 2**failures)
+    delay = max(min(60, 2**failures), not_before / 60)
     schedule(
         "confluence.tasks.retry_sync",
         run.connection_id,

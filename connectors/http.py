@@ -20,6 +20,8 @@ USER_AGENT = "ctx-confluence-connector/0.1 (+https://github.com/)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Atlassian has been seen sending Retry-After: 9223372036854775807; never sleep longer than this per attempt.
 MAX_WAIT_SECONDS = 120.0
+# Nor hand work back for longer than this on one answer's word (GitHub's rate limit resets within the hour).
+MAX_DEFER_SECONDS = 3600.0
 
 
 def sleep(seconds: float) -> None:
@@ -35,6 +37,9 @@ class CallStats:
     retries: int = 0
     rate_limited: int = 0
     waited_seconds: float = 0.0
+    # The longest wait a service asked for that was over the session's inline budget, so not slept: the caller
+    # hands its work back to the queue for at least this long (0 when every wait was slept).
+    declined_wait_seconds: float = 0.0
     by_method: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -49,14 +54,26 @@ class ApiSession:
     retried up to `max_retries` times with exponential backoff and jitter, waiting at least what Retry-After or
     X-RateLimit-Reset asks. After the last attempt the final response is returned (or the exception raised);
     the client module turns it into its own named error.
+
+    `max_inline_wait`: the most one request may sleep in all. A wait that would go past it is not slept: the
+    request ends there as if out of attempts, and `stats.declined_wait_seconds` says how long the service wants,
+    so a worker hands its run back to the queue for that long instead of sleeping a minute or more.
     """
 
-    def __init__(self, *, timeout: tuple[float, float] = (5.0, 30.0), max_retries: int = 5, base_delay: float = 0.5):
+    def __init__(
+        self,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        max_retries: int = 5,
+        base_delay: float = 0.5,
+        max_inline_wait: float | None = None,
+    ):
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = timeout
         self.max_retries = max_retries
         self.base_delay = base_delay
+        self.max_inline_wait = max_inline_wait
         self.stats = CallStats()
         # Called with the seconds about to be waited before every retry wait: a long job waiting on a rate limit
         # can show it is still alive.
@@ -64,20 +81,25 @@ class ApiSession:
 
     def request(self, method: str, url: str, **kwargs) -> requests.Response:
         kwargs.setdefault("timeout", self.timeout)
-        attempt = 0
+        attempt, slept = 0, 0.0
         while True:
             self.stats.requests += 1
             self.stats.by_method[method] = self.stats.by_method.get(method, 0) + 1
             try:
                 response = self.session.request(method, url, **kwargs)
             except (requests.ConnectionError, requests.Timeout) as error:
-                if attempt >= self.max_retries:
+                seconds = self._delay(attempt, None)
+                if attempt >= self.max_retries or self._declines(slept, seconds):
                     raise
-                self._wait(attempt, None, reason=f"{type(error).__name__} on {method} {url}")
+                self._wait(seconds, None, reason=f"{type(error).__name__} on {method} {url}")
             else:
                 if not self._is_transient(response) or attempt >= self.max_retries:
                     return response
-                self._wait(attempt, response, reason=f"{response.status_code} on {method} {url}")
+                seconds = self._delay(attempt, response)
+                if self._declines(slept, seconds):
+                    return response
+                self._wait(seconds, response, reason=f"{response.status_code} on {method} {url}")
+            slept += min(seconds, MAX_WAIT_SECONDS)
             attempt += 1
 
     def _is_transient(self, response: requests.Response) -> bool:
@@ -86,11 +108,24 @@ class ApiSession:
         # GitHub's primary rate limit answers 403 with remaining 0.
         return response.status_code == 403 and response.headers.get("x-ratelimit-remaining") == "0"
 
-    def _wait(self, attempt: int, response: requests.Response | None, *, reason: str) -> None:
+    def _delay(self, attempt: int, response: requests.Response | None) -> float:
+        """What the service asked for when it said; otherwise exponential backoff with jitter."""
         asked = requested_wait(response) if response is not None else None
-        # What the service asked for when it said; otherwise exponential backoff with jitter.
         backoff = self.base_delay * (2**attempt) * (1 + random.random())
-        seconds = min(asked if asked is not None else backoff, MAX_WAIT_SECONDS)
+        return min(asked if asked is not None else backoff, MAX_DEFER_SECONDS)
+
+    def _declines(self, slept: float, seconds: float) -> bool:
+        """Whether this wait would take the request past its inline budget (then it is recorded, not slept)."""
+        if self.max_inline_wait is None or slept + seconds <= self.max_inline_wait:
+            return False
+        self.stats.declined_wait_seconds = max(self.stats.declined_wait_seconds, seconds)
+        logger.info(
+            "not waiting %.1fs inline (budget %.0fs): the work goes back to the queue", seconds, self.max_inline_wait
+        )
+        return True
+
+    def _wait(self, seconds: float, response: requests.Response | None, *, reason: str) -> None:
+        seconds = min(seconds, MAX_WAIT_SECONDS)
         self.stats.retries += 1
         if response is not None and response.status_code in (403, 429):
             self.stats.rate_limited += 1

@@ -257,6 +257,10 @@ CONFLUENCE_RECONCILE_HOURS = env.float("CONFLUENCE_RECONCILE_HOURS", default=6)
 SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=600)
 INGEST_LEASE_SECONDS = env.int("INGEST_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 300)
 TASK_LOST_AFTER_SECONDS = env.int("TASK_LOST_AFTER_SECONDS", default=300)
+# The most one Confluence or GitHub request sleeps in all between its retries. A service asking for longer (a 429
+# with a long Retry-After, GitHub's rate limit resetting in the hour) gets its run handed back to the queue instead,
+# not before that long, and a page of the wizard answers "try again" instead of hanging.
+HTTP_MAX_INLINE_WAIT_SECONDS = env.float("HTTP_MAX_INLINE_WAIT_SECONDS", default=30)
 # Days processed Forge events and finished sync runs are kept (the latest run of each connection always is).
 WEBHOOK_EVENT_RETENTION_DAYS = env.int("WEBHOOK_EVENT_RETENTION_DAYS", default=30)
 SYNC_RUN_RETENTION_DAYS = env.int("SYNC_RUN_RETENTION_DAYS", default=90)

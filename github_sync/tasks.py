@@ -83,7 +83,8 @@ def run_ingest(run_id: int) -> None:
     try:
         result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin", client=client)
     except Exception as error:
-        if isinstance(error, GitHubUnavailable) and _retry_later(run, error):
+        declined = timedelta(seconds=client.stats.declined_wait_seconds)
+        if isinstance(error, GitHubUnavailable) and _retry_later(run, error, not_before=declined):
             return
         _fail(run, error, time.monotonic() - started)
         if not isinstance(error, GitHubError):
@@ -165,12 +166,13 @@ def _fail(run: IngestRun, error: Exception, seconds: float) -> None:
         Repository.objects.filter(id=run.repository_id).update(status_detail=detail)
 
 
-def _retry_later(run: IngestRun, error: Exception) -> bool:
-    """Queue the run again after RETRY_AFTER. What it wrote stays, so the next attempt resumes, not restarts."""
+def _retry_later(run: IngestRun, error: Exception, *, not_before: timedelta = timedelta(0)) -> bool:
+    """Queue the run again after RETRY_AFTER, or as long as GitHub asked when that is longer (the worker does not
+    sleep through a long rate limit). What it wrote stays, so the next attempt resumes, not restarts."""
     with transaction.atomic():
         if IngestRun.objects.filter(repository_id=run.repository_id, status=IngestRun.Status.QUEUED).exists():
             return False  # a newer queued run resumes from here anyway
-        when = timezone.now() + RETRY_AFTER
+        when = timezone.now() + max(RETRY_AFTER, not_before)
         IngestRun.objects.filter(id=run.id).update(
             status=IngestRun.Status.QUEUED, lease_until=when, error=f"{error} Trying again after {when:%H:%M} UTC."
         )

@@ -1,6 +1,7 @@
 """Runs as rows: one running per connection, requests merged into one queued run, and how failures end."""
 
 import os
+from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, transaction
@@ -177,6 +178,22 @@ def test_it_schedules_a_retry_when_confluence_stays_down(world, connection, monk
     assert run.error_kind == SyncRun.ErrorKind.TRANSIENT
     retry = Schedule.objects.get(func="confluence.tasks.retry_sync")
     assert retry.next_run > timezone.now()
+
+
+def test_a_long_rate_limit_hands_the_run_back_to_the_queue_instead_of_sleeping(world, connection, monkeypatch):
+    """Confluence asks for 15 minutes: the worker sleeps none of it, and the retry waits at least that long."""
+    from sandbox.core import FaultPlan
+
+    slept = []
+    monkeypatch.setattr("connectors.http.sleep", slept.append)
+    world.atlassian.inject_faults(FaultPlan(rate=1.0, kinds=("429",), path_pattern="/wiki/", retry_after=900))
+    before = timezone.now()
+
+    run = sync_now(connection)
+
+    assert run.error_kind == SyncRun.ErrorKind.TRANSIENT and slept == []
+    retry = Schedule.objects.get(func="confluence.tasks.retry_sync")
+    assert retry.next_run >= before + timedelta(seconds=900)
 
 
 def test_a_successful_run_on_a_connection_in_error_queues_no_other_run(connection):

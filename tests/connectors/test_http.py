@@ -84,3 +84,29 @@ def test_it_counts_writes(waits):
     session.request("POST", URL)
     session.request("GET", URL)
     assert (session.stats.requests, session.stats.write_requests) == (2, 1)
+
+
+@responses.activate
+def test_it_does_not_sleep_through_a_long_rate_limit_it_hands_the_wait_back(waits):
+    responses.get(URL, status=429, headers={"Retry-After": "90"})
+    session = http.ApiSession(max_inline_wait=30)
+    assert session.request("GET", URL).status_code == 429
+    assert waits == [] and session.stats.requests == 1
+    assert session.stats.declined_wait_seconds == 90
+
+
+@responses.activate
+def test_it_sleeps_short_waits_within_its_budget_then_hands_back_the_rest(waits):
+    for _ in range(7):
+        responses.get(URL, status=503)  # no hint: 0.5, 1, 2, 4, 8, 16 … seconds of backoff with jitter
+    session = http.ApiSession(max_inline_wait=10)
+    assert session.request("GET", URL).status_code == 503
+    assert sum(waits) <= 10 and session.stats.declined_wait_seconds > 0
+
+
+@responses.activate
+def test_it_hands_back_no_more_than_an_hour_on_one_answers_word(waits):
+    responses.get(URL, status=429, headers={"Retry-After": "9223372036854775807"})
+    session = http.ApiSession(max_inline_wait=30)
+    session.request("GET", URL)
+    assert session.stats.declined_wait_seconds == http.MAX_DEFER_SECONDS
