@@ -148,7 +148,9 @@ def requested_wait(response: requests.Response) -> float | None:
             return None
         return max(0.0, (when - datetime.now(UTC)).total_seconds())
     reset = response.headers.get("X-RateLimit-Reset")
-    if not reset:
+    # GitHub sends its rate limit's reset time on every answer: it says when to retry only once the limit is spent
+    # (a 500 with requests left is no reason to wait for the next hour).
+    if not reset or (response.status_code != 429 and response.headers.get("x-ratelimit-remaining") != "0"):
         return None
     if reset.isdigit():  # GitHub: epoch seconds
         return max(0.0, float(reset) - time.time())

@@ -110,3 +110,14 @@ def test_it_hands_back_no_more_than_an_hour_on_one_answers_word(waits):
     session = http.ApiSession(max_inline_wait=30)
     session.request("GET", URL)
     assert session.stats.declined_wait_seconds == http.MAX_DEFER_SECONDS
+
+
+@responses.activate
+def test_a_server_error_does_not_wait_for_the_rate_limit_reset(waits):
+    """GitHub sends X-RateLimit-Reset on every answer; only a spent limit means waiting for it."""
+    reset = int(time.time()) + 3000
+    responses.get(URL, status=502, headers={"x-ratelimit-remaining": "4000", "X-RateLimit-Reset": str(reset)})
+    responses.get(URL, json={})
+    session = http.ApiSession(max_inline_wait=30)
+    assert session.request("GET", URL).status_code == 200
+    assert waits[0] < 2 and session.stats.declined_wait_seconds == 0
