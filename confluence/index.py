@@ -59,6 +59,11 @@ class PageEntry:
     # Account ids of the people the page mentions (omitted when none): what the personal data reporting API is told
     # the repository holds, and which pages to render again when one of those accounts is closed.
     mentions: list[str] = field(default_factory=list)
+    # What the page's page-list macros (children, pagetree, contentbylabel…) show, as rendered: each space they cover
+    # ("*": every space) → the ids of the synced pages listed from it, sorted (omitted when the page has none). The
+    # plan renders the page again when a page of a covered space appears, goes away, moves or changes what a list
+    # shows of it.
+    lists: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

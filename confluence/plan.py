@@ -91,6 +91,7 @@ def make_plan(
             plan.unchanged.append(pid)
     plan.removes = sorted((pid for pid in index.pages if pid not in desired), key=page_order)
     _relink(plan, index, desired)
+    _relist(plan, index, desired)
     return plan
 
 
@@ -107,6 +108,37 @@ def _relink(plan: Plan, index: Index, desired: Mapping[str, Desired]) -> None:
     relinked = [pid for pid in plan.unchanged if moved.intersection(index.pages[pid].links)]
     plan.updates = sorted(plan.updates + relinked, key=page_order)
     plan.unchanged = [pid for pid in plan.unchanged if pid not in set(relinked)]
+
+
+def _relist(plan: Plan, index: Index, desired: Mapping[str, Desired]) -> None:
+    """Unchanged pages with page-list macros are rendered again when a page of a space their lists cover appeared,
+    went away, moved (renamed, new parent, other space), or changed its title, parent or labels.
+
+    The index records what each page lists, not the macros' parameters (root, depth, labels, max are in the body, which
+    the plan does not hold), so the plan cannot tell whether such a change alters a given listing: any of them in a
+    covered space renders the listing page again. That is always correct for what lists show (titles, places,
+    labels), and costs only the bodies of the listing pages of changed spaces (one bulk request per 250). An edit
+    of a page's body alone renders no listing again, so a one-page edit stays a one-page commit: lists ordered by
+    modification time (recently-updated) show the order as of their last render."""
+    changed = plan.adds + plan.moves + plan.removes
+    # A render for another reason (a new converter, a page an event named, a link to follow) changes no listing.
+    changed += [pid for pid in plan.updates if _listed_as_changed(index.pages[pid], desired[pid])]
+    spaces = {p.space_key for pid in changed for p in (index.pages.get(pid), desired.get(pid)) if p is not None}
+    if not spaces:
+        return
+    relisted = {pid for pid in plan.unchanged if _covers(index.pages[pid].lists, spaces)}
+    if not relisted:
+        return
+    plan.updates = sorted(plan.updates + list(relisted), key=page_order)
+    plan.unchanged = [pid for pid in plan.unchanged if pid not in relisted]
+
+
+def _covers(lists: Mapping[str, list[str]], spaces: set[str]) -> bool:
+    return bool(lists) and ("*" in lists or not spaces.isdisjoint(lists))
+
+
+def _listed_as_changed(entry: PageEntry, page: Desired) -> bool:
+    return entry.title != page.title or entry.parent_id != page.parent_id or tuple(entry.labels) != page.labels
 
 
 def link_key(page_id: str | None, *, space_key: str = "", title: str = "") -> str:

@@ -6,7 +6,15 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from confluence.convert import ConversionResult, ConvertContext, PageMeta, PageRef, convert, render_front_matter
+from confluence.convert import (
+    ConversionResult,
+    ConvertContext,
+    PageMeta,
+    PageRef,
+    SiteTree,
+    convert,
+    render_front_matter,
+)
 from confluence.layout import attachment_path
 from confluence.plan import Desired
 
@@ -26,6 +34,9 @@ class SiteMap:
     closed_accounts: frozenset[str] = frozenset()
     # Account id → the name a mention shows (the site's known people); others show as "@unknown user".
     user_names: Mapping[str, str] = field(default_factory=dict)
+    # The synced pages as page-list macros (children, pagetree, contentbylabel…) list them: Desired records carry
+    # every attribute they need (parent, space, labels, modified time). Built once per run, indexed on first use.
+    tree: SiteTree = field(default_factory=SiteTree)
 
     @classmethod
     def build(
@@ -45,6 +56,7 @@ class SiteMap:
             attachment_paths=dict(attachment_paths or {}),
             closed_accounts=frozenset(closed_accounts),
             user_names=dict(user_names or {}),
+            tree=SiteTree(pages),
         )
 
 
@@ -100,6 +112,7 @@ def render_page(page: Desired, body: str, site: SiteMap) -> tuple[bytes, Convers
         space_key=page.space_key,
         closed_accounts=site.closed_accounts,
         user_names=site.user_names,
+        site_tree=site.tree,
         site=site,
         path=page.path,
     )

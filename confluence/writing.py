@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from confluence import privacy
 from confluence.client import Attachment, ConfluenceError, Person
-from confluence.convert import CONVERTER_VERSION
+from confluence.convert import CONVERTER_VERSION, ConversionResult
 from confluence.index import AttachmentEntry, Index, PageEntry, listing_digest, page_order
 from confluence.job import Job
 from confluence.layout import attachment_path, attachment_paths
@@ -76,7 +76,9 @@ def render_files(job: Job, plan: Plan, desired: dict[str, Desired], bodies: dict
             continue
         files[page.path] = content
         links = {ref_key(ref, page.space_key) for ref in result.linked_pages}
-        new_index.pages[pid] = entry_for(page, content, links=sorted(links - {""}), mentions=list(result.mentions))
+        new_index.pages[pid] = entry_for(
+            page, content, links=sorted(links - {""}), mentions=list(result.mentions), lists=listing(result, desired)
+        )
         references[pid] = {(owner or pid, name) for owner, name in result.attachments if (owner or pid) in desired}
     if too_large:
         keep_previous_versions(job, too_large, limit=limit, desired=desired, index=index, new_index=new_index)
@@ -184,7 +186,17 @@ def pages_with_renamed_people(job: Job, index: Index) -> frozenset[str]:
     return frozenset(pid for pid, entry in index.pages.items() if changed.intersection(entry.mentions))
 
 
-def entry_for(page: Desired, content: bytes, *, links: list[str], mentions: Iterable[str] = ()) -> PageEntry:
+def listing(result: ConversionResult, desired: dict[str, Desired]) -> dict[str, list[str]]:
+    """What the page's page-list macros show: each space they cover → the synced pages listed from it, in order."""
+    lists: dict[str, list[str]] = {space: [] for space in result.listed_spaces}
+    for pid in result.listed:
+        lists.setdefault(desired[pid].space_key, []).append(pid)
+    return {space: sorted(ids, key=page_order) for space, ids in sorted(lists.items())}
+
+
+def entry_for(
+    page: Desired, content: bytes, *, links: list[str], mentions: Iterable[str] = (), lists: dict | None = None
+) -> PageEntry:
     return PageEntry(
         title=page.title,
         space_key=page.space_key,
@@ -199,6 +211,7 @@ def entry_for(page: Desired, content: bytes, *, links: list[str], mentions: Iter
         webui=page.webui,
         links=links,
         mentions=list(mentions),
+        lists=dict(lists or {}),
     )
 
 

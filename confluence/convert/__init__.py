@@ -6,7 +6,7 @@ result = convert(storage_body, ConvertContext(site_url="https://example.atlassia
 result.markdown, result.attachments, result.linked_pages, result.unknown_macros, result.warnings, result.mentions
 """
 
-from .context import ConversionResult, ConvertContext, PageRef
+from .context import ConversionResult, ConvertContext, PageRef, SitePage, SiteTree
 from .document import CONVERTER_VERSION, convert
 from .frontmatter import PageMeta, render_front_matter
 
@@ -16,6 +16,8 @@ __all__ = [
     "ConvertContext",
     "PageMeta",
     "PageRef",
+    "SitePage",
+    "SiteTree",
     "convert",
     "render_front_matter",
 ]

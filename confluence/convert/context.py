@@ -1,13 +1,14 @@
 """What the converter needs to know beyond the page itself, and what it reports back.
 
 The sync engine subclasses `ConvertContext` to point links at files in the repository; the default context
-resolves nothing and links everything back to Confluence.
+resolves nothing and links everything back to Confluence. Page-list macros list the pages of `site_tree`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, quote_plus
 
 
@@ -29,6 +30,55 @@ class PageRef:
 
 
 @dataclass(frozen=True)
+class SitePage:
+    """A synced page as the page-list macros see it. The engine passes its own records with these attributes."""
+
+    id: str
+    title: str
+    space_key: str
+    parent_id: str | None = None
+    labels: tuple[str, ...] = ()
+    modified_at: str = ""  # ISO 8601: sorts by time as text
+
+
+class SiteTree:
+    """The synced pages (id → anything with SitePage's attributes), for the page-list macros: children, pagetree,
+    page-index, contentbylabel, recently-updated. Empty by default: those macros then link to Confluence.
+
+    Built once per run and shared by every page's conversion; the parent and space indexes are made on first use.
+    """
+
+    def __init__(self, pages: Mapping[str, Any] | None = None):
+        self.pages: Mapping[str, Any] = pages or {}
+        self._children: dict[str, list] | None = None
+        self._spaces: dict[str, list] = {}
+
+    def _index(self) -> None:
+        self._children = {}
+        for page in self.pages.values():
+            self._spaces.setdefault(page.space_key, []).append(page)
+            if page.parent_id:
+                self._children.setdefault(page.parent_id, []).append(page)
+
+    def children(self, page_id: str) -> list:
+        if self._children is None:
+            self._index()
+        return self._children.get(page_id, [])
+
+    def in_space(self, space_key: str) -> list:
+        if self._children is None:
+            self._index()
+        return self._spaces.get(space_key, [])
+
+    def top_level(self, space_key: str) -> list:
+        """The space's pages without a parent: its home page (Cloud), or its top-level pages (Server)."""
+        return [page for page in self.in_space(space_key) if not page.parent_id]
+
+    def find(self, space_key: str, title: str):
+        return next((page for page in self.in_space(space_key) if page.title == title), None)
+
+
+@dataclass(frozen=True)
 class ConvertContext:
     """The page being converted and the site around it. Override the methods to resolve links into the repository.
 
@@ -46,6 +96,7 @@ class ConvertContext:
     space_key: str | None = None
     user_names: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
     closed_accounts: Collection[str] = field(default_factory=frozenset, repr=False, hash=False)
+    site_tree: SiteTree = field(default_factory=SiteTree, repr=False, hash=False, compare=False)
 
     def resolve_page(self, ref: PageRef) -> str | None:
         """A relative repository path or an absolute URL for a linked page."""
@@ -126,6 +177,10 @@ class ConversionResult:
     unknown_macros: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()  # account ids of the people the page mentions
+    # Page-list macros (children, pagetree, contentbylabel…): the synced pages they listed, and the spaces they cover
+    # ("*": every space), so the engine renders the page again when what those spaces hold changes.
+    listed: tuple[str, ...] = ()
+    listed_spaces: tuple[str, ...] = ()
 
 
 @dataclass
@@ -137,6 +192,8 @@ class Report:
     unknown_macros: set[str] = field(default_factory=set)
     warnings: set[str] = field(default_factory=set)
     mentions: set[str] = field(default_factory=set)
+    listed: set[str] = field(default_factory=set)
+    listed_spaces: set[str] = field(default_factory=set)
 
     def result(self, markdown: str) -> ConversionResult:
         return ConversionResult(
@@ -146,4 +203,6 @@ class Report:
             unknown_macros=tuple(sorted(self.unknown_macros)),
             warnings=tuple(sorted(self.warnings)),
             mentions=tuple(sorted(self.mentions)),
+            listed=tuple(sorted(self.listed)),
+            listed_spaces=tuple(sorted(self.listed_spaces)),
         )

@@ -11,7 +11,9 @@ from .storage import flatten_deep_nesting, parse, prepare, repair
 
 # Bump whenever the Markdown for some input changes, so the sync engine re-renders every page once.
 # 4: mentions of closed accounts read "Former user"; re-rendering records each page's mentions in the index.
-CONVERTER_VERSION = 4
+# 5: page-list macros (children, pagetree, page-index, contentbylabel…) list the synced pages; re-rendering records
+#    what each page lists in the index.
+CONVERTER_VERSION = 5
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 

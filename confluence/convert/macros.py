@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from bs4 import Tag
 
-from . import embeds, formulas
+from . import embeds, formulas, pagelists
 from .blocks import alert, fence
 from .context import PageRef
 from .elements import MACRO_TAGS, is_block
@@ -133,15 +133,6 @@ def toc(conv, macro: Macro, parent_tags) -> str:
     return ""
 
 
-def children(conv, macro: Macro, parent_tags) -> str:
-    listing = conv.context.children(conv.context.page_id)
-    if listing:
-        return conv.block(listing, parent_tags)
-    url = conv.context.page_url(PageRef(page_id=conv.context.page_id))
-    note = f"*{markdown_link('Child pages', url, parent_tags)} are listed in Confluence.*"
-    return conv.block(note, parent_tags)
-
-
 def include(conv, macro: Macro, parent_tags) -> str:
     return embedded(conv, macro, parent_tags, conv.context.include, "Content included from")
 
@@ -251,7 +242,12 @@ MACROS = {
     "anchor": anchor,
     "jira": jira,
     "toc": toc,
-    "children": children,
+    "children": pagelists.children,
+    "pagetree": pagelists.pagetree,
+    **dict.fromkeys(("page-index", "pageindex", "index"), pagelists.page_index),
+    **dict.fromkeys(("contentbylabel", "content-by-label"), pagelists.content_by_label),
+    "recently-updated": pagelists.recently_updated,
+    "blog-posts": pagelists.blog_posts,
     "include": include,
     "excerpt-include": excerpt_include,
     "profile": profile,

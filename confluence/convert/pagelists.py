@@ -1,0 +1,342 @@
+"""Page-list macros, rendered from the synced pages (`ConvertContext.site_tree`).
+
+Synced pages become links into the repository (`resolve_page`); what a macro covers beyond them — a root page or a
+space the sync leaves out — becomes one link to Confluence, where the full list is. Parameters, after Atlassian's
+macro reference:
+
+- children: `page` (a title, `KEY:Title`, `KEY:` or `/` for a space's top level; default the page itself), `depth`
+  (default 1), `all` (every level), `sort` (title, creation, modified; default title: the manual order is not in
+  the tree), `reverse`, `first` (how many of the first level), `style` (h1 to h6: the first level as headings).
+- pagetree: `root` (@self, @parent, @home — the default — or a title), `spaceKey`, `sort`, `reverse`. Every level
+  is shown: `startDepth` only says how many levels Confluence unfolds at first, and a Markdown list cannot fold.
+- page-index (pageindex, index): every page of the current space, alphabetical, under its initial.
+- contentbylabel (content-by-label): `labels` (comma or space separated), `operator` (OR, AND), `spaces` (default
+  @all), `max` (default 15), `sort` (default: newest first), `reverse`; Cloud's `cql` (its label and space terms).
+- recently-updated: `spaces` (default @self), `labels`, `max` (default 15), newest first (as of the last render).
+- blog-posts: the sync holds pages only, so one link to the blog in Confluence.
+
+Creation order is id order: Confluence hands out ids in increasing order. Lists ordered by modification time keep
+the order of their last render: the engine renders a listing again when pages come, go, move or change title,
+parent or labels, not on every edit. Each listing reports the pages it listed
+and the spaces it covers, so the engine knows when to render the page again.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+from .context import PageRef
+from .escaping import escape
+from .links import markdown_link
+
+DEFAULT_MAX = 15
+HEADING_STYLE = re.compile(r"h([1-6])")
+SPACE_KEY = re.compile(r"~?[\w.@-]+")
+ALL_SPACES = frozenset({"@all", "*", "@global", "@personal", "@favorite", "@favourite"})
+# `label = "a"`, `label in ("a", "b")`, `space = currentSpace()`, `space in (currentSpace(), "OPS")`.
+CQL_TERM = re.compile(
+    r"""\b(label|space)\s*(?:=|\bin\b)\s*(\((?:[^()]|\(\))*\)|"[^"]*"|'[^']*'|[\w.~-]+(?:\(\))?)""", re.I
+)
+CQL_VALUE = re.compile(r""""([^"]*)"|'([^']*)'|([\w.~-]+\(\))|([\w.~-]+)""")
+
+
+def children(conv, macro, parent_tags) -> str:
+    hooked = conv.context.children(conv.context.page_id)
+    if hooked:
+        return conv.block(hooked, parent_tags)
+    space, page_id, title = children_root(conv, macro)
+    pages = root_children(conv, space, page_id, title)
+    if pages is None:
+        label = f"Child pages of {title}" if title else "Child pages"
+        return outside(conv, label, root_url(conv, space, page_id, title), parent_tags, verb="are listed")
+    depth = None if macro.param("all").lower() == "true" else whole_number(macro.param("depth"), 1)
+    first = whole_number(macro.param("first"), 0)
+    sort, reverse = macro.param("sort"), macro.param("reverse").lower() == "true"
+    style = HEADING_STYLE.fullmatch(macro.param("style").lower())
+    top = ordered(pages, sort, reverse)[: first or None]
+    if style and not {"_inline", "_cell", "_quoted", "li"} & parent_tags:
+        blocks = []
+        for page in top:
+            blocks.append(f"{'#' * int(style.group(1))} {page_link(conv, page, parent_tags)}")
+            if depth is None or depth > 1:
+                below = ordered(conv.context.site_tree.children(page.id), sort, reverse)
+                lower = None if depth is None else depth - 1
+                lines = outline(conv, below, depth=lower, order=(sort, reverse), tags=parent_tags)
+                blocks.append("\n".join(lines))
+        return conv.block("\n\n".join(b for b in blocks if b), parent_tags)
+    lines = outline(conv, top, depth=depth, order=(sort, reverse), tags=parent_tags)
+    return conv.block("\n".join(lines), parent_tags)
+
+
+def pagetree(conv, macro, parent_tags) -> str:
+    space = macro.param("spaceKey") or conv.context.space_key or ""
+    ref = macro.param_ref("root")
+    # Confluence stores the root as a page link, the special roots too (`<ri:page ri:content-title="@self"/>`).
+    root = (ref.title if ref is not None and not ref.page_id else None) or macro.param("root") or "@home"
+    if ref is not None and not root.startswith("@"):
+        space, page_id, title = ref.space_key or space, ref.page_id, ref.title
+    else:
+        space, page_id, title = named_root(conv, root, space)
+    pages = root_children(conv, space, page_id, title, home=root.lower() == "@home")
+    if pages is None:
+        label = f"Page tree of {title}" if title else "Page tree"
+        return outside(conv, label, root_url(conv, space, page_id, title), parent_tags, verb="is")
+    sort, reverse = macro.param("sort"), macro.param("reverse").lower() == "true"
+    lines = outline(conv, ordered(pages, sort, reverse), depth=None, order=(sort, reverse), tags=parent_tags)
+    return conv.block("\n".join(lines), parent_tags)
+
+
+def page_index(conv, macro, parent_tags) -> str:
+    space = conv.context.space_key or ""
+    conv.report.listed_spaces.add(space)
+    pages = conv.context.site_tree.in_space(space)
+    if not pages:
+        url = conv.context.space_url(space)
+        return outside(conv, f"Pages of the {space} space", url, parent_tags, verb="are listed")
+    groups: dict[str, list[str]] = {}
+    for page in ordered(pages, "title", False):
+        initial = next((ch.upper() for ch in page.title if ch.isalnum()), "#")
+        group = groups.setdefault(initial if initial.isalpha() else "0-9", [])
+        group.append(f"- {page_link(conv, page, parent_tags)}")
+    blocks = [f"**{escape(initial)}**\n\n" + "\n".join(lines) for initial, lines in groups.items()]
+    return conv.block("\n\n".join(blocks), parent_tags)
+
+
+def content_by_label(conv, macro, parent_tags) -> str | None:
+    labels = words(macro.param("labels") or macro.param("label"))
+    spaces = words(macro.param("spaces") or macro.param("space") or macro.param("key"))
+    match_all = macro.param("operator").upper() == "AND"
+    cql = macro.param("cql")
+    if cql:
+        terms = CQL_TERM.findall(cql)
+        label_terms = [values(value) for field, value in terms if field.lower() == "label"]
+        labels = [label for term in label_terms for label in term]
+        spaces = [space for field, value in terms if field.lower() == "space" for space in values(value)]
+        match_all = len(label_terms) > 1 and " or " not in f" {cql.lower()} "
+    if not labels:
+        return None
+    wanted = {label.lower() for label in labels}
+    synced, outer = space_scope(conv, spaces or ["@all"])
+    matched = [
+        page
+        for space in synced
+        for page in conv.context.site_tree.in_space(space)
+        if (wanted <= labelled(page) if match_all else wanted & labelled(page))
+    ]
+    sort = macro.param("sort")
+    reverse = macro.param("reverse").lower() == "true"
+    pages = ordered(matched, sort, reverse) if sort else ordered(matched, "modified", True)
+    label_cql = " and ".join(f'label = "{label}"' for label in labels) if match_all else in_cql("label", labels)
+    lines = [f"- {page_link(conv, page, parent_tags)}" for page in pages[: whole_number(macro_max(macro), DEFAULT_MAX)]]
+    if outer:
+        text = f"Content labelled {', '.join(labels)}"
+        lines.append(f"- {outside_link(conv, text, search_url(conv, label_cql, outer), parent_tags)}")
+    return conv.block("\n".join(lines), parent_tags)
+
+
+def recently_updated(conv, macro, parent_tags) -> str:
+    synced, outer = space_scope(conv, words(macro.param("spaces") or macro.param("space")) or ["@self"])
+    wanted = {label.lower() for label in words(macro.param("labels"))}
+    pages = [
+        page
+        for space in synced
+        for page in conv.context.site_tree.in_space(space)
+        if not wanted or wanted & labelled(page)
+    ]
+    # No dates: the engine renders a listing again when pages come, go, move or change title or labels, not on
+    # every edit, so a date shown here could be stale; the order is the last render's.
+    newest = ordered(pages, "modified", True)[: whole_number(macro_max(macro), DEFAULT_MAX)]
+    lines = [f"- {page_link(conv, page, parent_tags)}" for page in newest]
+    if outer:
+        cql = f"type = page and {in_cql('label', sorted(wanted))}" if wanted else "type = page"
+        url = search_url(conv, cql, outer, order="order by lastmodified desc")
+        lines.append(f"- {outside_link(conv, 'Recently updated', url, parent_tags)}")
+    return conv.block("\n".join(lines), parent_tags)
+
+
+def blog_posts(conv, macro, parent_tags) -> str:
+    spaces = words(macro.param("spaces") or macro.param("space")) or ["@self"]
+    keys = [conv.context.space_key or "" if space == "@self" else space for space in spaces]
+    if len(keys) == 1 and keys[0] not in ALL_SPACES and keys[0]:
+        url = f"{conv.context.space_url(keys[0])}/blog"
+    else:
+        url = search_url(conv, "type = blogpost", keys, order="order by created desc")
+    return outside(conv, "Blog posts", url, parent_tags, verb="are")
+
+
+# Scope ---------------------------------------------------------------------------------------------------------
+
+
+def children_root(conv, macro) -> tuple[str, str | None, str | None]:
+    """(space, page id, title) of the page whose children are listed; neither id nor title: the space's top level."""
+    space = conv.context.space_key or ""
+    ref = macro.param_ref("page")
+    if ref is not None and not (ref.title or "").startswith("@"):
+        return ref.space_key or space, ref.page_id, ref.title
+    if ref is not None:
+        return named_root(conv, ref.title or "@self", ref.space_key or space)
+    value = macro.param("page")
+    if value == "/":
+        return space, None, None
+    key, colon, title = value.partition(":")
+    if colon and SPACE_KEY.fullmatch(key):
+        return key, None, title or None
+    return named_root(conv, value or "@self", space)
+
+
+def named_root(conv, value: str, space: str) -> tuple[str, str | None, str | None]:
+    lowered = value.lower()
+    current = conv.context.site_tree.pages.get(conv.context.page_id or "")
+    if lowered == "@self":
+        return space, conv.context.page_id, None
+    if lowered == "@parent":
+        parent = current.parent_id if current is not None else None
+        return space, parent, None
+    if lowered in ("@home", "@none"):
+        return space, None, None
+    return space, None, value
+
+
+def root_children(conv, space: str, page_id: str | None, title: str | None, *, home: bool = False) -> list | None:
+    """The synced children of the root, or None when the root is not synced (the list is in Confluence)."""
+    tree = conv.context.site_tree
+    conv.report.listed_spaces.add(space)
+    if page_id:
+        return tree.children(page_id) if page_id in tree.pages else None
+    if title:
+        page = tree.find(space, title)
+        return tree.children(page.id) if page is not None else None
+    top = tree.top_level(space)
+    if not top:
+        return None
+    if home and len(top) == 1:
+        return tree.children(top[0].id)  # a Cloud space: everything hangs below its home page
+    return top
+
+
+def space_scope(conv, spaces: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(synced spaces the macro covers, spaces it covers that are not synced — ["*"] for every other space)."""
+    synced_keys = {page.space_key for page in conv.context.site_tree.pages.values()}
+    included, excluded, only, everything = [], set(), [], False
+    for space in spaces:
+        if space.lower() in ALL_SPACES:
+            everything = True
+        elif space.lower() == "@self":
+            included.append(conv.context.space_key or "")
+        elif space.startswith("-"):
+            excluded.add(space[1:])
+        elif space.startswith("+"):
+            only.append(space[1:])
+        else:
+            included.append(space)
+    if only:
+        included, everything = only, False
+    if everything:
+        conv.report.listed_spaces.add("*")
+        return sorted(synced_keys - excluded), ["*"]
+    keys = [key for key in dict.fromkeys(included) if key and key not in excluded]
+    conv.report.listed_spaces.update(keys)
+    return [key for key in keys if key in synced_keys], [key for key in keys if key not in synced_keys]
+
+
+# Rendering -----------------------------------------------------------------------------------------------------
+
+
+def outline(conv, pages, *, depth: int | None, order: tuple[str, bool], tags, level: int = 0, seen=None) -> list[str]:
+    """Nested list lines for the pages, in the order given, and `depth` levels of their children (None: every
+    level), each level sorted by `order` (sort, reverse)."""
+    seen = set() if seen is None else seen
+    lines = []
+    for page in pages:
+        if page.id in seen:
+            continue  # a parent loop in a damaged tree must not recurse forever
+        seen.add(page.id)
+        lines.append(f"{'  ' * level}- {page_link(conv, page, tags)}")
+        if depth is None or depth > 1:
+            below = ordered(conv.context.site_tree.children(page.id), *order)
+            lower = None if depth is None else depth - 1
+            lines += outline(conv, below, depth=lower, order=order, tags=tags, level=level + 1, seen=seen)
+    return lines
+
+
+def ordered(pages, sort: str | None, reverse: bool) -> list:
+    sort = (sort or "").lower()
+    if sort == "creation":
+        key = creation_key
+    elif sort in ("modified", "lastmodified"):
+        key = lambda page: (page.modified_at, creation_key(page))  # noqa: E731
+    elif sort == "bitwise":
+        key = lambda page: (page.title, creation_key(page))  # noqa: E731
+    else:
+        key = lambda page: (natural_key(page.title), creation_key(page))  # noqa: E731
+    return sorted(pages, key=key, reverse=reverse)
+
+
+def creation_key(page) -> tuple:
+    return (0, int(page.id), "") if page.id.isdigit() else (1, 0, page.id)
+
+
+def natural_key(title: str) -> list:
+    """ "Page 2" before "Page 10"; letters ignoring case. Text and numbers alternate, so the parts always compare."""
+    return [int(part) if n % 2 else part.casefold() for n, part in enumerate(re.split(r"(\d+)", title))]
+
+
+def page_link(conv, page, parent_tags) -> str:
+    conv.report.listed.add(page.id)
+    ref = PageRef(page_id=page.id)
+    href = conv.context.resolve_page(ref) or conv.context.page_url(ref)
+    return markdown_link(escape(page.title or page.id), href, parent_tags)
+
+
+def outside(conv, label: str, url: str, parent_tags, *, verb: str) -> str:
+    return conv.block(f"*{outside_link(conv, label, url, parent_tags)} {verb} in Confluence.*", parent_tags)
+
+
+def outside_link(conv, label: str, url: str, parent_tags) -> str:
+    return markdown_link(escape(label), url, parent_tags)
+
+
+def root_url(conv, space: str, page_id: str | None, title: str | None) -> str:
+    if page_id or title:
+        return conv.context.page_url(PageRef(page_id=page_id, title=title, space_key=space or None))
+    return conv.context.space_url(space) if space else conv.context.page_url(PageRef())
+
+
+def search_url(conv, cql: str, spaces: list[str], *, order: str = "") -> str:
+    scoped = cql if not spaces or "*" in spaces else f"{cql} and {in_cql('space', spaces)}"
+    query = f"{scoped} {order}".strip()
+    return f"{conv.context.base_url}/wiki/search?cql={quote(query, safe='')}"
+
+
+def in_cql(field: str, names: list[str]) -> str:
+    quoted = ", ".join('"' + name.replace('"', "") + '"' for name in names)
+    return f"{field} in ({quoted})"
+
+
+def labelled(page) -> set[str]:
+    return {label.lower() for label in page.labels}
+
+
+def words(value: str) -> list[str]:
+    return [word for word in re.split(r"[,\s]+", value) if word]
+
+
+def values(cql_value: str) -> list[str]:
+    found = []
+    for quoted, single, function, bare in CQL_VALUE.findall(cql_value):
+        if function:
+            found.append("@self" if function.lower() == "currentspace()" else function)
+        else:
+            found.append(quoted or single or bare)
+    return [value for value in found if value]
+
+
+def macro_max(macro) -> str:
+    return macro.param("max") or macro.param("maxResults")
+
+
+def whole_number(value: str, default: int) -> int:
+    value = value.strip()
+    return int(value) if value.isdigit() and int(value) > 0 else default
