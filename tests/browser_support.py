@@ -183,17 +183,6 @@ class DeliveryThreads:
 # Shared by the browser test modules ------------------------------------------------------------------------
 
 
-def forget_other_worlds() -> None:
-    """The live server lives as long as the session, and each test's world has keys and ids of its own: the Forge
-    JWKS and the GitHub installation tokens the site caches per process belong to one world only."""
-    from confluence import forge
-    from github_sync import client
-
-    forge.jwks.clear()
-    with client._tokens_lock:
-        client._tokens.clear()
-
-
 def session_cookie(user, base: str, seeded) -> dict:
     from django.conf import settings
     from django.test import Client

@@ -19,6 +19,24 @@ def pytest_collection_modifyitems(config, items):
         items[:] = wanted
 
 
+def forget_other_worlds() -> None:
+    """What the site caches per process belongs to one simulated world, and each test's world has keys and ids of
+    its own: the Forge JWKS (another world's signing keys) and GitHub installation tokens (ids repeat)."""
+    from confluence import forge
+    from github_sync import client
+
+    forge.jwks.clear()
+    with client._tokens_lock:
+        client._tokens.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_cache_from_another_test():
+    forget_other_worlds()
+    yield
+    forget_other_worlds()
+
+
 @pytest.fixture
 def sandbox(tmp_path, settings):
     """A fresh simulated Atlassian + GitHub, answering every `requests` call to the sandbox URLs in-process.

@@ -19,7 +19,6 @@ from tests.browser_support import (
     TIMEOUT_MS,
     DeliveryThreads,
     chromium_page,
-    forget_other_worlds,
     one_site_request_at_a_time,
     point_sandbox_at,
     require_chromium,
@@ -29,6 +28,7 @@ from tests.browser_support import (
     sign_in,
     url,
 )
+from tests.conftest import forget_other_worlds
 
 pytestmark = [pytest.mark.browser]
 

@@ -16,7 +16,6 @@ import pytest
 from tests.browser_support import (
     DeliveryThreads,
     chromium_page,
-    forget_other_worlds,
     one_site_request_at_a_time,
     point_sandbox_at,
     require_chromium,
@@ -26,6 +25,7 @@ from tests.browser_support import (
     sign_in,
     url,
 )
+from tests.conftest import forget_other_worlds
 
 pytestmark = [pytest.mark.browser]
 

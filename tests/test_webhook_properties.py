@@ -16,7 +16,7 @@ from django.conf import settings as django_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from confluence import forge, forge_events
+from confluence import forge_events
 from confluence.models import AtlassianSite, SyncScope, WebhookEvent
 from connectors.storable import storable
 from github_sync.models import Installation, Repository, WebhookDelivery
@@ -113,9 +113,7 @@ def site(confluence_connection):
 @pytest.fixture
 def forge_token(sandbox):
     """Mints a valid token for cloud-1 (they live 25 s: one per example); the JWKS cache starts empty."""
-    forge.jwks.clear()
-    yield lambda: sandbox.atlassian.sign_invocation_token("cloud-1")
-    forge.jwks.clear()
+    return lambda: sandbox.atlassian.sign_invocation_token("cloud-1")
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from confluence import forge, setup
+from confluence import setup
 from confluence.models import AtlassianSite, SyncRun, WebhookEvent
 from confluence.sync import run as run_sync
 from confluence.sync_queue import enqueue_sync
@@ -19,13 +19,6 @@ from sandbox.github import gitstore
 from tests.flows import atlassian_consent
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_jwks_cache():
-    forge.jwks.clear()
-    yield
-    forge.jwks.clear()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from confluence import forge, forge_events
+from confluence import forge_events
 from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncState, WebhookEvent
 from confluence.setup import FORGE_REMOVED
 from connectors.models import Connection, SetupTask
@@ -26,13 +26,6 @@ SPACE_IDS = {"SP": "827392002", "OPS": "827392003"}  # as in the fixtures
 def fixture(name: str, **overrides) -> dict:
     data = json.loads((FIXTURES / f"{name}.json").read_text().replace("CLOUD_ID", CLOUD_ID))
     return {**data, **overrides}
-
-
-@pytest.fixture(autouse=True)
-def fresh_jwks_cache():
-    forge.jwks.clear()
-    yield
-    forge.jwks.clear()
 
 
 @pytest.fixture
@@ -455,10 +448,8 @@ def test_dedupe_keys_ignore_the_envelope_and_the_retry_context():
 @pytest.mark.django_db
 def test_it_stores_an_event_whose_title_holds_a_nul(sandbox, client):
     """PostgreSQL's JSON refuses U+0000; the row keeps U+FFFD instead and the delivery is accepted."""
-    from confluence import forge
     from confluence.models import WebhookEvent
 
-    forge.jwks.clear()
     site = sandbox.atlassian.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
     sandbox.atlassian.install_forge_app(site.cloud_id)
     token = sandbox.atlassian.sign_invocation_token(site.cloud_id)

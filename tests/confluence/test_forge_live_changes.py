@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from confluence import forge
 from confluence.models import SyncRun, WebhookEvent
 from sandbox import demo
 from sandbox.store import world_for_request
@@ -25,13 +24,6 @@ pytestmark = pytest.mark.django_db
 URL = "/integrations/forge/events"
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "forge"
 NEW_IMAGE = b"\x89PNG\r\n\x1a\nanother-image"
-
-
-@pytest.fixture(autouse=True)
-def fresh_jwks_cache():
-    forge.jwks.clear()
-    yield
-    forge.jwks.clear()
 
 
 @pytest.fixture

@@ -29,13 +29,6 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "forge"
 SPACE_LOOKUP = r"/wiki/api/v2/spaces/\d+$"
 
 
-@pytest.fixture(autouse=True)
-def fresh_jwks_cache():
-    forge.jwks.clear()
-    yield
-    forge.jwks.clear()
-
-
 @pytest.fixture
 def synced(world, connection):
     """After the first sync: the repository holds ENG and OPS."""

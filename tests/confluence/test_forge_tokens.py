@@ -21,11 +21,8 @@ EVENT = json.loads((Path(__file__).parent.parent / "fixtures/forge/page_updated.
 
 
 @pytest.fixture(autouse=True)
-def fresh_jwks_cache():
-    forge.jwks.clear()
+def fresh_rejection_log():
     views.rejections.clear()
-    yield
-    forge.jwks.clear()
 
 
 @pytest.fixture

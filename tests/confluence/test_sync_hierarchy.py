@@ -3,7 +3,6 @@ keep them (issue 14, items 1 and 10)."""
 
 import pytest
 
-from confluence import forge
 from confluence.index import INDEX_PATH, parse_index
 from confluence.models import SyncRun, WebhookEvent
 from sandbox import demo
@@ -168,7 +167,6 @@ def test_it_keeps_archived_pages_in_the_ancestry_of_their_children(world, connec
 def test_it_follows_the_forge_event_of_an_unsynced_ancestor_trashed(world, connection, applied):
     """Handbook is synced nowhere, yet its trashing changes the ancestry of every page below it."""
     sync_now(connection)
-    forge.jwks.clear()
     applied(lambda: world.atlassian.install_forge_app(world.site.cloud_id))
 
     applied(lambda: world.atlassian.trash_page(world.pages["handbook"].id))

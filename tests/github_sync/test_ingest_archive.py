@@ -9,7 +9,6 @@ import tarfile
 
 import pytest
 
-from github_sync.client import forget_installation_token
 from github_sync.models import Document, IngestRun
 from sandbox.core import FaultPlan
 from sandbox.github import archives
@@ -17,12 +16,6 @@ from sandbox.github import archives
 pytestmark = pytest.mark.django_db
 
 PAGES = {f"docs/page-{n:02d}.md": f"# Page {n}\n\nText of page {n}.\n" for n in range(30)}
-
-
-@pytest.fixture
-def fresh_token(installation):
-    # A token cached by an earlier test's world would be refused once and renewed: one more request to count.
-    forget_installation_token(installation.installation_id)
 
 
 def texts(repository) -> dict[str, str]:
@@ -33,9 +26,7 @@ def requests_to(github, fragment: str) -> int:
     return sum(fragment in r.path for r in github.requests)
 
 
-def test_a_first_ingestion_costs_four_requests_whatever_the_number_of_files(
-    push, ingest_now, repository, github, fresh_token
-):
+def test_a_first_ingestion_costs_four_requests_whatever_the_number_of_files(push, ingest_now, repository, github):
     sha = push({**PAGES, "logo.png": b"\x89PNG binary", "node_modules/x/index.js": "x = 1"})
     github.reset_log()
 
@@ -53,7 +44,7 @@ def test_a_first_ingestion_costs_four_requests_whatever_the_number_of_files(
     assert texts(repository) == PAGES
 
 
-def test_the_download_is_fetched_without_the_installation_token(push, ingest_now, github, fresh_token):
+def test_the_download_is_fetched_without_the_installation_token(push, ingest_now, github):
     sha = push(PAGES)
     seen = []
     handle = github.handle

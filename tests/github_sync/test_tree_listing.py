@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from github_sync.client import InstallationClient, forget_installation_token
+from github_sync.client import InstallationClient
 from github_sync.commit import commit_files, current_blobs, git_blob_sha
 
 pytestmark = pytest.mark.django_db
@@ -23,8 +23,6 @@ FILES = {
 
 @pytest.fixture
 def client(installation):
-    # A token cached by an earlier test's world would be refused once and the request repeated: not counted here.
-    forget_installation_token(installation.installation_id)
     return InstallationClient(installation.installation_id)
 
 

@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from confluence import forge
 from confluence.models import SyncRun, WebhookEvent
 from github_sync.models import ApiKey, IngestRun
 from sandbox import demo
 from tests.confluence.sync_world import build_site, sync_now
-
-
-@pytest.fixture(autouse=True)
-def fresh_jwks_cache():
-    forge.jwks.clear()
-    yield
-    forge.jwks.clear()
 
 
 def search(query: str):
