@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncTarget
 from confluence.readiness import Code, needing_attention
-from confluence.sync_queue import NotReady, enqueue_sync
+from confluence.setup import sync_if_ready
 from connectors.models import Connection
 
 # The button that fixes each problem the card's warning describes: (label, URL name).
@@ -85,7 +85,4 @@ def fix_action(connection: Connection, *, site, forge, target) -> dict | None:
 
 def sync_now(connection: Connection, *, trigger: str = SyncRun.Trigger.MANUAL) -> SyncRun | None:
     """Queue a sync of a ready, unpaused connection; None when it cannot sync yet (the page says so)."""
-    try:
-        return enqueue_sync(connection, trigger=trigger)
-    except NotReady:
-        return None
+    return sync_if_ready(connection, trigger=trigger)

@@ -241,13 +241,7 @@ class ConfluenceClient:
         url = path if path.startswith("http") else f"{self.base}{path}"
         if params:
             url = f"{url}?{urlencode(params, doseq=True)}"
-        response = self.session.request("GET", url, headers=_headers(self.token()))
-        if response.status_code == 401:
-            # Access tokens live an hour; one may expire mid-run. Refresh once, then give up.
-            response = self.session.request("GET", url, headers=_headers(self.token(force=True)))
-            if response.status_code == 401:
-                raise AuthRevoked("Confluence refused a freshly refreshed token", status=401)
-        return _json(response)
+        return _json(authorized(self.session, "GET", url, token=self.token))
 
     def paginate(self, path: str, params: dict | list) -> Iterator[dict]:
         """Every result of a cursor-paginated listing (v2, or v1 CQL search), following `_links.next`."""
@@ -317,11 +311,6 @@ class ConfluenceClient:
             Page.from_json(d) for d in self.paginate(f"/wiki/api/v2/pages/{page_id}/children", {"limit": MAX_LIMIT})
         ]
 
-    def ancestors(self, page_id: str) -> list[str]:
-        """Ids of the page's ancestors, root first."""
-        data = self.get(f"/wiki/api/v2/pages/{page_id}/ancestors", {"limit": MAX_LIMIT})
-        return [str(a["id"]) for a in data.get("results", []) if a.get("type", "page") == "page"]
-
     def labels_by_page(self, cql: str) -> dict[str, list[str]]:
         """Labels of every page matching `cql`, in bulk through v1 CQL search (v2 has one call per page)."""
         return {page_id: facts.labels for page_id, facts in self.page_facts(cql).items()}
@@ -354,15 +343,7 @@ class ConfluenceClient:
         return found
 
     def post(self, path: str, body: dict) -> dict:
-        url = f"{self.base}{path}"
-        headers = {**_headers(self.token()), "Content-Type": "application/json"}
-        response = self.session.request("POST", url, json=body, headers=headers)
-        if response.status_code == 401:
-            headers = {**_headers(self.token(force=True)), "Content-Type": "application/json"}
-            response = self.session.request("POST", url, json=body, headers=headers)
-            if response.status_code == 401:
-                raise AuthRevoked("Confluence refused a freshly refreshed token", status=401)
-        return _json(response)
+        return _json(authorized(self.session, "POST", f"{self.base}{path}", token=self.token, json=body))
 
     def people(self, account_ids: list[str]) -> dict[str, Person]:
         """Account id → what the bulk user lookup says of it, 100 ids a request. Every id asked about is in the
@@ -436,10 +417,7 @@ def report_accounts(
     session = session or ApiSession(timeout=(5.0, 60.0), max_retries=0)
     url = f"{settings.ATLASSIAN_API_URL}/app/report-accounts/"
     body = {"accounts": [{"accountId": account_id, "updatedAt": _iso(when)} for account_id, when in accounts.items()]}
-    response = session.request("POST", url, json=body, headers=_headers(token()))
-    if response.status_code == 401:
-        # The access token may have expired since it was handed out: refresh once, then give up.
-        response = session.request("POST", url, json=body, headers=_headers(token(force=True)))
+    response = authorized(session, "POST", url, token=token, json=body)
     cycle_period = response.headers.get("Cycle-Period")
     if response.status_code == 429:
         raise ReportRateLimited(
@@ -461,10 +439,7 @@ def account_profile(*, token: Callable[..., str], session: ApiSession | None = N
     # Reference: https://developer.atlassian.com/cloud/oauth/getting-started/making-calls-to-api/ (needs read:me)
     session = session or new_session()
     url = f"{settings.ATLASSIAN_API_URL}/me"
-    response = session.request("GET", url, headers=_headers(token()))
-    if response.status_code == 401:
-        response = session.request("GET", url, headers=_headers(token(force=True)))
-    data = _json(response)
+    data = _json(authorized(session, "GET", url, token=token))
     if not isinstance(data, dict):
         raise ConfluenceError("Atlassian answered /me with something other than a profile")
     return data
@@ -480,6 +455,17 @@ def _iso(moment: datetime) -> str:
 
 def new_session() -> ApiSession:
     return ApiSession(timeout=(5.0, 60.0), max_inline_wait=settings.HTTP_MAX_INLINE_WAIT_SECONDS)
+
+
+def authorized(session: ApiSession, method: str, url: str, *, token: Callable[..., str], **kwargs) -> requests.Response:
+    """The request with the grant's access token. Access tokens live an hour and one may expire mid-run: on a 401
+    the token is refreshed once (`token(force=True)`); a second 401 means the grant is gone."""
+    response = session.request(method, url, headers=_headers(token()), **kwargs)
+    if response.status_code == 401:
+        response = session.request(method, url, headers=_headers(token(force=True)), **kwargs)
+        if response.status_code == 401:
+            raise AuthRevoked("Confluence refused a freshly refreshed token", status=401)
+    return response
 
 
 def _headers(token: str) -> dict[str, str]:
