@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench.ingest import WORDS, _configure, _ingest, _setup
+from bench.webhook import free_port
 
 OVERHEAD_BUDGET_MS = 20
 INITIALIZATIONS = 30
@@ -73,7 +73,7 @@ def run(files: int, calls: int, workdir: Path) -> dict:
     paths = [f"docs/page-{rng.randrange(files):05d}.md" for _ in range(calls)]
     vendor = connection.vendor
     connection.close()  # the server process writes too (last use of the key); SQLite wants one writer at a time
-    port = _free_port()
+    port = free_port()
     server = _start_server(port)
     try:
         measured = anyio.run(_measure, f"http://127.0.0.1:{port}", org.slug, key, queries, paths)
@@ -97,12 +97,6 @@ def run(files: int, calls: int, workdir: Path) -> dict:
             "mcp_overhead_ok": search_overhead <= OVERHEAD_BUDGET_MS and fetch_overhead <= OVERHEAD_BUDGET_MS,
         },
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _start_server(port: int) -> subprocess.Popen:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 
+from bench.model_checks import page_id_of
 from sandbox.content import PageContext, render_body
 
 SEED = 7
@@ -77,12 +78,9 @@ def restrict_page(world, *, page_id: str) -> None:
 def restricted_in_repository(world, *, repository: str, page_ids: list[str]) -> int:
     """How many of those pages have a Markdown file on the repository's default branch (front matter page_id)."""
     owner, name = repository.split("/")
-    wanted = {f"page_id: '{pid}'".encode() for pid in page_ids}
-    found = 0
-    for path, content in world.github.read_tree(owner, name, "main").items():
-        if path.endswith(".md") and any(line in wanted for line in content.splitlines()):
-            found += 1
-    return found
+    wanted = set(page_ids)
+    tree = world.github.read_tree(owner, name, "main")
+    return sum(1 for path, content in tree.items() if path.endswith(".md") and page_id_of(content) in wanted)
 
 
 def grant_connection(world, **kwargs) -> dict:

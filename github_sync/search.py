@@ -126,7 +126,8 @@ def search(
     terms = query_terms(query)
     allowed = searchable_repositories(org) if terms else []
     if repositories is not None:
-        allowed = [r for r in allowed if r in set(repositories)]
+        wanted = set(repositories)
+        allowed = [r for r in allowed if r in wanted]
     if not allowed:
         return []
     limit = max(1, min(limit, MAX_LIMIT))

@@ -57,13 +57,13 @@ def search_documents(
         raise Refused("The query is empty: pass the words to search for.")
     if not 1 <= limit <= search.MAX_LIMIT:
         raise Refused(f"limit must be between 1 and {search.MAX_LIMIT}.")
-    search.query_terms(query)  # QueryTooLong / TooManyTerms before any database work
-    repositories = search.searchable_repositories(org)
+    repositories = None  # every searchable repository of the organization: search.search finds them
     if repository:
+        search.query_terms(query)  # QueryTooLong / TooManyTerms before any database work
         repositories = list(
-            Repository.objects.filter(id__in=repositories, full_name__iexact=repository.strip()).values_list(
-                "id", flat=True
-            )
+            Repository.objects.filter(
+                id__in=search.searchable_repositories(org), full_name__iexact=repository.strip()
+            ).values_list("id", flat=True)
         )
         if not repositories:
             raise Refused(f"No repository {repository!r} among this organization's sources; list_sources names them.")

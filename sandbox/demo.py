@@ -23,10 +23,11 @@ from connectors.models import Connection, Membership, Organization
 from github_sync import client as github_client
 from github_sync.installations import complete_link_step_if_installed, record_installation
 from github_sync.models import Installation, Repository
+from sandbox.seed import DEMO_ACCOUNT_ID
 
 DEMO_ORG_NAME = "Demo"
 # The demo's own simulated accounts: the wizard's are the sites' default Atlassian user and `sandbox-user`.
-DEMO_ATLASSIAN_ACCOUNT_ID = "557058:00000000-0000-4000-8000-00000000de70"
+DEMO_ATLASSIAN_ACCOUNT_ID = DEMO_ACCOUNT_ID  # the seed lets this account read its restricted pages
 DEMO_GITHUB_LOGIN = "ctx-demo"
 DEMO_REPOSITORY = f"{DEMO_GITHUB_LOGIN}/confluence-docs"
 

@@ -57,12 +57,6 @@ class RestrictionsMixin:
             if account_id not in found.member_ids:
                 found.member_ids.append(account_id)
 
-    def remove_group_member(self, group: str, account_id: str) -> None:
-        with self.lock:
-            found = self.group_for(group)
-            if account_id in found.member_ids:
-                found.member_ids.remove(account_id)
-
     def group_named(self, name: str) -> Group | None:
         return next((g for g in self.groups.values() if g.name == name), None)
 
