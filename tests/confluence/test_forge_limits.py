@@ -17,8 +17,9 @@ from tests.confluence import test_forge_tokens
 from tests.confluence.test_forge_tokens import CLOUD_ID, EVENT, URL, jwks_fetches
 from tests.github_sync.test_webhook_limits import NOT_JSON, asgi_request
 
-# The signed-event poster of test_forge_tokens.py, and its clearing of the JWKS cache and the rejection counts.
-post, fresh_jwks_cache = test_forge_tokens.post, test_forge_tokens.fresh_jwks_cache
+# The signed-event poster of test_forge_tokens.py, and its clearing of the rejection counts (tests/conftest.py
+# forgets the JWKS cache around every test).
+post, fresh_rejection_log = test_forge_tokens.post, test_forge_tokens.fresh_rejection_log
 
 
 def event_of(size: int) -> bytes:
