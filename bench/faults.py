@@ -2,7 +2,7 @@
 
 Starts what a multi-machine deployment runs, on this machine: PostgreSQL (the machine's server, a database of
 its own), a Redis of its own on another loopback port (never the shared one, since this stops it), the site under
-gunicorn, two `qcluster` processes, and the simulators in their own process (`sandbox.server`). Then:
+gunicorn, two `qcluster` processes, and the simulators in their own process (`sandbox.serving.server`). Then:
 
     1. a site of PAGES pages in CONNECTIONS spaces, one connection (and repository) per space, fully synced;
     2. a storm of EVENTS page changes over STORM seconds, each sending its Forge event, while the schedules fire
@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.server import RunningSimulators
+from sandbox.serving.server import RunningSimulators
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ctx_bench_faults"

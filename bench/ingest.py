@@ -87,7 +87,7 @@ def run(files: int, workdir: Path) -> dict:
     world.github.deliver = lambda url, body, headers: 200  # webhooks are not what this measures
     # A first ingest takes its files from the archive; should it fall back to one request per file, GitHub's limit
     # for a large organization (12,500 an hour) keeps a 5,000-file run from pausing for the next hour (the run
-    # waits and resumes: tasks._retry_later), which is not what this measures.
+    # waits and resumes: ingest.wait_for_github), which is not what this measures.
     world.github.rate_limit = RATE_LIMIT
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         serve_with_responses(rsps, world.github, world.github.base_url)

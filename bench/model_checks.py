@@ -213,7 +213,7 @@ def selected(pages: dict[str, SitePage], scope: dict) -> set[str]:
         children.setdefault(page.parent_id, []).append(page.id)
 
     def below(page_id: str) -> set[str]:
-        # Written apart from confluence.scope.descendants on purpose: an oracle must not share the engine's code.
+        # Written apart from confluence.sync.scope.descendants on purpose: an oracle must not share the engine's code.
         found, stack = set(), [page_id]
         while stack:
             for child in children.get(stack.pop(), []):

@@ -5,9 +5,10 @@ Everything is real but the network. The simulated Atlassian and GitHub answer `r
 made through the simulator's Python API (`sandbox/atlassian/editing.py`, `attachments.py`), which signs its Forge
 event; the event is posted to the site's Forge endpoint through Django's test client (token verified against the
 simulated JWKS), stored and processed by the same task a worker runs; syncs are queued by `enqueue_sync` (through
-the Forge handlers, `confluence.card.sync_now`, `confluence.tasks.reconcile_due` and `confluence.setup.save_scope`,
+the Forge handlers, `confluence.setup.card.sync_now`, `confluence.tasks.reconcile_due` and
+`confluence.setup.steps.save_scope`,
 which is what the wizard's Save calls) and run by `confluence.tasks.run_sync`, the worker's entry point. Runs are
-started by the machine instead of a broker (`sync_queue.send` does nothing here), so it decides when the worker works.
+started by the machine instead of a broker (`queue.send` does nothing here), so it decides when the worker works.
 
 What is checked, after every run:
 - the run succeeded; files pushed by someone else are untouched; the index file agrees with the tree;
@@ -44,10 +45,13 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition,
 
 import github_sync.tasks
 from bench import model_checks as checks
-from confluence import card, forge, setup, sync_queue, tasks
+from confluence import tasks
+from confluence.forge import tokens
 from confluence.models import SyncRun, SyncScope, WebhookEvent
+from confluence.setup import card, steps
+from confluence.sync import queue
 from connectors.models import Connection, Organization
-from github_sync.client import forget_installation_token
+from github_sync.app_auth import forget_installation_token
 from github_sync.installations import sync_repositories
 from github_sync.models import Installation
 from sandbox import demo
@@ -86,7 +90,8 @@ THEN = st.sampled_from(("work", "wait"))
 BODY_PARTS = ("text", "link", "xlink", "image", "file")
 OUTSIDE_PATHS = ("README.md", "docs/notes.md", "confluence/OUTSIDE.txt", "confluence/{space}/outside-notes.txt")
 MAX_SPACES = 4
-# The whole path, in UTF-16 units: Windows refuses 260 with the clone's own folder in front (confluence/layout.py).
+# The whole path, in UTF-16 units: Windows refuses 260 with the clone's own folder in front
+# (confluence/sync/safe_names.py).
 MAX_PATH_UNITS = 180
 MAX_RUNS_PER_BATCH = 10
 
@@ -198,12 +203,12 @@ class SyncModel(RuleBasedStateMachine):
             serve_with_responses(served, simulator, simulator.base_url)
         # The machine is the worker: queued runs wait for its `work` rule. Ingestion is not what is checked.
         for patch in (
-            mock.patch.object(sync_queue, "send", lambda run_id: None),
-            mock.patch.object(github_sync.tasks, "start", lambda run: None),
+            mock.patch.object(queue, "send", lambda run_id: None),
+            mock.patch.object(github_sync.tasks, "send", lambda run_id: None),
         ):
             patch.start()
             self.closers.append(patch.stop)
-        forge.jwks.clear()  # another example's keys, under the same JWKS URL
+        tokens.jwks.clear()  # another example's keys, under the same JWKS URL
         atomic = transaction.atomic()
         atomic.__enter__()
         self.closers.append(lambda: (transaction.set_rollback(True), atomic.__exit__(None, None, None)))
@@ -613,7 +618,7 @@ class SyncModel(RuleBasedStateMachine):
         ]
         labels = list(scope.excluded_labels)
         if op == "restricted":  # an organization admin's opt-in (or out), a page of its own in the wizard
-            setup.set_include_restricted(self.connection, include=not scope.include_restricted, user=self.user)
+            steps.set_include_restricted(self.connection, include=not scope.include_restricted, user=self.user)
             self.note_scope_change("restricted pages " + ("included" if not scope.include_restricted else "left out"))
             if then == "work":
                 self.log[-1] += " → worker"
@@ -656,7 +661,7 @@ class SyncModel(RuleBasedStateMachine):
         def entry(page, descendants):
             return {"id": page.id, "title": page.title, "space_key": self.space_key(page), "descendants": descendants}
 
-        setup.save_scope(
+        steps.save_scope(
             self.connection,
             spaces=[{"id": s.id, "key": s.key, "name": s.name} for s in spaces],
             pages=[entry(p, d) for p, d in pages],
@@ -723,7 +728,7 @@ class SyncModel(RuleBasedStateMachine):
         """The admin's "Full re-sync" (re-read and re-render every page)."""
         self.log.append("full_resync")
         STATS.operations["full_resync"] += 1
-        sync_queue.enqueue_sync(self.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
+        queue.enqueue_sync(self.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
         self.work()
 
     @rule()
@@ -892,12 +897,12 @@ class SyncModel(RuleBasedStateMachine):
                 org=self.org, kind=Connection.Kind.CONFLUENCE, created_by=self.user, name=name
             )
             demo.link_atlassian(clean, self.grants, user=self.user)
-            setup.sync_github_step(clean, user=self.user)
+            steps.sync_github_step(clean, user=self.user)
             installation = Installation.objects.get(installation_id=self.grants["github_installation_id"])
             sync_repositories(installation)  # what GitHub's installation_repositories webhook leads to
             repository = installation.repositories.get(full_name=f"{OWNER}/{name}")
-            setup.select_repository(clean, repository, user=self.user, public_confirmed=True)
-            setup.save_scope(
+            steps.select_repository(clean, repository, user=self.user, public_confirmed=True)
+            steps.save_scope(
                 clean,
                 spaces=scope.spaces,
                 pages=scope.pages,
@@ -906,7 +911,7 @@ class SyncModel(RuleBasedStateMachine):
                 user=self.user,
                 summary="The clean sync's copy of the scope",
             )
-            setup.set_include_restricted(clean, include=scope.include_restricted, user=self.user)
+            steps.set_include_restricted(clean, include=scope.include_restricted, user=self.user)
             queued = SyncRun.objects.filter(connection=clean, status=SyncRun.Status.QUEUED)
             while (run := queued.first()) is not None:
                 tasks.run_sync(run.id)

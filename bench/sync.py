@@ -1,9 +1,9 @@
 """Sync engine cost against the simulators: `python -m bench.sync --pages N [--spaces S] [--restricted SHARE]`.
 
 Builds a simulated Confluence site of N pages (bodies of a few KB, no attachments) in S spaces and an empty
-GitHub repository in a simulator server of its own (`sandbox.server`, a separate process, so this process's memory
-is the site's alone, as in a real worker), connects them with `sandbox.demo.connect_with_grants`, then measures
-three phases through the real task path (enqueue_sync → run_sync) over real HTTP:
+GitHub repository in a simulator server of its own (`sandbox.serving.server`, a separate process, so this
+process's memory is the site's alone, as in a real worker), connects them with `sandbox.demo.connect_with_grants`,
+then measures three phases through the real task path (enqueue_sync → run_sync) over real HTTP:
 
     full       the first sync of every page
     noop       the same sync again, nothing changed (must write nothing to GitHub)
@@ -36,7 +36,7 @@ import time
 from pathlib import Path
 
 from bench.ingest import _configure
-from sandbox.server import RunningSimulators
+from sandbox.serving.server import RunningSimulators
 
 
 def main() -> None:
@@ -106,14 +106,14 @@ def connect(sims: RunningSimulators, site: dict):
     from django.contrib.auth import get_user_model
 
     import github_sync.tasks
-    from confluence import sync_queue
+    from confluence.sync import queue
     from connectors.models import Organization
     from sandbox import demo
 
     user = get_user_model().objects.create_user(username="bench", email="bench@example.com", password="bench")  # noqa: S106
     org = Organization.create_with_owner(name="Bench", owner=user)
-    sync_queue.send = lambda run_id: None  # this process runs the runs itself, phase by phase
-    github_sync.tasks.start = lambda run: None  # ingestion runs when `ingest_queued` says so
+    queue.send = lambda run_id: None  # this process runs the runs itself, phase by phase
+    github_sync.tasks.send = lambda run_id: None  # ingestion runs when `ingest_queued` says so
     grants = sims.call(
         "bench.worlds:grant_connection",
         cloud_id=site["cloud_id"],
@@ -124,15 +124,16 @@ def connect(sims: RunningSimulators, site: dict):
 
 
 def phase(sims, connection, pages: int, *, page_ids: list[str] | None = None, with_ingest: bool = False) -> dict:
-    from confluence import sync_queue, tasks
+    from confluence import tasks
     from confluence.models import SyncRun
+    from confluence.sync import queue
 
     sims.call("bench.worlds:reset_logs")
     rss_before = current_rss_mb()
     reset_peak_rss()
     trigger = SyncRun.Trigger.FORGE if page_ids else SyncRun.Trigger.MANUAL
     start = time.perf_counter()
-    run = sync_queue.enqueue_sync(connection, trigger=trigger, page_ids=page_ids)
+    run = queue.enqueue_sync(connection, trigger=trigger, page_ids=page_ids)
     tasks.run_sync(run.id)
     seconds = time.perf_counter() - start
     run.refresh_from_db()

@@ -254,8 +254,9 @@ def burst(workdir: Path) -> int:
     from django.conf import settings
     from django.test import Client
 
-    from confluence import forge_events, sync_queue
+    from confluence.forge import receive
     from confluence.models import SyncRun, WebhookEvent
+    from confluence.sync import queue
     from sandbox.testing import serve_with_responses
     from sandbox.world import World
 
@@ -265,8 +266,8 @@ def burst(workdir: Path) -> int:
     connections = make_connections(BURST_CONNECTIONS)
     # The broker: tasks wait here until the simulated worker takes them.
     queued_events: list[int] = []
-    forge_events.async_task = lambda func, event_id, **kwargs: queued_events.append(event_id)
-    sync_queue.send = lambda run_id: None
+    receive.async_task = lambda func, event_id, **kwargs: queued_events.append(event_id)
+    queue.send = lambda run_id: None
     client = Client()
     next_poll = WORKER_POLL_SECONDS
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -298,13 +299,14 @@ def burst(workdir: Path) -> int:
 
 def worker_poll(queued_events: list[int]) -> None:
     """The worker: apply the events received so far, then start every connection's queued run (if it can)."""
-    from confluence import forge_events, sync_queue
+    from confluence.forge import handle
     from confluence.models import SyncRun
+    from confluence.sync import queue
 
     while queued_events:
-        forge_events.process_event(queued_events.pop(0))
+        handle.process_event(queued_events.pop(0))
     for run_id in SyncRun.objects.filter(status="queued").values_list("id", flat=True):
-        sync_queue.claim(run_id)  # a sync takes longer than the burst: it stays running
+        queue.claim(run_id)  # a sync takes longer than the burst: it stays running
 
 
 def make_connections(count: int) -> list:

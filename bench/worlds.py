@@ -1,4 +1,4 @@
-"""Simulated worlds for the benchmarks, built and inspected inside the simulator server (`sandbox.server`).
+"""Simulated worlds for the benchmarks, built and inspected inside the simulator server (`sandbox.serving.server`).
 
 Every function takes the World first and returns plain JSON, so `RunningSimulators.call("bench.worlds:NAME", …)`
 can run it in the server's process. No Django here.

@@ -6,9 +6,9 @@ class ConfluenceConfig(AppConfig):
     verbose_name = "Confluence"
 
     def ready(self) -> None:
-        from confluence import receivers  # noqa: F401  (connects to github_sync's installation_changed)
         from confluence.kind import CONFLUENCE
-        from confluence.linking import capture_grant
+        from confluence.setup import receivers  # noqa: F401  (connects to github_sync's installation_changed)
+        from confluence.setup.linking import capture_grant
         from connectors import kinds, socialaccount
 
         kinds.register(CONFLUENCE)

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from confluence.client import AuthRevoked, ConfluenceClient, ConfluenceUnavailable, new_session
+from confluence.client import ConfluenceClient
+from confluence.gateway import AuthRevoked, ConfluenceUnavailable, new_session
 from confluence.models import AtlassianSite
 from connectors.models import Connection, SetupTask
 

@@ -2,23 +2,48 @@
 
 Every call goes to `{ATLASSIAN_API_URL}/ex/confluence/{cloudId}/wiki/…` (site URLs reject 3LO tokens). Listings
 use the largest page size (250) and bodies come in bulk, because Atlassian charges each call and each object
-against hourly points quotas.
+against hourly points quotas. Sending and errors live in `confluence.gateway`, the answers' types in
+`confluence.content`, calls about accounts (personal data reporting, `/me`) in `confluence.account_api`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
 from urllib.parse import urlencode
 
-import requests
 from django.conf import settings
 
-from confluence.convert.links import FORMER_USER
-from connectors.http import ApiSession, requested_wait
-from connectors.storable import storable
+from confluence.content import Attachment, Page, PageFacts, Person, Site, Space, read_restricted, text
+from confluence.gateway import (
+    AuthRevoked,
+    ConfluenceError,
+    ConfluenceUnavailable,
+    NotFound,
+    authorized,
+    bearer_headers,
+    new_session,
+    read_answer,
+)
+from connectors.http import ApiSession
+
+# Other modules import the errors and the content types from here, with the client that raises and returns them.
+__all__ = [
+    "Attachment",
+    "AuthRevoked",
+    "ConfluenceClient",
+    "ConfluenceError",
+    "ConfluenceUnavailable",
+    "NotFound",
+    "Page",
+    "PageFacts",
+    "Person",
+    "Site",
+    "Space",
+    "accessible_sites",
+    "cql_quote",
+    "new_session",
+]
 
 MAX_LIMIT = 250
 # v2 `POST /wiki/api/v2/users-bulk` (scope read:user:confluence) takes the ids in the body, so a batch is not bound
@@ -36,176 +61,6 @@ FACT_EXPANSIONS = (
 )
 
 
-class ConfluenceError(Exception):
-    """A call failed in a way to report to the user (permanent)."""
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
-
-
-class ConfluenceUnavailable(ConfluenceError):
-    """Rate limited, 5xx or unreachable after retries: try again later."""
-
-
-class AuthRevoked(ConfluenceError):
-    """The grant is gone (invalid_grant, or 401 after a refresh): the user must reconnect."""
-
-
-class NotFound(ConfluenceError):
-    pass
-
-
-@dataclass(frozen=True)
-class Site:
-    cloud_id: str
-    name: str
-    url: str
-    scopes: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Space:
-    id: str
-    key: str
-    name: str
-    type: str = "global"
-    status: str = "current"
-    homepage_id: str | None = None
-
-    @classmethod
-    def from_json(cls, d: dict) -> Space:
-        return cls(
-            id=str(d["id"]),
-            key=d["key"],
-            name=d.get("name", d["key"]),
-            type=d.get("type", "global"),
-            status=d.get("status", "current"),
-            homepage_id=str(d["homepageId"]) if d.get("homepageId") else None,
-        )
-
-
-@dataclass(frozen=True)
-class Page:
-    id: str
-    title: str
-    space_id: str
-    status: str
-    parent_id: str | None
-    version: int
-    modified_at: str
-    created_at: str = ""
-    author_id: str = ""
-    version_author_id: str = ""
-    version_message: str = ""
-    position: int | None = None
-    webui: str = ""
-    body: str | None = None  # storage XHTML, when asked for
-
-    @classmethod
-    def from_json(cls, d: dict) -> Page:
-        version = d.get("version") or {}
-        body = ((d.get("body") or {}).get("storage") or {}).get("value")
-        return cls(
-            id=str(d["id"]),
-            title=text(d.get("title", "")),
-            space_id=str(d.get("spaceId", "")),
-            status=d.get("status", "current"),
-            parent_id=str(d["parentId"]) if d.get("parentId") and d.get("parentType", "page") == "page" else None,
-            version=int(version.get("number", 0)),
-            modified_at=version.get("createdAt", ""),
-            created_at=d.get("createdAt", ""),
-            author_id=d.get("authorId", ""),
-            version_author_id=version.get("authorId", ""),
-            version_message=version.get("message", ""),
-            position=d.get("position"),
-            webui=(d.get("_links") or {}).get("webui", ""),
-            body=body,
-        )
-
-
-@dataclass(frozen=True)
-class Attachment:
-    id: str
-    page_id: str
-    title: str
-    media_type: str
-    file_size: int
-    version: int
-    status: str = "current"
-
-    @classmethod
-    def from_json(cls, d: dict, page_id: str) -> Attachment:
-        version = d.get("version") or {}
-        return cls(
-            id=str(d["id"]),
-            page_id=str(d.get("pageId") or page_id),
-            title=d.get("title", ""),
-            media_type=d.get("mediaType", "application/octet-stream"),
-            file_size=int(d.get("fileSize") or 0),
-            version=int(version.get("number", 1)),
-            status=d.get("status") or "current",
-        )
-
-    @classmethod
-    def from_v1(cls, d: dict) -> Attachment:
-        """A v1 content object of type attachment, with `version` and `container` expanded."""
-        extensions = d.get("extensions") or {}
-        return cls(
-            id=str(d["id"]),
-            page_id=str((d.get("container") or {}).get("id", "")),
-            title=d.get("title", ""),
-            media_type=extensions.get("mediaType", "application/octet-stream"),
-            file_size=int(extensions.get("fileSize") or 0),
-            version=int((d.get("version") or {}).get("number", 1)),
-            status=d.get("status") or "current",
-        )
-
-
-@dataclass(frozen=True)
-class Person:
-    """What the bulk user lookup says of an account: its display name, `accountStatus` (active, inactive, closed,
-    unknown) and `accountType` (atlassian, app, customer, unknown)."""
-
-    account_id: str
-    display_name: str = ""
-    account_status: str = "unknown"
-    account_type: str = "unknown"
-
-    @classmethod
-    def from_json(cls, d: dict) -> Person:
-        return cls(
-            account_id=str(d["accountId"]),
-            display_name=text(str(d.get("displayName") or d.get("publicName") or "")),
-            account_status=str(d.get("accountStatus") or "unknown"),
-            account_type=str(d.get("accountType") or "unknown"),
-        )
-
-    @property
-    def shown_name(self) -> str | None:
-        """The name a mention shows: deactivated people say so, closed ones are former users; None when the lookup
-        knows no name (the converter then writes "@unknown user")."""
-        if self.account_status == "closed":
-            return FORMER_USER
-        if not self.display_name:
-            return None
-        if self.account_status == "inactive":
-            return f"{self.display_name} (deactivated)"
-        return self.display_name
-
-
-@dataclass(frozen=True)
-class PageFacts:
-    labels: list[str]
-    restricted: bool  # a read (view) restriction on the page or on any of its ancestors
-
-
-def read_restricted(content: dict) -> bool:
-    """Whether v1 content (with `restrictions.read.restrictions.user,group` expanded) names anyone who may read it."""
-    read = ((content.get("restrictions") or {}).get("read") or {}).get("restrictions") or {}
-    return any((read.get(kind) or {}).get("results") for kind in ("user", "group"))
-
-
 # Before a site is chosen -----------------------------------------------------------------------------------
 
 
@@ -214,7 +69,7 @@ def accessible_sites(access_token: str, *, session: ApiSession | None = None) ->
     # Reference: https://developer.atlassian.com/cloud/oauth/getting-started/making-calls-to-api/
     session = session or new_session()
     url = f"{settings.ATLASSIAN_API_URL}/oauth/token/accessible-resources"
-    data = _json(session.request("GET", url, headers=_headers(access_token)))
+    data = read_answer(session.request("GET", url, headers=bearer_headers(access_token)))
     sites = [
         Site(cloud_id=r["id"], name=r.get("name", ""), url=r.get("url", ""), scopes=tuple(r.get("scopes", [])))
         for r in data
@@ -241,7 +96,7 @@ class ConfluenceClient:
         url = path if path.startswith("http") else f"{self.base}{path}"
         if params:
             url = f"{url}?{urlencode(params, doseq=True)}"
-        return _json(authorized(self.session, "GET", url, token=self.token))
+        return read_answer(authorized(self.session, "GET", url, token=self.token))
 
     def paginate(self, path: str, params: dict | list) -> Iterator[dict]:
         """Every result of a cursor-paginated listing (v2, or v1 CQL search), following `_links.next`."""
@@ -343,7 +198,7 @@ class ConfluenceClient:
         return found
 
     def post(self, path: str, body: dict) -> dict:
-        return _json(authorized(self.session, "POST", f"{self.base}{path}", token=self.token, json=body))
+        return read_answer(authorized(self.session, "POST", f"{self.base}{path}", token=self.token, json=body))
 
     def people(self, account_ids: list[str]) -> dict[str, Person]:
         """Account id → what the bulk user lookup says of it, 100 ids a request. Every id asked about is in the
@@ -372,136 +227,13 @@ class ConfluenceClient:
             f"{self.base}/wiki/rest/api/content/{attachment.page_id}/child/attachment/{attachment.id}/download"
             f"?version={attachment.version}"
         )
-        response = self.session.request("GET", url, headers=_headers(self.token()), allow_redirects=False)
+        response = self.session.request("GET", url, headers=bearer_headers(self.token()), allow_redirects=False)
         if response.status_code in (301, 302, 303, 307, 308):
             # The media host gets no Authorization header: the signed redirect URL is the credential.
             response = self.session.request("GET", response.headers["Location"])
         if response.status_code >= 300:
-            _json(response)
+            read_answer(response)
         return response.content
-
-
-# The personal data reporting API ---------------------------------------------------------------------------
-
-# Reference: https://developer.atlassian.com/cloud/confluence/user-privacy-developer-guide/ ("Personal data reporting
-# API"): at most 90 accounts a request; the grant needs the `report:personal-data` scope.
-REPORT_MAX_ACCOUNTS = 90
-
-
-@dataclass(frozen=True)
-class AccountReport:
-    """What Atlassian answered about a batch of reported accounts: those to erase and those to refresh (the others
-    need nothing), and the `Cycle-Period` header (how often to report each account; None when absent)."""
-
-    closed: tuple[str, ...] = ()
-    updated: tuple[str, ...] = ()
-    cycle_period: str | None = None
-
-
-class ReportRateLimited(ConfluenceUnavailable):
-    """429: reported too often. Try again after `retry_after` seconds (None when Atlassian did not say)."""
-
-    def __init__(self, message: str, *, retry_after: float | None):
-        super().__init__(message, status=429)
-        self.retry_after = retry_after
-
-
-def report_accounts(
-    accounts: Mapping[str, datetime], *, token: Callable[..., str], session: ApiSession | None = None
-) -> AccountReport:
-    """Report up to 90 stored accounts (account id → when we last read the personal data we hold of it). `token`
-    returns an access token of any working grant; `token(force=True)` refreshes it."""
-    if not accounts or len(accounts) > REPORT_MAX_ACCOUNTS:
-        raise ValueError(f"report 1 to {REPORT_MAX_ACCOUNTS} accounts a request, not {len(accounts)}")
-    # No retries in the worker: a 429 here says "report less often", and the schedule is what waits.
-    session = session or ApiSession(timeout=(5.0, 60.0), max_retries=0)
-    url = f"{settings.ATLASSIAN_API_URL}/app/report-accounts/"
-    body = {"accounts": [{"accountId": account_id, "updatedAt": _iso(when)} for account_id, when in accounts.items()]}
-    response = authorized(session, "POST", url, token=token, json=body)
-    cycle_period = response.headers.get("Cycle-Period")
-    if response.status_code == 429:
-        raise ReportRateLimited(
-            f"Atlassian asks to report accounts less often: {_message(response)}", retry_after=requested_wait(response)
-        )
-    if response.status_code == 204:
-        return AccountReport(cycle_period=cycle_period)
-    data = _json(response)
-    answers = [a for a in (data.get("accounts") or []) if isinstance(a, dict)] if isinstance(data, dict) else []
-    return AccountReport(
-        closed=tuple(str(a["accountId"]) for a in answers if a.get("status") == "closed" and a.get("accountId")),
-        updated=tuple(str(a["accountId"]) for a in answers if a.get("status") == "updated" and a.get("accountId")),
-        cycle_period=cycle_period,
-    )
-
-
-def account_profile(*, token: Callable[..., str], session: ApiSession | None = None) -> dict:
-    """The profile (`account_id`, `name`, `email`, …) of the person whose grant `token` belongs to: `GET /me`."""
-    # Reference: https://developer.atlassian.com/cloud/oauth/getting-started/making-calls-to-api/ (needs read:me)
-    session = session or new_session()
-    url = f"{settings.ATLASSIAN_API_URL}/me"
-    data = _json(authorized(session, "GET", url, token=token))
-    if not isinstance(data, dict):
-        raise ConfluenceError("Atlassian answered /me with something other than a profile")
-    return data
-
-
-def _iso(moment: datetime) -> str:
-    """`2018-10-25T23:08:51.382Z`, the form the API documents."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# Plumbing --------------------------------------------------------------------------------------------------
-
-
-def new_session() -> ApiSession:
-    return ApiSession(timeout=(5.0, 60.0), max_inline_wait=settings.HTTP_MAX_INLINE_WAIT_SECONDS)
-
-
-def authorized(session: ApiSession, method: str, url: str, *, token: Callable[..., str], **kwargs) -> requests.Response:
-    """The request with the grant's access token. Access tokens live an hour and one may expire mid-run: on a 401
-    the token is refreshed once (`token(force=True)`); a second 401 means the grant is gone."""
-    response = session.request(method, url, headers=_headers(token()), **kwargs)
-    if response.status_code == 401:
-        response = session.request(method, url, headers=_headers(token(force=True)), **kwargs)
-        if response.status_code == 401:
-            raise AuthRevoked("Confluence refused a freshly refreshed token", status=401)
-    return response
-
-
-def _headers(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
-
-
-def _json(response: requests.Response):
-    status = response.status_code
-    if status < 300:
-        return response.json()
-    message = _message(response)
-    if status in (429, 500, 502, 503, 504):
-        raise ConfluenceUnavailable(f"Confluence is unavailable or rate limiting ({status}): {message}", status=status)
-    if status == 401:
-        raise AuthRevoked(f"Confluence refused the token: {message}", status=status)
-    if status == 404:
-        raise NotFound(message or "Not found", status=status)
-    raise ConfluenceError(f"Confluence answered {status}: {message}", status=status)
-
-
-def _message(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return response.text[:300]
-    if isinstance(data, dict):
-        errors = data.get("errors") or []
-        if errors and isinstance(errors[0], dict):
-            return str(errors[0].get("title") or errors[0].get("detail") or "")[:300]
-        return str(data.get("message") or data.get("error_description") or data.get("error") or "")[:300]
-    return str(data)[:300]
-
-
-def text(value: str) -> str:
-    """A title or label as we store it: no NUL or lone surrogate, which PostgreSQL cannot keep (U+FFFD instead)."""
-    return storable(value)
 
 
 def cql_quote(value: str) -> str:

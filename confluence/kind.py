@@ -1,7 +1,7 @@
 """The Confluence connector kind and its five setup steps, registered with `connectors` at startup."""
 
 # Imported from ConfluenceConfig.ready(), once models are loaded.
-from confluence.card import card_contexts, sync_now
+from confluence.setup.card import card_contexts, sync_now
 from connectors.kinds import ConnectorKind, Step
 
 CONFLUENCE = ConnectorKind(

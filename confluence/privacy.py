@@ -15,6 +15,7 @@ waiting as long as a 429's Retry-After asks. Then, for each account Atlassian an
   mention it are rendered again with "Former user", unlinked: one targeted sync run, so one commit, per
   connection. `ReportedAccount` keeps the id, so every later rendering keeps it erased;
 - **updated**: the stored name and email are read again (`/me` with the grant of a site the person linked).
+What is done with those answers lives in `confluence.account_changes`.
 
 Reference: https://developer.atlassian.com/cloud/confluence/user-privacy-developer-guide/ ("Personal data
 reporting API"): report each stored account once a cycle, with when its data was last retrieved (`updatedAt`).
@@ -24,40 +25,30 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import requests
 from allauth.socialaccount.models import SocialAccount
 from django.utils import timezone
 
-from confluence.auth import access_token, mark_revoked
-from confluence.client import (
-    REPORT_MAX_ACCOUNTS,
-    AuthRevoked,
-    ConfluenceError,
-    ConfluenceUnavailable,
-    ReportRateLimited,
-    account_profile,
-    report_accounts,
-)
-from confluence.convert.links import FORMER_USER
-from confluence.index import Index, parse_index
+from confluence.account_api import REPORT_MAX_ACCOUNTS, AccountReport, ReportRateLimited, report_accounts
+from confluence.account_changes import PROVIDER, erase_closed, refresh_updated
+from confluence.auth import access_token
+from confluence.gateway import AuthRevoked, ConfluenceError, ConfluenceUnavailable
 from confluence.models import (
     AtlassianSite,
     KnownPerson,
     PendingAtlassianLink,
     PersonalDataReport,
     ReportedAccount,
-    SyncRun,
     SyncState,
 )
-from confluence.sync_queue import NotReady, enqueue_sync
-from connectors.models import Connection, SetupTask
+from confluence.sync.index import Index, parse_index
 
 logger = logging.getLogger(__name__)
 
-PROVIDER = "atlassian"
+
 # Cycle-Period is read as seconds (the guide names the header, not its unit); anything outside these bounds is
 # taken to be a misreading and clamped, so a report is neither sent every hour nor forgotten for months.
 MIN_CYCLE = timedelta(days=1)
@@ -65,9 +56,6 @@ MAX_CYCLE = timedelta(days=30)
 # Waits when Atlassian does not say how long: a 429 without Retry-After, a refusal that needs an operator.
 RATE_LIMITED_WAIT = timedelta(hours=1)
 REFUSED_WAIT = timedelta(days=1)
-CLOSED_DETAIL = (
-    "The Atlassian account that linked this site was closed. Link an Atlassian account again to resume syncing."
-)
 
 
 # What the sync engine asks ---------------------------------------------------------------------------------
@@ -120,45 +108,49 @@ def report_site(report: PersonalDataReport, *, now: datetime, answered: set[str]
     updated: set[str] = set()
     report.attempted_at, report.error = now, ""
     try:
-        reporter = Reporter(report.cloud_id)
-        ids = sorted(pending)
-        for start in range(0, len(ids), REPORT_MAX_ACCOUNTS):
-            batch = {account_id: pending[account_id] for account_id in ids[start : start + REPORT_MAX_ACCOUNTS]}
-            answer = reporter.report(batch)
+        for answer in report_batches(report, pending, answered=answered):
             closed.update(answer.closed)
             updated.update(answer.updated)
-            answered.update(batch)
-            report.cycle_seconds = cycle_seconds(answer.cycle_period, default=report.cycle_seconds)
-    except ReportRateLimited as error:
+    except (ConfluenceUnavailable, requests.RequestException, AuthRevoked, ConfluenceError) as error:
+        report.retry_at, report.error = failure(error, now=now)
+    updated -= closed
+    erase_closed(closed, now=now)
+    refresh_updated(updated, now=now)
+    if not report.error:
+        report.reported_at, report.retry_at = now, None
+        report.accounts, report.closed, report.updated = len(accounts), len(closed), len(updated)
+    report.save()
+    failed = f"; {report.error}" if report.error else ""
+    logger.info(
+        "personal data report of %s: %d accounts, %d closed, %d updated%s",
+        *(report.cloud_id, len(accounts), len(closed), len(updated), failed),
+    )
+    return {"accounts": len(accounts), "closed": len(closed), "updated": len(updated), "failed": bool(report.error)}
+
+
+def report_batches(report: PersonalDataReport, pending: Mapping[str, datetime], *, answered: set[str]):
+    """Atlassian's answer to each batch of 90 pending accounts, as it comes (the accounts are then `answered`, and the
+    report takes the cycle the answer asks for)."""
+    reporter = Reporter(report.cloud_id)
+    ids = sorted(pending)
+    for start in range(0, len(ids), REPORT_MAX_ACCOUNTS):
+        batch = {account_id: pending[account_id] for account_id in ids[start : start + REPORT_MAX_ACCOUNTS]}
+        answer: AccountReport = reporter.report(batch)
+        answered.update(batch)
+        report.cycle_seconds = cycle_seconds(answer.cycle_period, default=report.cycle_seconds)
+        yield answer
+
+
+def failure(error: Exception, *, now: datetime) -> tuple[datetime, str]:
+    """When to try again after a report failed with `error`, and what to tell the operator."""
+    if isinstance(error, ReportRateLimited):
         # Bounded: Atlassian has been seen asking for Retry-After: 9223372036854775807.
         asked = min(error.retry_after, MAX_CYCLE.total_seconds()) if error.retry_after is not None else None
         wait = timedelta(seconds=asked) if asked is not None else RATE_LIMITED_WAIT
-        report.retry_at = now + wait
-        report.error = f"Atlassian asked to wait {int(wait.total_seconds())} s before reporting again (429)."
-    except (ConfluenceUnavailable, requests.RequestException) as error:
-        report.retry_at, report.error = now + RATE_LIMITED_WAIT, f"Atlassian is unreachable or failing: {error}"
-    except (AuthRevoked, ConfluenceError) as error:
-        report.retry_at, report.error = now + REFUSED_WAIT, f"No grant of this site could report: {error}"
-    erase_closed(closed, now=now)
-    refresh_updated(updated - closed, now=now)
-    if not report.error:
-        report.reported_at, report.retry_at = now, None
-        report.accounts, report.closed, report.updated = len(accounts), len(closed), len(updated - closed)
-    report.save()
-    logger.info(
-        "personal data report of %s: %d accounts, %d closed, %d updated%s",
-        report.cloud_id,
-        len(accounts),
-        len(closed),
-        len(updated - closed),
-        f"; {report.error}" if report.error else "",
-    )
-    return {
-        "accounts": len(accounts),
-        "closed": len(closed),
-        "updated": len(updated - closed),
-        "failed": bool(report.error),
-    }
+        return now + wait, f"Atlassian asked to wait {int(wait.total_seconds())} s before reporting again (429)."
+    if isinstance(error, (ConfluenceUnavailable, requests.RequestException)):
+        return now + RATE_LIMITED_WAIT, f"Atlassian is unreachable or failing: {error}"
+    return now + REFUSED_WAIT, f"No grant of this site could report: {error}"
 
 
 def cycle_seconds(header: str | None, *, default: int) -> int:
@@ -233,123 +225,3 @@ def mentions(state: SyncState) -> set[str]:
     return {
         account_id for entry in parse_index(state.index_file.encode()).pages.values() for account_id in entry.mentions
     }
-
-
-# Closed accounts: erase --------------------------------------------------------------------------------------
-
-
-def erase_closed(account_ids: Iterable[str], *, now: datetime) -> None:
-    """Erase the accounts' names and ids everywhere ctx| holds them, and queue the repositories' erasure."""
-    account_ids = sorted(set(account_ids))
-    if not account_ids:
-        return
-    for account_id in account_ids:
-        ReportedAccount.objects.update_or_create(account_id=account_id, defaults={"closed_at": now})
-    words = known_words(account_ids)
-    # Only the connections these accounts were linked to (a taken-over site keeps its account id) name them.
-    linked = list(AtlassianSite.objects.filter(account_id__in=account_ids).values_list("connection_id", flat=True))
-    for site in AtlassianSite.objects.filter(account_id__in=account_ids).select_related("connection"):
-        # The person's grant closed with the account: the connection needs someone else to link the site.
-        mark_revoked(site, detail=CLOSED_DETAIL)
-        site.account_id, site.account_name, site.account_email = "", FORMER_USER, ""
-        site.save(update_fields=["account_id", "account_name", "account_email"])
-    PendingAtlassianLink.objects.filter(account_id__in=account_ids).delete()
-    SocialAccount.objects.filter(provider=PROVIDER, uid__in=account_ids).delete()
-    KnownPerson.objects.filter(account_id__in=account_ids).delete()
-    scrub_details(words, connection_ids=linked)
-    erase_mentions(set(account_ids))
-
-
-def known_words(account_ids: list[str]) -> set[str]:
-    """The names, emails and ids ctx| holds of these accounts: what may appear in texts written about them."""
-    words = set(account_ids)
-    for name, email in AtlassianSite.objects.filter(account_id__in=account_ids).values_list(
-        "account_name", "account_email"
-    ):
-        words |= {name, email}
-    for name, email in PendingAtlassianLink.objects.filter(account_id__in=account_ids).values_list(
-        "account_name", "account_email"
-    ):
-        words |= {name, email}
-    for social in SocialAccount.objects.filter(provider=PROVIDER, uid__in=account_ids):
-        data = social.extra_data if isinstance(social.extra_data, dict) else {}
-        words |= {str(data.get("name") or ""), str(data.get("email") or ""), str(data.get("nickname") or "")}
-    return {word for word in words if word and word != FORMER_USER}
-
-
-def scrub_details(words: set[str], *, connection_ids: list[int], replacement: str = FORMER_USER) -> None:
-    """Replace the words in the texts that name a linking person: the link step's detail ("… as <name>"), and the
-    "re-link needed" details of connections whose account was taken over (`confluence.setup.link_site`). Only in
-    the connections the person was linked to: another organization's "Annette" is not this "Ann"."""
-    texts = [
-        (SetupTask.objects.filter(kind="link_atlassian", connection_id__in=connection_ids), "detail"),
-        (Connection.objects.filter(kind=Connection.Kind.CONFLUENCE, id__in=connection_ids), "status_detail"),
-        (AtlassianSite.objects.filter(connection_id__in=connection_ids), "grant_detail"),
-    ]
-    for word in sorted(words, key=len, reverse=True):  # an email before the name it may contain
-        for rows, field in texts:
-            for row in rows.filter(**{f"{field}__contains": word}):
-                setattr(row, field, getattr(row, field).replace(word, replacement))
-                row.save(update_fields=[field])
-
-
-def erase_mentions(account_ids: set[str]) -> None:
-    """One targeted run per connection whose repository mentions a closed account: its pages are rendered again
-    (`sync.plan_with_bodies` forces them) with "Former user", and the index forgets the ids, in one commit.
-    A connection that cannot sync now (paused, setup unfinished) does the same at its next run."""
-    states = SyncState.objects.exclude(index_file="").select_related("connection")
-    for state in states:
-        index = parse_index(state.index_file.encode())
-        pages = sorted(pid for pid, entry in index.pages.items() if account_ids.intersection(entry.mentions))
-        if not pages:
-            continue
-        try:
-            enqueue_sync(state.connection, trigger=SyncRun.Trigger.SCHEDULE, page_ids=pages)
-        except NotReady as error:
-            logger.info("%s; its next run erases the closed accounts' mentions", error)
-
-
-# Updated accounts: refresh -----------------------------------------------------------------------------------
-
-
-def refresh_updated(account_ids: Iterable[str], *, now: datetime) -> None:
-    """Read again the profile of each account whose profile changed, wherever ctx| holds its name and email."""
-    for account_id in sorted(set(account_ids)):
-        # A mentioned person's cached name is out of date: the next run over the whole scope reads it again.
-        KnownPerson.objects.filter(account_id=account_id).update(read_at=now - KnownPerson.NAME_LIFETIME * 2)
-        profile = read_profile(account_id)
-        if profile is None:
-            continue  # no grant of that person works now: the next report asks again
-        name = str(profile.get("name") or profile.get("nickname") or "")
-        email = str(profile.get("email") or "")
-        for site in AtlassianSite.objects.filter(account_id=account_id):
-            rename_in_details(site, old=site.account_name, new=name)
-        AtlassianSite.objects.filter(account_id=account_id).update(account_name=name, account_email=email)
-        PendingAtlassianLink.objects.filter(account_id=account_id).update(account_name=name, account_email=email)
-        for social in SocialAccount.objects.filter(provider=PROVIDER, uid=account_id):
-            social.extra_data = profile
-            social.save(update_fields=["extra_data"])
-        ReportedAccount.objects.update_or_create(account_id=account_id, defaults={"profile_read_at": now})
-
-
-def read_profile(account_id: str) -> dict | None:
-    """The account's current profile through a grant it gave (`/me` answers for the grant's owner only)."""
-    for site in AtlassianSite.objects.filter(account_id=account_id, grant_status=AtlassianSite.Grant.ACTIVE):
-        try:
-            profile = account_profile(token=lambda force=False, site=site: access_token(site, force=force))
-        except (AuthRevoked, ConfluenceError) as error:
-            logger.info("could not read the profile of %s through site %s: %s", account_id, site.pk, error)
-            continue
-        if profile.get("account_id") == account_id:
-            return profile
-    return None
-
-
-def rename_in_details(site: AtlassianSite, *, old: str, new: str) -> None:
-    """The link step says whose account the site was linked as; keep that name current."""
-    if not old or old == new:
-        return
-    for task in SetupTask.objects.filter(connection_id=site.connection_id, kind="link_atlassian"):
-        if old in task.detail:
-            task.detail = task.detail.replace(old, new)
-            task.save(update_fields=["detail"])

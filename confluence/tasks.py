@@ -1,5 +1,5 @@
 """The worker's entry points for Confluence connections (django-q2 tasks and schedules); nothing imports this
-module. The queue itself is `confluence.sync_queue`, the engine `confluence.sync`.
+module. The queue itself is `confluence.sync.queue`, the engine `confluence.sync.engine`.
 """
 
 from __future__ import annotations
@@ -8,63 +8,24 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from confluence import sync, sync_queue
-from confluence.forge_events import process_pending_events
+from confluence.forge.handle import process_pending_events
 from confluence.models import ForgeTokenUse, SyncRun, WebhookEvent
-from confluence.sync_queue import NotReady, enqueue_sync
+from confluence.sync import engine, queue
+from confluence.sync.queue import NotReady, enqueue_sync
 from connectors.models import Connection
 
 logger = logging.getLogger(__name__)
 
 
 def run_sync(run_id: int) -> None:
-    """django-q2 entry point for one queued run (`sync_queue.send` names it)."""
-    sync.run(run_id)
+    """django-q2 entry point for one queued run (`queue.send` names it)."""
+    engine.run(run_id)
 
 
-# Safety nets (scheduled) ----------------------------------------------------------------------------------
-
-
-def recover_stale_runs() -> int:
-    """Runs whose worker died (no heartbeat): mark failed and queue a run that redoes their pages."""
-    recovered = 0
-    # A running run touches heartbeat_at at every stage, every 50 pages and before every retry wait.
-    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
-    for run in SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).select_related(
-        "connection"
-    ):
-        with transaction.atomic():
-            stale = SyncRun.objects.filter(id=run.id, status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).update(
-                status=SyncRun.Status.FAILED,
-                finished_at=timezone.now(),
-                error_kind=SyncRun.ErrorKind.TRANSIENT,
-                error="The worker stopped during this run; a recovery run redoes its work.",
-            )
-        if stale:
-            recovered += 1
-            try:
-                enqueue_sync(run.connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=run.page_ids, full=run.full)
-            except NotReady as refused:
-                # Paused (or sent back to setup) meanwhile: resuming or finishing setup syncs the whole scope.
-                logger.info("no recovery run for sync run %s: %s", run.id, refused.problem.message)
-    return recovered
-
-
-def resend_lost_runs() -> int:
-    """Queued runs that nobody picked up (the broker lost the task, or was down at enqueue time)."""
-    cutoff = timezone.now() - timedelta(seconds=settings.TASK_LOST_AFTER_SECONDS)
-    lost = SyncRun.objects.filter(status=SyncRun.Status.QUEUED, created_at__lt=cutoff)
-    busy = set(SyncRun.objects.filter(status=SyncRun.Status.RUNNING).values_list("connection_id", flat=True))
-    count = 0
-    for run in lost:
-        if run.connection_id not in busy:
-            sync_queue.send(run.id)
-            count += 1
-    return count
+# Schedules ------------------------------------------------------------------------------------------------
 
 
 def reconcile_due() -> int:
@@ -88,8 +49,8 @@ def reconcile_due() -> int:
 def sweep() -> dict[str, int]:
     """Every minute: finish what a dead worker or a down broker left behind. The rows are the record of truth."""
     return {
-        "stale_runs": recover_stale_runs(),
-        "lost_runs": resend_lost_runs(),
+        "stale_runs": queue.recover_stale(),
+        "lost_runs": queue.resend_lost(),
         "pending_events": process_pending_events(),
     }
 

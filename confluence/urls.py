@@ -1,6 +1,7 @@
 from django.urls import path
 
-from confluence import run_views, setup_views
+from confluence.setup import views as setup_views
+from confluence.sync import views as run_views
 
 prefix = "orgs/<slug:slug>/connections/<int:connection_id>/confluence"
 

@@ -343,7 +343,7 @@ if SANDBOX and not DEBUG:
         "SANDBOX (or set SANDBOX=0) on a site people use."
     )
 SANDBOX_DIR = Path(env("SANDBOX_DIR", default=str(VAR_DIR / "sandbox")))
-# Where the simulators answer: mounted on this site, or a separate `python -m sandbox.server` (bench/faults.py).
+# Where the simulators answer: mounted on this site, or a separate `python -m sandbox.serving.server` (bench/faults.py).
 SANDBOX_URL = (env("SANDBOX_URL", default="") or f"{PUBLIC_BASE_URL}/sandbox").rstrip("/")
 
 

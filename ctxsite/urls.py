@@ -9,7 +9,7 @@ urlpatterns = [
     path("", include("github_sync.setup_urls")),
     path("", include("github_sync.urls")),
     path("", include("confluence.urls")),
-    path("", include("confluence.forge_urls")),
+    path("", include("confluence.forge.urls")),
 ]
 
 if settings.SANDBOX:

@@ -17,7 +17,8 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
-from github_sync.client import GitHubError, InputTooLarge, InstallationClient, NotFastForward
+from github_sync.client import InstallationClient
+from github_sync.errors import GitHubError, InputTooLarge, NotFastForward
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class FileChanges(MutableMapping):
 
     A first sync renders thousands of files before its one commit; Markdown compresses about four to one, so a
     large run holds a quarter of what it writes. (The sync engine keeps the storage bodies it read the same way:
-    `confluence.reading.Bodies`.)
+    `confluence.sync.reading.Bodies`.)
     """
 
     def __init__(self, items: Mapping[str, bytes | None] | None = None):
@@ -97,42 +98,58 @@ def commit_files(
     """
     blob_cache: dict[str, str] = {}
     verify = known_blobs is None
-    # Hashed once: `files` may hold its contents compressed, and they do not change between attempts.
-    shas = {p: None if (content := files[p]) is None else git_blob_sha(content) for p in files}
-    # Every file written or already there, once the branch holds the change.
-    present = {p: sha for p, sha in shas.items() if sha is not None}
+    shas, present = _hashes(files)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if head is None or attempt > 1:
             head = client.branch_head(full_name, branch)
         head = head or _bootstrap(client, full_name, branch, files)
-        commit_sha, tree_sha = head
-        current = current_blobs(client, full_name, tree_sha, files) if verify else dict(known_blobs)
-        writes, deletes = _effective_changes(shas, current)
-        if not writes and not deletes:
-            return CommitResult(None, present, attempt, commit_sha)
+        current = current_blobs(client, full_name, head[1], files) if verify else dict(known_blobs)
         try:
-            new_tree = _build_tree(client, full_name, tree_sha, files, writes, deletes, blob_cache)
-            if new_tree == tree_sha:  # our belief was stale, but the branch already holds exactly this
-                return CommitResult(None, present, attempt, commit_sha)
-            new_commit = client.create_commit(
-                full_name, message=message, tree=new_tree, parents=[commit_sha], author=author
-            )
-            if before_ref_update is not None:
-                before_ref_update()
-            client.update_branch(full_name, branch, new_commit)
-        except NotFastForward:
-            logger.info("%s@%s moved during the commit; rebuilding on the new head", full_name, branch)
-            verify = True
-            continue
+            new_commit = _write(
+                client, full_name, branch, head, files, _effective_changes(shas, current), blob_cache,
+                message=message, author=author, before_ref_update=before_ref_update,
+            )  # fmt: skip
         except GitHubError as error:
-            if error.status != 422 or verify or isinstance(error, InputTooLarge):
+            if not _worth_rebuilding(error, verified=verify):
                 raise
-            # Our belief about the branch was wrong (a path we meant to delete is gone): read the tree and redo.
-            logger.info("%s: %s; retrying against the real tree", full_name, error)
-            verify = True
-            continue
-        return CommitResult(new_commit, present, attempt, commit_sha)
+            logger.info("%s@%s: %s; rebuilding on the branch as it is now", full_name, branch, error)
+        else:
+            return CommitResult(new_commit, present, attempt, head[0])
+        verify = True
     raise CommitConflict(f"{full_name}@{branch} kept moving; gave up after {MAX_ATTEMPTS} attempts", status=422)
+
+
+def _hashes(files: Mapping[str, bytes | None]) -> tuple[dict[str, str | None], dict[str, str]]:
+    """(path → blob sha, or None to delete; path → blob sha of every file present once the branch holds the
+    change). Hashed once: `files` may hold its contents compressed, and they do not change between attempts."""
+    shas = {p: None if (content := files[p]) is None else git_blob_sha(content) for p in files}
+    return shas, {p: sha for p, sha in shas.items() if sha is not None}
+
+
+def _worth_rebuilding(error: GitHubError, *, verified: bool) -> bool:
+    """Whether an attempt that failed so is made again on the branch as it is now: the branch moved under us, or
+    our belief about it was wrong (422 on a path we meant to delete that is gone), unless the tree was read."""
+    if isinstance(error, NotFastForward):
+        return True
+    return error.status == 422 and not verified and not isinstance(error, InputTooLarge)
+
+
+def _write(
+    client, full_name: str, branch: str, head, files, changes, blob_cache, *, message, author, before_ref_update
+) -> str | None:
+    """One attempt: the new tree, its commit and the ref update; the commit's sha, or None when the branch already
+    holds every change."""
+    (commit_sha, tree_sha), (writes, deletes) = head, changes
+    if not writes and not deletes:
+        return None
+    new_tree = _build_tree(client, full_name, tree_sha, files, writes, deletes, blob_cache)
+    if new_tree == tree_sha:  # our belief was stale, but the branch already holds exactly this
+        return None
+    new_commit = client.create_commit(full_name, message=message, tree=new_tree, parents=[commit_sha], author=author)
+    if before_ref_update is not None:
+        before_ref_update()
+    client.update_branch(full_name, branch, new_commit)
+    return new_commit
 
 
 def _bootstrap(client, full_name: str, branch: str, files: Mapping[str, bytes | None]) -> tuple[str, str]:

@@ -13,7 +13,7 @@ import re
 from django.conf import settings
 
 from connectors.models import Connection
-from github_sync.client import forget_installation_token
+from github_sync.app_auth import forget_installation_token
 from github_sync.installations import fulfil_request
 from github_sync.models import Installation, Repository, WebhookDelivery
 from github_sync.signals import installation_changed

@@ -3,38 +3,46 @@
     tree at the commit (`InstallationClient.list_files`: vendored directories are not walked when it is split)
       → keep text files, skip binary / vendored / generated / oversized ones (counted)
       → compare blob shas with the stored documents
-      → fetch only new or changed blobs (content already stored under the same blob sha is reused: renames),
-        from the repository archive when that costs less than a request per file (`archive.is_cheaper`: a first
-        ingestion, a large change), else, and for anything the archive did not deliver intact, blob by blob
+      → fetch only new or changed blobs (`fetch`: stored texts reused, the archive when cheaper, else one by one)
       → write documents and their sections, delete documents whose paths are gone, update the search index
       → note files whose front matter was refused (too large, YAML aliases, malformed): ingested without
         metadata, listed in the run's warnings for staff
 
 Running it twice for the same commit changes nothing and fetches nothing. Callers go through
-`tasks.enqueue_ingest`, which makes sure only one ingestion runs per repository at a time.
+`tasks.enqueue_ingest`, which makes sure only one ingestion runs per repository at a time; `execute` does one
+claimed run and records how it ended on its IngestRun, as `confluence.sync.engine` does for a sync run.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from github_sync import archive, file_types, search
-from github_sync.client import GitHubError, GitHubUnavailable, InstallationClient, TreeEntry
+from connectors import queue
+from github_sync import fetch, file_types, search
+from github_sync.client import InstallationClient, TreeEntry
+from github_sync.errors import GitHubError, GitHubUnavailable, InstallationGone, RepositoryGone
+from github_sync.front_matter import FrontMatterLimits
 from github_sync.models import Document, IngestRun, Repository, Section
-from github_sync.sections import FrontMatterLimits, parse_document
+from github_sync.sections import parse_document
 
 logger = logging.getLogger(__name__)
 
 BATCH = 250  # documents per write transaction: short enough that a web request never waits long on SQLite
+# A running run's lock on its repository: past it, its worker is presumed dead and the sweeper requeues the run.
+LEASE = timedelta(seconds=settings.INGEST_LEASE_SECONDS)
+# Rate limited or GitHub down: the run waits in the queue this long (or as long as GitHub asked), then resumes.
+RETRY_AFTER = timedelta(minutes=15)
 
 
 @dataclass
@@ -72,24 +80,30 @@ def ingest(
         result.unchanged = Document.objects.filter(repository=repository).count()
         result.github_requests = client.stats.requests
         return result
+    _ingest_commit(repository, commit_sha, client=client, run=run, result=result)
+    result.github_requests = client.stats.requests
+    return result
+
+
+def _ingest_commit(repository: Repository, commit_sha: str, *, client, run, result: IngestResult) -> None:
     tree = client.list_files(repository.full_name, commit_sha, descend=file_types.worth_walking) if commit_sha else []
-    wanted = _select(tree, result)
+    wanted = fetch.select(tree, result)
     stored = dict(Document.objects.filter(repository=repository).values_list("path", "blob_sha"))
     gone = [path for path in stored if path not in wanted]
     todo = [e for path, e in wanted.items() if stored.get(path) != e.sha]
     result.unchanged = len(wanted) - len(todo)
-    reusable = _stored_texts(repository, {e.sha for e in todo})  # before deleting: a renamed file's old row
+    reusable = fetch.stored_texts(repository, {e.sha for e in todo})  # before deleting: a renamed file's old row
     with transaction.atomic():
         _delete(repository, gone)
     result.removed = len(gone)
-    contents = _contents(client, repository.full_name, commit_sha, todo, tree=tree, reusable=reusable, result=result)
+    contents = fetch.contents(
+        client, repository.full_name, commit_sha, todo, tree=tree, reusable=reusable, result=result
+    )
     with closing(contents):  # an error while writing closes the archive download at once
         _write_batches(repository, commit_sha, contents, stored=stored, run=run, result=result)
     # Unchanged documents are as true at this commit as at the one they were read at.
     Document.objects.filter(repository=repository).exclude(commit_sha=commit_sha).update(commit_sha=commit_sha)
     Repository.objects.filter(id=repository.id).update(ingested_sha=commit_sha, ingested_at=timezone.now())
-    result.github_requests = client.stats.requests
-    return result
 
 
 def _branch_tip(client: InstallationClient, repository: Repository) -> str:
@@ -102,61 +116,6 @@ def _branch_tip(client: InstallationClient, repository: Repository) -> str:
     return head[0] if head else ""
 
 
-def _select(entries: list[TreeEntry], result: IngestResult) -> dict[str, TreeEntry]:
-    wanted = {}
-    for entry in entries:
-        if entry.mode == "120000":  # a symbolic link: its target is ingested where it lives
-            result.skipped["symlink"] += 1
-            continue
-        reason = file_types.skip_reason(entry.path, entry.size)
-        if reason:
-            result.skipped[reason] += 1
-        else:
-            wanted[entry.path] = entry
-    return wanted
-
-
-def _stored_texts(repository: Repository, shas: set[str]) -> dict[str, str]:
-    """Texts we already hold under these blob shas (a renamed or copied file), so they need no fetch."""
-    found: dict[str, str] = {}
-    shas = list(shas)
-    for start in range(0, len(shas), 500):
-        rows = Document.objects.filter(repository=repository, blob_sha__in=shas[start : start + 500])
-        found.update(rows.values_list("blob_sha", "text"))
-    return found
-
-
-def _contents(client, full_name: str, commit_sha: str, todo: list[TreeEntry], *, tree, reusable, result) -> Iterator:
-    """(entry, text or None when it is not text) for every file of `todo`, in no particular order: stored texts
-    first, then what the archive delivers when it is cheaper, then blob by blob."""
-    pending = {}
-    for entry in todo:
-        if entry.sha in reusable:
-            yield entry, reusable[entry.sha]
-        else:
-            pending[entry.path] = entry
-    if archive.is_cheaper(list(pending.values()), tree):
-        yield from _from_archive(client, full_name, commit_sha, pending, tree=tree, result=result)
-    for entry in pending.values():
-        yield entry, _text(client.get_blob(full_name, entry.sha), result)
-
-
-def _from_archive(client, full_name: str, commit_sha: str, pending: dict, *, tree, result) -> Iterator:
-    """What the archive delivers intact, taken out of `pending`; a broken or refused archive leaves the rest there."""
-    limit = archive.size_limit(tree)
-    try:
-        with client.open_tarball(full_name, commit_sha) as stream:
-            for entry, data in archive.read_files(
-                stream, dict(pending), max_bytes=limit, max_file_bytes=file_types.MAX_FILE_BYTES
-            ):
-                del pending[entry.path]
-                yield entry, _text(data, result)
-    except GitHubUnavailable:
-        raise  # rate limited or cut off: the run waits and resumes from what it wrote
-    except (GitHubError, archive.ArchiveUnreadable) as error:
-        logger.warning("%s@%s: archive not used for %d files: %s", full_name, commit_sha[:12], len(pending), error)
-
-
 def _write_batches(repository, commit_sha: str, contents: Iterator, *, stored: dict, run, result) -> None:
     while files := list(itertools.islice(contents, BATCH)):
         # A stored file that is no longer text (or grew too large) must not stay searchable in its old form.
@@ -167,22 +126,6 @@ def _write_batches(repository, commit_sha: str, contents: Iterator, *, stored: d
         result.removed += len(unreadable)
         if run is not None:
             _progress(run, result)
-
-
-def _text(data: bytes, result: IngestResult) -> str | None:
-    result.blobs_fetched += 1
-    result.bytes_fetched += len(data)
-    if len(data) > file_types.MAX_FILE_BYTES:
-        result.skipped["too_large"] += 1
-        return None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is None or "\x00" in text:
-        result.skipped["binary"] += 1
-        return None
-    return text
 
 
 def _write(repository, commit_sha: str, files: list[tuple[TreeEntry, str]], stored: dict, result) -> None:
@@ -266,3 +209,79 @@ def _progress(run: IngestRun, result: IngestResult) -> None:
         bytes_fetched=result.bytes_fetched,
         warnings=result.warnings,
     )
+
+
+# One run, start to finish ------------------------------------------------------------------------------------
+
+
+def execute(run: IngestRun) -> None:
+    """Do one claimed run and record how it ended: its counts, a wait for GitHub, or its error."""
+    started = time.monotonic()
+    client = InstallationClient(run.repository.installation.installation_id)
+    client.session.on_wait = lambda seconds: extend_lease(run, seconds)
+    try:
+        result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin", client=client)
+    except Exception as error:
+        declined = timedelta(seconds=client.stats.declined_wait_seconds)
+        if isinstance(error, GitHubUnavailable) and wait_for_github(run, error, not_before=declined):
+            return
+        fail(run, error, time.monotonic() - started)
+        if not isinstance(error, GitHubError):
+            raise  # a bug, not GitHub: django-q2 records it too, with the traceback
+    else:
+        succeed(run, result, time.monotonic() - started)
+
+
+def succeed(run: IngestRun, result: IngestResult, seconds: float) -> None:
+    IngestRun.objects.filter(id=run.id).update(
+        status=IngestRun.Status.SUCCEEDED,
+        finished_at=timezone.now(),
+        lease_until=None,
+        commit_sha=result.commit_sha,
+        added=result.added,
+        changed=result.changed,
+        removed=result.removed,
+        unchanged=result.unchanged,
+        skipped=sum(result.skipped.values()),
+        skipped_by_reason=dict(result.skipped),
+        blobs_fetched=result.blobs_fetched,
+        bytes_fetched=result.bytes_fetched,
+        github_requests=result.github_requests,
+        duration_seconds=seconds,
+        error="",
+    )
+    Repository.objects.filter(id=run.repository_id).exclude(status_detail="").update(status_detail="")
+
+
+def fail(run: IngestRun, error: Exception, seconds: float) -> None:
+    logger.warning("ingest run %s of %s failed: %s", run.id, run.repository, error)
+    IngestRun.objects.filter(id=run.id).update(
+        status=IngestRun.Status.FAILED,
+        finished_at=timezone.now(),
+        lease_until=None,
+        duration_seconds=seconds,
+        error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    if isinstance(error, InstallationGone | RepositoryGone):
+        detail = "The ctx| GitHub App can no longer read this repository."
+        Repository.objects.filter(id=run.repository_id).update(status_detail=detail)
+
+
+def wait_for_github(run: IngestRun, error: Exception, *, not_before: timedelta = timedelta(0)) -> bool:
+    """Hand the run back to the queue, not before RETRY_AFTER or as long as GitHub asked when that is longer (the
+    worker does not sleep through a long rate limit): `lease_until` on a queued run is its not-before time. What it
+    wrote stays, so the next attempt resumes. False when a newer queued run exists: that one resumes from here."""
+    when = timezone.now() + max(RETRY_AFTER, not_before)
+    running = IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING)
+    detail = f"{error} Trying again after {when:%H:%M} UTC."
+    if not queue.hand_back(running, status=IngestRun.Status.QUEUED, lease_until=when, error=detail):
+        return False
+    logger.info("ingest run %s of %s waits for GitHub: %s", run.id, run.repository, error)
+    return True
+
+
+def extend_lease(run: IngestRun, seconds: float) -> None:
+    """Before a retry wait: keep the lease past the wait, so the sweeper does not hand the run to a second worker
+    while this one sleeps on a rate limit."""
+    until = timezone.now() + timedelta(seconds=seconds) + LEASE
+    queue.heartbeat(IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING), lease_until=until)

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from connectors.models import Connection
-from github_sync import client
+from github_sync.app_auth import InstallationInfo, user_installations
+from github_sync.client import InstallationClient
 from github_sync.models import Installation, InstallationRequest, Repository
 
 STATE_SALT = "github-app-install"
@@ -41,14 +42,14 @@ def read_state(state: str, *, user) -> Connection:
     return Connection.objects.select_related("org").get(pk=data["c"])
 
 
-def verify_claim(*, user_token: str, installation_id: int) -> client.InstallationInfo:
-    for info in client.user_installations(user_token):
+def verify_claim(*, user_token: str, installation_id: int) -> InstallationInfo:
+    for info in user_installations(user_token):
         if info.installation_id == installation_id:
             return info
     raise InstallationClaimError("GitHub does not list that installation for your GitHub account.")
 
 
-def record_installation(*, connection: Connection, info: client.InstallationInfo, user) -> Installation:
+def record_installation(*, connection: Connection, info: InstallationInfo, user) -> Installation:
     """Claim the installation for the connection's organization and record the repositories it reaches."""
     with transaction.atomic():
         existing = Installation.objects.filter(installation_id=info.installation_id).select_related("org").first()
@@ -73,7 +74,7 @@ def record_installation(*, connection: Connection, info: client.InstallationInfo
 
 def sync_repositories(installation: Installation) -> list[Repository]:
     """Upsert every repository the installation reaches; the others are marked unreachable, never deleted."""
-    infos = client.InstallationClient(installation.installation_id).list_repositories()
+    infos = InstallationClient(installation.installation_id).list_repositories()
     seen = []
     for info in infos:
         repo, _ = Repository.objects.update_or_create(
@@ -157,20 +158,8 @@ def fulfil_request(*, installation_id: int, account: dict, requester: dict) -> I
     """An owner approved a member's request: the `installation` `created` webhook for an installation nobody
     claimed, whose `requester` asked from one of our connections. Returns the installation, or None when no
     pending request is this one's (then nobody here asked, and it stays unclaimed)."""
-    login, github_id = requester.get("login"), requester.get("id")
     account_login = account.get("login") or ""
-    if not isinstance(login, str) or not login:
-        return None
-    candidates = InstallationRequest.objects.filter(fulfilled_at=None).select_related("connection__org")
-    by_requester = candidates.filter(requester_login__iexact=login)
-    if isinstance(github_id, int) and not isinstance(github_id, bool):
-        # The id survives a renamed login; a request recorded without one still matches by login.
-        by_requester = candidates.filter(requester_github_id=github_id) | by_requester.filter(requester_github_id=None)
-    # A request that named another account is not this one's.
-    request = (
-        by_requester.filter(account_login__iexact=account_login).first()
-        or by_requester.filter(account_login="").first()
-    )
+    request = _pending_request_of(requester, account_login=account_login)
     if request is None:
         return None
     with transaction.atomic():
@@ -198,6 +187,24 @@ def fulfil_request(*, installation_id: int, account: dict, requester: dict) -> I
     # The webhook lists the repositories without their default branches: read them from GitHub in a task.
     transaction.on_commit(lambda: async_task("github_sync.installations.refresh_repositories", installation.pk))
     return installation
+
+
+def _pending_request_of(requester: dict, *, account_login: str) -> InstallationRequest | None:
+    """The pending request `requester` (the webhook's user: login and id) made for this account, or for no account
+    in particular."""
+    login, github_id = requester.get("login"), requester.get("id")
+    if not isinstance(login, str) or not login:
+        return None
+    candidates = InstallationRequest.objects.filter(fulfilled_at=None).select_related("connection__org")
+    by_requester = candidates.filter(requester_login__iexact=login)
+    if isinstance(github_id, int) and not isinstance(github_id, bool):
+        # The id survives a renamed login; a request recorded without one still matches by login.
+        by_requester = candidates.filter(requester_github_id=github_id) | by_requester.filter(requester_github_id=None)
+    # A request that named another account is not this one's.
+    return (
+        by_requester.filter(account_login__iexact=account_login).first()
+        or by_requester.filter(account_login="").first()
+    )
 
 
 def refresh_repositories(installation_pk: int) -> None:

@@ -15,7 +15,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from connectors.access import get_connection, org_admin_required, org_member_required
 from connectors.models import Connection, Membership, SetupTask
-from github_sync import client
+from connectors.setup_views import next_step_url, remember_setup_step
+from github_sync import errors
 from github_sync.installations import (
     InstallationClaimError,
     InstallationInUse,
@@ -42,9 +43,7 @@ def link_step(request: HttpRequest, slug: str, connection_id: int) -> HttpRespon
     if request.GET.get("oauth_error"):
         messages.error(request, "GitHub access was not granted, so nothing changed. Try again when you are ready.")
         return redirect("github-link", slug=slug, connection_id=connection.id)
-    # Where the "linking did not finish" page (a reloaded OAuth callback) leads back to.
-    request.session["setup_step_url"] = request.path
-    request.session["setup_step_title"] = f"{task.title} · {connection.name}"
+    remember_setup_step(request, connection, "link_github")
     installed = complete_link_step_if_installed(connection, user=request.user)
     task.refresh_from_db()
     identity = GitHubIdentity.objects.filter(user=request.user).first()
@@ -65,14 +64,6 @@ def github_login_url(connection: Connection) -> str:
     """allauth's GitHub flow, coming back to this connection's step (also to link a different account)."""
     here = reverse("github-link", args=[connection.org.slug, connection.id])
     return reverse("github_login") + "?" + urlencode({"process": "connect", "next": here})
-
-
-def next_step_url(connection: Connection) -> str:
-    task = connection.next_task()
-    if task is None:
-        return reverse("connectors", args=[connection.org.slug])
-    url_name = connection.spec.step(task.kind).url_name or "connection-setup"
-    return reverse(url_name, args=[connection.org.slug, connection.id])
 
 
 @org_member_required
@@ -198,10 +189,10 @@ def _record(request: HttpRequest, connection: Connection, task: SetupTask, step_
         installation = record_installation(connection=connection, info=info, user=request.user)
     except InstallationClaimError as error:
         return setup_failed(request, str(error), status=403, connection=connection, identity=identity)
-    except client.BadCredentials:
+    except errors.BadCredentials:
         messages.error(request, "Your GitHub authorization expired. Link your GitHub account again.")
         return redirect(step_url)
-    except client.GitHubError as error:
+    except errors.GitHubError as error:
         messages.error(request, f"GitHub could not be reached to check the installation ({error}). Try again.")
         return redirect(step_url)
     task.mark(SetupTask.State.DONE, f"GitHub App installed on {installation.account_login}", by=request.user)

@@ -18,9 +18,9 @@ from django.db.models import Count
 from confluence.models import SyncRun, SyncScope
 from connectors.models import Connection
 from github_sync import search
+from github_sync.front_matter import read_front_matter
 from github_sync.ingest import front_matter_limits
 from github_sync.models import Document, Repository, Source
-from github_sync.sections import read_front_matter
 
 SCHEME = "ctx://"
 RESOURCES_PER_PAGE = 100

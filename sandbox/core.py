@@ -3,7 +3,8 @@
 A simulator is written once, as a `Simulator` subclass whose handlers take a `SimRequest` and return a
 `SimResponse`. Thin adapters serve it to its users:
 - `sandbox.testing.serve_with_responses` for the test suite and the benchmarks (in-process, no server),
-- `sandbox.views` for `make run` (Django views under `/sandbox/`).
+- `sandbox.serving.views` for `make run` (Django views under `/sandbox/`),
+- `sandbox.serving.server` for the benchmarks (a process of its own).
 
 Nothing here imports Django, so the simulators stay fast and usable from any process.
 """

@@ -2,7 +2,7 @@
 
 Used by `manage.py sandbox_demo`, the test suite and the benchmarks: the Atlassian grant comes from the simulated
 consent, the Forge app is installed in the simulated site, the GitHub App on the simulated account, and the scope
-is saved with `confluence.setup.save_scope`. `World.grant_connection` does the simulated side (in this process or,
+is saved with `confluence.setup.steps.save_scope`. `World.grant_connection` does the simulated side (in this process or,
 for bench/faults.py, in the simulator server) and `connect_with_grants` the site's side.
 
 `build_demo` is the command's part: the demo has an Atlassian account and a GitHub account of its own, so it
@@ -17,10 +17,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from confluence import setup
 from confluence.models import AtlassianSite, PendingAtlassianLink, SyncTarget
+from confluence.setup import steps
 from connectors.models import Connection, Membership, Organization
-from github_sync import client as github_client
+from github_sync.app_auth import get_installation
 from github_sync.installations import complete_link_step_if_installed, record_installation
 from github_sync.models import Installation, Repository
 from sandbox.seed import DEMO_ACCOUNT_ID
@@ -68,10 +68,10 @@ def connect_with_grants(
     if connection is None:
         connection = Connection.create_with_tasks(org=org, kind=Connection.Kind.CONFLUENCE, created_by=user, name=name)
     link_atlassian(connection, grants, user=user)
-    setup.record_forge_installed(cloud_id=grants["site"]["id"], installation_id=grants["forge_installation_id"])
+    steps.record_forge_installed(cloud_id=grants["site"]["id"], installation_id=grants["forge_installation_id"])
     repo = install_github(connection, grants, user=user)
-    setup.select_repository(connection, repo, user=user, public_confirmed=True)
-    setup.save_scope(
+    steps.select_repository(connection, repo, user=user, public_confirmed=True)
+    steps.save_scope(
         connection,
         spaces=grants["spaces"],
         pages=[],
@@ -96,11 +96,11 @@ def link_atlassian(connection: Connection, grants: dict, *, user):
         access_expires_at=timezone.now() + timedelta(seconds=int(tokens["expires_in"])),
         sites=[grants["site"]],
     )
-    return setup.link_site(connection, pending, cloud_id=grants["site"]["id"], user=user)
+    return steps.link_site(connection, pending, cloud_id=grants["site"]["id"], user=user)
 
 
 def install_github(connection: Connection, grants: dict, *, user) -> Repository:
-    info = github_client.get_installation(grants["github_installation_id"])
+    info = get_installation(grants["github_installation_id"])
     installation = record_installation(connection=connection, info=info, user=user)
     complete_link_step_if_installed(connection, user=user)
     return installation.repositories.get(full_name__iexact=grants["repository"])

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from sandbox import views
+from sandbox.serving import views
 
 urlpatterns = [
     path("manage/", include("sandbox.manage_urls")),

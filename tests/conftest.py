@@ -22,12 +22,11 @@ def pytest_collection_modifyitems(config, items):
 def forget_other_worlds() -> None:
     """What the site caches per process belongs to one simulated world, and each test's world has keys and ids of
     its own: the Forge JWKS (another world's signing keys) and GitHub installation tokens (ids repeat)."""
-    from confluence import forge
-    from github_sync import client
+    from confluence.forge import tokens
+    from github_sync import app_auth
 
-    forge.jwks.clear()
-    with client._tokens_lock:
-        client._tokens.clear()
+    tokens.jwks.clear()
+    app_auth.forget_all_tokens()
 
 
 @pytest.fixture(autouse=True)
@@ -139,3 +138,10 @@ def as_user(client):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def staff_client(client, django_user_model):
+    """A test client signed in as a superuser: the operators' console."""
+    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "password"))
+    return client

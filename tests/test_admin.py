@@ -10,13 +10,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def staff_client(client, django_user_model):
-    user = django_user_model.objects.create_superuser("ops", "ops@example.com", "password")
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def populated(confluence_connection, globex):
     from connectors.models import Invitation
 

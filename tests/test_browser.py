@@ -22,7 +22,7 @@ from tests.browser_support import (
     seed_live_world,
 )
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 EMAIL = "dana@example.com"
 PASSWORD = "correct-horse-battery-staple-42"

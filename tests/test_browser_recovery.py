@@ -30,7 +30,7 @@ from tests.browser_support import (
 )
 from tests.conftest import forget_other_worlds
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 LIVE_MS = 5_000  # live fragments are polled every 1.5 s: a change shows well within this, with no reload
 
@@ -86,8 +86,8 @@ def test_the_card_the_history_and_the_forge_step_update_without_a_reload(
 ):
     from django.utils import timezone
 
-    from confluence import setup
     from confluence.models import SyncRun
+    from confluence.setup import steps
     from sandbox.store import world_for_request
 
     executable = require_chromium()
@@ -97,7 +97,7 @@ def test_the_card_the_history_and_the_forge_step_update_without_a_reload(
         world.atlassian.uninstall_forge_app(live_sandbox.cloud_id)
     deliveries.wait()
     with live_sandbox.site_lock:
-        setup.record_forge_uninstalled(cloud_id=live_sandbox.cloud_id)
+        steps.record_forge_uninstalled(cloud_id=live_sandbox.cloud_id)
         SyncRun.objects.filter(connection=connection).delete()
         running = SyncRun.objects.create(
             connection=connection, trigger="manual", status="running", progress_done=50, progress_total=82

@@ -2,7 +2,7 @@
 sync runs and webhook events have piled up.
 
 Measured on SQLite and PostgreSQL alike: the Connectors page costs 11 queries with 1 Confluence connection and
-with 10 (`confluence.card.card_contexts` reads the cards of all connections at once). The number of runs and
+with 10 (`confluence.setup.card.card_contexts` reads the cards of all connections at once). The number of runs and
 events adds nothing. The changelists cost 7 (sync runs) and 10 (webhook events) queries on any page.
 """
 
@@ -73,6 +73,7 @@ def connectors_url(client, acme, alice):
     return reverse("connectors", args=[acme.slug])
 
 
+@pytest.mark.slow
 def test_it_renders_the_connectors_page_within_budget_with_100000_runs_and_events(
     client, connectors_url, acme, alice, django_assert_max_num_queries
 ):
@@ -84,6 +85,7 @@ def test_it_renders_the_connectors_page_within_budget_with_100000_runs_and_event
     assert response.status_code == 200
 
 
+@pytest.mark.slow
 def test_it_makes_no_more_queries_as_runs_and_events_pile_up(client, connectors_url, acme, alice):
     connections = add_connections(acme, alice, 1)
     before = count_queries(client, connectors_url)

@@ -59,6 +59,7 @@ def assert_clean(text: str, where: str) -> None:
         assert value not in text, f"{name} leaked in {where}"
 
 
+@pytest.mark.slow
 def test_it_never_renders_secrets_in_the_admin(client, secret_world):
     client.force_login(secret_world)
     for model in admin.site._registry:

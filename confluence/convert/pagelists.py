@@ -19,22 +19,20 @@ Creation order is id order: Confluence hands out ids in increasing order. Lists 
 the order of their last render: the engine renders a listing again when pages come, go, move or change title,
 parent or labels, not on every edit. Each listing reports the pages it listed
 and the spaces it covers, so the engine knows when to render the page again.
+
+What a macro covers is worked out in `pagelist_scope`, how its list is written in `pagelist_output`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from urllib.parse import quote
 
-from .context import PageRef
 from .escaping import escape
-from .links import markdown_link
+from .pagelist_output import in_cql, ordered, outline, outside, outside_link, page_link, root_url, search_url
+from .pagelist_scope import ALL_SPACES, children_root, named_root, root_children, space_scope
 
 DEFAULT_MAX = 15
 HEADING_STYLE = re.compile(r"h([1-6])")
-SPACE_KEY = re.compile(r"~?[\w.@-]+")
-ALL_SPACES = frozenset({"@all", "*", "@global", "@personal", "@favorite", "@favourite"})
 # `label = "a"`, `label in ("a", "b")`, `space = currentSpace()`, `space in (currentSpace(), "OPS")`.
 CQL_TERM = re.compile(
     r"""\b(label|space)\s*(?:=|\bin\b)\s*(\((?:[^()]|\(\))*\)|"[^"]*"|'[^']*'|[\w.~-]+(?:\(\))?)""", re.I
@@ -164,155 +162,6 @@ def blog_posts(conv, macro, parent_tags) -> str:
     else:
         url = search_url(conv, "type = blogpost", keys, order="order by created desc")
     return outside(conv, "Blog posts", url, parent_tags, verb="are")
-
-
-# Scope ---------------------------------------------------------------------------------------------------------
-
-
-def children_root(conv, macro) -> tuple[str, str | None, str | None]:
-    """(space, page id, title) of the page whose children are listed; neither id nor title: the space's top level."""
-    space = conv.context.space_key or ""
-    ref = macro.param_ref("page")
-    if ref is not None and not (ref.title or "").startswith("@"):
-        return ref.space_key or space, ref.page_id, ref.title
-    if ref is not None:
-        return named_root(conv, ref.title or "@self", ref.space_key or space)
-    value = macro.param("page")
-    if value == "/":
-        return space, None, None
-    key, colon, title = value.partition(":")
-    if colon and SPACE_KEY.fullmatch(key):
-        return key, None, title or None
-    return named_root(conv, value or "@self", space)
-
-
-def named_root(conv, value: str, space: str) -> tuple[str, str | None, str | None]:
-    lowered = value.lower()
-    current = conv.context.site_tree.pages.get(conv.context.page_id or "")
-    if lowered == "@self":
-        return space, conv.context.page_id, None
-    if lowered == "@parent":
-        parent = current.parent_id if current is not None else None
-        return space, parent, None
-    if lowered in ("@home", "@none"):
-        return space, None, None
-    return space, None, value
-
-
-def root_children(conv, space: str, page_id: str | None, title: str | None, *, home: bool = False) -> list | None:
-    """The synced children of the root, or None when the root is not synced (the list is in Confluence)."""
-    tree = conv.context.site_tree
-    conv.report.listed_spaces.add(space)
-    if page_id:
-        return tree.children(page_id) if page_id in tree.pages else None
-    if title:
-        page = tree.find(space, title)
-        return tree.children(page.id) if page is not None else None
-    top = tree.top_level(space)
-    if not top:
-        return None
-    if home and len(top) == 1:
-        return tree.children(top[0].id)  # a Cloud space: everything hangs below its home page
-    return top
-
-
-def space_scope(conv, spaces: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(synced spaces the macro covers, spaces it covers that are not synced — ["*"] for every other space)."""
-    synced_keys = {page.space_key for page in conv.context.site_tree.pages.values()}
-    included, excluded, only, everything = [], set(), [], False
-    for space in spaces:
-        if space.lower() in ALL_SPACES:
-            everything = True
-        elif space.lower() == "@self":
-            included.append(conv.context.space_key or "")
-        elif space.startswith("-"):
-            excluded.add(space[1:])
-        elif space.startswith("+"):
-            only.append(space[1:])
-        else:
-            included.append(space)
-    if only:
-        included, everything = only, False
-    if everything:
-        conv.report.listed_spaces.add("*")
-        return sorted(synced_keys - excluded), ["*"]
-    keys = [key for key in dict.fromkeys(included) if key and key not in excluded]
-    conv.report.listed_spaces.update(keys)
-    return [key for key in keys if key in synced_keys], [key for key in keys if key not in synced_keys]
-
-
-# Rendering -----------------------------------------------------------------------------------------------------
-
-
-def outline(conv, pages, *, depth: int | None, order: tuple[str, bool], tags, level: int = 0, seen=None) -> list[str]:
-    """Nested list lines for the pages, in the order given, and `depth` levels of their children (None: every
-    level), each level sorted by `order` (sort, reverse)."""
-    seen = set() if seen is None else seen
-    lines = []
-    for page in pages:
-        if page.id in seen:
-            continue  # a parent loop in a damaged tree must not recurse forever
-        seen.add(page.id)
-        lines.append(f"{'  ' * level}- {page_link(conv, page, tags)}")
-        if depth is None or depth > 1:
-            below = ordered(conv.context.site_tree.children(page.id), *order)
-            lower = None if depth is None else depth - 1
-            lines += outline(conv, below, depth=lower, order=order, tags=tags, level=level + 1, seen=seen)
-    return lines
-
-
-def ordered(pages, sort: str | None, reverse: bool) -> list:
-    sort = (sort or "").lower()
-    if sort == "creation":
-        key = creation_key
-    elif sort in ("modified", "lastmodified"):
-        key = lambda page: (page.modified_at, creation_key(page))  # noqa: E731
-    elif sort == "bitwise":
-        key = lambda page: (page.title, creation_key(page))  # noqa: E731
-    else:
-        key = lambda page: (natural_key(page.title), creation_key(page))  # noqa: E731
-    return sorted(pages, key=key, reverse=reverse)
-
-
-def creation_key(page) -> tuple:
-    return (0, int(page.id), "") if page.id.isdigit() else (1, 0, page.id)
-
-
-def natural_key(title: str) -> list:
-    """ "Page 2" before "Page 10"; letters ignoring case. Text and numbers alternate, so the parts always compare."""
-    return [int(part) if n % 2 else part.casefold() for n, part in enumerate(re.split(r"(\d+)", title))]
-
-
-def page_link(conv, page, parent_tags) -> str:
-    conv.report.listed.add(page.id)
-    ref = PageRef(page_id=page.id)
-    href = conv.context.resolve_page(ref) or conv.context.page_url(ref)
-    return markdown_link(escape(page.title or page.id), href, parent_tags)
-
-
-def outside(conv, label: str, url: str, parent_tags, *, verb: str) -> str:
-    return conv.block(f"*{outside_link(conv, label, url, parent_tags)} {verb} in Confluence.*", parent_tags)
-
-
-def outside_link(conv, label: str, url: str, parent_tags) -> str:
-    return markdown_link(escape(label), url, parent_tags)
-
-
-def root_url(conv, space: str, page_id: str | None, title: str | None) -> str:
-    if page_id or title:
-        return conv.context.page_url(PageRef(page_id=page_id, title=title, space_key=space or None))
-    return conv.context.space_url(space) if space else conv.context.page_url(PageRef())
-
-
-def search_url(conv, cql: str, spaces: list[str], *, order: str = "") -> str:
-    scoped = cql if not spaces or "*" in spaces else f"{cql} and {in_cql('space', spaces)}"
-    query = f"{scoped} {order}".strip()
-    return f"{conv.context.base_url}/wiki/search?cql={quote(query, safe='')}"
-
-
-def in_cql(field: str, names: list[str]) -> str:
-    quoted = ", ".join('"' + name.replace('"', "") + '"' for name in names)
-    return f"{field} in ({quoted})"
 
 
 def labelled(page) -> set[str]:

@@ -6,11 +6,11 @@ and https://developer.atlassian.com/platform/forge/remote/essentials/
 
 from __future__ import annotations
 
-import functools
 import json
 import secrets
 import threading
 import time
+from functools import lru_cache, partial
 from html import escape
 
 import jwt
@@ -29,7 +29,7 @@ FIT_LIFETIME = 25  # seconds, as observed on real invocations
 EVENTS_PATH = "/integrations/forge/events"
 
 
-@functools.lru_cache(maxsize=16)
+@lru_cache(maxsize=16)
 def load_private_key(pem: str) -> rsa.RSAPrivateKey:
     return serialization.load_pem_private_key(pem.encode(), password=None)
 
@@ -42,12 +42,13 @@ def post_event(url: str, body: bytes, headers: dict[str, str]) -> int:
         return 0
 
 
-class ForgeMixin:
-    def _register_forge_routes(self) -> None:
-        self.route("GET", r"/forge/jwks\.json", self._jwks)
-        self.route("GET", r"/forge/install", self._install_page)
-        self.route("POST", r"/forge/install", self._install_submit)
+def register(sim) -> None:
+    sim.route("GET", r"/forge/jwks\.json", partial(jwks, sim))
+    sim.route("GET", r"/forge/install", partial(install_page, sim))
+    sim.route("POST", r"/forge/install", partial(install_submit, sim))
 
+
+class ForgeMixin:
     # Keys and tokens --------------------------------------------------------------------------------------
 
     def rotate_forge_key(self, *, retire_old: bool = False) -> str:
@@ -205,43 +206,47 @@ class ForgeMixin:
             del self.deliveries[:-50]
             self.delivery_totals[status] = self.delivery_totals.get(status, 0) + 1
 
-    # Pages served by the simulator ------------------------------------------------------------------------
 
-    def _jwks(self, request: SimRequest) -> SimResponse:
-        return SimResponse.json(self.forge_jwks(), headers={"Cache-Control": "max-age=300"})
+# Pages served by the simulator ----------------------------------------------------------------------------
 
-    def _install_page(self, request: SimRequest, message: str = "") -> SimResponse:
-        rows = "".join(
-            f'<option value="{escape(s.cloud_id)}">{escape(s.name)} ({escape(s.url)})'
-            f"{' (installed)' if s.cloud_id in self.installations else ''}</option>"
-            for s in self.sites.values()
-        )
-        return SimResponse.html(f"""<!doctype html>
+
+def jwks(sim, request: SimRequest) -> SimResponse:
+    return SimResponse.json(sim.forge_jwks(), headers={"Cache-Control": "max-age=300"})
+
+
+def install_page(sim, request: SimRequest, message: str = "") -> SimResponse:
+    rows = "".join(
+        f'<option value="{escape(s.cloud_id)}">{escape(s.name)} ({escape(s.url)})'
+        f"{' (installed)' if s.cloud_id in sim.installations else ''}</option>"
+        for s in sim.sites.values()
+    )
+    return SimResponse.html(f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Install Forge app - Atlassian sandbox</title></head>
 <body><main><h1>Install the ctx| Forge app</h1>{f"<p>{escape(message)}</p>" if message else ""}
 <form method="post"><p><label>Site <select name="site">{rows}</select></label></p>
 <button type="submit" name="action" value="install">Install</button>
 <button type="submit" name="action" value="uninstall">Uninstall</button></form>
-<p><a href="{escape(self.site_url)}/">Back to ctx|</a></p></main></body></html>""")
+<p><a href="{escape(sim.site_url)}/">Back to ctx|</a></p></main></body></html>""")
 
-    def _install_submit(self, request: SimRequest) -> SimResponse:
-        form = request.form()
-        cloud_id = form.get("site", "")
-        if cloud_id not in self.sites:
-            return self._install_page(request, "Choose a site.")
-        self.defer_deliveries = True
-        try:
-            if form.get("action") == "uninstall":
-                self.uninstall_forge_app(cloud_id)
-            else:
-                self.install_forge_app(cloud_id)
-        finally:
-            self.defer_deliveries = False
-        deliveries = self.take_outbox()
-        if self.deliver is None:
-            # Served live, inside the world's lock: deliver once this request has released it.
-            threading.Thread(target=self.flush_outbox, args=(deliveries,), daemon=True).start()
+
+def install_submit(sim, request: SimRequest) -> SimResponse:
+    form = request.form()
+    cloud_id = form.get("site", "")
+    if cloud_id not in sim.sites:
+        return install_page(sim, request, "Choose a site.")
+    sim.defer_deliveries = True
+    try:
+        if form.get("action") == "uninstall":
+            sim.uninstall_forge_app(cloud_id)
         else:
-            self.flush_outbox(deliveries)
-        done = "Uninstalled." if form.get("action") == "uninstall" else "Installed."
-        return self._install_page(request, done)
+            sim.install_forge_app(cloud_id)
+    finally:
+        sim.defer_deliveries = False
+    deliveries = sim.take_outbox()
+    if sim.deliver is None:
+        # Served live, inside the world's lock: deliver once this request has released it.
+        threading.Thread(target=sim.flush_outbox, args=(deliveries,), daemon=True).start()
+    else:
+        sim.flush_outbox(deliveries)
+    done = "Uninstalled." if form.get("action") == "uninstall" else "Installed."
+    return install_page(sim, request, done)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from functools import partial
 
 from sandbox.core import SimError, SimRequest, SimResponse
 
@@ -31,16 +32,11 @@ CYCLE_PERIOD_SECONDS = 7 * 86400
 FORMER_USER = "Former user"
 
 
+def register(sim) -> None:
+    sim.route("POST", r"/api/app/report-accounts/?", partial(report_accounts, sim))
+
+
 class PrivacyMixin:
-    def _register_privacy_routes(self) -> None:
-        self.route("POST", r"/api/app/report-accounts/?", self._report_accounts)
-        # Not part of the snapshot: knobs for tests. `report_rate_limits` answers that many next reports 429.
-        self.report_rate_limits = 0
-        self.report_retry_after = 60
-        self.reports: list[dict] = []
-
-    # Account changes ---------------------------------------------------------------------------------------
-
     def close_account(self, account_id: str) -> None:
         """The person closed their Atlassian account: they show as "Former user" and their grants stop working."""
         with self.lock:
@@ -74,27 +70,26 @@ class PrivacyMixin:
             return "closed"
         return "updated" if user.profile_updated_at > updated_at_ms else None
 
-    # The endpoint ------------------------------------------------------------------------------------------
 
-    def _report_accounts(self, request: SimRequest) -> SimResponse:
-        token = self.check_bearer(request)
-        if token.kind != "access":
-            raise SimError(401, {"code": 401, "message": "Unauthorized"})
-        headers = {"Cycle-Period": str(CYCLE_PERIOD_SECONDS)}
-        if self.report_rate_limits > 0:
-            self.report_rate_limits -= 1
-            headers["Retry-After"] = str(self.report_retry_after)
-            return SimResponse.json({"code": 429, "message": "Too many requests"}, 429, headers)
-        accounts = _reported_accounts(request)
-        self.reports.append({"accounts": [a["accountId"] for a in accounts]})
-        answers = []
-        for account in accounts:
-            status = self.report_status(account["accountId"], account["updatedAt"])
-            if status:
-                answers.append({"accountId": account["accountId"], "status": status})
-        if not answers:
-            return SimResponse(204, b"", headers)
-        return SimResponse.json({"accounts": answers}, 200, headers)
+def report_accounts(sim, request: SimRequest) -> SimResponse:
+    token = sim.check_bearer(request)
+    if token.kind != "access":
+        raise SimError(401, {"code": 401, "message": "Unauthorized"})
+    headers = {"Cycle-Period": str(CYCLE_PERIOD_SECONDS)}
+    if sim.report_rate_limits > 0:
+        sim.report_rate_limits -= 1
+        headers["Retry-After"] = str(sim.report_retry_after)
+        return SimResponse.json({"code": 429, "message": "Too many requests"}, 429, headers)
+    accounts = _reported_accounts(request)
+    sim.reports.append({"accounts": [a["accountId"] for a in accounts]})
+    answers = []
+    for account in accounts:
+        status = sim.report_status(account["accountId"], account["updatedAt"])
+        if status:
+            answers.append({"accountId": account["accountId"], "status": status})
+    if not answers:
+        return SimResponse(204, b"", headers)
+    return SimResponse.json({"accounts": answers}, 200, headers)
 
 
 def _reported_accounts(request: SimRequest) -> list[dict]:

@@ -2,6 +2,11 @@
 
 Mount points under `base_url`: `/auth/...` plays auth.atlassian.com, `/api/...` plays api.atlassian.com,
 `/forge/...` serves the JWKS and an install page, `/media/...` plays the media host attachments redirect to.
+
+Composed like the GitHub simulator: the Python API that tests, benchmarks and the manage pages use to change the
+world "from Atlassian's side" comes from one mixin per area (oauth, editing, attachments, forge, restrictions,
+privacy); each HTTP area is a module of handler functions `handler(sim, request, ...)` that its `register(sim)`
+routes.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from functools import partial
 from pathlib import Path
 
 from sandbox import credentials
-from sandbox.atlassian import confluence_v1, confluence_v2, models, restrictions, users
+from sandbox.atlassian import auth_server, confluence_v1, confluence_v2, forge, models, privacy, restriction_api, users
 from sandbox.atlassian.attachments import AttachmentsMixin
 from sandbox.atlassian.editing import EditingMixin
 from sandbox.atlassian.forge import ForgeMixin
@@ -44,14 +49,13 @@ class AtlassianSimulator(
         self.callback_url = f"{self.site_url}{credentials.ATLASSIAN_CALLBACK_PATH}"
         self.deliver: Callable[[str, bytes, dict[str, str]], int] | None = None
         self.access_token_ttl = 3600
+        # Not part of the snapshot: `report_rate_limits` answers that many next privacy reports 429.
+        self.report_rate_limits = 0
+        self.report_retry_after = 60
+        self.reports: list[dict] = []
         self._reset()
-        self._register_oauth_routes()
-        self._register_forge_routes()
-        confluence_v2.register(self)
-        confluence_v1.register(self)
-        restrictions.register(self)
-        users.register(self)
-        self._register_privacy_routes()
+        for module in (auth_server, forge, confluence_v2, confluence_v1, restriction_api, users, privacy):
+            module.register(self)
         self.route("GET", r"/media/(?P<file_id>[\w-]+)", partial(confluence_v1.serve_media, self))
 
     def _reset(self) -> None:

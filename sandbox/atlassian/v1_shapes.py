@@ -5,7 +5,7 @@ Reference: https://developer.atlassian.com/cloud/confluence/rest/v1/api-group-co
 
 from __future__ import annotations
 
-from sandbox.atlassian import restrictions
+from sandbox.atlassian import restriction_api
 from sandbox.atlassian.models import Attachment, Page, Space, iso
 from sandbox.atlassian.v2_shapes import MEDIA_TYPE_DESCRIPTIONS, download_path, page_links
 
@@ -128,7 +128,7 @@ def content(sim, page: Page, expand: set[str]) -> dict:
         "ancestors": lambda: [content(sim, a, _below(expand, "ancestors")) for a in sim.ancestors(page)],
         "body": lambda: _body(page, expand),
         "metadata": lambda: {"labels": labels(sim, page)} if "metadata.labels" in expand else {},
-        "restrictions": lambda: restrictions.content_restrictions(sim, page, expand),
+        "restrictions": lambda: restriction_api.content_restrictions(sim, page, expand),
     }
     for name, build in expanders.items():
         if name in expand:

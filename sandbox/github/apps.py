@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import partial
 
 from sandbox.core import SimRequest, SimResponse
-from sandbox.github import auth, installations, shapes
+from sandbox.github import auth, shapes
 
 _ID = r"(?P<installation_id>\d+)"
 
@@ -72,7 +72,7 @@ def get_app_installation(sim, request: SimRequest, installation_id: str) -> SimR
 
 def delete_app_installation(sim, request: SimRequest, installation_id: str) -> SimResponse:
     auth.require(sim, request, "app")
-    installations.uninstall(sim, _installation(sim, installation_id).id)
+    sim.uninstall_app(_installation(sim, installation_id).id)
     return SimResponse(204)
 
 
@@ -87,7 +87,7 @@ def create_access_token(sim, request: SimRequest, installation_id: str) -> SimRe
     if any(_rank(level) > _rank(shapes.APP_PERMISSIONS.get(name)) for name, level in permissions.items()):
         raise shapes.error(422, "The permissions requested are not granted to this installation.")
     repository_ids = _requested_repositories(sim, inst, body)
-    token = installations.issue_installation_token(sim, inst.id, repository_ids=repository_ids, permissions=permissions)
+    token = sim.new_installation_token(inst.id, repository_ids=repository_ids, permissions=permissions)
     data = {
         "token": token.token,
         "expires_at": shapes.iso(token.expires_at),
@@ -121,7 +121,7 @@ def _rank(level: str | None) -> int:
 def get_repo_installation(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     auth.require(sim, request, "app")
     repo = sim.find_repository(owner, name)
-    inst = installations.for_repo(sim, repo) if repo else None
+    inst = sim.installation_for_repo(repo) if repo else None
     if inst is None:
         raise shapes.error(404, "Not Found")
     return SimResponse.json(shapes.installation(sim, inst))
@@ -129,7 +129,7 @@ def get_repo_installation(sim, request: SimRequest, owner: str, name: str) -> Si
 
 def get_account_installation(sim, request: SimRequest, login: str) -> SimResponse:
     auth.require(sim, request, "app")
-    inst = installations.find_for_account(sim, login)
+    inst = sim.installation_on(login)
     if inst is None:
         raise shapes.error(404, "Not Found")
     return SimResponse.json(shapes.installation(sim, inst))
@@ -176,14 +176,14 @@ def get_user_emails(sim, request: SimRequest) -> SimResponse:
 def list_user_installations(sim, request: SimRequest) -> SimResponse:
     """Only installations on accounts the user owns or belongs to: how the site verifies a setup callback."""
     user = auth.require(sim, request, "user").user
-    items = [shapes.installation(sim, i) for i in installations.visible_to(sim, user.login)]
+    items = [shapes.installation(sim, i) for i in sim.installations_visible_to(user.login)]
     chunk, headers = shapes.page(request, items, f"{sim.api_url}/user/installations")
     return SimResponse.json({"total_count": len(items), "installations": chunk}, headers=headers)
 
 
 def list_user_installation_repositories(sim, request: SimRequest, installation_id: str) -> SimResponse:
     user = auth.require(sim, request, "user").user
-    inst = next((i for i in installations.visible_to(sim, user.login) if i.id == int(installation_id)), None)
+    inst = next((i for i in sim.installations_visible_to(user.login) if i.id == int(installation_id)), None)
     if inst is None:
         raise shapes.error(404, "Not Found")
     url = f"{sim.api_url}/user/installations/{inst.id}/repositories"

@@ -11,7 +11,7 @@ from html import escape
 from urllib.parse import parse_qs
 
 from sandbox.core import SimRequest, SimResponse
-from sandbox.github import auth, gitstore, installations, trees
+from sandbox.github import auth, gitstore, trees
 from sandbox.github.pages import error_page, layout, signed_in
 from sandbox.github.repos import resolve
 
@@ -42,7 +42,7 @@ def repo_page(sim, request: SimRequest, owner: str, name: str, ref: str = "", pa
     commit = gitstore.read_commit(git, sha)
     files = trees.blobs(git, commit.tree)
     if path in files:
-        data = gitstore.read_object(git, files[path].sha)[1]
+        data = gitstore.read_blob(git, files[path].sha)
         return layout(f"{repo.full_name}/{path}", f"<pre>{escape(data.decode(errors='replace'))}</pre>", login=login)
     base = f"{sim.web_url}/{repo.full_name}/blob/{sha}/"
     rows = "".join(
@@ -114,8 +114,8 @@ def installation_submit(sim, request: SimRequest, installation_id: str) -> SimRe
         return error_page("Not found", "No such installation.", 404)
     action = parse_qs(request.body.decode()).get("action", [""])[-1]
     if action == "uninstall":
-        installations.uninstall(sim, inst.id)
+        sim.uninstall_app(inst.id)
         return SimResponse.redirect(f"{sim.web_url}/")
     if action in ("suspend", "unsuspend"):
-        installations.suspend(sim, inst.id, action == "suspend")
+        sim.suspend_installation(inst.id, suspended=action == "suspend")
     return SimResponse.redirect(f"{sim.web_url}/settings/installations/{inst.id}")

@@ -114,7 +114,10 @@ def delete_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> Sim
     full = "refs/" + ref.strip("/")
     if not gitstore.valid_ref_name(full) or gitstore.read_ref(git, full) is None:
         raise shapes.error(422, "Reference does not exist")
-    gitstore.delete_ref(git, full)
+    try:
+        gitstore.delete_ref(git, full)
+    except gitstore.RefLocked:
+        raise shapes.error(422, "Reference update failed") from None
     return SimResponse(204)
 
 
@@ -135,8 +138,7 @@ def create_commit(sim, request: SimRequest, owner: str, name: str) -> SimRespons
     if "message" not in body:
         raise shapes.error(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
     tree = str(body.get("tree", ""))
-    obj = gitstore.read_object(git, tree) if gitstore.SHA_RE.fullmatch(tree) else None
-    if obj is None or obj[0] != "tree":
+    if gitstore.kind_of(git, tree) != "tree":
         raise shapes.error(422, "Tree SHA does not exist")
     parents = [str(p) for p in body.get("parents") or []]
     if any(gitstore.read_commit(git, p) is None for p in parents):
@@ -145,7 +147,7 @@ def create_commit(sim, request: SimRequest, owner: str, name: str) -> SimRespons
     author = signature_for(sim, login, body.get("author"))
     committer = signature_for(sim, login, body.get("committer") or body.get("author"))
     commit = gitstore.CommitInfo(tree, tuple(parents), author, committer, str(body["message"]))
-    sha = gitstore.write_object(git, "commit", gitstore.format_commit(commit))
+    sha = gitstore.write_commit(git, commit)
     return SimResponse.json(shapes.git_commit(sim, repo, sha, commit), 201)
 
 
@@ -174,7 +176,7 @@ def create_blob(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
         raise shapes.error(422, "content is not valid Base64") from None
     if len(data) > tree_api.FILE_SIZE_LIMIT:
         raise shapes.error(422, tree_api.file_too_large("content", len(data)))
-    sha = gitstore.write_object(sim.repository_path(repo.owner, repo.name), "blob", data)
+    sha = gitstore.write_blob(sim.repository_path(repo.owner, repo.name), data)
     return SimResponse.json({"sha": sha, "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}"}, 201)
 
 
@@ -182,7 +184,7 @@ def get_blob(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimRe
     repo, _ = repo_for(sim, request, owner, name)
     require_commits(sim, repo)
     sha = sha.lower()
-    obj = gitstore.read_object(sim.repository_path(repo.owner, repo.name), sha)
-    if obj is None or obj[0] != "blob":
+    data = gitstore.read_blob(sim.repository_path(repo.owner, repo.name), sha)
+    if data is None:
         raise shapes.error(404, "Not Found")
-    return SimResponse.json(shapes.blob(sim, repo, sha, obj[1]))
+    return SimResponse.json(shapes.blob(sim, repo, sha, data))

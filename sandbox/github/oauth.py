@@ -26,7 +26,6 @@ from html import escape
 from urllib.parse import SplitResult, parse_qs, unquote, urlencode, urlsplit
 
 from sandbox.core import SimRequest, SimResponse
-from sandbox.github import installations
 from sandbox.github.models import OAuthCode
 from sandbox.github.pages import error_page, layout, signed_in, user_picker
 
@@ -169,7 +168,7 @@ def access_token(sim, request: SimRequest) -> SimResponse:
                 "error_description": "The redirect_uri MUST match the registered callback URL.",
             },
         )
-    token = installations.issue_user_token(sim, code.login)
+    token = sim.issue_user_token(code.login)
     return _answer(request, {"access_token": token, "token_type": "bearer", "scope": code.scope})
 
 

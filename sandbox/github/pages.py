@@ -12,7 +12,7 @@ from html import escape
 from urllib.parse import parse_qs, urlencode
 
 from sandbox.core import SimRequest, SimResponse
-from sandbox.github import auth, installations, webhooks
+from sandbox.github import auth, webhooks
 
 COOKIE = "sandbox_github_user"
 README_LOGIN = "sandbox-user"
@@ -139,13 +139,13 @@ def _account_link(sim, login: str, account: str, state: str) -> str:
 
 
 def _action(sim, login: str, account: str) -> str:
-    if installations.find_for_account(sim, account):
+    if sim.installation_on(account):
         return "Save"
     return "Install" if sim.is_owner(login, account) else "Request"
 
 
 def _install_form(sim, login: str, account: str, state: str) -> str:
-    inst = installations.find_for_account(sim, account)
+    inst = sim.installation_on(account)
     chosen = set(auth.installation_repo_ids(sim, inst)) if inst else set()
     selected = bool(inst and inst.repository_selection == "selected")
     boxes = "".join(
@@ -189,17 +189,17 @@ def install_submit(sim, request: SimRequest, slug: str) -> SimResponse:
     if not everything and not names:
         return error_page("Install", "Choose at least one repository.", 422)
     params = {"state": state} if state else {}
-    inst = installations.find_for_account(sim, account)
+    inst = sim.installation_on(account)
     if inst:
         _update_selection(sim, inst, "all" if everything else names, login)
         params.update(installation_id=inst.id, setup_action="update")
     elif sim.is_owner(login, account):
         params.update(
-            installation_id=installations.install(sim, account, "all" if everything else names, login),
+            installation_id=sim.install_app(account, repositories="all" if everything else names, installed_by=login),
             setup_action="install",
         )
     else:
-        installations.request(sim, account, login)
+        sim.request_installation(account, requested_by=login)
         params.update(setup_action="request")
     return SimResponse.redirect(f"{sim.setup_url}?{urlencode(params)}")
 
@@ -213,5 +213,5 @@ def _update_selection(sim, inst, selection, login: str) -> None:
             webhooks.installation_repositories_event(sim, inst, added=added, removed=[], sender=login)
         return
     wanted = {sim.get_repository(inst.account, name).id for name in selection}
-    installations.change_repositories(sim, inst.id, [sim.state.repos[i].name for i in wanted - before], True)
-    installations.change_repositories(sim, inst.id, [sim.state.repos[i].name for i in before - wanted], False)
+    sim.add_installation_repositories(inst.id, [sim.state.repos[i].name for i in wanted - before])
+    sim.remove_installation_repositories(inst.id, [sim.state.repos[i].name for i in before - wanted])

@@ -72,7 +72,7 @@ def resolve(sim, repo: Repo, ref: str) -> str | None:
     for name in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
         if gitstore.valid_ref_name(name) and (sha := gitstore.read_ref(path, name)):
             return sha
-    return ref if gitstore.SHA_RE.fullmatch(ref) and gitstore.read_commit(path, ref) else None
+    return ref if gitstore.read_commit(path, ref) else None
 
 
 def get_repo(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
@@ -97,8 +97,7 @@ def get_commit(sim, request: SimRequest, owner: str, name: str, ref: str) -> Sim
     if sha is None:
         raise shapes.error(422, f"No commit found for SHA: {ref}")
     commit = gitstore.read_commit(path, sha)
-    parent_tree = gitstore.read_commit(path, commit.parents[0]).tree if commit.parents else None
-    files = _files(trees.diff(path, parent_tree, commit.tree))
+    files = _files(trees.commit_changes(path, commit))
     return SimResponse.json(shapes.rest_commit(sim, repo, sha, commit, files))
 
 
@@ -153,7 +152,7 @@ def get_contents(sim, request: SimRequest, owner: str, name: str, path: str) -> 
         listing = trees.read_tree(git, entry.sha)
         items = [_content(sim, repo, ref, f"{path}/{n}".lstrip("/"), e, None) for n, e in sorted(listing.items())]
         return SimResponse.json(items)
-    data = gitstore.read_object(git, entry.sha)[1]
+    data = gitstore.read_blob(git, entry.sha)
     return SimResponse.json(_content(sim, repo, ref, path, entry, data))
 
 
@@ -262,7 +261,7 @@ def commit_files(
     tree = trees.apply_changes(git, base_tree, changes)
     signature = signature_for(sim, author, author_info)
     commit = CommitInfo(tree, (head,) if head else (), signature, signature, message)
-    sha = gitstore.write_object(git, "commit", gitstore.format_commit(commit))
+    sha = gitstore.write_commit(git, commit)
     gitstore.update_ref(git, ref, sha, expected=head)
     repo.pushed_at = sim.now()
     if sim.emit_push_on_api_update or not api:

@@ -1,13 +1,15 @@
 """The simulated GitHub: a GitHub App's installations, OAuth, REST and Git Data API over real bare repositories.
 
-Mounted at `base_url`; `/api/...` plays api.github.com and `/web/...` plays github.com. The methods below are the
-Python API that tests, benchmarks and `make run`'s manage pages use to change the world "from GitHub's side".
+Mounted at `base_url`; `/api/...` plays api.github.com and `/web/...` plays github.com.
+
+Composed like the Atlassian simulator: the Python API that tests, benchmarks and `make run`'s pages use to change
+the world "from GitHub's side" comes from one mixin per area (accounts, repositories, installations); each HTTP
+area is a module of handler functions `handler(sim, request, ...)` that its `register(sim)` routes. This class
+keeps serving, webhook delivery, the clock and persistence.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -22,29 +24,22 @@ from sandbox.github import (
     auth,
     browse,
     git_api,
-    gitstore,
-    installations,
     keys,
     oauth,
     pages,
     repos,
     shapes,
-    trees,
     webhooks,
 )
-from sandbox.github.models import Delivery, Installation, Org, Repo, State, User, dump_state, load_state
+from sandbox.github.accounts import AccountsMixin
+from sandbox.github.installations import InstallationsMixin
+from sandbox.github.models import Delivery, State, dump_state, load_state
+from sandbox.github.repositories import RepositoriesMixin
 
 DEFAULT_LOGIN = "octo-sandbox"
-# Account logins and repository names become directories (`root/<owner>/<name>.git`), so only names GitHub accepts
-# get that far. Repositories: "ASCII letters, digits, and the characters `.`, `-`, and `_`", at most 100 characters
-# (https://docs.github.com/en/repositories/creating-and-managing-repositories/repository-limits), and never "." or
-# "..". Logins: letters, digits and hyphens, not starting with a hyphen, at most 39 characters (GitHub's sign-up
-# form), plus "_" for Enterprise Managed Users' `name_shortcode` handles.
-_REPOSITORY_NAME = re.compile(r"[A-Za-z0-9._-]{1,100}")
-_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,38}")
 
 
-class GitHubSimulator(Simulator):
+class GitHubSimulator(AccountsMixin, RepositoriesMixin, InstallationsMixin, Simulator):
     name = "github"
 
     def __init__(self, *, base_url: str, root: Path, site_url: str, seed: int = 0):
@@ -173,183 +168,3 @@ class GitHubSimulator(Simulator):
             self.state = load_state(data.get("state", {}))
             self.clock_offset = data.get("clock_offset", 0.0)
             self.deliveries = [Delivery(**d) for d in data.get("deliveries", [])]
-
-    # Accounts ---------------------------------------------------------------------------------------------
-
-    def create_user(self, login: str, *, name: str | None = None, email: str | None = None) -> User:
-        _check_login(login)
-        with self.lock:
-            user = self.state.users.get(login.lower())
-            if user is None:
-                user = self.state.users[login.lower()] = User(login=login, id=self.state.new_id())
-            user.name, user.email = name or user.name, email or user.email
-            return user
-
-    def create_org(self, login: str, *, owners=(), members=()) -> Org:
-        _check_login(login)
-        with self.lock:
-            org = Org(login=login, id=self.state.new_id(), owners=list(owners), members=list(members))
-            self.state.orgs[login.lower()] = org
-            return org
-
-    def account(self, login: str) -> User | Org:
-        acct = self.state.users.get(login.lower()) or self.state.orgs.get(login.lower())
-        if acct is None:
-            raise KeyError(f"no GitHub account {login!r}")
-        return acct
-
-    def accounts_of(self, login: str) -> list[User | Org]:
-        """The user's own account, then the organizations they own or belong to."""
-        orgs = [o for o in self.state.orgs.values() if login.lower() in {m.lower() for m in o.owners + o.members}]
-        return [self.account(login), *orgs]
-
-    def is_owner(self, login: str, account_login: str) -> bool:
-        acct = self.account(account_login)
-        if isinstance(acct, User):
-            return acct.login.lower() == login.lower()
-        return login.lower() in {o.lower() for o in acct.owners}
-
-    # Repositories -----------------------------------------------------------------------------------------
-
-    def create_repository(
-        self, owner: str, name: str, *, private: bool = True, default_branch: str = "main", description: str = ""
-    ) -> Repo:
-        _check_repository_name(name)
-        with self.lock:
-            owner = self.account(owner).login
-            if self.find_repository(owner, name):
-                raise ValueError(f"repository {owner}/{name} exists")
-            repo = Repo(
-                id=self.state.new_id(),
-                owner=owner,
-                name=name,
-                private=private,
-                default_branch=default_branch,
-                description=description,
-                created_at=self.now(),
-            )
-            gitstore.init_repository(self.repository_path(owner, name), default_branch=default_branch)
-            self.state.repos[repo.id] = repo
-            return repo
-
-    def find_repository(self, owner: str, name: str) -> Repo | None:
-        full_name = f"{owner}/{name}".lower()
-        return next((r for r in self.state.repos.values() if r.full_name.lower() == full_name), None)
-
-    def get_repository(self, owner: str, name: str) -> Repo:
-        repo = self.find_repository(owner, name)
-        if repo is None:
-            raise KeyError(f"no repository {owner}/{name}")
-        return repo
-
-    def delete_repository(self, owner: str, name: str) -> None:
-        with self.lock:
-            repo = self.get_repository(owner, name)
-            del self.state.repos[repo.id]
-            shutil.rmtree(self.repository_path(repo.owner, repo.name), ignore_errors=True)
-
-    def rename_repository(self, owner: str, name: str, new_name: str) -> Repo:
-        """Rename; the old URLs answer 301 with the new location, as GitHub's do."""
-        _check_repository_name(new_name)
-        with self.lock:
-            repo = self.get_repository(owner, name)
-            old_path = self.repository_path(repo.owner, repo.name)
-            self.state.redirects[repo.full_name.lower()] = repo.id
-            repo.name = new_name
-            self.state.redirects.pop(repo.full_name.lower(), None)
-            old_path.rename(self.repository_path(repo.owner, new_name))
-            return repo
-
-    def repository_path(self, owner: str, repo: str) -> Path:
-        found = self.find_repository(owner, repo)
-        if found:
-            owner, repo = found.owner, found.name
-        return self.root / owner / f"{repo}.git"
-
-    def head_sha(self, owner: str, repo: str, branch: str | None = None) -> str | None:
-        found = self.get_repository(owner, repo)
-        return gitstore.read_ref(self.repository_path(owner, repo), f"refs/heads/{branch or found.default_branch}")
-
-    def read_tree(self, owner: str, repo: str, ref: str) -> dict[str, bytes]:
-        """Every file at `ref` (a branch name or a commit sha) and its content; for tests."""
-        path = self.repository_path(owner, repo)
-        sha = gitstore.read_ref(path, f"refs/heads/{ref}") or ref
-        commit = gitstore.read_commit(path, sha)
-        if commit is None:
-            raise KeyError(f"no commit {ref!r} in {owner}/{repo}")
-        entries = trees.blobs(path, commit.tree)
-        objects = gitstore.read_objects(path, [e.sha for e in entries.values()])
-        return {p: objects[e.sha][1] for p, e in entries.items() if e.sha in objects}
-
-    def push_outside_commit(
-        self,
-        owner: str,
-        repo: str,
-        *,
-        files: dict[str, str | bytes | None],
-        message: str,
-        branch: str | None = None,
-        author: str = "someone",
-    ) -> str:
-        """Commit `files` (None deletes) on top of the branch as someone else would push it; sends `push`."""
-        with self.lock:
-            found = self.get_repository(owner, repo)
-            sha = repos.commit_files(
-                self, found, files=files, message=message, branch=branch or found.default_branch, author=author
-            )
-        self._flush_unless_serving()
-        return sha
-
-    # Installations and tokens (see installations.py) ------------------------------------------------------
-
-    def install_app(
-        self, account_login: str, *, repositories: str | list[str] = "all", installed_by: str | None = None
-    ) -> int:
-        """An owner installs the App (`installed_by`, else the account's first owner); pending requests for the
-        account are fulfilled, and the first requester is the webhook's `requester`."""
-        return self._then_flush(installations.install, account_login, repositories, installed_by)
-
-    def request_installation(self, account_login: str, *, requested_by: str) -> None:
-        self._then_flush(installations.request, account_login, requested_by)
-
-    def uninstall_app(self, installation_id: int) -> None:
-        self._then_flush(installations.uninstall, installation_id)
-
-    def suspend_installation(self, installation_id: int) -> None:
-        self._then_flush(installations.suspend, installation_id, True)
-
-    def unsuspend_installation(self, installation_id: int) -> None:
-        self._then_flush(installations.suspend, installation_id, False)
-
-    def add_installation_repositories(self, installation_id: int, names: list[str]) -> None:
-        self._then_flush(installations.change_repositories, installation_id, names, True)
-
-    def remove_installation_repositories(self, installation_id: int, names: list[str]) -> None:
-        self._then_flush(installations.change_repositories, installation_id, names, False)
-
-    def installation_for_repo(self, repo: Repo) -> Installation | None:
-        return installations.for_repo(self, repo)
-
-    def issue_user_token(self, login: str) -> str:
-        with self.lock:
-            return installations.issue_user_token(self, login)
-
-    def issue_installation_token(self, installation_id: int) -> str:
-        with self.lock:
-            return installations.issue_installation_token(self, installation_id).token
-
-    def _then_flush(self, function, *args):
-        with self.lock:
-            result = function(self, *args)
-        self._flush_unless_serving()
-        return result
-
-
-def _check_login(login: str) -> None:
-    if not _LOGIN.fullmatch(login):
-        raise ValueError(f"{login!r} is not a GitHub login: letters, digits and hyphens, up to 39 characters")
-
-
-def _check_repository_name(name: str) -> None:
-    if not _REPOSITORY_NAME.fullmatch(name) or name in (".", ".."):
-        raise ValueError(f"{name!r} is not a GitHub repository name: letters, digits, '.', '-' and '_', up to 100")

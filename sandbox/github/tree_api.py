@@ -43,7 +43,7 @@ def create_tree(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
         raise shapes.error(422, 'Invalid request.\n\n"tree" wasn\'t supplied.')
     changes = [_change(git, element) for element in elements]
     base_tree = body.get("base_tree")
-    if base_tree is not None and _kind(git, str(base_tree)) != "tree":
+    if base_tree is not None and gitstore.kind_of(git, str(base_tree)) != "tree":
         raise shapes.error(422, f"base_tree {base_tree} is not a valid tree")
     try:
         sha = trees.apply_changes(git, base_tree, changes)
@@ -80,7 +80,7 @@ def _change(git, element) -> trees.Change:
         return trees.Change(path, git_mode)
     sha = str(sha).lower()
     # Submodule entries point at commits in another repository; GitHub does not check them.
-    if MODES[mode] != "commit" and _kind(git, sha) != MODES[mode]:
+    if MODES[mode] != "commit" and gitstore.kind_of(git, sha) != MODES[mode]:
         raise shapes.error(422, f"tree.sha {sha} is not a valid {MODES[mode]}")
     return trees.Change(path, git_mode, sha=sha)
 
@@ -94,13 +94,6 @@ def file_too_large(name: str, size: int) -> str:
 def _valid_path(path: str) -> bool:
     parts = path.split("/")
     return bool(path) and all(p and p not in (".", "..", ".git") and "\x00" not in p for p in parts)
-
-
-def _kind(git, sha: str) -> str | None:
-    if not gitstore.SHA_RE.fullmatch(sha):
-        return None
-    obj = gitstore.read_object(git, sha)
-    return obj[0] if obj else None
 
 
 def get_tree(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
@@ -122,7 +115,7 @@ def get_tree(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimRe
 def resolve_tree(sim, repo, value: str) -> str | None:
     """A tree sha, or the tree of a commit or branch (GitHub accepts both as `{tree_sha}`)."""
     git = sim.repository_path(repo.owner, repo.name)
-    if _kind(git, value.lower()) == "tree":
+    if gitstore.kind_of(git, value.lower()) == "tree":
         return value.lower()
     commit_sha = resolve(sim, repo, value)
     return gitstore.read_commit(git, commit_sha).tree if commit_sha else None
@@ -132,7 +125,7 @@ def _tree_json(sim, repo, sha: str, listing, *, recursive: bool, truncated: bool
     if not recursive:
         listing = [(p, e) for p, e in listing if "/" not in p]
     git = sim.repository_path(repo.owner, repo.name)
-    sizes = gitstore.object_sizes(git, [e.sha for _, e in listing if e.kind == "blob"])
+    sizes = gitstore.blob_sizes(git, [e.sha for _, e in listing if e.kind == "blob"])
     url = f"{sim.api_url}/repos/{repo.full_name}/git"
     entries = []
     for path, entry in listing:

@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from sandbox.github.gitstore import read_object, read_objects, write_object
+from dulwich.objects import Tree
+
+from sandbox.github import gitstore
 
 TREE_MODE = "40000"
 BLOB_MODES = ("100644", "100755", "120000")
@@ -42,37 +44,19 @@ class Change:
     content: bytes | None = None
 
 
-def parse_tree(data: bytes) -> dict[str, Entry]:
-    entries, pos = {}, 0
-    while pos < len(data):
-        space = data.index(b" ", pos)
-        nul = data.index(b"\x00", space)
-        name = data[space + 1 : nul].decode(errors="surrogateescape")
-        entries[name] = Entry(data[pos:space].decode(), data[nul + 1 : nul + 21].hex())
-        pos = nul + 21
-    return entries
-
-
-def format_tree(entries: dict[str, Entry]) -> bytes:
-    # Git sorts entries by name, comparing a subtree's name as if it ended with "/".
-    def key(name: str) -> bytes:
-        return name.encode(errors="surrogateescape") + (b"/" if entries[name].mode == TREE_MODE else b"")
-
-    return b"".join(
-        b"%s %s\x00%s" % (entries[n].mode.encode(), n.encode(errors="surrogateescape"), bytes.fromhex(entries[n].sha))
-        for n in sorted(entries, key=key)
-    )
-
-
 def read_tree(repo: Path, sha: str) -> dict[str, Entry]:
-    obj = read_object(repo, sha)
-    if obj is None or obj[0] != "tree":
+    """Name -> entry, in git's order."""
+    tree = gitstore.read(repo, sha, Tree)
+    if tree is None:
         raise BadObject(sha)
-    return parse_tree(obj[1])
+    return {e.path.decode(errors="surrogateescape"): Entry(f"{e.mode:o}", e.sha.decode()) for e in tree.iteritems()}
 
 
 def write_tree(repo: Path, entries: dict[str, Entry]) -> str:
-    return write_object(repo, "tree", format_tree(entries))
+    tree = Tree()
+    for name, entry in entries.items():
+        tree.add(name.encode(errors="surrogateescape"), int(entry.mode, 8), entry.sha.encode())
+    return gitstore.write(repo, tree)
 
 
 # Editing ---------------------------------------------------------------------------------------------------
@@ -88,7 +72,7 @@ def apply_changes(repo: Path, base_tree: str | None, changes: list[Change]) -> s
         *dirs, name = change.path.split("/")
         node = _descend(repo, root, dirs, creating=change.sha is not None or change.content is not None)
         if change.content is not None:
-            node[name] = Entry(change.mode, write_object(repo, "blob", change.content))
+            node[name] = Entry(change.mode, gitstore.write_blob(repo, change.content))
         elif change.sha is not None:
             node[name] = Entry(change.mode, change.sha)
         elif node is None or name not in node:
@@ -133,15 +117,12 @@ def _write(repo: Path, node: _Dir) -> str | None:
 
 def flatten(repo: Path, tree: str, *, limit: int | None = None) -> tuple[list[tuple[str, Entry]], bool]:
     """Every entry under `tree` in git's order (a directory, then its contents), and whether it was truncated."""
-    trees = _load_all(repo, tree)
     listing: list[tuple[str, Entry]] = []
 
     def walk(sha: str, prefix: str) -> bool:
-        entries = trees[sha]
-        for name in sorted(entries, key=lambda n: n + "/" if entries[n].mode == TREE_MODE else n):
+        for name, entry in read_tree(repo, sha).items():
             if limit is not None and len(listing) >= limit:
                 return False
-            entry = entries[name]
             listing.append((prefix + name, entry))
             if entry.mode == TREE_MODE and not walk(entry.sha, f"{prefix}{name}/"):
                 return False
@@ -149,20 +130,6 @@ def flatten(repo: Path, tree: str, *, limit: int | None = None) -> tuple[list[tu
 
     complete = walk(tree, "")
     return listing, not complete
-
-
-def _load_all(repo: Path, tree: str) -> dict[str, dict[str, Entry]]:
-    # Level by level, so trees stored in packs cost one `git cat-file` call per level, not one per tree.
-    trees: dict[str, dict[str, Entry]] = {}
-    level = [tree]
-    while level:
-        objects = read_objects(repo, level)
-        for sha in level:
-            if sha not in objects or objects[sha][0] != "tree":
-                raise BadObject(sha)
-            trees[sha] = parse_tree(objects[sha][1])
-        level = list({e.sha for sha in level for e in trees[sha].values() if e.mode == TREE_MODE} - trees.keys())
-    return trees
 
 
 def blobs(repo: Path, tree: str) -> dict[str, Entry]:
@@ -190,3 +157,9 @@ def diff(repo: Path, old: str | None, new: str | None, prefix: str = "") -> dict
         elif b and not b_tree:
             changes[prefix + name] = "added"
     return changes
+
+
+def commit_changes(repo: Path, commit: gitstore.CommitInfo) -> dict[str, str]:
+    """What a commit changed against its first parent (every file, for a first commit)."""
+    parent = gitstore.read_commit(repo, commit.parents[0]) if commit.parents else None
+    return diff(repo, parent.tree if parent else None, commit.tree)

@@ -130,8 +130,7 @@ def push_event(sim, repo: Repo, *, ref: str, before: str | None, after: str, pus
 
 
 def _push_commit(sim, repo: Repo, path, sha: str, commit: gitstore.CommitInfo) -> dict:
-    parent_tree = gitstore.read_commit(path, commit.parents[0]).tree if commit.parents else None
-    changes = trees.diff(path, parent_tree, commit.tree)
+    changes = trees.commit_changes(path, commit)
     return {
         "id": sha,
         "tree_id": commit.tree,

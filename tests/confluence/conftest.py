@@ -1,4 +1,5 @@
-"""The default simulated site for sync tests (test modules that need more pages override `world`)."""
+"""The default simulated site for sync tests. A module that needs more adds it with an autouse fixture that takes
+`world` and extends it (`world` and `connection` mean the same everywhere; other worlds have names of their own)."""
 
 import pytest
 
@@ -18,6 +19,14 @@ def connection(world, acme, alice):
     """ENG and OPS synced whole into acme-inc/wiki, every setup step done through the wizard's functions."""
     return demo.connect(
         world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG", "OPS"], repository="acme-inc/wiki"
+    )
+
+
+@pytest.fixture
+def eng_connection(world, acme, alice):
+    """ENG alone synced into acme-inc/wiki."""
+    return demo.connect(
+        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki"
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import yaml
 
-from confluence import sync_queue, tasks
+from confluence import tasks
 from confluence.models import SyncRun
+from confluence.sync import queue
 
 SITE = {"name": "Acme Wiki", "url": "https://acme.atlassian.net"}
 
@@ -50,7 +51,7 @@ def build_site(world):
 
 
 def sync_now(connection, *, trigger: str = SyncRun.Trigger.MANUAL, page_ids=None, full: bool = False) -> SyncRun:
-    run = sync_queue.enqueue_sync(connection, trigger=trigger, page_ids=page_ids, full=full)
+    run = queue.enqueue_sync(connection, trigger=trigger, page_ids=page_ids, full=full)
     tasks.run_sync(run.id)
     run.refresh_from_db()
     return run

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from confluence.layout import MAX_PATH_UNITS, collision_key, is_safe, slugify, utf16_units
+from confluence.sync.layout import slugify
+from confluence.sync.safe_names import MAX_PATH_UNITS, collision_key, is_safe, utf16_units
 from tests.confluence.sync_world import front_matter, sync_now, tree
 
 pytestmark = pytest.mark.django_db

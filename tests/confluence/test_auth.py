@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from confluence import auth
-from confluence.client import AuthRevoked
+from confluence.gateway import AuthRevoked
 from confluence.models import AtlassianSite
 from tests.flows import atlassian_consent
 

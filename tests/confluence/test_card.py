@@ -3,30 +3,21 @@
 import pytest
 from django.urls import reverse
 
-from confluence import setup
 from confluence.models import AtlassianSite, SyncRun
-from confluence.sync_queue import enqueue_sync
+from confluence.setup import steps
+from confluence.sync.queue import enqueue_sync
 from github_sync.models import Installation
-from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now
+from tests.confluence.sync_world import sync_now
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def connection(sandbox, acme, alice):
-    site, _ = build_site(sandbox)
-    return demo.connect(
-        sandbox, org=acme, user=alice, cloud_id=site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki"
-    )
 
 
 def card(client, org="acme"):
     return client.get(reverse("connectors", args=[org])).content.decode()
 
 
-def test_it_shows_site_repository_forge_scope_and_last_sync(as_user, alice, connection):
-    run = sync_now(connection)
+def test_it_shows_site_repository_forge_scope_and_last_sync(as_user, alice, eng_connection):
+    run = sync_now(eng_connection)
     page = card(as_user(alice))
     assert "Acme Wiki" in page and "https://acme.atlassian.net" in page
     assert "acme-inc/wiki" in page
@@ -36,89 +27,89 @@ def test_it_shows_site_repository_forge_scope_and_last_sync(as_user, alice, conn
     assert "Sync now" in page and "Edit scope" in page and "Reopen setup" in page and "Pause" in page
 
 
-def test_it_shows_a_progress_bar_while_a_sync_runs(as_user, alice, connection):
-    run = enqueue_sync(connection, trigger=SyncRun.Trigger.MANUAL)
+def test_it_shows_a_progress_bar_while_a_sync_runs(as_user, alice, eng_connection):
+    run = enqueue_sync(eng_connection, trigger=SyncRun.Trigger.MANUAL)
     SyncRun.objects.filter(pk=run.pk).update(status="running", progress_done=5, progress_total=20)
     page = card(as_user(alice))
     assert "5 of 20 pages" in page and 'aria-valuenow="25"' in page
-    status = as_user(alice).get(reverse("confluence-status", args=["acme", connection.id])).json()
+    status = as_user(alice).get(reverse("confluence-status", args=["acme", eng_connection.id])).json()
     assert status == {"active": True, "status": "running", "done": 5, "total": 20, "percent": 25}
 
 
-def test_it_reports_no_active_sync(as_user, alice, connection):
-    sync_now(connection)
-    status = as_user(alice).get(reverse("confluence-status", args=["acme", connection.id])).json()
+def test_it_reports_no_active_sync(as_user, alice, eng_connection):
+    sync_now(eng_connection)
+    status = as_user(alice).get(reverse("confluence-status", args=["acme", eng_connection.id])).json()
     assert status == {"active": False}
 
 
-def test_it_queues_a_sync_now(as_user, alice, connection):
-    sync_now(connection)
-    as_user(alice).post(reverse("connection-sync", args=["acme", connection.id]))
-    assert connection.sync_runs.filter(status="queued", trigger="manual").exists()
+def test_it_queues_a_sync_now(as_user, alice, eng_connection):
+    sync_now(eng_connection)
+    as_user(alice).post(reverse("connection-sync", args=["acme", eng_connection.id]))
+    assert eng_connection.sync_runs.filter(status="queued", trigger="manual").exists()
 
 
-def test_it_refuses_sync_now_while_paused(as_user, alice, connection):
-    sync_now(connection)
-    connection.pause()
-    as_user(alice).post(reverse("connection-sync", args=["acme", connection.id]))
-    assert not connection.sync_runs.filter(status="queued").exists()
+def test_it_refuses_sync_now_while_paused(as_user, alice, eng_connection):
+    sync_now(eng_connection)
+    eng_connection.pause()
+    as_user(alice).post(reverse("connection-sync", args=["acme", eng_connection.id]))
+    assert not eng_connection.sync_runs.filter(status="queued").exists()
 
 
-def test_it_catches_up_on_resume(as_user, alice, connection):
-    sync_now(connection)
-    connection.pause()
-    as_user(alice).post(reverse("connection-pause", args=["acme", connection.id]))
-    assert connection.sync_runs.filter(status="queued").exists()
+def test_it_catches_up_on_resume(as_user, alice, eng_connection):
+    sync_now(eng_connection)
+    eng_connection.pause()
+    as_user(alice).post(reverse("connection-pause", args=["acme", eng_connection.id]))
+    assert eng_connection.sync_runs.filter(status="queued").exists()
 
 
-def test_it_forbids_sync_now_to_a_member(as_user, bob, connection):
-    assert as_user(bob).post(reverse("connection-sync", args=["acme", connection.id])).status_code == 403
+def test_it_forbids_sync_now_to_a_member(as_user, bob, eng_connection):
+    assert as_user(bob).post(reverse("connection-sync", args=["acme", eng_connection.id])).status_code == 403
 
 
-def test_it_hides_status_and_history_from_non_members(as_user, charlie, connection):
+def test_it_hides_status_and_history_from_non_members(as_user, charlie, eng_connection):
     client = as_user(charlie)
-    assert client.get(reverse("confluence-status", args=["acme", connection.id])).status_code == 404
-    assert client.get(reverse("confluence-runs", args=["acme", connection.id])).status_code == 404
+    assert client.get(reverse("confluence-status", args=["acme", eng_connection.id])).status_code == 404
+    assert client.get(reverse("confluence-runs", args=["acme", eng_connection.id])).status_code == 404
 
 
-def test_it_lists_the_run_history(as_user, bob, connection):
-    run = sync_now(connection)
-    page = as_user(bob).get(reverse("confluence-runs", args=["acme", connection.id])).content.decode()
+def test_it_lists_the_run_history(as_user, bob, eng_connection):
+    run = sync_now(eng_connection)
+    page = as_user(bob).get(reverse("confluence-runs", args=["acme", eng_connection.id])).content.decode()
     assert run.commit_sha[:7] in page and "3 added" not in page and "added" in page
 
 
-def test_it_explains_a_revoked_grant_with_the_fixing_button(as_user, alice, connection, sandbox):
-    site = AtlassianSite.objects.get(connection=connection)
-    setup.mark_revoked(site, detail="Atlassian access was revoked or expired. Link your Atlassian account again.")
+def test_it_explains_a_revoked_grant_with_the_fixing_button(as_user, alice, eng_connection, sandbox):
+    site = AtlassianSite.objects.get(connection=eng_connection)
+    steps.mark_revoked(site, detail="Atlassian access was revoked or expired. Link your Atlassian account again.")
     page = card(as_user(alice))
     assert "Link your Atlassian account again" in page
-    assert reverse("confluence-step-atlassian", args=["acme", connection.id]) in page
+    assert reverse("confluence-step-atlassian", args=["acme", eng_connection.id]) in page
 
 
-def test_it_explains_a_removed_forge_app(as_user, alice, connection):
-    setup.record_forge_uninstalled(cloud_id=AtlassianSite.objects.get(connection=connection).cloud_id)
+def test_it_explains_a_removed_forge_app(as_user, alice, eng_connection):
+    steps.record_forge_uninstalled(cloud_id=AtlassianSite.objects.get(connection=eng_connection).cloud_id)
     page = card(as_user(alice))
     assert "Forge app removed — changes are no longer captured" in page
     assert "Reinstall the Forge app" in page
 
 
-def test_it_explains_a_removed_github_installation(as_user, alice, connection):
+def test_it_explains_a_removed_github_installation(as_user, alice, eng_connection):
     Installation.objects.update(status=Installation.Status.REMOVED)
     from github_sync.signals import installation_changed
 
     installation_changed.send(sender=Installation, installation=Installation.objects.get(), action="deleted")
     page = card(as_user(alice))
     assert "The GitHub App was removed from acme-inc" in page
-    assert reverse("github-link", args=["acme", connection.id]) in page
+    assert reverse("github-link", args=["acme", eng_connection.id]) in page
 
 
-def test_it_starts_a_sync_when_the_connection_becomes_active(connection):
-    assert connection.status == "active"
-    assert connection.sync_runs.filter(status="queued").count() == 1
+def test_it_starts_a_sync_when_the_connection_becomes_active(eng_connection):
+    assert eng_connection.status == "active"
+    assert eng_connection.sync_runs.filter(status="queued").count() == 1
 
 
-def test_a_paused_card_does_not_say_it_watches_for_changes(as_user, alice, connection):
-    connection.pause()
+def test_a_paused_card_does_not_say_it_watches_for_changes(as_user, alice, eng_connection):
+    eng_connection.pause()
     page = card(as_user(alice))
     assert "Watching for changes" not in page
     assert "Paused: changes are not synced until you resume" in page

@@ -7,34 +7,27 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 from django_q.models import Schedule
 
-from confluence import sync_queue, tasks
+from confluence import tasks
 from confluence.models import SyncRun
+from confluence.sync import queue
 from connectors.models import Connection
-from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now
+from tests.confluence.sync_world import sync_now
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def connection(sandbox, acme, alice):
-    site, _ = build_site(sandbox)
-    return demo.connect(
-        sandbox, org=acme, user=alice, cloud_id=site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki"
-    )
-
-
-def test_it_queues_a_sync_from_the_command(connection, capsys):
-    call_command("confluence_sync", str(connection.id), "--full")
-    run = connection.sync_runs.get(status="queued")
+def test_it_queues_a_sync_from_the_command(eng_connection, capsys):
+    call_command("confluence_sync", str(eng_connection.id), "--full")
+    run = eng_connection.sync_runs.get(status="queued")
     assert run.full and "queued" in capsys.readouterr().out
 
 
-def test_it_waits_for_the_sync_when_asked(connection, capsys, monkeypatch):
+@pytest.mark.slow
+def test_it_waits_for_the_sync_when_asked(eng_connection, capsys, monkeypatch):
     monkeypatch.setattr("time.sleep", lambda seconds: None)
-    call_command("confluence_sync", str(connection.id), "--wait")
+    call_command("confluence_sync", str(eng_connection.id), "--wait")
     assert "succeeded" in capsys.readouterr().out
-    assert connection.sync_runs.filter(status="succeeded").exists()
+    assert eng_connection.sync_runs.filter(status="succeeded").exists()
 
 
 def test_it_refuses_an_unknown_connection():
@@ -52,31 +45,31 @@ def test_it_creates_the_schedules():
     assert {"ctx: sweep", "ctx: reconcile"} <= names
 
 
-def test_it_reconciles_connections_whose_last_full_run_is_old(connection, settings):
-    sync_now(connection)
+def test_it_reconciles_connections_whose_last_full_run_is_old(eng_connection, settings):
+    sync_now(eng_connection)
     assert tasks.reconcile_due() == 0
     SyncRun.objects.update(created_at=timezone.now() - timedelta(hours=settings.CONFLUENCE_RECONCILE_HOURS + 1))
     assert tasks.reconcile_due() == 1
-    assert connection.sync_runs.get(status="queued").trigger == "schedule"
+    assert eng_connection.sync_runs.get(status="queued").trigger == "schedule"
 
 
-def test_it_does_not_reconcile_paused_connections(connection):
-    sync_now(connection)
+def test_it_does_not_reconcile_paused_connections(eng_connection):
+    sync_now(eng_connection)
     SyncRun.objects.update(created_at=timezone.now() - timedelta(days=2))
-    connection.pause()
+    eng_connection.pause()
     assert tasks.reconcile_due() == 0
 
 
-def test_it_resends_queued_runs_the_broker_lost(connection, monkeypatch):
+def test_it_resends_queued_runs_the_broker_lost(eng_connection, monkeypatch):
     sent = []
-    monkeypatch.setattr(sync_queue, "send", sent.append)
-    run = connection.sync_runs.get(status="queued")
-    assert tasks.resend_lost_runs() == 0
+    monkeypatch.setattr(queue, "send", sent.append)
+    run = eng_connection.sync_runs.get(status="queued")
+    assert queue.resend_lost() == 0
     SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(minutes=10))
-    assert tasks.resend_lost_runs() == 1 and sent == [run.pk]
+    assert queue.resend_lost() == 1 and sent == [run.pk]
 
 
-def test_it_sweeps_everything_in_one_call(connection):
+def test_it_sweeps_everything_in_one_call(eng_connection):
     result = tasks.sweep()
     assert set(result) == {"stale_runs", "lost_runs", "pending_events"}  # ingestions: github_sync's own sweep
 
@@ -107,21 +100,21 @@ def test_it_syncs_the_same_demo_connection_when_run_again(tmp_path, settings, mo
     assert SyncRun.objects.filter(status="succeeded").count() == 2
 
 
-def test_it_keeps_reconciling_after_the_forge_app_is_removed(connection):
-    from confluence import setup
+def test_it_keeps_reconciling_after_the_forge_app_is_removed(eng_connection):
+    from confluence.setup import steps
 
-    sync_now(connection)
-    setup.record_forge_uninstalled(cloud_id=connection.atlassian_site.cloud_id)
+    sync_now(eng_connection)
+    steps.record_forge_uninstalled(cloud_id=eng_connection.atlassian_site.cloud_id)
     SyncRun.objects.update(created_at=timezone.now() - timedelta(days=1))
     assert tasks.reconcile_due() == 1
 
 
-def test_it_prunes_old_history_but_keeps_each_connections_latest_run(connection):
+def test_it_prunes_old_history_but_keeps_each_connections_latest_run(eng_connection):
     from confluence.models import WebhookEvent
 
     old = timezone.now() - timedelta(days=400)
-    sync_now(connection)
-    sync_now(connection)
+    sync_now(eng_connection)
+    sync_now(eng_connection)
     SyncRun.objects.update(created_at=old)
     WebhookEvent.objects.create(event_type="x", cloud_id="c", dedupe_key="k1", status="processed", received_at=old)
     WebhookEvent.objects.create(event_type="x", cloud_id="c", dedupe_key="k2", status="failed", received_at=old)

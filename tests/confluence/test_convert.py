@@ -106,6 +106,7 @@ def test_it_flattens_500_levels_of_nesting():
     assert any("nesting too deep" in w for w in result.warnings)
 
 
+@pytest.mark.slow
 def test_it_converts_a_5_mb_page():
     words = "Lorem ipsum dolor sit amet, <strong>consectetur</strong> adipiscing. " * 40
     code = "x = 1\n" * 200

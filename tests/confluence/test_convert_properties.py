@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -188,6 +189,7 @@ def mutilate(storage: str, kind: str, index: int) -> str:
     return storage if at is None else storage[:at] + replacement + storage[at + len(token) :]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pages, st.lists(mutilation, max_size=3), st.one_of(st.none(), st.floats(0, 1)))
 def test_it_keeps_every_word_and_no_markup_of_mutilated_storage(template, mutilations, cut):

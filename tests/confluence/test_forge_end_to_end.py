@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from confluence import setup
 from confluence.models import AtlassianSite, SyncRun, WebhookEvent
-from confluence.sync import run as run_sync
-from confluence.sync_queue import enqueue_sync
+from confluence.setup import steps
+from confluence.sync.engine import run as run_sync
+from confluence.sync.queue import enqueue_sync
 from connectors.models import SetupTask
 from github_sync.models import Installation, Repository
 from sandbox.github import gitstore
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(sandbox, as_user, alice, acme, confluence_connection, django_capture_on_commit_callbacks):
+def forge_world(sandbox, as_user, alice, acme, confluence_connection, django_capture_on_commit_callbacks):
     """Acme's Confluence connection, fully set up: ENG synced to acme-gh/docs, the Forge app installed."""
     atlassian = sandbox.atlassian
     wiki = atlassian.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
@@ -41,9 +41,9 @@ def world(sandbox, as_user, alice, acme, confluence_connection, django_capture_o
     repository = Repository.objects.create(
         installation=installation, github_id=github.get_repository("acme-gh", "docs").id, full_name="acme-gh/docs"
     )
-    setup.sync_github_step(confluence_connection, user=alice)
-    setup.select_repository(confluence_connection, repository, user=alice, public_confirmed=False)
-    setup.save_scope(
+    steps.sync_github_step(confluence_connection, user=alice)
+    steps.select_repository(confluence_connection, repository, user=alice, public_confirmed=False)
+    steps.save_scope(
         confluence_connection,
         spaces=[{"id": eng.id, "key": "ENG", "name": "Engineering"}],
         pages=[],
@@ -63,8 +63,13 @@ def world(sandbox, as_user, alice, acme, confluence_connection, django_capture_o
     return {"atlassian": atlassian, "github": github, "guide": guide, "connection": confluence_connection}
 
 
-def test_a_page_edit_reaches_the_repository_as_one_commit(world, django_capture_on_commit_callbacks):
-    atlassian, github, guide, connection = world["atlassian"], world["github"], world["guide"], world["connection"]
+def test_a_page_edit_reaches_the_repository_as_one_commit(forge_world, django_capture_on_commit_callbacks):
+    atlassian, github, guide, connection = (
+        forge_world["atlassian"],
+        forge_world["github"],
+        forge_world["guide"],
+        forge_world["connection"],
+    )
     head_before = github.head_sha("acme-gh", "docs")
     atlassian.reset_log()
 
@@ -93,8 +98,8 @@ def test_a_page_edit_reaches_the_repository_as_one_commit(world, django_capture_
     assert SyncRun.objects.filter(connection=connection, trigger=SyncRun.Trigger.FORGE).count() == 1
 
 
-def test_a_redelivered_edit_is_synced_once(world, django_capture_on_commit_callbacks):
-    atlassian, guide, connection = world["atlassian"], world["guide"], world["connection"]
+def test_a_redelivered_edit_is_synced_once(forge_world, django_capture_on_commit_callbacks):
+    atlassian, guide, connection = forge_world["atlassian"], forge_world["guide"], forge_world["connection"]
     atlassian.defer_deliveries = True
     atlassian.update_page(guide.id, body="<p>Version two.</p>")
     atlassian.defer_deliveries = False

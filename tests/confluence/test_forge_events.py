@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from confluence import forge_events
+from confluence.forge import handle, payload, receive, runs
 from confluence.models import AtlassianSite, ForgeInstallation, SyncRun, SyncScope, SyncState, WebhookEvent
-from confluence.setup import FORGE_REMOVED
+from confluence.setup.readiness import FORGE_REMOVED
+from confluence.sync.index import parse_index
 from connectors.models import Connection, SetupTask
 
 URL = "/integrations/forge/events"
@@ -42,83 +43,93 @@ def deliver(client, sandbox):
 def process_all() -> list[WebhookEvent]:
     """What the worker does (tasks are not run in the test's transaction): apply every received row."""
     for event_id in WebhookEvent.objects.filter(status="received").order_by("id").values_list("id", flat=True):
-        forge_events.process_event(event_id)
+        handle.process_event(event_id)
     return list(WebhookEvent.objects.order_by("id"))
 
 
-def make_connection(org, user, *, cloud_id=CLOUD_ID, spaces=("SP",), pages=(), held=None, paused=False, name=""):
+def make_connection(
+    org, user, *, cloud_id=CLOUD_ID, spaces=("SP",), pages=(), held=None, unsynced=None, paused=False, name=""
+):
     """A Confluence connection with every setup step done, reading `spaces` (and page trees) of a site."""
-    connection = Connection.create_with_tasks(org=org, kind="confluence", created_by=user, name=name)
-    for task in connection.tasks.all():
+    forge_connection = Connection.create_with_tasks(org=org, kind="confluence", created_by=user, name=name)
+    for task in forge_connection.tasks.all():
         task.mark(SetupTask.State.DONE, by=user)
     AtlassianSite.objects.create(
-        connection=connection, cloud_id=cloud_id, url="https://acme.atlassian.net", name="Acme", account_id="acc"
+        connection=forge_connection, cloud_id=cloud_id, url="https://acme.atlassian.net", name="Acme", account_id="acc"
     )
     SyncScope.objects.create(
-        connection=connection,
+        connection=forge_connection,
         spaces=[{"id": SPACE_IDS[key], "key": key, "name": key} for key in spaces],
         pages=list(pages),
     )
-    if held:
-        SyncState.objects.create(connection=connection, index_file=json.dumps({"pages": held, "spaces": {}}))
+    if held or unsynced:
+        entries = {page_id: index_entry(**entry) for page_id, entry in (held or {}).items()}
+        index = {"format": 2, "pages": entries, "spaces": {}, "unsynced": unsynced or {}}
+        SyncState.objects.create(connection=forge_connection, index_file=json.dumps(index))
     if paused:
-        connection.pause()
-    return connection
+        forge_connection.pause()
+    return forge_connection
+
+
+def index_entry(**fields) -> dict:
+    """A page of the sync index as a sync writes it: `fields` (what a test is about) over neutral defaults."""
+    defaults = {"title": "Page", "space_key": "SP", "parent_id": None, "version": 0, "modified_at": ""}
+    return {**defaults, "path": "confluence/SP/page.md", "blob": "", "converter_version": 0, **fields}
 
 
 @pytest.fixture
-def connection(acme, alice):
+def forge_connection(acme, alice):
     return make_connection(acme, alice)
 
 
-def runs_of(connection) -> list[SyncRun]:
-    return list(SyncRun.objects.filter(connection=connection))
+def runs_of(forge_connection) -> list[SyncRun]:
+    return list(SyncRun.objects.filter(connection=forge_connection))
 
 
 # Recording -------------------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_it_records_the_event_and_answers_at_once(deliver, connection):
+def test_it_records_the_event_and_answers_at_once(deliver, forge_connection):
     response = deliver(fixture("page_updated"))
     assert response.status_code == 202
     event = WebhookEvent.objects.get()
     assert event.status == WebhookEvent.Status.RECEIVED
     assert event.payload == fixture("page_updated")
-    assert not runs_of(connection)  # nothing happens in the request
+    assert not runs_of(forge_connection)  # nothing happens in the request
 
 
 @pytest.mark.django_db
-def test_it_enqueues_processing_on_commit(deliver, connection, django_capture_on_commit_callbacks, monkeypatch):
+def test_it_enqueues_processing_on_commit(deliver, forge_connection, django_capture_on_commit_callbacks, monkeypatch):
     sent = []
-    monkeypatch.setattr(forge_events, "async_task", lambda *args, **kwargs: sent.append(args))
+    monkeypatch.setattr("connectors.queue.async_task", lambda *args, **kwargs: sent.append(args))
     with django_capture_on_commit_callbacks(execute=True):
         deliver(fixture("page_updated"))
-    assert sent == [("confluence.forge_events.process_event", WebhookEvent.objects.get().id)]
+    assert sent == [("confluence.forge.handle.process_event", WebhookEvent.objects.get().id)]
 
 
 @pytest.mark.django_db
-def test_with_the_orm_broker_the_task_commits_with_the_row(deliver, connection, monkeypatch):
+def test_with_the_orm_broker_the_task_commits_with_the_row(deliver, forge_connection, monkeypatch):
     sent = []
-    monkeypatch.setattr(forge_events, "broker_is_the_database", lambda: True)
-    monkeypatch.setattr(forge_events, "async_task", lambda *args, **kwargs: sent.append(args))
+    monkeypatch.setattr(receive, "broker_is_the_database", lambda: True)
+    monkeypatch.setattr(receive, "async_task", lambda *args, **kwargs: sent.append(args))
     deliver(fixture("page_updated"))  # no on-commit callbacks run in this test: the task was queued in the insert
-    assert sent == [("confluence.forge_events.process_event", WebhookEvent.objects.get().id)]
+    assert sent == [("confluence.forge.handle.process_event", WebhookEvent.objects.get().id)]
     deliver(fixture("page_updated"))  # a redelivery queues nothing
     assert len(sent) == 1
 
 
 @pytest.mark.django_db
-def test_it_reads_events_under_payload(deliver, connection):
+def test_it_reads_events_under_payload(deliver, forge_connection):
     assert deliver(fixture("page_updated__payload_envelope")).status_code == 202
     [event] = process_all()
     assert (event.event_type, event.content_id, event.space_key) == ("avi:confluence:updated:page", PAGE_ID, "SP")
     assert event.status == WebhookEvent.Status.PROCESSED
-    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
 
 
 @pytest.mark.django_db
-def test_a_redelivery_causes_no_second_run(deliver, connection):
+def test_a_redelivery_causes_no_second_run(deliver, forge_connection):
     assert deliver(fixture("page_updated")).status_code == 202
     process_all()
     SyncRun.objects.update(status=SyncRun.Status.SUCCEEDED)  # the first run is long done when Forge retries
@@ -127,11 +138,11 @@ def test_a_redelivery_causes_no_second_run(deliver, connection):
     assert response.json() == {"status": "Duplicate delivery; already received."}
     process_all()
     assert WebhookEvent.objects.count() == 1
-    assert len(runs_of(connection)) == 1
+    assert len(runs_of(forge_connection)) == 1
 
 
 @pytest.mark.django_db
-def test_a_new_version_is_a_new_event(deliver, connection):
+def test_a_new_version_is_a_new_event(deliver, forge_connection):
     deliver(fixture("page_updated"))
     second = copy.deepcopy(fixture("page_updated", eventCreatedDate="2021-01-21T09:15:00.000Z"))
     second["content"]["version"]["number"] = 3
@@ -140,29 +151,29 @@ def test_a_new_version_is_a_new_event(deliver, connection):
 
 
 @pytest.mark.django_db
-def test_it_stores_unknown_events_as_ignored(deliver, connection):
+def test_it_stores_unknown_events_as_ignored(deliver, forge_connection):
     deliver(
         {"eventType": "avi:confluence:liked:page", **fixture("page_updated", eventType="avi:confluence:liked:page")}
     )
     deliver({"something": "else"})
     events = process_all()
     assert [e.status for e in events] == ["ignored", "ignored"]
-    assert not runs_of(connection)
+    assert not runs_of(forge_connection)
 
 
 # Page and blog events --------------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("verb", forge_events.PAGE_VERBS)
+@pytest.mark.parametrize("verb", payload.PAGE_VERBS)
 @pytest.mark.parametrize("kind", ["page", "blogpost"])
 def test_each_page_event_queues_a_targeted_run(deliver, acme, alice, verb, kind):
-    connection = make_connection(acme, alice, held={PAGE_ID: {"path": "confluence/SP/a.md", "space_key": "SP"}})
+    forge_connection = make_connection(acme, alice, held={PAGE_ID: {"path": "confluence/SP/a.md", "space_key": "SP"}})
     body = fixture("page_updated", eventType=f"avi:confluence:{verb}:{kind}")
     body["content"]["type"] = kind
     deliver(body)
     [event] = process_all()
-    [run] = runs_of(connection)
+    [run] = runs_of(forge_connection)
     assert (run.trigger, run.status, run.page_ids, run.full) == ("forge", "queued", [PAGE_ID], False)
     assert event.status == WebhookEvent.Status.PROCESSED
     assert list(event.runs.all()) == [run]
@@ -175,42 +186,88 @@ def test_an_edit_the_repository_already_holds_queues_nothing(deliver, acme, alic
     body = fixture("page_updated")
     body["content"]["version"] = {"number": 2}
     entry = {"path": "confluence/SP/a.md", "space_key": "SP", **({"version": held_version} if held_version else {})}
-    connection = make_connection(acme, alice, held={PAGE_ID: entry})
+    forge_connection = make_connection(acme, alice, held={PAGE_ID: entry})
     deliver(body)
     [event] = process_all()
-    assert bool(runs_of(connection)) is queued
+    assert bool(runs_of(forge_connection)) is queued
     assert queued or "synced already" in event.detail
 
 
 @pytest.mark.django_db
-def test_a_copied_page_is_synced_by_its_new_id(deliver, connection):
-    deliver(fixture("page_copied"))
+def test_a_worker_parses_each_index_once_per_sync(deliver, acme, alice, monkeypatch):
+    """A burst of events reads the same indexes again and again: each is parsed once, until a sync changes it."""
+    parsed = []
+    monkeypatch.setattr(runs, "parsed", {})
+    monkeypatch.setattr(runs, "parse_index", lambda content: parsed.append(content) or parse_index(content))
+    forge_connection = make_connection(acme, alice, held={PAGE_ID: {"version": 1}})
+    for number in (2, 3):
+        body = fixture("page_updated")
+        body["content"]["version"] = {"number": number}
+        deliver(body)
     process_all()
-    assert runs_of(connection)[0].page_ids == ["838205777"]
+    assert len(parsed) == 1 and len(runs_of(forge_connection)) == 1
+    state = SyncState.objects.get(connection=forge_connection)
+    state.index_file = state.index_file.replace('"version": 1', '"version": 5')
+    state.save()  # what a sync does: a new index, a new updated_at
+    body["content"]["version"] = {"number": 4}
+    deliver(body)
+    [*_, event] = process_all()
+    assert len(parsed) == 2 and "synced already" in event.detail
 
 
 @pytest.mark.django_db
-def test_a_page_moved_out_of_the_scope_is_synced(deliver, connection):
+def test_a_copied_page_is_synced_by_its_new_id(deliver, forge_connection):
+    deliver(fixture("page_copied"))
+    process_all()
+    assert runs_of(forge_connection)[0].page_ids == ["838205777"]
+
+
+@pytest.mark.django_db
+def test_a_page_moved_out_of_the_scope_is_synced(deliver, forge_connection):
     deliver(fixture("page_moved"))  # from SP (in scope) to OPS (not in scope)
     process_all()
-    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
 
 
 @pytest.mark.django_db
 def test_a_held_page_is_synced_even_when_its_space_left_the_scope(deliver, acme, alice):
-    connection = make_connection(acme, alice, spaces=("OPS",), held={PAGE_ID: {"space_key": "SP", "path": "x.md"}})
+    forge_connection = make_connection(
+        acme, alice, spaces=("OPS",), held={PAGE_ID: {"space_key": "SP", "path": "confluence/SP/x.md"}}
+    )
     deliver(fixture("page_trashed"))
     process_all()
-    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_a_page_the_index_knows_as_an_unsynced_ancestor_is_synced(deliver, acme, alice):
+    """Its title is in the front matter of the synced pages below it: a change to it reshapes the repository."""
+    above = {PAGE_ID: {"title": "Handbook", "space_key": "SP", "parent_id": None}}
+    forge_connection = make_connection(acme, alice, spaces=("OPS",), unsynced=above)
+    deliver(fixture("page_trashed"))
+    process_all()
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_a_page_outside_the_connectors_folder_is_not_held(deliver, acme, alice):
+    """The index is a file anyone can edit in the repository: an entry pointing elsewhere is not ours."""
+    forge_connection = make_connection(
+        acme, alice, spaces=("OPS",), held={PAGE_ID: {"space_key": "SP", "path": "x.md"}}
+    )
+    deliver(fixture("page_trashed"))
+    [event] = process_all()
+    assert not runs_of(forge_connection)
+    assert event.status == WebhookEvent.Status.IGNORED
 
 
 @pytest.mark.django_db
 def test_a_page_tree_in_scope_makes_its_space_a_candidate(deliver, acme, alice):
     tree = [{"id": "1", "title": "Handbook", "space_key": "SP", "descendants": True}]
-    connection = make_connection(acme, alice, spaces=(), pages=tree)
+    forge_connection = make_connection(acme, alice, spaces=(), pages=tree)
     deliver(fixture("page_created"))
     process_all()
-    assert runs_of(connection)[0].page_ids == [PAGE_ID]
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
 
 
 @pytest.mark.django_db
@@ -231,13 +288,13 @@ def test_out_of_scope_events_are_ignored_without_api_calls(deliver, sandbox, acm
 
 @pytest.mark.django_db
 def test_excluded_pages_are_ignored(deliver, acme, alice):
-    connection = make_connection(acme, alice)
-    connection.sync_scope.excluded_pages = [{"id": PAGE_ID, "title": "A brand new page", "descendants": False}]
-    connection.sync_scope.save()
+    forge_connection = make_connection(acme, alice)
+    forge_connection.sync_scope.excluded_pages = [{"id": PAGE_ID, "title": "A brand new page", "descendants": False}]
+    forge_connection.sync_scope.save()
     deliver(fixture("page_updated"))
     [event] = process_all()
     assert event.status == "ignored" and "excluded" in event.detail
-    assert not runs_of(connection)
+    assert not runs_of(forge_connection)
 
 
 @pytest.mark.django_db
@@ -273,13 +330,13 @@ def test_every_connection_of_the_site_gets_its_run(deliver, acme, alice, globex,
 
 @pytest.mark.django_db
 def test_a_burst_coalesces_into_one_run_per_connection(deliver, acme, alice):
-    connection = make_connection(acme, alice)
+    forge_connection = make_connection(acme, alice)
     for n in range(100):
         body = copy.deepcopy(fixture("page_updated", eventCreatedDate=f"2021-01-21T09:{n // 60:02}:{n % 60:02}.000Z"))
         body["content"]["id"] = str(1000 + n % 25)
         assert deliver(body).status_code == 202
     process_all()
-    [run] = runs_of(connection)
+    [run] = runs_of(forge_connection)
     assert run.page_ids == sorted(str(1000 + n) for n in range(25))
     assert WebhookEvent.objects.filter(status="processed").count() == 100
 
@@ -292,10 +349,10 @@ def test_a_deleted_space_event_alone_changes_no_scope(deliver, acme, alice):
     # The event's word is not enough (tests/confluence/test_forge_replay.py covers the deletion Confluence
     # confirms): this connection has no grant to ask Confluence with, so its scope stays as it was.
     tree = [{"id": "1", "title": "Handbook", "space_key": "SP", "descendants": True}]
-    connection = make_connection(acme, alice, spaces=("SP", "OPS"), pages=tree)
+    forge_connection = make_connection(acme, alice, spaces=("SP", "OPS"), pages=tree)
     deliver(fixture("space_deleted"))
     [event] = process_all()
-    scope = SyncScope.objects.get(connection=connection)
+    scope = SyncScope.objects.get(connection=forge_connection)
     assert scope.space_keys == ["OPS", "SP"]
     assert scope.pages == tree
     assert "nothing removed" in event.detail
@@ -303,35 +360,37 @@ def test_a_deleted_space_event_alone_changes_no_scope(deliver, acme, alice):
 
 @pytest.mark.django_db
 def test_a_deleted_space_we_still_hold_pages_of_queues_a_run(deliver, acme, alice):
-    connection = make_connection(acme, alice, spaces=("OPS",), held={"7": {"space_key": "SP", "path": "x.md"}})
+    forge_connection = make_connection(
+        acme, alice, spaces=("OPS",), held={"7": {"space_key": "SP", "path": "confluence/SP/x.md"}}
+    )
     deliver(fixture("space_deleted"))
     process_all()
-    assert len(runs_of(connection)) == 1
+    assert len(runs_of(forge_connection)) == 1
 
 
 @pytest.mark.django_db
 def test_a_deleted_space_outside_every_scope_is_ignored(deliver, acme, alice):
-    connection = make_connection(acme, alice, spaces=("OPS",))
+    forge_connection = make_connection(acme, alice, spaces=("OPS",))
     deliver(fixture("space_deleted"))
     [event] = process_all()
     assert event.status == "ignored"
-    assert not runs_of(connection)
-    assert SyncScope.objects.get(connection=connection).space_keys == ["OPS"]
+    assert not runs_of(forge_connection)
+    assert SyncScope.objects.get(connection=forge_connection).space_keys == ["OPS"]
 
 
 @pytest.mark.django_db
-def test_a_renamed_space_event_alone_keeps_the_scopes_name(deliver, connection):
+def test_a_renamed_space_event_alone_keeps_the_scopes_name(deliver, forge_connection):
     # The name comes from Confluence, not from the event (test_forge_replay.py renames through the API).
-    connection.sync_scope.spaces = [{"id": "827392002", "key": "SP", "name": "Project: Sample Project"}]
-    connection.sync_scope.save()
+    forge_connection.sync_scope.spaces = [{"id": "827392002", "key": "SP", "name": "Project: Sample Project"}]
+    forge_connection.sync_scope.save()
     deliver(fixture("space_updated"))
     process_all()
-    assert SyncScope.objects.get(connection=connection).spaces[0]["name"] == "Project: Sample Project"
-    assert not runs_of(connection)
+    assert SyncScope.objects.get(connection=forge_connection).spaces[0]["name"] == "Project: Sample Project"
+    assert not runs_of(forge_connection)
 
 
 @pytest.mark.django_db
-def test_new_spaces_are_ignored(deliver, connection):
+def test_new_spaces_are_ignored(deliver, forge_connection):
     deliver(fixture("space_updated", eventType="avi:confluence:created:space:V2"))
     [event] = process_all()
     assert event.status == "ignored"
@@ -340,43 +399,43 @@ def test_new_spaces_are_ignored(deliver, connection):
 # Lifecycle -------------------------------------------------------------------------------------------------
 
 
-def forge_step(connection) -> SetupTask:
-    return connection.tasks.get(kind="install_forge")
+def forge_step(forge_connection) -> SetupTask:
+    return forge_connection.tasks.get(kind="install_forge")
 
 
 @pytest.mark.django_db
 def test_installed_completes_the_forge_step_of_every_connection_of_the_site(deliver, acme, alice, globex, charlie):
     first, second = make_connection(acme, alice), make_connection(globex, charlie)
-    for connection in (first, second):
-        connection.tasks.filter(kind="install_forge").update(state=SetupTask.State.WAITING)
+    for forge_connection in (first, second):
+        forge_connection.tasks.filter(kind="install_forge").update(state=SetupTask.State.WAITING)
     deliver(fixture("app_installed"))
     [event] = process_all()
     installation = ForgeInstallation.objects.get(cloud_id=CLOUD_ID)
     assert installation.installation_id == "ari:cloud:ecosystem::installation/8c4bd52e-3f0a-4a4e-9a4c-3b0f6a2e8f11"
     assert installation.is_installed
-    for connection in (first, second):
-        assert forge_step(connection).state == SetupTask.State.DONE
+    for forge_connection in (first, second):
+        assert forge_step(forge_connection).state == SetupTask.State.DONE
     assert event.status == "processed" and "2 connections" in event.detail
 
 
 @pytest.mark.django_db
-def test_uninstalled_marks_the_step_waiting_and_shows_it_on_the_card(deliver, connection):
+def test_uninstalled_marks_the_step_waiting_and_shows_it_on_the_card(deliver, forge_connection):
     deliver(fixture("app_installed"))
     deliver(fixture("app_uninstalled"))
     process_all()
-    step = forge_step(connection)
+    step = forge_step(forge_connection)
     assert step.state == SetupTask.State.WAITING and step.detail == FORGE_REMOVED
-    connection.refresh_from_db()
-    assert connection.status == Connection.Status.ATTENTION
-    assert "Forge app removed — changes are no longer captured" in connection.status_detail
+    forge_connection.refresh_from_db()
+    assert forge_connection.status == Connection.Status.ATTENTION
+    assert "Forge app removed — changes are no longer captured" in forge_connection.status_detail
     # Reinstalling (same installation id, a new delivery) completes the step again.
     deliver(fixture("app_installed"))
     process_all()
-    assert forge_step(connection).state == SetupTask.State.DONE
+    assert forge_step(forge_connection).state == SetupTask.State.DONE
 
 
 @pytest.mark.django_db
-def test_a_lifecycle_event_naming_another_site_is_ignored(deliver, connection):
+def test_a_lifecycle_event_naming_another_site_is_ignored(deliver, forge_connection):
     body = fixture("app_uninstalled", context=f"ari:cloud:confluence::site/{OTHER_CLOUD_ID}")
     deliver(body)
     [event] = process_all()
@@ -385,54 +444,54 @@ def test_a_lifecycle_event_naming_another_site_is_ignored(deliver, connection):
 
 
 @pytest.mark.django_db
-def test_installed_through_the_sandbox(sandbox, connection, django_capture_on_commit_callbacks):
+def test_installed_through_the_sandbox(sandbox, forge_connection, django_capture_on_commit_callbacks):
     site = sandbox.atlassian.create_site(name="Acme", cloud_id=CLOUD_ID)
     with django_capture_on_commit_callbacks(execute=True):
         sandbox.atlassian.install_forge_app(site.cloud_id)
-    assert forge_step(connection).state == SetupTask.State.DONE
+    assert forge_step(forge_connection).state == SetupTask.State.DONE
     with django_capture_on_commit_callbacks(execute=True):
         sandbox.atlassian.uninstall_forge_app(site.cloud_id)
-    assert forge_step(connection).detail == FORGE_REMOVED
+    assert forge_step(forge_connection).detail == FORGE_REMOVED
 
 
 # Sweeper, replay, failures ---------------------------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_the_sweeper_processes_rows_whose_task_was_lost(deliver, connection):
+def test_the_sweeper_processes_rows_whose_task_was_lost(deliver, forge_connection):
     deliver(fixture("page_updated"))
     deliver(fixture("page_created"))
     WebhookEvent.objects.filter(content_id=PAGE_ID, event_type__endswith="updated:page").update(
         received_at=timezone.now() - timedelta(minutes=2)
     )
-    assert forge_events.process_pending_events() == 1
+    assert handle.process_pending_events() == 1
     assert WebhookEvent.objects.filter(status="received").count() == 1  # the fresh one still has its task
 
 
 @pytest.mark.django_db
-def test_processing_twice_does_nothing_more(deliver, connection):
+def test_processing_twice_does_nothing_more(deliver, forge_connection):
     deliver(fixture("page_updated"))
     [event] = process_all()
-    assert forge_events.process_event(event.id) is None
-    assert len(runs_of(connection)) == 1
+    assert handle.process_event(event.id) is None
+    assert len(runs_of(forge_connection)) == 1
 
 
 @pytest.mark.django_db
-def test_replay_applies_the_event_again(deliver, connection, django_capture_on_commit_callbacks):
+def test_replay_applies_the_event_again(deliver, forge_connection, django_capture_on_commit_callbacks):
     deliver(fixture("page_updated"))
     [event] = process_all()
     SyncRun.objects.update(status=SyncRun.Status.SUCCEEDED)
-    assert forge_events.process_event(event.id, replay=True) == "processed"
-    assert len(runs_of(connection)) == 2
+    assert handle.process_event(event.id, replay=True) == "processed"
+    assert len(runs_of(forge_connection)) == 2
     assert event.runs.count() == 2
 
 
 @pytest.mark.django_db
-def test_a_failing_handler_marks_the_event_failed(deliver, connection, monkeypatch):
+def test_a_failing_handler_marks_the_event_failed(deliver, forge_connection, monkeypatch):
     def broken(event):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(forge_events.HANDLERS, "avi:confluence:updated:page", broken)
+    monkeypatch.setitem(handle.HANDLERS, "avi:confluence:updated:page", broken)
     deliver(fixture("page_updated"))
     [event] = process_all()
     assert event.status == "failed" and event.detail == "RuntimeError: boom"
@@ -440,9 +499,9 @@ def test_a_failing_handler_marks_the_event_failed(deliver, connection, monkeypat
 
 def test_dedupe_keys_ignore_the_envelope_and_the_retry_context():
     plain, wrapped = fixture("page_updated"), fixture("page_updated__payload_envelope")
-    assert forge_events.dedupe_key(CLOUD_ID, plain) == forge_events.dedupe_key(CLOUD_ID, forge_events.unwrap(wrapped))
-    assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(OTHER_CLOUD_ID, plain)
-    assert forge_events.dedupe_key(CLOUD_ID, plain) != forge_events.dedupe_key(CLOUD_ID, fixture("page_created"))
+    assert receive.dedupe_key(CLOUD_ID, plain) == receive.dedupe_key(CLOUD_ID, payload.unwrap(wrapped))
+    assert receive.dedupe_key(CLOUD_ID, plain) != receive.dedupe_key(OTHER_CLOUD_ID, plain)
+    assert receive.dedupe_key(CLOUD_ID, plain) != receive.dedupe_key(CLOUD_ID, fixture("page_created"))
 
 
 @pytest.mark.django_db

@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from confluence import views
+from confluence.forge import views
 from confluence.models import WebhookEvent
 from tests.confluence import test_forge_tokens
 from tests.confluence.test_forge_tokens import CLOUD_ID, EVENT, URL, jwks_fetches

@@ -27,9 +27,9 @@ NEW_IMAGE = b"\x89PNG\r\n\x1a\nanother-image"
 
 
 @pytest.fixture
-def connection(world, acme, alice):
+def live_connection(world, acme, alice):
     """ENG and OPS synced whole, pages labelled `obsolete` left out; after the first sync."""
-    connection = demo.connect(
+    live_connection = demo.connect(
         world,
         org=acme,
         user=alice,
@@ -38,9 +38,9 @@ def connection(world, acme, alice):
         repository="acme-inc/wiki",
         excluded_labels=("obsolete",),
     )
-    run = sync_now(connection)
+    run = sync_now(live_connection)
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
-    return connection
+    return live_connection
 
 
 def fixture(name: str) -> dict:
@@ -74,7 +74,7 @@ def only_run(event_type: str) -> SyncRun:
 # Labels ------------------------------------------------------------------------------------------------------
 
 
-def test_an_excluded_label_added_takes_the_page_out_in_one_commit(world, connection, applied):
+def test_an_excluded_label_added_takes_the_page_out_in_one_commit(world, live_connection, applied):
     guide = world.pages["guide"]
     before, parent = tree(world), head(world)
     assert page_file(before, guide.id) and attachment_files(before, guide.id)
@@ -90,7 +90,7 @@ def test_an_excluded_label_added_takes_the_page_out_in_one_commit(world, connect
     assert after[home] == before[home]
 
 
-def test_the_label_removed_brings_the_page_back_as_it_was(world, connection, applied):
+def test_the_label_removed_brings_the_page_back_as_it_was(world, live_connection, applied):
     guide = world.pages["guide"]
     before = tree(world)
     applied(lambda: world.atlassian.add_label(guide.id, "obsolete"))
@@ -102,13 +102,13 @@ def test_the_label_removed_brings_the_page_back_as_it_was(world, connection, app
     assert tree(world) == before
 
 
-def test_the_pages_below_a_labelled_page_stay_and_come_back_to_their_place(world, connection, applied):
+def test_the_pages_below_a_labelled_page_stay_and_come_back_to_their_place(world, live_connection, applied):
     """An excluded label leaves out the labelled page only: its subtree stays synced, wherever it then lives."""
     guide = world.pages["guide"]
     child = world.atlassian.create_page(
         world.site.cloud_id, space_key="ENG", title="Rollback", body="<p>Undo.</p>", parent_id=guide.id, emit=False
     )
-    sync_now(connection)
+    sync_now(live_connection)
     before = tree(world)
 
     applied(lambda: world.atlassian.add_label(guide.id, "obsolete"))
@@ -119,7 +119,7 @@ def test_the_pages_below_a_labelled_page_stay_and_come_back_to_their_place(world
     assert tree(world) == before
 
 
-def test_a_label_that_excludes_nothing_reaches_the_front_matter(world, connection, applied):
+def test_a_label_that_excludes_nothing_reaches_the_front_matter(world, live_connection, applied):
     guide = world.pages["guide"]
 
     applied(lambda: world.atlassian.add_label(guide.id, "reviewed"))
@@ -128,7 +128,7 @@ def test_a_label_that_excludes_nothing_reaches_the_front_matter(world, connectio
     assert front_matter(files[page_file(files, guide.id)])["labels"] == ["howto", "reviewed"]
 
 
-def test_a_label_on_a_page_outside_the_scope_queues_nothing(world, connection, applied):
+def test_a_label_on_a_page_outside_the_scope_queues_nothing(world, live_connection, applied):
     other = world.atlassian.create_space(world.site.cloud_id, key="HR", name="People", emit=False)
     page = world.atlassian.create_page(
         world.site.cloud_id, space_key=other.key, title="Leave", body="<p>x</p>", emit=False
@@ -145,7 +145,7 @@ def test_a_label_on_a_page_outside_the_scope_queues_nothing(world, connection, a
 # Attachments -------------------------------------------------------------------------------------------------
 
 
-def test_a_replaced_attachment_reaches_the_repository(world, connection, applied):
+def test_a_replaced_attachment_reaches_the_repository(world, live_connection, applied):
     guide = world.pages["guide"]
     [path] = attachment_files(tree(world), guide.id)
 
@@ -158,7 +158,7 @@ def test_a_replaced_attachment_reaches_the_repository(world, connection, applied
     assert attachment_files(tree(world), guide.id) == {path: NEW_IMAGE}
 
 
-def test_a_deleted_attachment_leaves_the_repository(world, connection, applied):
+def test_a_deleted_attachment_leaves_the_repository(world, live_connection, applied):
     guide = world.pages["guide"]
     [attachment_id] = world.atlassian.pages[guide.id].attachment_ids
 
@@ -170,7 +170,7 @@ def test_a_deleted_attachment_leaves_the_repository(world, connection, applied):
     assert page_file(files, guide.id)  # the page stays; its image now points at Confluence
 
 
-def test_a_restored_attachment_comes_back(world, connection, applied):
+def test_a_restored_attachment_comes_back(world, live_connection, applied):
     guide = world.pages["guide"]
     before = tree(world)
     [attachment_id] = world.atlassian.pages[guide.id].attachment_ids
@@ -183,7 +183,7 @@ def test_a_restored_attachment_comes_back(world, connection, applied):
     assert tree(world) == before
 
 
-def test_an_attachment_added_where_a_page_shows_it_reaches_the_repository(world, connection, applied):
+def test_an_attachment_added_where_a_page_shows_it_reaches_the_repository(world, live_connection, applied):
     page = world.atlassian.create_page(
         world.site.cloud_id,
         space_key="OPS",
@@ -191,7 +191,7 @@ def test_an_attachment_added_where_a_page_shows_it_reaches_the_repository(world,
         body='<p><ac:image><ri:attachment ri:filename="board.png" /></ac:image></p>',
         emit=False,
     )
-    sync_now(connection)
+    sync_now(live_connection)
     assert attachment_files(tree(world), page.id) == {}
 
     applied(
@@ -223,7 +223,7 @@ def on_page(body: dict, page, key: str = "ENG") -> dict:
     return body
 
 
-def test_labels_and_attachments_of_blog_posts_are_ignored_with_a_reason(world, connection, post, applied):
+def test_labels_and_attachments_of_blog_posts_are_ignored_with_a_reason(world, live_connection, post, applied):
     label = on_page(fixture("label_added"), world.pages["guide"])
     label["content"]["type"] = "blogpost"
     attachment = on_page(fixture("attachment_created"), world.pages["guide"])
@@ -238,7 +238,7 @@ def test_labels_and_attachments_of_blog_posts_are_ignored_with_a_reason(world, c
     assert not SyncRun.objects.filter(trigger=SyncRun.Trigger.FORGE).exists()
 
 
-def test_a_label_on_a_space_is_ignored(world, connection, post, applied):
+def test_a_label_on_a_space_is_ignored(world, live_connection, post, applied):
     body = fixture("label_added__space")
     body["space"]["key"] = "ENG"
 
@@ -249,7 +249,7 @@ def test_a_label_on_a_space_is_ignored(world, connection, post, applied):
     assert not SyncRun.objects.filter(trigger=SyncRun.Trigger.FORGE).exists()
 
 
-def test_the_documented_events_are_synced_too(world, connection, post, applied):
+def test_the_documented_events_are_synced_too(world, live_connection, post, applied):
     """The reference's own payloads, moved onto the guide: each queues a targeted run of it."""
     guide = world.pages["guide"]
 
@@ -380,7 +380,7 @@ def test_the_manage_page_refuses_another_pages_attachment(client, live):  # noqa
 # Restrictions -----------------------------------------------------------------------------------------------
 
 
-def test_a_view_restriction_takes_the_page_and_its_subtree_out_in_one_commit(world, connection, applied):
+def test_a_view_restriction_takes_the_page_and_its_subtree_out_in_one_commit(world, live_connection, applied):
     home = world.pages["home"]
     me = world.atlassian.default_user().account_id
     parent = head(world)

@@ -15,10 +15,12 @@ import jwt
 import pytest
 from django.utils import timezone
 
-from confluence import forge, forge_events, tasks
-from confluence.client import ConfluenceClient, ConfluenceError
+from confluence import tasks
+from confluence.client import ConfluenceClient
+from confluence.forge import handle, tokens
+from confluence.gateway import ConfluenceError
 from confluence.models import ForgeTokenUse, SyncRun, SyncScope, WebhookEvent
-from sandbox.atlassian import events
+from sandbox.atlassian import events as simulated_events
 from sandbox.core import FaultPlan
 from tests.confluence.sync_world import sync_now, tree
 
@@ -54,7 +56,7 @@ def fixture(name: str) -> dict:
 def space_deleted_body(world, key: str) -> dict:
     """What Confluence sends when the space is deleted, for a space that still exists."""
     space = world.atlassian.space_by_key(world.site.cloud_id, key)
-    return {"eventType": "avi:confluence:deleted:space:V2", **events.space_event(world.atlassian, space)}
+    return {"eventType": "avi:confluence:deleted:space:V2", **simulated_events.space_event(world.atlassian, space)}
 
 
 def scope_keys(connection) -> list[str]:
@@ -126,7 +128,7 @@ def test_a_token_is_remembered_until_it_expires(sandbox, post):
     used = ForgeTokenUse.objects.get()
 
     expires = jwt.decode(token, options={"verify_signature": False})["exp"]
-    assert used.expires_at == datetime.fromtimestamp(expires, tz=UTC) + timedelta(seconds=forge.LEEWAY_SECONDS)
+    assert used.expires_at == datetime.fromtimestamp(expires, tz=UTC) + timedelta(seconds=tokens.LEEWAY_SECONDS)
 
 
 def test_the_daily_prune_forgets_expired_tokens_only():
@@ -208,8 +210,8 @@ def test_a_deletion_confluence_cannot_confirm_now_is_tried_again(world, synced, 
     assert "Trying again" in event.detail and scope_keys(synced) == ["ENG", "OPS"]
 
     world.atlassian.inject_faults(None)
-    WebhookEvent.objects.filter(id=event.id).update(received_at=timezone.now() - forge_events.SWEEP_AFTER * 2)
-    applied(forge_events.process_pending_events)
+    WebhookEvent.objects.filter(id=event.id).update(received_at=timezone.now() - handle.SWEEP_AFTER * 2)
+    applied(handle.process_pending_events)
 
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.PROCESSED, event.detail
@@ -222,9 +224,9 @@ def test_a_deletion_confluence_cannot_confirm_for_hours_is_left_to_reconciliatio
     world.atlassian.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern=SPACE_LOOKUP))
     applied(lambda: world.atlassian.delete_space(world.site.cloud_id, "ENG"))
     event = WebhookEvent.objects.get(event_type="avi:confluence:deleted:space:V2")
-    WebhookEvent.objects.filter(id=event.id).update(received_at=timezone.now() - forge_events.RETRY_FOR)
+    WebhookEvent.objects.filter(id=event.id).update(received_at=timezone.now() - handle.RETRY_FOR)
 
-    applied(forge_events.process_pending_events)
+    applied(handle.process_pending_events)
 
     event.refresh_from_db()
     assert event.status == WebhookEvent.Status.FAILED
@@ -252,8 +254,8 @@ def test_a_deletion_confluence_refuses_to_confirm_removes_nothing(world, synced,
 def test_a_trashed_page_event_for_a_current_page_keeps_the_page(world, synced, sandbox, post, applied):
     guide = world.pages["guide"]
     head, files = world.github.head_sha("acme-inc", "wiki"), tree(world)
-    content = {**events.content(sandbox.atlassian, guide), "status": "trashed"}
-    body = {"eventType": "avi:confluence:trashed:page", **events.page_event(sandbox.atlassian, content)}
+    content = {**simulated_events.content(sandbox.atlassian, guide), "status": "trashed"}
+    body = {"eventType": "avi:confluence:trashed:page", **simulated_events.page_event(sandbox.atlassian, content)}
 
     applied(lambda: post(body, sandbox.atlassian.sign_invocation_token(world.site.cloud_id)))
 
@@ -265,7 +267,7 @@ def test_a_trashed_page_event_for_a_current_page_keeps_the_page(world, synced, s
 
 def test_a_space_is_renamed_in_the_scope_with_the_name_confluence_gives(world, synced, sandbox, post, applied):
     eng = sandbox.atlassian.space_by_key(world.site.cloud_id, "ENG")
-    forged = {"eventType": "avi:confluence:updated:space:V2", **events.space_event(sandbox.atlassian, eng)}
+    forged = {"eventType": "avi:confluence:updated:space:V2", **simulated_events.space_event(sandbox.atlassian, eng)}
     forged["space"]["name"] = "Not what Confluence says"
     applied(lambda: post(forged, sandbox.atlassian.sign_invocation_token(world.site.cloud_id)))
     assert SyncScope.objects.get(connection=synced).spaces[0]["name"] == "Engineering"

@@ -12,7 +12,7 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from confluence import forge, views
+from confluence.forge import tokens, views
 from confluence.models import WebhookEvent
 
 URL = "/integrations/forge/events"
@@ -136,7 +136,7 @@ BAD_TOKENS = {
 def test_it_rejects_bad_tokens(sandbox, post, case, caplog):
     make, reason = BAD_TOKENS[case]
     token = make(sandbox)
-    with caplog.at_level(logging.WARNING, logger="confluence.views"):
+    with caplog.at_level(logging.WARNING, logger="confluence.forge.views"):
         response = post(token)
     assert response.status_code == 401
     assert response.json() == {"error": reason}
@@ -164,7 +164,7 @@ def test_it_refreshes_the_jwks_once_for_an_unknown_kid(sandbox, post):
 @pytest.mark.django_db
 def test_it_follows_a_key_rotation(sandbox, post, monkeypatch):
     assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID)).status_code == 202
-    monkeypatch.setattr(forge, "UNKNOWN_KID_REFRESH_SECONDS", 0)
+    monkeypatch.setattr(tokens, "UNKNOWN_KID_REFRESH_SECONDS", 0)
     sandbox.atlassian.rotate_forge_key()
     body = {**EVENT, "eventCreatedDate": "2021-01-21T09:12:04.000Z"}
     assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID), body).status_code == 202
@@ -185,8 +185,8 @@ def test_it_answers_503_when_the_jwks_is_unreachable(sandbox, post, settings):
 @pytest.mark.django_db
 def test_it_keeps_cached_keys_when_a_refresh_fails(sandbox, post, monkeypatch):
     assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID)).status_code == 202
-    monkeypatch.setattr(forge, "JWKS_TTL_SECONDS", -1)
-    monkeypatch.setattr(forge.requests, "get", lambda *a, **k: (_ for _ in ()).throw(requests.ConnectTimeout()))
+    monkeypatch.setattr(tokens, "JWKS_TTL_SECONDS", -1)
+    monkeypatch.setattr(tokens.requests, "get", lambda *a, **k: (_ for _ in ()).throw(requests.ConnectTimeout()))
     body = {**EVENT, "eventCreatedDate": "2021-01-21T09:12:05.000Z"}
     assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID), body).status_code == 202
 

@@ -3,20 +3,15 @@ check out on Windows, macOS and Linux (unique ignoring case and normalisation, w
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from confluence.layout import (
-    MAX_COMPONENT_BYTES,
-    MAX_PATH_UNITS,
-    Node,
-    attachment_path,
-    attachment_paths,
-    collision_key,
-    is_safe,
-    page_paths,
-    utf16_units,
-)
+from confluence.sync.layout import Node, attachment_path, attachment_paths, page_paths
+from confluence.sync.safe_names import MAX_COMPONENT_BYTES, MAX_PATH_UNITS, collision_key, is_safe, utf16_units
+
+# Each property runs hundreds of examples: seconds a test.
+pytestmark = pytest.mark.slow
 
 BOUNDED = settings(max_examples=200, deadline=None)
 

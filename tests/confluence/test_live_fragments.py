@@ -4,47 +4,38 @@ without a reload, and only for members of the connection's organization."""
 import pytest
 from django.urls import reverse
 
-from confluence import setup
 from confluence.models import SyncRun
-from confluence.sync_queue import enqueue_sync
-from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now
+from confluence.setup import steps
+from confluence.sync.queue import enqueue_sync
+from tests.confluence.sync_world import sync_now
 from tests.flows import atlassian_consent
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def connection(sandbox, acme, alice):
-    site, _ = build_site(sandbox)
-    return demo.connect(
-        sandbox, org=acme, user=alice, cloud_id=site.cloud_id, space_keys=["ENG"], repository="acme-inc/wiki"
-    )
+def fragment(client, name, eng_connection):
+    return client.get(reverse(name, args=[eng_connection.org.slug, eng_connection.id]))
 
 
-def fragment(client, name, connection):
-    return client.get(reverse(name, args=[connection.org.slug, connection.id]))
-
-
-def test_the_card_follows_a_sync_from_progress_to_its_commit(as_user, alice, connection):
+def test_the_card_follows_a_sync_from_progress_to_its_commit(as_user, alice, eng_connection):
     client = as_user(alice)
-    run = enqueue_sync(connection, trigger=SyncRun.Trigger.MANUAL)
+    run = enqueue_sync(eng_connection, trigger=SyncRun.Trigger.MANUAL)
     SyncRun.objects.filter(pk=run.pk).update(status="running", progress_done=50, progress_total=82)
-    card = fragment(client, "connection-card", connection).content.decode()
+    card = fragment(client, "connection-card", eng_connection).content.decode()
     assert card.strip().startswith('<article class="card"') and "data-live=" in card
     assert 'Syncing… <span class="progress-text">50 of 82 pages' in card
 
     SyncRun.objects.filter(pk=run.pk).update(status="queued")
-    finished = sync_now(connection)
-    card = fragment(client, "connection-card", connection).content.decode()
+    finished = sync_now(eng_connection)
+    card = fragment(client, "connection-card", eng_connection).content.decode()
     assert "Syncing…" not in card
     assert finished.commit_sha[:7] in card and "pages" in card
 
 
-def test_the_card_shows_a_new_warning(as_user, alice, connection):
-    run = sync_now(connection)
+def test_the_card_shows_a_new_warning(as_user, alice, eng_connection):
+    run = sync_now(eng_connection)
     SyncRun.objects.filter(pk=run.pk).update(warnings=[{"kind": "oversized", "page_id": "1", "title": "Big"}])
-    card = fragment(as_user(alice), "connection-card", connection).content.decode()
+    card = fragment(as_user(alice), "connection-card", eng_connection).content.decode()
     assert "Warnings" in card
 
 
@@ -55,21 +46,21 @@ def test_the_setup_steps_change_when_the_forge_event_arrives(as_user, alice, con
     forge = fragment(client, "confluence-step-forge-status", confluence_connection).content.decode()
     assert "data-live-stop" not in forge and "Waiting" in forge
 
-    setup.record_forge_installed(cloud_id=wiki.cloud_id, installation_id="forge-1")
+    steps.record_forge_installed(cloud_id=wiki.cloud_id, installation_id="forge-1")
 
     forge = fragment(client, "confluence-step-forge-status", confluence_connection).content.decode()
     assert "data-live-stop" in forge and "Installed" in forge
     assert reverse("github-link", args=["acme", confluence_connection.id]) in forge
-    steps = fragment(client, "connection-setup-steps", confluence_connection).content.decode()
-    assert "Installed in Acme Wiki" in steps
+    setup_steps = fragment(client, "connection-setup-steps", confluence_connection).content.decode()
+    assert "Installed in Acme Wiki" in setup_steps
 
 
-def test_the_history_shows_new_runs(as_user, alice, connection):
+def test_the_history_shows_new_runs(as_user, alice, eng_connection):
     client = as_user(alice)
-    first = sync_now(connection)
-    before = fragment(client, "confluence-runs-table", connection).content.decode()
-    run = enqueue_sync(connection, trigger=SyncRun.Trigger.MANUAL)
-    after = fragment(client, "confluence-runs-table", connection).content.decode()
+    first = sync_now(eng_connection)
+    before = fragment(client, "confluence-runs-table", eng_connection).content.decode()
+    run = enqueue_sync(eng_connection, trigger=SyncRun.Trigger.MANUAL)
+    after = fragment(client, "confluence-runs-table", eng_connection).content.decode()
     assert f'id="run-{first.id}"' in before and f'id="run-{run.id}"' not in before
     assert f'id="run-{run.id}"' in after and "Queued" in after
 
@@ -84,5 +75,5 @@ def test_the_history_shows_new_runs(as_user, alice, connection):
         "github-link-status",
     ],
 )
-def test_every_fragment_is_hidden_from_non_members(as_user, charlie, connection, name):
-    assert fragment(as_user(charlie), name, connection).status_code == 404
+def test_every_fragment_is_hidden_from_non_members(as_user, charlie, eng_connection, name):
+    assert fragment(as_user(charlie), name, eng_connection).status_code == 404

@@ -11,6 +11,7 @@ pytestmark = pytest.mark.django_db
 SEED = 20261205  # fixed, so a failure here is the same failure on every machine
 
 
+@pytest.mark.slow
 def test_the_repository_is_exactly_the_selection_after_any_sequence_of_changes():
     report = explore(examples=8, seed=SEED, steps=12)
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from confluence.index import INDEX_PATH, Index, PageEntry
-from confluence.plan import Desired, make_plan
+from confluence.sync.index import INDEX_PATH, Index, PageEntry
+from confluence.sync.plan import Placed, make_plan
 from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db
@@ -92,18 +92,18 @@ def test_a_run_that_changes_nothing_writes_nothing(world, connection, listing_ho
 # The plan alone ------------------------------------------------------------------------------------------------
 
 
-def page(pid: str, title: str, space: str = "ENG", parent: str | None = None, modified: str = "2024-01-01") -> Desired:
-    return Desired(pid, title, space, parent, 1, modified, (), "", path=f"confluence/{space}/{pid}.md")
+def page(pid: str, title: str, space: str = "ENG", parent: str | None = None, modified: str = "2024-01-01") -> Placed:
+    return Placed(pid, title, space, parent, 1, modified, (), "", path=f"confluence/{space}/{pid}.md")
 
 
-def entry(desired: Desired, lists: dict | None = None) -> PageEntry:
+def entry(desired: Placed, lists: dict | None = None) -> PageEntry:
     return PageEntry(
         title=desired.title, space_key=desired.space_key, parent_id=desired.parent_id, version=desired.version,
         modified_at=desired.modified_at, path=desired.path, blob="b", converter_version=5, lists=lists or {},
     )  # fmt: skip
 
 
-def planned(index_pages: dict[str, Desired], desired: dict[str, Desired], lists: dict) -> list[str]:
+def planned(index_pages: dict[str, Placed], desired: dict[str, Placed], lists: dict) -> list[str]:
     index = Index(pages={pid: entry(p, lists.get(pid)) for pid, p in index_pages.items()})
     return make_plan(index, desired, converter_version=5, full=False).updates
 
@@ -116,9 +116,9 @@ def test_the_plan_renders_a_listing_page_again_when_its_space_changes():
     renamed = {**BEFORE, "2": page("2", "Shipping Guide", parent="1")}
     assert planned(BEFORE, renamed, LISTS) == ["1", "2"]
     edited = {**BEFORE, "2": page("2", "Guide", parent="1", modified="2024-02-01")}
-    edited["2"] = Desired(**{**edited["2"].__dict__, "version": 2})
+    edited["2"] = Placed(**{**edited["2"].__dict__, "version": 2})
     assert planned(BEFORE, edited, LISTS) == ["2"]  # a body edit changes no listing
-    relabelled = {**BEFORE, "2": Desired(**{**BEFORE["2"].__dict__, "labels": ("howto",)})}
+    relabelled = {**BEFORE, "2": Placed(**{**BEFORE["2"].__dict__, "labels": ("howto",)})}
     assert planned(BEFORE, relabelled, LISTS) == ["1", "2"]
     added = {**BEFORE, "3": page("3", "Notes", parent="1")}
     assert planned(BEFORE, added, LISTS) == ["1"]

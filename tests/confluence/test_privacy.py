@@ -13,7 +13,7 @@ from allauth.socialaccount.models import SocialAccount
 from django.utils import timezone
 
 from confluence import privacy
-from confluence.client import REPORT_MAX_ACCOUNTS
+from confluence.account_api import REPORT_MAX_ACCOUNTS
 from confluence.convert import ConvertContext, convert
 from confluence.models import AtlassianSite, PendingAtlassianLink, PersonalDataReport, ReportedAccount, SyncState
 from tests.confluence.sync_world import sync_now, tree

@@ -7,20 +7,16 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from confluence import card, readiness, setup, tasks
+from confluence import auth, tasks
 from confluence.models import AtlassianSite, SyncRun
-from confluence.readiness import Code
-from confluence.sync_queue import NotReady, enqueue_sync
+from confluence.setup import card, readiness, status, steps
+from confluence.setup.readiness import Code
+from confluence.sync import queue
+from confluence.sync.queue import NotReady, enqueue_sync
 from connectors.models import Connection, SetupTask
 from github_sync.models import Installation, Repository
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client(client, django_user_model):
-    client.force_login(django_user_model.objects.create_superuser("ops", "ops@example.com", "password"))
-    return client
 
 
 def codes(problems) -> list[Code]:
@@ -28,7 +24,7 @@ def codes(problems) -> list[Code]:
 
 
 def attention(connection) -> list[readiness.Problem]:
-    return setup.problems(connection)
+    return status.problems(connection)
 
 
 # Problems that stop syncs ------------------------------------------------------------------------------------
@@ -97,7 +93,7 @@ def test_sync_now_answers_none_for_a_connection_that_cannot_sync(connection):
 def test_a_scope_saved_while_paused_queues_nothing(connection):
     SyncRun.objects.filter(connection=connection).delete()
     connection.pause()
-    setup.set_include_restricted(connection, include=True, user=None)
+    steps.set_include_restricted(connection, include=True, user=None)
     assert not SyncRun.objects.filter(connection=connection).exists()
 
 
@@ -115,7 +111,7 @@ def test_a_stale_run_of_a_paused_connection_fails_without_a_recovery_run(connect
         connection=connection, trigger=SyncRun.Trigger.MANUAL, status=SyncRun.Status.RUNNING, heartbeat_at=long_ago
     )
     connection.pause()
-    assert tasks.recover_stale_runs() == 1
+    assert queue.recover_stale() == 1
     stale.refresh_from_db()
     assert stale.status == SyncRun.Status.FAILED
     assert list(SyncRun.objects.filter(connection=connection)) == [stale]
@@ -148,7 +144,7 @@ def test_a_working_connection_needs_no_attention(connection):
 
 def test_a_revoked_grant_keeps_its_detail(connection):
     site = AtlassianSite.objects.get(connection=connection)
-    setup.mark_revoked(site, detail="Re-link needed: taken over.")
+    auth.mark_revoked(site, detail="Re-link needed: taken over.")
     assert attention(connection) == [readiness.Problem(Code.GRANT_REVOKED, "Re-link needed: taken over.")]
 
 
@@ -160,7 +156,7 @@ def test_a_revoked_grant_without_detail_says_what_to_do(connection):
 
 
 def test_a_removed_forge_app(connection):
-    setup.record_forge_uninstalled(cloud_id=AtlassianSite.objects.get(connection=connection).cloud_id)
+    steps.record_forge_uninstalled(cloud_id=AtlassianSite.objects.get(connection=connection).cloud_id)
     assert attention(connection) == [
         readiness.Problem(
             Code.FORGE_REMOVED, "Forge app removed — changes are no longer captured. A site admin can reinstall it."
@@ -193,7 +189,7 @@ def test_the_status_joins_the_messages_of_every_problem(connection):
         grant_status=AtlassianSite.Grant.REVOKED, grant_detail="Grant gone."
     )
     Installation.objects.update(status=Installation.Status.SUSPENDED)
-    setup.update_status(connection)
+    status.update_status(connection)
     assert connection.status == Connection.Status.ATTENTION
     assert connection.status_detail == (
         "Grant gone. The GitHub App is suspended on acme-inc: an owner can unsuspend it."
@@ -222,7 +218,7 @@ def test_the_card_offers_no_fix_while_nothing_needs_attention(connection):
             "confluence-step-repository",
         ),
         (
-            lambda c: setup.record_forge_uninstalled(cloud_id=c.atlassian_site.cloud_id),
+            lambda c: steps.record_forge_uninstalled(cloud_id=c.atlassian_site.cloud_id),
             "Reinstall the Forge app",
             "confluence-step-forge",
         ),
@@ -231,7 +227,7 @@ def test_the_card_offers_no_fix_while_nothing_needs_attention(connection):
 )
 def test_the_card_picks_the_fix_by_the_problems_code(connection, change, label, url_name):
     change(connection)
-    setup.update_status(connection)
+    status.update_status(connection)
     assert fix(connection) == {"label": label, "url": reverse(url_name, args=["acme", connection.id])}
 
 
@@ -245,5 +241,5 @@ def test_the_card_does_not_read_the_fix_from_the_words(connection):
 def test_the_card_offers_the_grant_fix_first(connection):
     AtlassianSite.objects.filter(connection=connection).update(grant_status=AtlassianSite.Grant.REVOKED)
     Installation.objects.update(status=Installation.Status.REMOVED)
-    setup.update_status(connection)
+    status.update_status(connection)
     assert fix(connection)["label"] == "Link Atlassian account"

@@ -7,30 +7,27 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 
-from confluence import setup
 from confluence.models import SyncState, SyncTarget
+from confluence.setup import steps
 from connectors.models import Connection
 from github_sync.models import Repository, Source
 from sandbox import demo
-from tests.confluence.sync_world import build_site, sync_now, tree
+from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db
 
 OUTSIDE = {
     "README.md": b"# Our wiki\n",
-    "docs/setup.md": b"Written by a person.\n",
+    "docs/steps.md": b"Written by a person.\n",
     "confluence/ENG/notes-by-hand.md": b"Kept next to the synced pages on purpose.\n",
     ".ctx/other-tool.yml": b"owner: another tool\n",
 }
 
 
-@pytest.fixture
-def world(sandbox):
+@pytest.fixture(autouse=True)
+def handbook_repository(world):
     """The default site, and a second repository the GitHub App also reaches."""
-    site, pages = build_site(sandbox)
-    sandbox.github.create_repository("acme-inc", "handbook", private=True)
-    sandbox.site, sandbox.pages = site, pages
-    return sandbox
+    world.github.create_repository("acme-inc", "handbook", private=True)
 
 
 @pytest.fixture
@@ -71,7 +68,7 @@ def test_it_refuses_a_second_connection_on_a_repository(world, connection, acme,
     first = sync_now(connection)
     synced = tree(world)
 
-    with pytest.raises(setup.RepositoryTaken) as refused:
+    with pytest.raises(steps.RepositoryTaken) as refused:
         connect_ops(world, acme, alice)
     again = sync_now(connection)
 
@@ -92,14 +89,14 @@ def test_it_refuses_a_second_target_in_the_database(connection, wiki, other):
 def test_it_refuses_a_repository_taken_between_the_check_and_the_write(
     monkeypatch, as_user, alice, connection, wiki, other
 ):
-    real = setup.repository_writer
+    real = steps.repository_writer
     calls = []
 
     def misses_the_first_time(repository, *, other_than):
         calls.append(repository)
         return None if len(calls) == 1 else real(repository, other_than=other_than)
 
-    monkeypatch.setattr(setup, "repository_writer", misses_the_first_time)
+    monkeypatch.setattr(steps, "repository_writer", misses_the_first_time)
     response = as_user(alice).post(step_url(other), {"repository": wiki.pk})
 
     assert response.status_code == 400

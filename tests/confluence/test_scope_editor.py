@@ -14,7 +14,8 @@ from django.conf import settings
 from django.urls import reverse
 
 from confluence.models import SyncScope
-from confluence.scope_editor import MAX_DIFF_LISTED, MAX_PAGE_PICKS, MAX_SELECTION_CHARS
+from confluence.setup.scope_picks import MAX_PAGE_PICKS, MAX_SELECTION_CHARS
+from confluence.setup.scope_preview import MAX_DIFF_LISTED
 from tests.flows import atlassian_consent, scope_selection
 
 pytestmark = pytest.mark.django_db
@@ -206,6 +207,7 @@ def big_space(sandbox, wiki):
     return {"children": [page(f"Page {s}-{n}", section) for s, section in enumerate(sections) for n in range(100)]}
 
 
+@pytest.mark.slow
 def test_it_saves_5000_page_picks(as_user, alice, confluence_connection, big_space):
     modes = ("include", "include_only", "exclude", "exclude_only")
     picks = {pid: modes[n % 4] for n, pid in enumerate(big_space["children"])}
@@ -229,6 +231,7 @@ def test_it_saves_5000_page_picks(as_user, alice, confluence_connection, big_spa
     }
 
 
+@pytest.mark.slow
 def test_it_previews_5000_page_picks_with_every_pick_listed(as_user, alice, confluence_connection, big_space):
     picks = dict.fromkeys(big_space["children"], "include_only")
     fields = {"selection": scope_selection(pages={"BIG": picks}), "action": "preview"}

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def site(sandbox):
+def wiki_site(sandbox):
     return sandbox.atlassian.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
 
 
@@ -19,10 +19,10 @@ def step_url(connection):
     return reverse("confluence-step-atlassian", args=[connection.org.slug, connection.id])
 
 
-def test_it_links_the_only_site(as_user, alice, confluence_connection, site):
+def test_it_links_the_only_site(as_user, alice, confluence_connection, wiki_site):
     response = atlassian_consent(as_user(alice), confluence_connection)
     linked = AtlassianSite.objects.get(connection=confluence_connection)
-    assert (linked.cloud_id, linked.name, linked.url) == (site.cloud_id, "Acme Wiki", "https://acme.atlassian.net")
+    assert (linked.cloud_id, linked.name, linked.url) == (wiki_site.cloud_id, "Acme Wiki", "https://acme.atlassian.net")
     assert linked.access_token and linked.refresh_token
     task = confluence_connection.tasks.get(kind="link_atlassian")
     assert task.state == "done" and task.completed_by == alice
@@ -31,7 +31,7 @@ def test_it_links_the_only_site(as_user, alice, confluence_connection, site):
     assert not PendingAtlassianLink.objects.exists()
 
 
-def test_it_stores_the_grant_encrypted(as_user, alice, confluence_connection, site):
+def test_it_stores_the_grant_encrypted(as_user, alice, confluence_connection, wiki_site):
     from django.db import connection as db
 
     atlassian_consent(as_user(alice), confluence_connection)
@@ -43,10 +43,10 @@ def test_it_stores_the_grant_encrypted(as_user, alice, confluence_connection, si
     assert raw_access.startswith("gAAAA")
 
 
-def test_it_lets_the_user_choose_among_several_sites(as_user, alice, confluence_connection, site, sandbox):
+def test_it_lets_the_user_choose_among_several_sites(as_user, alice, confluence_connection, wiki_site, sandbox):
     other = sandbox.atlassian.create_site(name="Acme Labs", url="https://acme-labs.atlassian.net")
     client = as_user(alice)
-    response = atlassian_consent(client, confluence_connection, sites=[site.cloud_id, other.cloud_id])
+    response = atlassian_consent(client, confluence_connection, sites=[wiki_site.cloud_id, other.cloud_id])
     assert response.status_code == 200
     assert b"Acme Labs" in response.content and b"Acme Wiki" in response.content
     complete = reverse("confluence-step-atlassian-complete", args=["acme", confluence_connection.id])
@@ -54,17 +54,17 @@ def test_it_lets_the_user_choose_among_several_sites(as_user, alice, confluence_
     assert AtlassianSite.objects.get(connection=confluence_connection).cloud_id == other.cloud_id
 
 
-def test_it_refuses_a_site_outside_the_grant(as_user, alice, confluence_connection, site, sandbox):
+def test_it_refuses_a_site_outside_the_grant(as_user, alice, confluence_connection, wiki_site, sandbox):
     other = sandbox.atlassian.create_site(name="Acme Labs", url="https://acme-labs.atlassian.net")
     client = as_user(alice)
-    atlassian_consent(client, confluence_connection, sites=[site.cloud_id, other.cloud_id])
+    atlassian_consent(client, confluence_connection, sites=[wiki_site.cloud_id, other.cloud_id])
     complete = reverse("confluence-step-atlassian-complete", args=["acme", confluence_connection.id])
     response = client.post(complete, {"cloud_id": "not-a-granted-site", "action": "choose"})
     assert response.status_code == 200  # the choice page again
     assert not AtlassianSite.objects.exists()
 
 
-def test_it_explains_a_denied_consent(as_user, alice, confluence_connection, site):
+def test_it_explains_a_denied_consent(as_user, alice, confluence_connection, wiki_site):
     client = as_user(alice)
     response = atlassian_consent(client, confluence_connection, decision="deny")
     assert response.status_code == 302
@@ -74,7 +74,7 @@ def test_it_explains_a_denied_consent(as_user, alice, confluence_connection, sit
     assert confluence_connection.tasks.get(kind="link_atlassian").state == "pending"
 
 
-def test_it_never_signs_anyone_in_with_atlassian(as_user, alice, confluence_connection, site):
+def test_it_never_signs_anyone_in_with_atlassian(as_user, alice, confluence_connection, wiki_site):
     from allauth.socialaccount.models import SocialAccount, SocialToken
 
     atlassian_consent(as_user(alice), confluence_connection)
@@ -87,7 +87,7 @@ def globex_connection(globex, charlie):
 
 
 def test_it_asks_before_taking_an_account_from_another_org(
-    as_user, alice, charlie, confluence_connection, globex_connection, site
+    as_user, alice, charlie, confluence_connection, globex_connection, wiki_site
 ):
     atlassian_consent(as_user(charlie), globex_connection)
     response = atlassian_consent(as_user(alice), confluence_connection)
@@ -96,7 +96,7 @@ def test_it_asks_before_taking_an_account_from_another_org(
     assert not AtlassianSite.objects.filter(connection=confluence_connection).exists()
 
     complete = reverse("confluence-step-atlassian-complete", args=["acme", confluence_connection.id])
-    as_user(alice).post(complete, {"cloud_id": site.cloud_id, "action": "confirm"})
+    as_user(alice).post(complete, {"cloud_id": wiki_site.cloud_id, "action": "confirm"})
     assert AtlassianSite.objects.get(connection=confluence_connection).grant_status == "active"
     theirs = AtlassianSite.objects.get(connection=globex_connection)
     assert theirs.grant_status == "revoked" and not theirs.refresh_token
@@ -114,12 +114,12 @@ def test_it_asks_before_taking_an_account_from_another_org(
 
 
 def test_it_changes_nothing_when_the_claim_is_cancelled(
-    as_user, alice, charlie, confluence_connection, globex_connection, site
+    as_user, alice, charlie, confluence_connection, globex_connection, wiki_site
 ):
     atlassian_consent(as_user(charlie), globex_connection)
     atlassian_consent(as_user(alice), confluence_connection)
     complete = reverse("confluence-step-atlassian-complete", args=["acme", confluence_connection.id])
-    as_user(alice).post(complete, {"cloud_id": site.cloud_id, "action": "cancel"})
+    as_user(alice).post(complete, {"cloud_id": wiki_site.cloud_id, "action": "cancel"})
     assert not AtlassianSite.objects.filter(connection=confluence_connection).exists()
     assert AtlassianSite.objects.get(connection=globex_connection).grant_status == "active"
     assert not PendingAtlassianLink.objects.exists()

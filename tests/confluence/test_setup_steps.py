@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from confluence import setup
 from confluence.models import AtlassianSite, SyncScope, SyncTarget
+from confluence.setup import steps
 from github_sync.models import Installation, Repository
 from tests.flows import atlassian_consent, scope_selection
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def site(sandbox, as_user, alice, confluence_connection):
+def consented_site(sandbox, as_user, alice, confluence_connection):
     wiki = sandbox.atlassian.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
     atlassian_consent(as_user(alice), confluence_connection)
     return wiki
@@ -35,7 +35,7 @@ def url(name, connection):
 # Forge -----------------------------------------------------------------------------------------------------
 
 
-def test_it_waits_for_the_forge_app(as_user, alice, confluence_connection, site, settings):
+def test_it_waits_for_the_forge_app(as_user, alice, confluence_connection, consented_site, settings):
     response = as_user(alice).get(url("confluence-step-forge", confluence_connection))
     assert response.status_code == 200
     assert settings.CONFLUENCE_FORGE_INSTALL_URL.encode() in response.content
@@ -44,7 +44,7 @@ def test_it_waits_for_the_forge_app(as_user, alice, confluence_connection, site,
     assert confluence_connection.tasks.get(kind="install_forge").state == "waiting"
 
 
-def test_it_prefers_the_connections_install_link(as_user, alice, confluence_connection, site):
+def test_it_prefers_the_connections_install_link(as_user, alice, confluence_connection, consented_site):
     AtlassianSite.objects.filter(connection=confluence_connection).update(
         forge_install_url="https://example.com/install"
     )
@@ -52,15 +52,17 @@ def test_it_prefers_the_connections_install_link(as_user, alice, confluence_conn
     assert b"https://example.com/install" in response.content
 
 
-def test_it_explains_a_missing_install_link(as_user, alice, confluence_connection, site, settings):
+def test_it_explains_a_missing_install_link(as_user, alice, confluence_connection, consented_site, settings):
     settings.CONFLUENCE_FORGE_INSTALL_URL = ""
     response = as_user(alice).get(url("confluence-step-forge", confluence_connection))
     assert b"CONFLUENCE_FORGE_INSTALL_URL" in response.content
     assert b"docs/self-hosting.md" in response.content
 
 
-def test_it_completes_the_forge_step_on_the_installed_event(as_user, alice, confluence_connection, site):
-    setup.record_forge_installed(cloud_id=site.cloud_id, installation_id="ari:cloud:ecosystem::installation/1")
+def test_it_completes_the_forge_step_on_the_installed_event(as_user, alice, confluence_connection, consented_site):
+    steps.record_forge_installed(
+        cloud_id=consented_site.cloud_id, installation_id="ari:cloud:ecosystem::installation/1"
+    )
     task = confluence_connection.tasks.get(kind="install_forge")
     assert task.state == "done"
     assert "confirmed" in task.detail
@@ -68,9 +70,9 @@ def test_it_completes_the_forge_step_on_the_installed_event(as_user, alice, conf
     assert b"Installed" in response.content
 
 
-def test_it_waits_again_and_warns_when_the_app_is_uninstalled(as_user, alice, confluence_connection, site):
-    setup.record_forge_installed(cloud_id=site.cloud_id, installation_id="i-1")
-    setup.record_forge_uninstalled(cloud_id=site.cloud_id)
+def test_it_waits_again_and_warns_when_the_app_is_uninstalled(as_user, alice, confluence_connection, consented_site):
+    steps.record_forge_installed(cloud_id=consented_site.cloud_id, installation_id="i-1")
+    steps.record_forge_uninstalled(cloud_id=consented_site.cloud_id)
     assert confluence_connection.tasks.get(kind="install_forge").state == "waiting"
     confluence_connection.refresh_from_db()
     assert confluence_connection.status == "attention"
@@ -79,7 +81,7 @@ def test_it_waits_again_and_warns_when_the_app_is_uninstalled(as_user, alice, co
 
 def test_it_knows_the_app_is_already_installed_in_a_site(sandbox, as_user, alice, acme, confluence_connection):
     wiki = sandbox.atlassian.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
-    setup.record_forge_installed(cloud_id=wiki.cloud_id, installation_id="i-1")
+    steps.record_forge_installed(cloud_id=wiki.cloud_id, installation_id="i-1")
     atlassian_consent(as_user(alice), confluence_connection)
     assert confluence_connection.tasks.get(kind="install_forge").state == "done"
 
@@ -128,16 +130,24 @@ def test_it_forbids_a_plain_member_to_select(as_user, bob, confluence_connection
 
 
 @pytest.fixture
-def content(sandbox, site):
+def content(sandbox, consented_site):
     a = sandbox.atlassian
-    eng = a.create_space(site.cloud_id, key="ENG", name="Engineering", emit=False)
-    a.create_space(site.cloud_id, key="OPS", name="Operations", emit=False)
-    home = a.create_page(site.cloud_id, space_key="ENG", title="Home", body="<p>hi</p>", emit=False)
-    guide = a.create_page(site.cloud_id, space_key="ENG", title="Guide", body="<p>g</p>", parent_id=home.id, emit=False)
-    a.create_page(
-        site.cloud_id, space_key="ENG", title="Draft", body="<p>d</p>", parent_id=guide.id, labels=["draft"], emit=False
+    eng = a.create_space(consented_site.cloud_id, key="ENG", name="Engineering", emit=False)
+    a.create_space(consented_site.cloud_id, key="OPS", name="Operations", emit=False)
+    home = a.create_page(consented_site.cloud_id, space_key="ENG", title="Home", body="<p>hi</p>", emit=False)
+    guide = a.create_page(
+        consented_site.cloud_id, space_key="ENG", title="Guide", body="<p>g</p>", parent_id=home.id, emit=False
     )
-    a.create_page(site.cloud_id, space_key="OPS", title="Runbook", body="<p>r</p>", emit=False)
+    a.create_page(
+        consented_site.cloud_id,
+        space_key="ENG",
+        title="Draft",
+        body="<p>d</p>",
+        parent_id=guide.id,
+        labels=["draft"],
+        emit=False,
+    )
+    a.create_page(consented_site.cloud_id, space_key="OPS", title="Runbook", body="<p>r</p>", emit=False)
     return {"eng": eng, "home": home, "guide": guide}
 
 
@@ -234,7 +244,7 @@ def test_it_forbids_a_plain_member_to_change_the_scope(as_user, bob, confluence_
 
 
 def test_it_activates_the_connection_when_every_step_is_done(as_user, alice, confluence_connection, content, repos):
-    setup.record_forge_installed(cloud_id=AtlassianSite.objects.get().cloud_id, installation_id="i-1")
+    steps.record_forge_installed(cloud_id=AtlassianSite.objects.get().cloud_id, installation_id="i-1")
     as_user(alice).get(reverse("github-link", args=["acme", confluence_connection.id]))
     as_user(alice).post(url("confluence-step-repository", confluence_connection), {"repository": repos[0].pk})
     response = as_user(alice).post(
@@ -249,8 +259,8 @@ def test_it_activates_the_connection_when_every_step_is_done(as_user, alice, con
 # Issue 18: where "Continue" goes, and step 4 before GitHub is linked ------------------------------------
 
 
-def test_continue_after_the_forge_app_goes_to_the_next_step(as_user, alice, confluence_connection, site):
-    setup.record_forge_installed(cloud_id=site.cloud_id, installation_id="forge-1")
+def test_continue_after_the_forge_app_goes_to_the_next_step(as_user, alice, confluence_connection, consented_site):
+    steps.record_forge_installed(cloud_id=consented_site.cloud_id, installation_id="forge-1")
     response = as_user(alice).get(url("confluence-step-forge", confluence_connection))
     assert response.context["continue_url"] == url("github-link", confluence_connection)
     assert f'href="{url("github-link", confluence_connection)}">Continue'.encode() in response.content

@@ -6,8 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from confluence.index import INDEX_PATH, parse_index
 from confluence.models import SyncRun, SyncState
+from confluence.sync.index import INDEX_PATH, parse_index
 from tests.confluence.sync_world import front_matter, sync_now, tree
 
 pytestmark = pytest.mark.django_db
@@ -156,9 +156,9 @@ def test_it_rebuilds_on_top_of_an_outside_push(world, connection):
 
 def test_it_rerenders_everything_after_a_converter_upgrade(world, connection, monkeypatch):
     sync_now(connection)
-    monkeypatch.setattr("confluence.sync.CONVERTER_VERSION", 999)
-    monkeypatch.setattr("confluence.writing.CONVERTER_VERSION", 999)
-    monkeypatch.setattr("confluence.reading.CONVERTER_VERSION", 999)
+    monkeypatch.setattr("confluence.sync.engine.CONVERTER_VERSION", 999)
+    monkeypatch.setattr("confluence.sync.render_files.CONVERTER_VERSION", 999)
+    monkeypatch.setattr("confluence.sync.reading.CONVERTER_VERSION", 999)
     run = sync_now(connection)
     index = parse_index(tree(world)[INDEX_PATH])
     assert {entry.converter_version for entry in index.pages.values()} == {999}

@@ -4,8 +4,8 @@ a reconciliation leaves the repository equal to a clean sync."""
 
 import pytest
 
-from confluence.index import INDEX_PATH, parse_index
 from confluence.models import SyncRun
+from confluence.sync.index import INDEX_PATH, parse_index
 from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from confluence.models import SyncRun
-from tests.confluence.sync_world import build_site, sync_now, tree
+from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db
 
@@ -15,16 +15,14 @@ LONG_BODY = "".join(
 )
 
 
-@pytest.fixture
-def world(sandbox):
-    site, pages = build_site(sandbox)
-    a = sandbox.atlassian
+@pytest.fixture(autouse=True)
+def other_and_long_pages(world):
+    """The default site, plus an ENG root page "Other" and a long page under Home."""
+    a, site, pages = world.atlassian, world.site, world.pages
     pages["other"] = a.create_page(site.cloud_id, space_key="ENG", title="Other", body="<p>Other.</p>", emit=False)
     pages["long"] = a.create_page(
         site.cloud_id, space_key="ENG", title="Long Read", body=LONG_BODY, parent_id=pages["home"].id, emit=False
     )
-    sandbox.site, sandbox.pages = site, pages
-    return sandbox
 
 
 def front_matter(content: bytes) -> dict:

@@ -3,8 +3,8 @@ keep them (issue 14, items 1 and 10)."""
 
 import pytest
 
-from confluence.index import INDEX_PATH, parse_index
 from confluence.models import SyncRun, WebhookEvent
+from confluence.sync.index import INDEX_PATH, parse_index
 from sandbox import demo
 from tests.confluence.sync_world import front_matter, sync_now, tree
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def world(sandbox):
+def release_world(sandbox):
     """OPS: Release process > Payments dashboard (label draft) > Rollback, Hotfix > Hotfix checklist."""
     a = sandbox.atlassian
     site = a.create_site(name="Acme Wiki", url="https://acme.atlassian.net")
@@ -48,40 +48,45 @@ def world(sandbox):
 
 
 @pytest.fixture
-def connection(world, acme, alice):
+def release_connection(release_world, acme, alice):
     """Release process with its descendants, pages labelled draft or obsolete left out."""
-    connection = demo.connect(
-        world, org=acme, user=alice, cloud_id=world.site.cloud_id, space_keys=["OPS"], repository="acme-inc/wiki"
+    release_connection = demo.connect(
+        release_world,
+        org=acme,
+        user=alice,
+        cloud_id=release_world.site.cloud_id,
+        space_keys=["OPS"],
+        repository="acme-inc/wiki",
     )
-    scope = connection.sync_scope
-    release = world.pages["release"]
+    scope = release_connection.sync_scope
+    release = release_world.pages["release"]
     scope.spaces = []
     scope.pages = [{"id": release.id, "title": release.title, "space_key": "OPS", "descendants": True}]
     scope.excluded_labels = ["draft", "obsolete"]
     scope.save()
-    return connection
+    return release_connection
 
 
-def page_files(world) -> dict[str, bytes]:
-    return {path: data for path, data in tree(world).items() if path.endswith(".md")}
+def page_files(release_world) -> dict[str, bytes]:
+    return {path: data for path, data in tree(release_world).items() if path.endswith(".md")}
 
 
-def test_it_keeps_pages_below_a_label_excluded_page_through_a_targeted_run(world, connection):
-    first = sync_now(connection)
-    synced = set(page_files(world))
-    world.atlassian.update_page(world.pages["hotfix"].id, body="<p>Edited.</p>", emit=False)
+def test_it_keeps_pages_below_a_label_excluded_page_through_a_targeted_run(release_world, release_connection):
+    first = sync_now(release_connection)
+    synced = set(page_files(release_world))
+    release_world.atlassian.update_page(release_world.pages["hotfix"].id, body="<p>Edited.</p>", emit=False)
 
-    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["hotfix"].id])
+    run = sync_now(release_connection, trigger=SyncRun.Trigger.FORGE, page_ids=[release_world.pages["hotfix"].id])
 
     assert first.counts["added"] == 4
     assert run.status == "succeeded", run.error
     assert run.counts["removed"] == 0
-    assert set(page_files(world)) == synced
+    assert set(page_files(release_world)) == synced
 
 
-def test_it_places_a_child_of_an_excluded_page_under_its_nearest_synced_ancestor(world, connection):
-    sync_now(connection)
-    files = page_files(world)
+def test_it_places_a_child_of_an_excluded_page_under_its_nearest_synced_ancestor(release_world, release_connection):
+    sync_now(release_connection)
+    files = page_files(release_world)
     assert set(files) == {
         "confluence/OPS/release-process.md",
         "confluence/OPS/release-process/rollback.md",
@@ -90,92 +95,94 @@ def test_it_places_a_child_of_an_excluded_page_under_its_nearest_synced_ancestor
     }
 
 
-def test_it_writes_the_real_confluence_ancestors_in_front_matter(world, connection):
-    sync_now(connection)
-    files = page_files(world)
+def test_it_writes_the_real_confluence_ancestors_in_front_matter(release_world, release_connection):
+    sync_now(release_connection)
+    files = page_files(release_world)
     rollback = front_matter(files["confluence/OPS/release-process/rollback.md"])
     release = front_matter(files["confluence/OPS/release-process.md"])
     assert rollback["ancestors"] == ["Handbook", "Release process", "Payments dashboard"]
-    assert rollback["parent_id"] == world.pages["dashboard"].id
+    assert rollback["parent_id"] == release_world.pages["dashboard"].id
     assert release["ancestors"] == ["Handbook"]
 
 
-def test_it_follows_a_rename_of_an_excluded_ancestor(world, connection):
-    sync_now(connection)
-    world.atlassian.rename_page(world.pages["dashboard"].id, "Payments board", emit=False)
+def test_it_follows_a_rename_of_an_excluded_ancestor(release_world, release_connection):
+    sync_now(release_connection)
+    release_world.atlassian.rename_page(release_world.pages["dashboard"].id, "Payments board", emit=False)
 
-    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["dashboard"].id])
+    run = sync_now(release_connection, trigger=SyncRun.Trigger.FORGE, page_ids=[release_world.pages["dashboard"].id])
 
-    rollback = front_matter(page_files(world)["confluence/OPS/release-process/rollback.md"])
+    rollback = front_matter(page_files(release_world)["confluence/OPS/release-process/rollback.md"])
     assert run.status == "succeeded", run.error
     assert rollback["ancestors"] == ["Handbook", "Release process", "Payments board"]
     assert run.counts["removed"] == 0
 
 
-def test_it_adds_a_page_created_below_an_excluded_page_in_a_targeted_run(world, connection):
-    sync_now(connection)
-    created = world.atlassian.create_page(
-        world.site.cloud_id,
+def test_it_adds_a_page_created_below_an_excluded_page_in_a_targeted_run(release_world, release_connection):
+    sync_now(release_connection)
+    created = release_world.atlassian.create_page(
+        release_world.site.cloud_id,
         space_key="OPS",
         title="Canary",
-        parent_id=world.pages["dashboard"].id,
+        parent_id=release_world.pages["dashboard"].id,
         body="<p>New.</p>",
         emit=False,
     )
 
-    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[created.id])
+    run = sync_now(release_connection, trigger=SyncRun.Trigger.FORGE, page_ids=[created.id])
 
-    canary = front_matter(page_files(world)["confluence/OPS/release-process/canary.md"])
+    canary = front_matter(page_files(release_world)["confluence/OPS/release-process/canary.md"])
     assert run.counts["added"] == 1 and run.counts["removed"] == 0
     assert canary["ancestors"] == ["Handbook", "Release process", "Payments dashboard"]
 
 
-def test_it_keeps_what_the_index_knows_of_pages_it_does_not_sync(world, connection):
-    sync_now(connection)
-    index = parse_index(tree(world)[INDEX_PATH])
-    assert set(index.unsynced) == {world.pages["handbook"].id, world.pages["dashboard"].id}
-    assert index.unsynced[world.pages["dashboard"].id].title == "Payments dashboard"
+def test_it_keeps_what_the_index_knows_of_pages_it_does_not_sync(release_world, release_connection):
+    sync_now(release_connection)
+    index = parse_index(tree(release_world)[INDEX_PATH])
+    assert set(index.unsynced) == {release_world.pages["handbook"].id, release_world.pages["dashboard"].id}
+    assert index.unsynced[release_world.pages["dashboard"].id].title == "Payments dashboard"
 
 
-def test_it_matches_a_full_sync_after_targeted_runs(world, connection):
-    sync_now(connection)
+def test_it_matches_a_full_sync_after_targeted_runs(release_world, release_connection):
+    sync_now(release_connection)
     for key in ("hotfix", "rollback", "checklist"):
-        world.atlassian.update_page(world.pages[key].id, body=f"<p>{key} edited.</p>", emit=False)
-        sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages[key].id])
-    after_events = tree(world)
+        release_world.atlassian.update_page(release_world.pages[key].id, body=f"<p>{key} edited.</p>", emit=False)
+        sync_now(release_connection, trigger=SyncRun.Trigger.FORGE, page_ids=[release_world.pages[key].id])
+    after_events = tree(release_world)
 
-    full = sync_now(connection, full=True)
+    full = sync_now(release_connection, full=True)
 
     assert full.commit_sha == ""
-    assert tree(world) == after_events
+    assert tree(release_world) == after_events
 
 
-def test_it_keeps_archived_pages_in_the_ancestry_of_their_children(world, connection):
-    sync_now(connection)
-    world.atlassian.archive_page(world.pages["rollback"].id, emit=False)
+def test_it_keeps_archived_pages_in_the_ancestry_of_their_children(release_world, release_connection):
+    sync_now(release_connection)
+    release_world.atlassian.archive_page(release_world.pages["rollback"].id, emit=False)
 
-    targeted = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["rollback"].id])
-    after_event = tree(world)
-    full = sync_now(connection, full=True)
+    targeted = sync_now(
+        release_connection, trigger=SyncRun.Trigger.FORGE, page_ids=[release_world.pages["rollback"].id]
+    )
+    after_event = tree(release_world)
+    full = sync_now(release_connection, full=True)
 
-    hotfix = front_matter(page_files(world)["confluence/OPS/release-process/hotfix.md"])
+    hotfix = front_matter(page_files(release_world)["confluence/OPS/release-process/hotfix.md"])
     assert targeted.counts["removed"] == 1 and targeted.counts["moved"] == 2
     assert hotfix["ancestors"] == ["Handbook", "Release process", "Payments dashboard", "Rollback"]
-    assert full.commit_sha == "" and tree(world) == after_event
+    assert full.commit_sha == "" and tree(release_world) == after_event
 
 
-def test_it_follows_the_forge_event_of_an_unsynced_ancestor_trashed(world, connection, applied):
+def test_it_follows_the_forge_event_of_an_unsynced_ancestor_trashed(release_world, release_connection, applied):
     """Handbook is synced nowhere, yet its trashing changes the ancestry of every page below it."""
-    sync_now(connection)
-    applied(lambda: world.atlassian.install_forge_app(world.site.cloud_id))
+    sync_now(release_connection)
+    applied(lambda: release_world.atlassian.install_forge_app(release_world.site.cloud_id))
 
-    applied(lambda: world.atlassian.trash_page(world.pages["handbook"].id))
+    applied(lambda: release_world.atlassian.trash_page(release_world.pages["handbook"].id))
 
     event = WebhookEvent.objects.get(event_type="avi:confluence:trashed:page")
     assert event.status == WebhookEvent.Status.PROCESSED, event.detail
-    release = front_matter(page_files(world)["confluence/OPS/release-process.md"])
+    release = front_matter(page_files(release_world)["confluence/OPS/release-process.md"])
     assert release["ancestors"] == []
-    assert front_matter(page_files(world)["confluence/OPS/release-process/rollback.md"])["ancestors"] == [
+    assert front_matter(page_files(release_world)["confluence/OPS/release-process/rollback.md"])["ancestors"] == [
         "Release process",
         "Payments dashboard",
     ]

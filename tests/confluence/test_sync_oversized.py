@@ -7,8 +7,8 @@ import subprocess
 import pytest
 from django.urls import reverse
 
-from confluence import writing
 from confluence.models import SyncRun
+from confluence.sync import attachments
 from connectors.models import Connection
 from sandbox.github import tree_api
 from tests.confluence.sync_world import front_matter, sync_now, tree
@@ -144,7 +144,7 @@ def test_it_drops_the_warning_of_a_page_that_left_the_repository(world, connecti
 
 
 def test_it_warns_about_attachments_too_large_to_copy(world, connection, monkeypatch):
-    monkeypatch.setattr(writing, "MAX_ATTACHMENT_BYTES", 10)
+    monkeypatch.setattr(attachments, "MAX_ATTACHMENT_BYTES", 10)
     run = sync_now(connection)
     assert run.status == "succeeded", run.error
     assert not any("_attachments" in path for path in tree(world))

@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from confluence import sync
-from confluence.index import INDEX_PATH
 from confluence.models import SyncRun, SyncState, SyncTarget
+from confluence.sync import engine
+from confluence.sync.index import INDEX_PATH
 from github_sync.commit import git_blob_sha
 from github_sync.models import Repository
 from tests.confluence.sync_world import sync_now, tree
@@ -41,14 +41,14 @@ def test_it_writes_nothing_when_its_repository_changes_during_the_run(world, con
     other = Repository.objects.create(
         installation=connection.sync_target.repository.installation, full_name="acme-inc/other", github_id=99
     )
-    message = sync.commit_message
+    message = engine.commit_message
 
     def move_target_then_describe(changes):
         # Staff move the connection to another repository while this run renders.
         SyncTarget.objects.filter(connection=connection).update(repository=other)
         return message(changes)
 
-    monkeypatch.setattr(sync, "commit_message", move_target_then_describe)
+    monkeypatch.setattr(engine, "commit_message", move_target_then_describe)
 
     run = sync_now(connection)
 

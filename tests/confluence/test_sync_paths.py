@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from confluence.layout import is_safe
-from tests.confluence.sync_world import build_site, sync_now
+from confluence.sync.safe_names import is_safe
+from tests.confluence.sync_world import sync_now
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +29,16 @@ ODD_TITLES = [
 ]
 
 
-@pytest.fixture
-def world(sandbox):
-    site, pages = build_site(sandbox)
-    a = sandbox.atlassian
+@pytest.fixture(autouse=True)
+def odd_title_pages(world):
+    """The default site, plus ENG pages with titles no file system takes as they are, and an OPS home page."""
+    a, site, pages = world.atlassian, world.site, world.pages
     home = pages["home"].id
     pages["odd"] = [
         a.create_page(site.cloud_id, space_key="ENG", title=title, body=f"<p>{n}</p>", parent_id=home, emit=False)
         for n, title in enumerate(ODD_TITLES)
     ]
     pages["ops_home"] = a.create_page(site.cloud_id, space_key="OPS", title="Home", body="<p>OPS home.</p>", emit=False)
-    sandbox.site, sandbox.pages = site, pages
-    return sandbox
 
 
 def index_paths(world) -> dict[str, str]:

@@ -4,8 +4,8 @@ and restrictions are read in bulk."""
 
 import pytest
 
-from confluence.index import INDEX_PATH, SCOPE_PATH
 from confluence.models import SyncRun, SyncState
+from confluence.sync.index import INDEX_PATH, SCOPE_PATH
 from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db

@@ -5,20 +5,17 @@ import pytest
 from confluence.models import SyncRun
 from github_sync import search
 from github_sync.models import ApiKey, IngestRun
-from tests.confluence.sync_world import build_site, sync_now
+from tests.confluence.sync_world import sync_now
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def world(sandbox):
-    """ENG: Home > Deploy Guide, plus Archive (a root page outside the scope's page tree)."""
-    site, pages = build_site(sandbox)
-    pages["archive"] = sandbox.atlassian.create_page(
-        site.cloud_id, space_key="ENG", title="Archive", body="<p>Old.</p>", emit=False
+@pytest.fixture(autouse=True)
+def archive_page(world):
+    """The default site, plus Archive: an ENG root page outside the scope's page tree."""
+    world.pages["archive"] = world.atlassian.create_page(
+        world.site.cloud_id, space_key="ENG", title="Archive", body="<p>Old.</p>", emit=False
     )
-    sandbox.site, sandbox.pages = site, pages
-    return sandbox
 
 
 def paths(world) -> set[str]:

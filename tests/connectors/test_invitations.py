@@ -16,8 +16,8 @@ from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
+from connectors.invitation_views import INVITATION_SESSION_KEY
 from connectors.models import Invitation
-from connectors.views import INVITATION_SESSION_KEY
 from tests.conftest import make_user
 
 pytestmark = pytest.mark.django_db

@@ -11,7 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import RequestFactory
 
-from confluence.linking import capture_grant
+from confluence.setup.linking import capture_grant
 from connectors import socialaccount
 from github_sync.linking import capture_identity
 

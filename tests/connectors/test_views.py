@@ -4,7 +4,7 @@ import pytest
 from allauth.account.models import EmailAddress
 from django.urls import reverse
 
-from connectors.models import Connection, Invitation, Membership, Organization
+from connectors.models import Connection, Invitation, Membership, Organization, SetupTask
 
 pytestmark = pytest.mark.django_db
 
@@ -187,3 +187,56 @@ def test_the_empty_states_confluence_button_preselects_confluence(as_user, alice
     link = re.search(r'href="([^"]+)">Add a Confluence connection', page).group(1)
     form = client.get(link).content.decode()
     assert re.search(r'<input[^>]*value="confluence"[^>]*checked', form)
+
+
+def cards_url(org):
+    return reverse("connectors-cards", args=[org.slug])
+
+
+def test_the_page_polls_its_cards_as_one_fragment(as_user, alice, acme, confluence_connection):
+    Connection.create_with_tasks(org=acme, kind="confluence", name="Second wiki", created_by=alice)
+    body = as_user(alice).get(connectors_url(acme)).content.decode()
+    assert re.findall(r'data-live="([^"]*)"', body) == [cards_url(acme)]
+    fragment = as_user(alice).get(cards_url(acme)).content.decode()
+    assert fragment.strip().startswith('<div class="cards"') and f'data-live="{cards_url(acme)}"' in fragment
+    assert fragment.count('<article class="card"') == 2 and "Second wiki" in fragment
+
+
+def test_the_cards_fragment_reads_every_card_in_one_pass(as_user, alice, acme, confluence_connection):
+    from django.db import connection as db
+    from django.test.utils import CaptureQueriesContext
+
+    client = as_user(alice)
+    client.get(cards_url(acme))  # the session and the membership are read the same way every time
+    with CaptureQueriesContext(db) as one_card:
+        client.get(cards_url(acme))
+    for n in range(3):
+        Connection.create_with_tasks(org=acme, kind="confluence", name=f"Wiki {n}", created_by=alice)
+    with CaptureQueriesContext(db) as four_cards:
+        body = client.get(cards_url(acme)).content.decode()
+    assert body.count('<article class="card"') == 4
+    assert len(four_cards) == len(one_card)
+
+
+def test_the_cards_fragment_is_hidden_from_non_members(as_user, charlie, acme, confluence_connection):
+    assert as_user(charlie).get(cards_url(acme)).status_code == 404
+
+
+def test_every_kind_leads_on_to_its_first_step_not_done(rf, alice, confluence_connection):
+    from connectors.setup_views import next_step_url, remember_setup_step
+
+    connection = confluence_connection
+    assert next_step_url(connection) == reverse("confluence-step-atlassian", args=["acme", connection.id])
+    connection.tasks.get(kind="link_atlassian").mark(SetupTask.State.DONE)
+    assert next_step_url(connection) == reverse("confluence-step-forge", args=["acme", connection.id])
+    for task in connection.tasks.all():
+        task.mark(SetupTask.State.DONE)
+    assert next_step_url(connection) == reverse("connectors", args=["acme"])
+
+    request = rf.get("/orgs/acme/somewhere/")
+    request.session = {}
+    remember_setup_step(request, connection, "link_atlassian")
+    assert request.session == {
+        "setup_step_url": "/orgs/acme/somewhere/",
+        "setup_step_title": f"Link your Atlassian account · {connection.name}",
+    }

@@ -7,8 +7,9 @@ import subprocess
 
 import pytest
 
-from github_sync.client import InputTooLarge, InstallationClient
+from github_sync.client import InstallationClient
 from github_sync.commit import FileChanges, commit_files
+from github_sync.errors import InputTooLarge
 from sandbox.github import tree_api
 
 pytestmark = pytest.mark.django_db

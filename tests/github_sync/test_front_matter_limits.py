@@ -15,8 +15,8 @@ from django.urls import reverse
 
 from confluence.convert import PageMeta, render_front_matter
 from github_sync import search
+from github_sync.front_matter import FrontMatterLimits, read_front_matter
 from github_sync.models import Document, IngestRun
-from github_sync.sections import FrontMatterLimits, read_front_matter
 
 pytestmark = pytest.mark.django_db
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 from django.utils.module_loading import import_string
 from django_q.models import Schedule
@@ -13,6 +14,8 @@ from github_sync import tasks
 from github_sync.models import IngestRun, Repository, WebhookDelivery
 
 pytestmark = pytest.mark.django_db
+
+LOST_AFTER = timedelta(seconds=settings.TASK_LOST_AFTER_SECONDS)
 
 Status = IngestRun.Status
 OLD = timedelta(days=400)  # past every retention setting's default
@@ -23,7 +26,7 @@ RECENT = timedelta(days=1)
 def started(monkeypatch):
     """The ids whose django-q2 task was sent (instead of running them)."""
     ids = []
-    monkeypatch.setattr(tasks, "start", lambda run: ids.append(run.id))
+    monkeypatch.setattr(tasks, "send", ids.append)
     return ids
 
 
@@ -54,7 +57,7 @@ def test_the_sweep_resends_an_ingestion_the_broker_lost(repository, started):
     run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
     assert tasks.sweep() == {"stale_ingests": 0}  # just queued: its task is on its way
 
-    IngestRun.objects.filter(id=run.id).update(created_at=timezone.now() - tasks.LOST_AFTER - timedelta(seconds=1))
+    IngestRun.objects.filter(id=run.id).update(created_at=timezone.now() - LOST_AFTER - timedelta(seconds=1))
 
     assert tasks.sweep() == {"stale_ingests": 1} and started[-1] == run.id
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from github_sync.file_types import skip_reason
-from github_sync.sections import parse_document, parse_front_matter, split_lines, split_markdown, split_rst
+from github_sync.front_matter import parse_front_matter
+from github_sync.sections import parse_document, split_lines, split_markdown, split_rst
 
 
 def outline(sections):

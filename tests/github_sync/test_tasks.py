@@ -1,17 +1,20 @@
-"""enqueue_ingest / run_ingest / requeue_stale_ingests: one queued run per repository, one running at a time."""
+"""enqueue_ingest, run_ingest and the sweeper: one queued run per repository, one running at a time."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from github_sync import tasks
+from github_sync import ingest, tasks
 from github_sync.models import IngestRun
 
 pytestmark = pytest.mark.django_db
+
+LOST_AFTER = timedelta(seconds=settings.TASK_LOST_AFTER_SECONDS)
 
 QUEUED, RUNNING = IngestRun.Status.QUEUED, IngestRun.Status.RUNNING
 
@@ -20,7 +23,7 @@ QUEUED, RUNNING = IngestRun.Status.QUEUED, IngestRun.Status.RUNNING
 def started(monkeypatch):
     """The ids whose django-q2 task was enqueued (instead of running them)."""
     ids = []
-    monkeypatch.setattr(tasks, "start", lambda run: ids.append(run.id))
+    monkeypatch.setattr(tasks, "send", ids.append)
     return ids
 
 
@@ -50,7 +53,7 @@ def test_the_branch_tip_is_never_replaced_by_an_older_commit(repository, started
 
 def test_a_request_during_a_run_queues_a_new_run(repository, started):
     running = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
-    IngestRun.objects.filter(id=running.id).update(status=RUNNING, lease_until=timezone.now() + tasks.LEASE)
+    IngestRun.objects.filter(id=running.id).update(status=RUNNING, lease_until=timezone.now() + ingest.LEASE)
 
     queued = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
 
@@ -59,7 +62,7 @@ def test_a_request_during_a_run_queues_a_new_run(repository, started):
 
 def test_only_one_run_per_repository_runs_at_a_time(repository, started, monkeypatch):
     running = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
-    IngestRun.objects.filter(id=running.id).update(status=RUNNING, lease_until=timezone.now() + tasks.LEASE)
+    IngestRun.objects.filter(id=running.id).update(status=RUNNING, lease_until=timezone.now() + ingest.LEASE)
     queued = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
 
     tasks.run_ingest(queued.id)
@@ -92,7 +95,7 @@ def test_a_stale_run_goes_back_to_the_queue(repository, started):
     run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
     IngestRun.objects.filter(id=run.id).update(status=RUNNING, lease_until=timezone.now() - timedelta(seconds=1))
 
-    assert tasks.requeue_stale_ingests() == 1
+    assert tasks.recover_stale() == 1
 
     run.refresh_from_db()
     assert run.status == QUEUED and "Requeued" in run.error
@@ -105,7 +108,7 @@ def test_a_stale_run_gives_way_to_a_newer_queued_one(repository, started):
     newer = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
     IngestRun.objects.filter(id=newer.id).update(created_at=timezone.now() - timedelta(hours=1))
 
-    tasks.requeue_stale_ingests()
+    tasks.sweep()
 
     assert IngestRun.objects.get(id=run.id).status == IngestRun.Status.FAILED
     assert started[-1] == newer.id
@@ -113,7 +116,7 @@ def test_a_stale_run_gives_way_to_a_newer_queued_one(repository, started):
 
 def test_a_fresh_queued_run_is_left_alone(repository, started):
     tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
-    assert tasks.requeue_stale_ingests() == 0
+    assert tasks.sweep() == {"stale_ingests": 0}
 
 
 def test_staff_reingest_from_the_admin(client, django_user_model, repository, started):
@@ -141,11 +144,11 @@ def test_a_rate_limited_run_waits_and_resumes_where_it_stopped(push, repository,
     assert run.status == QUEUED and run.lease_until > timezone.now()
     assert "Trying again after" in run.error
     assert repository.documents.count() == 1
-    assert tasks.requeue_stale_ingests() == 0  # still waiting
+    assert tasks.sweep() == {"stale_ingests": 0}  # still waiting
 
     github.rate_limit = 5000
     IngestRun.objects.filter(id=run.id).update(lease_until=timezone.now() - timedelta(seconds=1))
-    tasks.requeue_stale_ingests()  # tasks run inline in the suite
+    tasks.sweep()  # tasks run inline in the suite
 
     run.refresh_from_db()
     assert run.status == IngestRun.Status.SUCCEEDED
@@ -156,19 +159,19 @@ def test_a_broker_outage_leaves_the_run_queued(repository, monkeypatch, django_c
     def broker_down(*args, **kwargs):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr(tasks, "async_task", broker_down)
+    monkeypatch.setattr("connectors.queue.async_task", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
     run.refresh_from_db()
     assert run.status == QUEUED
-    IngestRun.objects.filter(id=run.id).update(created_at=timezone.now() - tasks.LOST_AFTER - timedelta(seconds=1))
+    IngestRun.objects.filter(id=run.id).update(created_at=timezone.now() - LOST_AFTER - timedelta(seconds=1))
     sent = []
-    monkeypatch.setattr(tasks, "async_task", lambda *args, **kwargs: sent.append(args))
-    assert tasks.requeue_stale_ingests() == 1 and sent
+    monkeypatch.setattr("connectors.queue.async_task", lambda *args, **kwargs: sent.append(args))
+    assert tasks.resend_lost() == 1 and sent
 
 
 def test_a_retry_wait_extends_the_lease_past_the_wait(repository):
     run = IngestRun.objects.create(repository=repository, trigger="push", status=RUNNING)
-    tasks.extend_lease(run, 120)
+    ingest.extend_lease(run, 120)
     run.refresh_from_db()
-    assert run.lease_until > timezone.now() + tasks.LEASE + timedelta(seconds=100)
+    assert run.lease_until > timezone.now() + ingest.LEASE + timedelta(seconds=100)

@@ -12,78 +12,78 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def connection(acme, alice, repository):
-    connection = Connection.create_with_tasks(org=acme, kind="github", created_by=alice)
-    connection.tasks.get(kind="link_github").mark("done", by=alice)
-    return connection
+def linked_connection(acme, alice, repository):
+    linked_connection = Connection.create_with_tasks(org=acme, kind="github", created_by=alice)
+    linked_connection.tasks.get(kind="link_github").mark("done", by=alice)
+    return linked_connection
 
 
-def step_url(connection):
-    return reverse("github-repositories", args=[connection.org.slug, connection.id])
+def step_url(linked_connection):
+    return reverse("github-repositories", args=[linked_connection.org.slug, linked_connection.id])
 
 
-def test_the_setup_page_links_to_the_step(as_user, alice, connection):
-    body = as_user(alice).get(reverse("connection-setup", args=["acme", connection.id])).content.decode()
-    assert step_url(connection) in body
+def test_the_setup_page_links_to_the_step(as_user, alice, linked_connection):
+    body = as_user(alice).get(reverse("connection-setup", args=["acme", linked_connection.id])).content.decode()
+    assert step_url(linked_connection) in body
 
 
-def test_it_lists_the_repositories_the_app_reaches(as_user, alice, connection):
-    body = as_user(alice).get(step_url(connection)).content.decode()
+def test_it_lists_the_repositories_the_app_reaches(as_user, alice, linked_connection):
+    body = as_user(alice).get(step_url(linked_connection)).content.decode()
     assert "acme-gh/docs" in body and "acme-gh/site" in body
 
 
 def test_it_saves_the_choice_and_starts_ingesting(
-    as_user, carol, connection, repository, github, django_capture_on_commit_callbacks
+    as_user, carol, linked_connection, repository, github, django_capture_on_commit_callbacks
 ):
     github.push_outside_commit("acme-gh", "docs", files={"a.md": "# A"}, message="init")
     with django_capture_on_commit_callbacks(execute=True):
-        response = as_user(carol).post(step_url(connection), {"repository": [repository.id]})
+        response = as_user(carol).post(step_url(linked_connection), {"repository": [repository.id]})
 
     assert response.status_code == 302
     assert list(Source.objects.values_list("repository", flat=True)) == [repository.id]
-    task = connection.tasks.get(kind="select_repositories")
+    task = linked_connection.tasks.get(kind="select_repositories")
     assert (task.state, task.detail, task.completed_by) == ("done", "1 repository chosen", carol)
-    connection.refresh_from_db()
-    assert connection.status == Connection.Status.ACTIVE
+    linked_connection.refresh_from_db()
+    assert linked_connection.status == Connection.Status.ACTIVE
     run = IngestRun.objects.get()
     assert (run.trigger, run.status) == ("connected", "succeeded")  # tasks run inline in the suite
     assert Document.objects.get().path == "a.md"
 
 
 def test_it_forgets_documents_of_a_repository_nobody_uses_any_more(
-    as_user, alice, connection, repository, push, ingest_now
+    as_user, alice, linked_connection, repository, push, ingest_now
 ):
-    Source.connect(connection, repository)
+    Source.connect(linked_connection, repository)
     ingest_now(push({"a.md": "# A"}))
     site = Repository.objects.get(full_name="acme-gh/site")
 
-    as_user(alice).post(step_url(connection), {"repository": [site.id]})
+    as_user(alice).post(step_url(linked_connection), {"repository": [site.id]})
 
-    assert list(connection.sources.values_list("repository", flat=True)) == [site.id]
+    assert list(linked_connection.sources.values_list("repository", flat=True)) == [site.id]
     assert not Document.objects.filter(repository=repository).exists()
 
 
-def test_it_requires_a_choice(as_user, alice, connection):
-    response = as_user(alice).post(step_url(connection), {}, follow=True)
+def test_it_requires_a_choice(as_user, alice, linked_connection):
+    response = as_user(alice).post(step_url(linked_connection), {}, follow=True)
     assert "Choose at least one repository" in response.content.decode()
-    assert connection.tasks.get(kind="select_repositories").state == "pending"
+    assert linked_connection.tasks.get(kind="select_repositories").state == "pending"
 
 
-def test_it_ignores_repositories_of_other_organizations(as_user, charlie, globex, alice, connection, repository):
+def test_it_ignores_repositories_of_other_organizations(as_user, charlie, globex, alice, linked_connection, repository):
     other = Connection.create_with_tasks(org=globex, kind="github", created_by=charlie)
     response = as_user(charlie).post(step_url(other), {"repository": [repository.id]}, follow=True)
     assert "Choose at least one repository" in response.content.decode()
     assert not Source.objects.exists()
 
 
-def test_the_step_is_for_admins_only(as_user, bob, charlie, connection):
-    assert as_user(bob).get(step_url(connection)).status_code == 403
-    assert as_user(charlie).get(step_url(connection)).status_code == 404
+def test_the_step_is_for_admins_only(as_user, bob, charlie, linked_connection):
+    assert as_user(bob).get(step_url(linked_connection)).status_code == 403
+    assert as_user(charlie).get(step_url(linked_connection)).status_code == 404
 
 
 def test_it_says_when_no_repository_is_reachable(as_user, alice, acme):
-    connection = Connection.create_with_tasks(org=acme, kind="github", created_by=alice)
-    body = as_user(alice).get(step_url(connection)).content.decode()
+    linked_connection = Connection.create_with_tasks(org=acme, kind="github", created_by=alice)
+    body = as_user(alice).get(step_url(linked_connection)).content.decode()
     assert "No repository is reachable yet" in body
 
 

@@ -15,14 +15,14 @@ BASE = "http://testserver/sandbox/atlassian"
 
 
 @pytest.fixture
-def site(sim):
-    return sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
+def forge_site(atlassian_sim):
+    return atlassian_sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
 
 
 @pytest.fixture
-def delivered(sim):
+def delivered(atlassian_sim):
     captured = []
-    sim.deliver = lambda url, body, headers: captured.append((url, json.loads(body), headers)) or 200
+    atlassian_sim.deliver = lambda url, body, headers: captured.append((url, json.loads(body), headers)) or 200
     return captured
 
 
@@ -41,26 +41,26 @@ def verify(token):
     )
 
 
-def test_it_signs_tokens_that_verify_against_the_jwks(sim, site):
-    installation_id = sim.install_forge_app(site.cloud_id)
-    claims = verify(sim.sign_invocation_token(site.cloud_id))
+def test_it_signs_tokens_that_verify_against_the_jwks(atlassian_sim, forge_site):
+    installation_id = atlassian_sim.install_forge_app(forge_site.cloud_id)
+    claims = verify(atlassian_sim.sign_invocation_token(forge_site.cloud_id))
     assert claims["app"]["installationId"] == installation_id
-    assert claims["app"]["apiBaseUrl"] == f"{BASE}/api/ex/confluence/{site.cloud_id}"
+    assert claims["app"]["apiBaseUrl"] == f"{BASE}/api/ex/confluence/{forge_site.cloud_id}"
     assert claims["app"]["id"] == credentials.FORGE_APP_ID
     assert 20 <= claims["exp"] - claims["iat"] <= 30
-    assert jwt.get_unverified_header(sim.sign_invocation_token(site.cloud_id))["kid"].startswith(
+    assert jwt.get_unverified_header(atlassian_sim.sign_invocation_token(forge_site.cloud_id))["kid"].startswith(
         "forge/invocation-token/"
     )
 
 
-def test_it_keeps_old_keys_in_the_jwks_after_rotation(sim, site):
-    old_token = sim.sign_invocation_token(site.cloud_id)
-    sim.rotate_forge_key()
-    new_token = sim.sign_invocation_token(site.cloud_id)
+def test_it_keeps_old_keys_in_the_jwks_after_rotation(atlassian_sim, forge_site):
+    old_token = atlassian_sim.sign_invocation_token(forge_site.cloud_id)
+    atlassian_sim.rotate_forge_key()
+    new_token = atlassian_sim.sign_invocation_token(forge_site.cloud_id)
     assert jwt.get_unverified_header(old_token)["kid"] != jwt.get_unverified_header(new_token)["kid"]
     assert verify(old_token) and verify(new_token)
-    sim.rotate_forge_key(retire_old=True)
-    assert len(sim.forge_jwks()["keys"]) == 1
+    atlassian_sim.rotate_forge_key(retire_old=True)
+    assert len(atlassian_sim.forge_jwks()["keys"]) == 1
     with pytest.raises(LookupError):
         verify(new_token)
 
@@ -74,49 +74,49 @@ def test_it_keeps_old_keys_in_the_jwks_after_rotation(sim, site):
         ({"iss": "someone"}, jwt.InvalidIssuerError),
     ],
 )
-def test_it_forges_bad_tokens_on_request(sim, site, overrides, error):
+def test_it_forges_bad_tokens_on_request(atlassian_sim, forge_site, overrides, error):
     with pytest.raises(error):
-        verify(sim.sign_invocation_token(site.cloud_id, **overrides))
+        verify(atlassian_sim.sign_invocation_token(forge_site.cloud_id, **overrides))
 
 
-def test_it_signs_with_a_foreign_key_on_request(sim, site):
+def test_it_signs_with_a_foreign_key_on_request(atlassian_sim, forge_site):
     attacker = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     with pytest.raises(jwt.InvalidSignatureError):
-        verify(sim.sign_invocation_token(site.cloud_id, key=attacker))
+        verify(atlassian_sim.sign_invocation_token(forge_site.cloud_id, key=attacker))
 
 
-def test_it_delivers_lifecycle_events(sim, site, delivered):
-    installation_id = sim.install_forge_app(site.cloud_id)
+def test_it_delivers_lifecycle_events(atlassian_sim, forge_site, delivered):
+    installation_id = atlassian_sim.install_forge_app(forge_site.cloud_id)
     url, body, headers = delivered[0]
     assert url == "http://testserver/integrations/forge/events"
     assert body == {
         "eventType": "avi:forge:installed:app",
         "id": installation_id,
-        "installerAccountId": sim.default_user().account_id,
+        "installerAccountId": atlassian_sim.default_user().account_id,
         "app": {"id": credentials.FORGE_APP_ID, "version": "1"},
         "environment": {"id": body["environment"]["id"]},
-        "context": f"ari:cloud:confluence::site/{site.cloud_id}",
+        "context": f"ari:cloud:confluence::site/{forge_site.cloud_id}",
     }
     assert verify(headers["Authorization"].removeprefix("Bearer "))["app"]["installationId"] == installation_id
-    sim.uninstall_forge_app(site.cloud_id)
+    atlassian_sim.uninstall_forge_app(forge_site.cloud_id)
     assert delivered[-1][1]["eventType"] == "avi:forge:uninstalled:app"
 
 
-def test_it_delivers_nothing_before_installation(sim, site, delivered):
-    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+def test_it_delivers_nothing_before_installation(atlassian_sim, forge_site, delivered):
+    atlassian_sim.create_space(forge_site.cloud_id, key="ENG", name="Engineering")
     assert delivered == []
 
 
-def test_it_delivers_page_events_with_the_real_shape(sim, site, delivered):
-    sim.install_forge_app(site.cloud_id)
-    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
-    page = sim.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
-    sim.update_page(page.id, body="<p>y</p>")
-    sim.move_page(page.id, parent_id=sim.space_by_key(site.cloud_id, "ENG").homepage_id)
-    sim.trash_page(page.id)
-    sim.restore_page(page.id)
-    sim.trash_page(page.id, emit=False)
-    sim.purge_page(page.id)
+def test_it_delivers_page_events_with_the_real_shape(atlassian_sim, forge_site, delivered):
+    atlassian_sim.install_forge_app(forge_site.cloud_id)
+    atlassian_sim.create_space(forge_site.cloud_id, key="ENG", name="Engineering")
+    page = atlassian_sim.create_page(forge_site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
+    atlassian_sim.update_page(page.id, body="<p>y</p>")
+    atlassian_sim.move_page(page.id, parent_id=atlassian_sim.space_by_key(forge_site.cloud_id, "ENG").homepage_id)
+    atlassian_sim.trash_page(page.id)
+    atlassian_sim.restore_page(page.id)
+    atlassian_sim.trash_page(page.id, emit=False)
+    atlassian_sim.purge_page(page.id)
     types = [body["eventType"] for _, body, _ in delivered]
     assert types == [
         "avi:forge:installed:app",
@@ -141,8 +141,8 @@ def test_it_delivers_page_events_with_the_real_shape(sim, site, delivered):
         assert headers["x-forge-oauth-system"] and headers["Content-Type"] == "application/json"
 
 
-def test_it_accepts_the_system_token_on_the_api(sim, site, delivered):
-    sim.install_forge_app(site.cloud_id)
+def test_it_accepts_the_system_token_on_the_api(atlassian_sim, forge_site, delivered):
+    atlassian_sim.install_forge_app(forge_site.cloud_id)
     system_token = delivered[0][2]["x-forge-oauth-system"]
     api_base = verify(delivered[0][2]["Authorization"][7:])["app"]["apiBaseUrl"]
     response = requests.get(
@@ -151,38 +151,40 @@ def test_it_accepts_the_system_token_on_the_api(sim, site, delivered):
     assert response.status_code == 200
 
 
-def test_it_emits_space_updates(sim, site, delivered):
-    sim.install_forge_app(site.cloud_id)
-    sim.create_space(site.cloud_id, key="ENG", name="Engineering", emit=False)
-    sim.update_space(site.cloud_id, "ENG", name="Engineering & Ops")
+def test_it_emits_space_updates(atlassian_sim, forge_site, delivered):
+    atlassian_sim.install_forge_app(forge_site.cloud_id)
+    atlassian_sim.create_space(forge_site.cloud_id, key="ENG", name="Engineering", emit=False)
+    atlassian_sim.update_space(forge_site.cloud_id, "ENG", name="Engineering & Ops")
     assert delivered[-1][1]["eventType"] == "avi:confluence:updated:space:V2"
     assert delivered[-1][1]["space"]["name"] == "Engineering & Ops"
 
 
-def test_it_emits_space_deletion_without_page_events(sim, site, delivered):
-    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
-    sim.create_page(site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
-    sim.install_forge_app(site.cloud_id)
-    sim.delete_space(site.cloud_id, "ENG")
+def test_it_emits_space_deletion_without_page_events(atlassian_sim, forge_site, delivered):
+    atlassian_sim.create_space(forge_site.cloud_id, key="ENG", name="Engineering")
+    atlassian_sim.create_page(forge_site.cloud_id, space_key="ENG", title="Runbook", body="<p>x</p>")
+    atlassian_sim.install_forge_app(forge_site.cloud_id)
+    atlassian_sim.delete_space(forge_site.cloud_id, "ENG")
     assert [body["eventType"] for _, body, _ in delivered][1:] == ["avi:confluence:deleted:space:V2"]
-    assert sim.pages == {}
+    assert atlassian_sim.pages == {}
 
 
-def test_it_installs_from_its_install_page(sim, site, delivered):
+def test_it_installs_from_its_install_page(atlassian_sim, forge_site, delivered):
     page = requests.get(f"{BASE}/forge/install", timeout=5)
     assert "Acme Sandbox" in page.text
-    response = requests.post(f"{BASE}/forge/install", data={"site": site.cloud_id, "action": "install"}, timeout=5)
+    response = requests.post(
+        f"{BASE}/forge/install", data={"site": forge_site.cloud_id, "action": "install"}, timeout=5
+    )
     assert response.status_code == 200 and "Installed." in response.text
-    assert site.cloud_id in sim.installations
+    assert forge_site.cloud_id in atlassian_sim.installations
     assert delivered[0][1]["eventType"] == "avi:forge:installed:app"
 
 
-def test_it_defers_deliveries_when_asked(sim, site, delivered):
-    sim.install_forge_app(site.cloud_id)
-    sim.defer_deliveries = True
-    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
-    assert len(delivered) == 1 and len(sim.outbox) == 1
-    sim.defer_deliveries = False
-    assert sim.flush_outbox() == [200]
+def test_it_defers_deliveries_when_asked(atlassian_sim, forge_site, delivered):
+    atlassian_sim.install_forge_app(forge_site.cloud_id)
+    atlassian_sim.defer_deliveries = True
+    atlassian_sim.create_space(forge_site.cloud_id, key="ENG", name="Engineering")
+    assert len(delivered) == 1 and len(atlassian_sim.outbox) == 1
+    atlassian_sim.defer_deliveries = False
+    assert atlassian_sim.flush_outbox() == [200]
     assert delivered[-1][1]["eventType"] == "avi:confluence:created:space:V2"
-    assert sim.deliveries[-1]["status"] == 200
+    assert atlassian_sim.deliveries[-1]["status"] == 200

@@ -14,17 +14,17 @@ REAL = Path(__file__).resolve().parent.parent / "fixtures" / "atlassian" / "v1"
 
 
 @pytest.fixture
-def site(sim):
-    site = sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
-    sim.create_space(site.cloud_id, key="ENG", name="Engineering")
-    sim.create_space(site.cloud_id, key="OPS", name="Operations")
-    return site
+def site_with_spaces(atlassian_sim):
+    site_with_spaces = atlassian_sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
+    atlassian_sim.create_space(site_with_spaces.cloud_id, key="ENG", name="Engineering")
+    atlassian_sim.create_space(site_with_spaces.cloud_id, key="OPS", name="Operations")
+    return site_with_spaces
 
 
 @pytest.fixture
-def get(sim, site):
-    token = sim.connect()["access_token"]
-    root = f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki"
+def get(atlassian_sim, site_with_spaces):
+    token = atlassian_sim.connect()["access_token"]
+    root = f"{BASE}/api/ex/confluence/{site_with_spaces.cloud_id}/wiki"
 
     def get(path, allow_redirects=True, **params):
         return requests.get(
@@ -38,9 +38,9 @@ def get(sim, site):
     return get
 
 
-def add(sim, site, title, space="ENG", parent=None, **kwargs):
-    return sim.create_page(
-        site.cloud_id, space_key=space, title=title, body=f"<p>{title}</p>", parent_id=parent, **kwargs
+def add(atlassian_sim, site_with_spaces, title, space="ENG", parent=None, **kwargs):
+    return atlassian_sim.create_page(
+        site_with_spaces.cloud_id, space_key=space, title=title, body=f"<p>{title}</p>", parent_id=parent, **kwargs
     )
 
 
@@ -52,7 +52,7 @@ def keys_of(name):
     return set(real_response(name))
 
 
-def test_it_lists_spaces_like_the_real_api(sim, site, get):
+def test_it_lists_spaces_like_the_real_api(atlassian_sim, site_with_spaces, get):
     data = get("/rest/api/space").json()
     assert set(data) == keys_of("get-spaces.json")
     real = real_response("get-spaces.json")["results"][0]
@@ -62,9 +62,9 @@ def test_it_lists_spaces_like_the_real_api(sim, site, get):
     assert isinstance(data["results"][0]["id"], int)
 
 
-def test_it_lists_content_with_expansions(sim, site, get):
-    parent = add(sim, site, "Parent")
-    add(sim, site, "Child", parent=parent.id)
+def test_it_lists_content_with_expansions(atlassian_sim, site_with_spaces, get):
+    parent = add(atlassian_sim, site_with_spaces, "Parent")
+    add(atlassian_sim, site_with_spaces, "Child", parent=parent.id)
     data = get("/rest/api/content", spaceKey="ENG", expand="body.storage,version,ancestors", limit=50).json()
     assert set(data) == keys_of("get-contents.json")
     child = data["results"][-1]
@@ -81,9 +81,9 @@ def test_it_lists_content_with_expansions(sim, site, get):
     assert "body" not in child["_expandable"] and "space" in child["_expandable"]
 
 
-def test_it_pages_content_with_start_and_limit(sim, site, get):
+def test_it_pages_content_with_start_and_limit(atlassian_sim, site_with_spaces, get):
     for n in range(7):
-        add(sim, site, f"Page {n}")
+        add(atlassian_sim, site_with_spaces, f"Page {n}")
     first = get("/rest/api/content", spaceKey="ENG", limit=5).json()
     assert (first["start"], first["limit"], first["size"]) == (0, 5, 5)
     assert first["_links"]["next"].startswith("/rest/api/content?")
@@ -92,10 +92,10 @@ def test_it_pages_content_with_start_and_limit(sim, site, get):
     assert get("/rest/api/content", spaceKey="ENG", limit=500).json()["limit"] == 100
 
 
-def test_it_searches_with_cql(sim, site, get):
-    a = add(sim, site, "A", labels=["runbook"])
-    b = add(sim, site, "B", parent=a.id, labels=["runbook", "ops"])
-    add(sim, site, "C", space="OPS", labels=["runbook"])
+def test_it_searches_with_cql(atlassian_sim, site_with_spaces, get):
+    a = add(atlassian_sim, site_with_spaces, "A", labels=["runbook"])
+    b = add(atlassian_sim, site_with_spaces, "B", parent=a.id, labels=["runbook", "ops"])
+    add(atlassian_sim, site_with_spaces, "C", space="OPS", labels=["runbook"])
     cql = 'type = page AND space = "ENG" AND label = "runbook" ORDER BY id'
     data = get("/rest/api/content/search", cql=cql, expand="metadata.labels,version,ancestors").json()
     assert [r["id"] for r in data["results"]] == [a.id, b.id]
@@ -108,27 +108,27 @@ def test_it_searches_with_cql(sim, site, get):
     assert by_ids["size"] == 2
 
 
-def test_it_searches_by_last_modified(sim, site, get):
-    old = add(sim, site, "Old")
-    sim.clock.advance(hours=1)
-    watermark = sim.clock.iso()[:16].replace("T", " ")
-    sim.clock.advance(minutes=1)
-    new = add(sim, site, "New")
-    sim.update_page(old.id, body="<p>changed</p>")
+def test_it_searches_by_last_modified(atlassian_sim, site_with_spaces, get):
+    old = add(atlassian_sim, site_with_spaces, "Old")
+    atlassian_sim.clock.advance(hours=1)
+    watermark = atlassian_sim.clock.iso()[:16].replace("T", " ")
+    atlassian_sim.clock.advance(minutes=1)
+    new = add(atlassian_sim, site_with_spaces, "New")
+    atlassian_sim.update_page(old.id, body="<p>changed</p>")
     cql = f'type = page and lastmodified >= "{watermark}" order by lastmodified desc'
     data = get("/rest/api/content/search", cql=cql).json()
     assert [r["id"] for r in data["results"]] == [old.id, new.id]
 
 
-def test_it_skips_trashed_pages_in_search(sim, site, get):
-    page = add(sim, site, "Gone")
-    sim.trash_page(page.id)
+def test_it_skips_trashed_pages_in_search(atlassian_sim, site_with_spaces, get):
+    page = add(atlassian_sim, site_with_spaces, "Gone")
+    atlassian_sim.trash_page(page.id)
     assert get("/rest/api/content/search", cql=f"id = {page.id}").json()["results"] == []
 
 
-def test_it_follows_search_cursors(sim, site, get):
+def test_it_follows_search_cursors(atlassian_sim, site_with_spaces, get):
     for n in range(12):
-        add(sim, site, f"Page {n}")
+        add(atlassian_sim, site_with_spaces, f"Page {n}")
     seen, response = [], get("/rest/api/content/search", cql='space = "ENG"', limit=5)
     while True:
         seen += [r["id"] for r in response.json()["results"]]
@@ -138,7 +138,7 @@ def test_it_follows_search_cursors(sim, site, get):
         assert "cursor=" in next_link
         response = requests.get(
             response.json()["_links"]["base"].replace(
-                "https://acme-sandbox.atlassian.net/wiki", f"{BASE}/api/ex/confluence/{site.cloud_id}/wiki"
+                "https://acme-sandbox.atlassian.net/wiki", f"{BASE}/api/ex/confluence/{site_with_spaces.cloud_id}/wiki"
             )
             + next_link,
             headers=response.request.headers,
@@ -148,17 +148,19 @@ def test_it_follows_search_cursors(sim, site, get):
 
 
 @pytest.mark.parametrize("cql", ['text ~ "x"', "type = page OR space = ENG", "space = ", 'lastmodified > "soon"'])
-def test_it_rejects_cql_outside_the_subset(sim, site, get, cql):
+def test_it_rejects_cql_outside_the_subset(atlassian_sim, site_with_spaces, get, cql):
     response = get("/rest/api/content/search", cql=cql)
     assert response.status_code == 400
     assert response.json()["message"] == f"Could not parse cql : {cql}"
     assert response.json()["statusCode"] == 400
 
 
-def test_it_redirects_downloads_to_the_media_host(sim, site, get):
-    page = add(sim, site, "With file")
-    attachment = sim.add_attachment(page.id, filename="diagram.png", data=b"\x89PNG one", media_type="image/png")
-    sim.add_attachment(page.id, filename="diagram.png", data=b"\x89PNG two", media_type="image/png")
+def test_it_redirects_downloads_to_the_media_host(atlassian_sim, site_with_spaces, get):
+    page = add(atlassian_sim, site_with_spaces, "With file")
+    attachment = atlassian_sim.add_attachment(
+        page.id, filename="diagram.png", data=b"\x89PNG one", media_type="image/png"
+    )
+    atlassian_sim.add_attachment(page.id, filename="diagram.png", data=b"\x89PNG two", media_type="image/png")
     path = f"/rest/api/content/{page.id}/child/attachment/{attachment.id}/download"
     response = get(path, allow_redirects=False)
     assert response.status_code == 302
@@ -170,25 +172,25 @@ def test_it_redirects_downloads_to_the_media_host(sim, site, get):
     assert requests.get(location.replace("token=", "token=x"), timeout=5).status_code == 403
 
 
-def test_it_lists_attachments_in_v1(sim, site, get):
-    page = add(sim, site, "With file")
-    sim.add_attachment(page.id, filename="notes.txt", data=b"hi", media_type="text/plain")
+def test_it_lists_attachments_in_v1(atlassian_sim, site_with_spaces, get):
+    page = add(atlassian_sim, site_with_spaces, "With file")
+    atlassian_sim.add_attachment(page.id, filename="notes.txt", data=b"hi", media_type="text/plain")
     data = get(f"/rest/api/content/{page.id}/child/attachment").json()
     item = data["results"][0]
     assert item["type"] == "attachment" and item["extensions"]["fileSize"] == 2
     assert item["_links"]["download"].startswith(f"/download/attachments/{page.id}/notes.txt")
 
 
-def test_it_searches_attachments_with_their_page_and_version(sim, site, get):
-    page = add(sim, site, "With files")
-    gone = add(sim, site, "Trashed page")
-    add(sim, site, "Elsewhere", space="OPS")
-    kept = sim.add_attachment(page.id, filename="a.png", data=b"one", media_type="image/png")
-    sim.add_attachment(page.id, filename="a.png", data=b"two", media_type="image/png")  # version 2
-    dropped = sim.add_attachment(page.id, filename="b.txt", data=b"x", media_type="text/plain")
-    sim.trash_attachment(dropped.id)
-    sim.add_attachment(gone.id, filename="c.txt", data=b"x", media_type="text/plain")
-    sim.trash_page(gone.id)
+def test_it_searches_attachments_with_their_page_and_version(atlassian_sim, site_with_spaces, get):
+    page = add(atlassian_sim, site_with_spaces, "With files")
+    gone = add(atlassian_sim, site_with_spaces, "Trashed page")
+    add(atlassian_sim, site_with_spaces, "Elsewhere", space="OPS")
+    kept = atlassian_sim.add_attachment(page.id, filename="a.png", data=b"one", media_type="image/png")
+    atlassian_sim.add_attachment(page.id, filename="a.png", data=b"two", media_type="image/png")  # version 2
+    dropped = atlassian_sim.add_attachment(page.id, filename="b.txt", data=b"x", media_type="text/plain")
+    atlassian_sim.trash_attachment(dropped.id)
+    atlassian_sim.add_attachment(gone.id, filename="c.txt", data=b"x", media_type="text/plain")
+    atlassian_sim.trash_page(gone.id)
     cql = 'type = attachment AND space in ("ENG")'
     data = get("/rest/api/content/search", cql=cql, expand="version,container").json()
     [item] = data["results"]
@@ -201,7 +203,7 @@ def test_it_searches_attachments_with_their_page_and_version(sim, site, get):
     assert [r["type"] for r in both["results"]].count("attachment") == 1
 
 
-def test_it_answers_v1_errors_like_the_real_api(sim, site, get):
+def test_it_answers_v1_errors_like_the_real_api(atlassian_sim, site_with_spaces, get):
     response = get("/rest/api/content/424242")
     assert response.status_code == 404
     assert set(response.json()) == {"statusCode", "data", "message", "reason"}

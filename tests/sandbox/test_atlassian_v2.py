@@ -20,10 +20,10 @@ OPTIONAL = {"ncsStepVersion"}
 class Client:
     """Just enough of a v2 client: bearer auth and following `_links.next` the documented way."""
 
-    def __init__(self, sim, site):
-        self.sim, self.site = sim, site
-        self.token = sim.connect()["access_token"]
-        self.root = f"{BASE}/api/ex/confluence/{site.cloud_id}"
+    def __init__(self, atlassian_sim, site_with_alice):
+        self.sim, self.site = atlassian_sim, site_with_alice
+        self.token = atlassian_sim.connect()["access_token"]
+        self.root = f"{BASE}/api/ex/confluence/{site_with_alice.cloud_id}"
 
     def get(self, path, **params):
         return requests.get(
@@ -51,19 +51,19 @@ class Client:
 
 
 @pytest.fixture
-def site(sim):
-    sim.create_user(account_id="557058:alice", name="Alice", email="alice@example.com")
-    return sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
+def site_with_alice(atlassian_sim):
+    atlassian_sim.create_user(account_id="557058:alice", name="Alice", email="alice@example.com")
+    return atlassian_sim.create_site(name="Acme Sandbox", url="https://acme-sandbox.atlassian.net")
 
 
 @pytest.fixture
-def space(sim, site):
-    return sim.create_space(site.cloud_id, key="ENG", name="Engineering")
+def space(atlassian_sim, site_with_alice):
+    return atlassian_sim.create_space(site_with_alice.cloud_id, key="ENG", name="Engineering")
 
 
 @pytest.fixture
-def client(sim, site, space):
-    return Client(sim, site)
+def client(atlassian_sim, site_with_alice, space):
+    return Client(atlassian_sim, site_with_alice)
 
 
 def real_response(name):
@@ -91,9 +91,9 @@ def missing_keys(real, ours, path=""):
     return []
 
 
-def page_in(sim, site, title="Runbook", parent=None, **kwargs):
-    return sim.create_page(
-        site.cloud_id, space_key="ENG", title=title, body=f"<p>{title}</p>", parent_id=parent, **kwargs
+def page_in(atlassian_sim, site_with_alice, title="Runbook", parent=None, **kwargs):
+    return atlassian_sim.create_page(
+        site_with_alice.cloud_id, space_key="ENG", title=title, body=f"<p>{title}</p>", parent_id=parent, **kwargs
     )
 
 
@@ -102,9 +102,9 @@ def test_it_builds_tiny_links_like_confluence():
     assert tiny_id("1441795") == "AwAW"
 
 
-def test_it_shapes_a_page_like_the_real_api(sim, site, space, client):
-    page = page_in(sim, site, parent=space.homepage_id)
-    sim.update_page(page.id, body="<p>hello world</p>", message="msg")
+def test_it_shapes_a_page_like_the_real_api(atlassian_sim, site_with_alice, space, client):
+    page = page_in(atlassian_sim, site_with_alice, parent=space.homepage_id)
+    atlassian_sim.update_page(page.id, body="<p>hello world</p>", message="msg")
     data = client.get(f"/pages/{page.id}", **{"body-format": "storage"}).json()
     assert missing_keys(real_response("page-after-update.json"), data) == []
     assert data["version"] == {
@@ -121,7 +121,7 @@ def test_it_shapes_a_page_like_the_real_api(sim, site, space, client):
     assert data["createdAt"].endswith("Z") and len(data["createdAt"]) == 24
 
 
-def test_it_shapes_the_space_homepage_like_the_real_api(sim, site, space, client):
+def test_it_shapes_the_space_homepage_like_the_real_api(atlassian_sim, site_with_alice, space, client):
     data = client.get(f"/pages/{space.homepage_id}").json()
     assert missing_keys(real_response("space-home.json"), data) == []
     assert data["parentId"] is None and data["parentType"] is None
@@ -129,16 +129,16 @@ def test_it_shapes_the_space_homepage_like_the_real_api(sim, site, space, client
     assert data["body"] == {}
 
 
-def test_it_shapes_spaces_like_the_real_api(sim, site, space, client):
+def test_it_shapes_spaces_like_the_real_api(atlassian_sim, site_with_alice, space, client):
     data = client.get("/spaces").json()
     assert missing_keys(real_response("spaces.json"), data) == []
     assert data["results"][0]["homepageId"] == space.homepage_id
     assert data["_links"] == {"base": "https://acme-sandbox.atlassian.net/wiki"}
 
 
-def test_it_shapes_labels_and_attachments_like_the_real_api(sim, site, space, client):
-    page = page_in(sim, site, labels=["aaa", "abc"])
-    sim.add_attachment(page.id, filename="test.txt", data=b"hello world!!\n", media_type="text/plain")
+def test_it_shapes_labels_and_attachments_like_the_real_api(atlassian_sim, site_with_alice, space, client):
+    page = page_in(atlassian_sim, site_with_alice, labels=["aaa", "abc"])
+    atlassian_sim.add_attachment(page.id, filename="test.txt", data=b"hello world!!\n", media_type="text/plain")
     labels = client.get(f"/pages/{page.id}/labels").json()
     assert missing_keys(real_response("page-labels.json"), labels) == []
     assert [label["name"] for label in labels["results"]] == ["aaa", "abc"]
@@ -149,43 +149,43 @@ def test_it_shapes_labels_and_attachments_like_the_real_api(sim, site, space, cl
     assert item["mediaTypeDescription"] == "Text File"
 
 
-def test_it_versions_an_attachment_added_again(sim, site, space, client):
-    page = page_in(sim, site)
-    first = sim.add_attachment(page.id, filename="a.txt", data=b"one", media_type="text/plain")
-    second = sim.add_attachment(page.id, filename="a.txt", data=b"three", media_type="text/plain")
+def test_it_versions_an_attachment_added_again(atlassian_sim, site_with_alice, space, client):
+    page = page_in(atlassian_sim, site_with_alice)
+    first = atlassian_sim.add_attachment(page.id, filename="a.txt", data=b"one", media_type="text/plain")
+    second = atlassian_sim.add_attachment(page.id, filename="a.txt", data=b"three", media_type="text/plain")
     assert first.id == second.id
     item = client.get(f"/pages/{page.id}/attachments").json()["results"]
     assert len(item) == 1 and item[0]["version"]["number"] == 2 and item[0]["fileSize"] == 5
 
 
-def test_it_paginates_with_cursors_and_link_headers(sim, site, space, client):
+def test_it_paginates_with_cursors_and_link_headers(atlassian_sim, site_with_alice, space, client):
     for n in range(60):
-        page_in(sim, site, title=f"Page {n}")
+        page_in(atlassian_sim, site_with_alice, title=f"Page {n}")
     results, calls = client.follow(f"/spaces/{space.id}/pages", limit=25)
     assert calls == 3
     assert len(results) == 61  # with the homepage
     assert len({r["id"] for r in results}) == 61
 
 
-def test_it_keeps_the_query_in_next_links(sim, site, space, client):
+def test_it_keeps_the_query_in_next_links(atlassian_sim, site_with_alice, space, client):
     for n in range(3):
-        page_in(sim, site, title=f"Page {n}")
+        page_in(atlassian_sim, site_with_alice, title=f"Page {n}")
     response = client.get(f"/spaces/{space.id}/pages", limit=2, **{"body-format": "storage", "sort": "-id"})
     next_link = response.json()["_links"]["next"]
     assert "body-format=storage" in next_link and "sort=-id" in next_link and "limit=2" in next_link
 
 
-def test_it_clamps_the_limit_to_250(sim, site, space, client):
+def test_it_clamps_the_limit_to_250(atlassian_sim, site_with_alice, space, client):
     for n in range(300):
-        page_in(sim, site, title=f"Page {n}", emit=False)
+        page_in(atlassian_sim, site_with_alice, title=f"Page {n}", emit=False)
     response = client.get(f"/spaces/{space.id}/pages", limit=1000)
     assert len(response.json()["results"]) == 250
     assert "next" in response.json()["_links"]
     assert client.get(f"/spaces/{space.id}/pages", limit=0).status_code == 400
 
 
-def test_it_lists_pages_by_id_up_to_250(sim, site, space, client):
-    pages = [page_in(sim, site, title=f"Page {n}") for n in range(3)]
+def test_it_lists_pages_by_id_up_to_250(atlassian_sim, site_with_alice, space, client):
+    pages = [page_in(atlassian_sim, site_with_alice, title=f"Page {n}") for n in range(3)]
     ids = [p.id for p in pages[:2]]
     response = client.get("/pages", id=",".join([*ids, "999999999"]))
     assert sorted(r["id"] for r in response.json()["results"]) == sorted(ids)
@@ -194,61 +194,67 @@ def test_it_lists_pages_by_id_up_to_250(sim, site, space, client):
     assert too_many.json()["errors"][0]["status"] == 400
 
 
-def test_it_lists_only_root_pages_with_depth_root(sim, site, space, client):
-    parent = page_in(sim, site, title="Parent")
-    page_in(sim, site, title="Child", parent=parent.id)
+def test_it_lists_only_root_pages_with_depth_root(atlassian_sim, site_with_alice, space, client):
+    parent = page_in(atlassian_sim, site_with_alice, title="Parent")
+    page_in(atlassian_sim, site_with_alice, title="Child", parent=parent.id)
     results, _ = client.follow(f"/spaces/{space.id}/pages", depth="root")
     assert {r["title"] for r in results} == {"Engineering", "Parent"}
 
 
-def test_it_sorts_by_modified_date(sim, site, space, client):
-    old, new = page_in(sim, site, title="Old"), page_in(sim, site, title="New")
-    sim.clock.advance(minutes=5)
-    sim.update_page(old.id, body="<p>edited</p>")
+def test_it_sorts_by_modified_date(atlassian_sim, site_with_alice, space, client):
+    old, new = (
+        page_in(atlassian_sim, site_with_alice, title="Old"),
+        page_in(atlassian_sim, site_with_alice, title="New"),
+    )
+    atlassian_sim.clock.advance(minutes=5)
+    atlassian_sim.update_page(old.id, body="<p>edited</p>")
     results, _ = client.follow(f"/spaces/{space.id}/pages", sort="-modified-date")
     assert [r["id"] for r in results][:2] == [old.id, new.id]
     assert results[0]["version"]["number"] == 2
 
 
-def test_it_lists_bodies_only_when_asked(sim, site, space, client):
-    page_in(sim, site)
+def test_it_lists_bodies_only_when_asked(atlassian_sim, site_with_alice, space, client):
+    page_in(atlassian_sim, site_with_alice)
     plain = client.get(f"/spaces/{space.id}/pages").json()["results"]
     assert all(r["body"] == {} for r in plain)
     with_bodies = client.get(f"/spaces/{space.id}/pages", **{"body-format": "storage"}).json()["results"]
     assert with_bodies[-1]["body"]["storage"]["value"] == "<p>Runbook</p>"
 
 
-def test_it_lists_trashed_pages_only_when_asked(sim, site, space, client):
-    archived, trashed = page_in(sim, site, title="Archived"), page_in(sim, site, title="Trashed")
-    sim.archive_page(archived.id)
-    sim.trash_page(trashed.id)
+def test_it_lists_trashed_pages_only_when_asked(atlassian_sim, site_with_alice, space, client):
+    archived, trashed = (
+        page_in(atlassian_sim, site_with_alice, title="Archived"),
+        page_in(atlassian_sim, site_with_alice, title="Trashed"),
+    )
+    atlassian_sim.archive_page(archived.id)
+    atlassian_sim.trash_page(trashed.id)
     default = {r["title"] for r in client.follow(f"/spaces/{space.id}/pages")[0]}
     assert default == {"Engineering", "Archived"}
     only_trash = client.follow(f"/spaces/{space.id}/pages", status="trashed")[0]
     assert [(r["title"], r["status"]) for r in only_trash] == [("Trashed", "trashed")]
     assert client.get(f"/pages/{trashed.id}").status_code == 404
     assert client.get(f"/pages/{trashed.id}", status="trashed").json()["status"] == "trashed"
-    sim.restore_page(trashed.id)
+    atlassian_sim.restore_page(trashed.id)
     assert client.get(f"/pages/{trashed.id}").json()["status"] == "current"
 
 
-def test_it_answers_404_for_purged_pages(sim, site, space, client):
-    page = page_in(sim, site)
-    sim.trash_page(page.id)
-    sim.purge_page(page.id)
+def test_it_answers_404_for_purged_pages(atlassian_sim, site_with_alice, space, client):
+    page = page_in(atlassian_sim, site_with_alice)
+    atlassian_sim.trash_page(page.id)
+    atlassian_sim.purge_page(page.id)
     response = client.get(f"/pages/{page.id}", status="trashed")
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "NOT_FOUND"
     assert client.get("/pages", id=page.id, status=["current", "trashed"]).json()["results"] == []
 
 
-def test_it_lists_children_in_position_order_and_ancestors_top_down(sim, site, space, client):
-    parent = page_in(sim, site, title="Parent", parent=space.homepage_id)
+def test_it_lists_children_in_position_order_and_ancestors_top_down(atlassian_sim, site_with_alice, space, client):
+    parent = page_in(atlassian_sim, site_with_alice, title="Parent", parent=space.homepage_id)
     first, second = (
-        page_in(sim, site, title="First", parent=parent.id),
-        page_in(sim, site, title="Second", parent=parent.id),
+        page_in(atlassian_sim, site_with_alice, title="First", parent=parent.id),
+        page_in(atlassian_sim, site_with_alice, title="Second", parent=parent.id),
     )
-    sim.move_page(second.id, parent_id=parent.id, position=0)
+    atlassian_sim.move_page(second.id, parent_id=parent.id, position=0)
     children = client.get(f"/pages/{parent.id}/children").json()["results"]
     assert [c["title"] for c in children] == ["Second", "First"]
     assert set(children[0]) == {"id", "status", "title", "spaceId", "childPosition"}
@@ -257,25 +263,25 @@ def test_it_lists_children_in_position_order_and_ancestors_top_down(sim, site, s
     assert client.get(f"/pages/{first.id}/ancestors", limit=1).json()["results"] == [{"id": parent.id, "type": "page"}]
 
 
-def test_it_moves_descendants_to_another_space(sim, site, space, client):
-    ops = sim.create_space(site.cloud_id, key="OPS", name="Operations")
-    parent = page_in(sim, site, title="Parent")
-    child = page_in(sim, site, title="Child", parent=parent.id)
-    sim.move_page(parent.id, space_key="OPS", parent_id=ops.homepage_id)
+def test_it_moves_descendants_to_another_space(atlassian_sim, site_with_alice, space, client):
+    ops = atlassian_sim.create_space(site_with_alice.cloud_id, key="OPS", name="Operations")
+    parent = page_in(atlassian_sim, site_with_alice, title="Parent")
+    child = page_in(atlassian_sim, site_with_alice, title="Child", parent=parent.id)
+    atlassian_sim.move_page(parent.id, space_key="OPS", parent_id=ops.homepage_id)
     assert client.get(f"/pages/{child.id}").json()["spaceId"] == ops.id
     titles = {r["title"] for r in client.follow(f"/spaces/{ops.id}/pages")[0]}
     assert titles == {"Operations", "Parent", "Child"}
 
 
-def test_it_filters_spaces_by_ids_and_keys(sim, site, space, client):
-    ops = sim.create_space(site.cloud_id, key="OPS", name="Operations")
+def test_it_filters_spaces_by_ids_and_keys(atlassian_sim, site_with_alice, space, client):
+    ops = atlassian_sim.create_space(site_with_alice.cloud_id, key="OPS", name="Operations")
     assert [s["key"] for s in client.get("/spaces", keys="OPS").json()["results"]] == ["OPS"]
     assert [s["id"] for s in client.get("/spaces", ids=f"{space.id},{ops.id}").json()["results"]] == [space.id, ops.id]
     results, calls = client.follow("/spaces", limit=1)
     assert calls == 2 and len(results) == 2
 
 
-def test_it_answers_404_for_unknown_pages_and_spaces(sim, site, space, client):
+def test_it_answers_404_for_unknown_pages_and_spaces(atlassian_sim, site_with_alice, space, client):
     assert client.get("/pages/123").status_code == 404
     assert client.get("/spaces/123/pages").status_code == 404
     assert client.get(f"/spaces/{space.id}/pages", sort="nonsense").status_code == 400

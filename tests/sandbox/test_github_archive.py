@@ -148,7 +148,8 @@ def test_an_empty_repository_or_an_unknown_ref_redirects_then_404s(docs_repo):
 def test_symlinks_and_submodules_are_archived_as_git_archive_writes_them(docs_repo):
     sim, token, _ = docs_repo
     sha = commit_tree_changes(
-        sim, [trees.Change("link.md", "120000", content=b"README.md"), trees.Change("vendor/lib", "160000", "1" * 40)]
+        sim,
+        [trees.Change("link.md", "120000", content=b"README.md"), trees.Change("vendor/lib", "160000", "1" * 40)],
     )
 
     found = members(requests.get(api("/repos/alice/docs/tarball", token).headers["Location"], timeout=5).content)
@@ -188,7 +189,7 @@ def commit_tree_changes(sim, changes: list[trees.Change]) -> str:
     parent = gitstore.read_commit(git, head)
     tree = trees.apply_changes(git, parent.tree, changes)
     commit = gitstore.CommitInfo(tree, (head,), parent.author, parent.committer, "Add a link and a submodule")
-    sha = gitstore.write_object(git, "commit", gitstore.format_commit(commit))
+    sha = gitstore.write_commit(git, commit)
     gitstore.update_ref(git, "refs/heads/main", sha)
     return sha
 

@@ -7,53 +7,39 @@ import time
 import jwt
 import pytest
 import requests
-import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubIntegration
 
 from sandbox import credentials
-from sandbox.github import GitHubSimulator
-from sandbox.testing import serve_with_responses
 
 BASE = "http://testserver/sandbox/github"
 API = f"{BASE}/api"
 
 
 @pytest.fixture
-def sim(tmp_path):
-    sim = GitHubSimulator(base_url=BASE, root=tmp_path / "github", site_url="http://testserver")
-    sim.deliver = lambda url, body, headers: 200
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        # PyGithub always writes the port into its URLs (http://testserver:80/...).
-        serve_with_responses(rsps, sim, "http://testserver:80/sandbox/github")
-        yield sim
-
-
-@pytest.fixture
-def world(sim):
-    sim.create_user("alice")
-    sim.create_user("bob")
-    sim.create_user("carol")
-    sim.create_org("acme", owners=["alice"], members=["bob"])
+def github_world(github_sim):
+    github_sim.create_user("alice")
+    github_sim.create_user("bob")
+    github_sim.create_user("carol")
+    github_sim.create_org("acme", owners=["alice"], members=["bob"])
     for owner, name in (("alice", "notes"), ("acme", "docs"), ("acme", "site"), ("carol", "secret")):
-        sim.create_repository(owner, name)
+        github_sim.create_repository(owner, name)
     return {
-        "alice": sim.install_app("alice"),
-        "acme": sim.install_app("acme", repositories=["docs"]),
-        "carol": sim.install_app("carol"),
+        "alice": github_sim.install_app("alice"),
+        "acme": github_sim.install_app("acme", repositories=["docs"]),
+        "carol": github_sim.install_app("carol"),
     }
 
 
-def app_jwt(sim, *, iat_offset=-60, lifetime=300, iss=None, key=None) -> str:
+def app_jwt(github_sim, *, iat_offset=-60, lifetime=300, iss=None, key=None) -> str:
     now = int(time.time())
-    key = key or sim.app_private_key_path.read_text()
+    key = key or github_sim.app_private_key_path.read_text()
     payload = {"iat": now + iat_offset, "exp": now + iat_offset + lifetime, "iss": iss or credentials.GITHUB_APP_ID}
     return jwt.encode(payload, key, algorithm="RS256")
 
 
-def post_token(sim, installation_id, token, **body):
+def post_token(github_sim, installation_id, token, **body):
     return requests.post(
         f"{API}/app/installations/{installation_id}/access_tokens",
         json=body,
@@ -67,35 +53,40 @@ def get(path, token=None):
     return requests.get(f"{API}{path}", headers=headers, timeout=5, allow_redirects=False)
 
 
-def test_it_issues_installation_tokens_through_pygithub(sim, world):
+def test_it_issues_installation_tokens_through_pygithub(github_sim, github_world):
     integration = GithubIntegration(
-        auth=Auth.AppAuth(int(credentials.GITHUB_APP_ID), sim.app_private_key_path.read_text()),
-        base_url=sim.api_url,
+        auth=Auth.AppAuth(int(credentials.GITHUB_APP_ID), github_sim.app_private_key_path.read_text()),
+        base_url=github_sim.api_url,
         retry=None,
         seconds_between_requests=0,
         seconds_between_writes=0,
     )
 
-    authorization = integration.get_access_token(world["acme"])
+    authorization = integration.get_access_token(github_world["acme"])
 
     assert authorization.token.startswith("ghs_")
     assert 3500 < authorization.expires_at.timestamp() - time.time() <= 3600
-    assert integration.get_app_installation(world["acme"]).id == world["acme"]
-    assert integration.get_repo_installation("acme", "docs").id == world["acme"]
-    gh = integration.get_github_for_installation(world["acme"])
+    assert integration.get_app_installation(github_world["acme"]).id == github_world["acme"]
+    assert integration.get_repo_installation("acme", "docs").id == github_world["acme"]
+    gh = integration.get_github_for_installation(github_world["acme"])
     assert gh.get_repo("acme/docs").full_name == "acme/docs"
 
 
-def test_it_accepts_the_client_id_as_issuer(sim, world):
-    assert post_token(sim, world["alice"], app_jwt(sim, iss=credentials.GITHUB_APP_CLIENT_ID)).status_code == 201
+def test_it_accepts_the_client_id_as_issuer(github_sim, github_world):
+    assert (
+        post_token(
+            github_sim, github_world["alice"], app_jwt(github_sim, iss=credentials.GITHUB_APP_CLIENT_ID)
+        ).status_code
+        == 201
+    )
 
 
-def test_it_rejects_a_jwt_signed_with_another_key(sim, world):
+def test_it_rejects_a_jwt_signed_with_another_key(github_sim, github_world):
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
 
-    response = post_token(sim, world["alice"], app_jwt(sim, key=other))
+    response = post_token(github_sim, github_world["alice"], app_jwt(github_sim, key=other))
 
     assert response.status_code == 401
     assert response.json()["message"] == "A JSON web token could not be decoded"
@@ -110,37 +101,37 @@ def test_it_rejects_a_jwt_signed_with_another_key(sim, world):
         {"iss": "999"},  # another App
     ],
 )
-def test_it_rejects_bad_jwt_claims(sim, world, claims):
-    response = post_token(sim, world["alice"], app_jwt(sim, **claims))
+def test_it_rejects_bad_jwt_claims(github_sim, github_world, claims):
+    response = post_token(github_sim, github_world["alice"], app_jwt(github_sim, **claims))
 
     assert response.status_code == 401
 
 
-def test_it_expires_installation_tokens_after_an_hour(sim, world):
-    token = post_token(sim, world["alice"], app_jwt(sim)).json()["token"]
+def test_it_expires_installation_tokens_after_an_hour(github_sim, github_world):
+    token = post_token(github_sim, github_world["alice"], app_jwt(github_sim)).json()["token"]
     assert get("/installation/repositories", token).status_code == 200
 
-    sim.advance_clock(3601)
+    github_sim.advance_clock(3601)
 
     response = get("/installation/repositories", token)
     assert response.status_code == 401
     assert response.json()["message"] == "Bad credentials"
 
 
-def test_it_refuses_tokens_for_suspended_and_deleted_installations(sim, world):
-    sim.suspend_installation(world["alice"])
-    assert post_token(sim, world["alice"], app_jwt(sim)).status_code == 403
-    sim.unsuspend_installation(world["alice"])
-    token = post_token(sim, world["alice"], app_jwt(sim)).json()["token"]
+def test_it_refuses_tokens_for_suspended_and_deleted_installations(github_sim, github_world):
+    github_sim.suspend_installation(github_world["alice"])
+    assert post_token(github_sim, github_world["alice"], app_jwt(github_sim)).status_code == 403
+    github_sim.unsuspend_installation(github_world["alice"])
+    token = post_token(github_sim, github_world["alice"], app_jwt(github_sim)).json()["token"]
 
-    sim.uninstall_app(world["alice"])
+    github_sim.uninstall_app(github_world["alice"])
 
-    assert post_token(sim, world["alice"], app_jwt(sim)).status_code == 404
+    assert post_token(github_sim, github_world["alice"], app_jwt(github_sim)).status_code == 404
     assert get("/installation/repositories", token).status_code == 401
 
 
-def test_it_lists_only_the_installations_repositories(sim, world):
-    token = sim.issue_installation_token(world["acme"])
+def test_it_lists_only_the_installations_repositories(github_sim, github_world):
+    token = github_sim.issue_installation_token(github_world["acme"])
 
     body = get("/installation/repositories", token).json()
 
@@ -151,9 +142,9 @@ def test_it_lists_only_the_installations_repositories(sim, world):
     assert get("/repos/carol/secret", token).status_code == 404
 
 
-def test_it_down_scopes_tokens(sim, world):
+def test_it_down_scopes_tokens(github_sim, github_world):
     body = post_token(
-        sim, world["alice"], app_jwt(sim), repositories=["notes"], permissions={"contents": "read"}
+        github_sim, github_world["alice"], app_jwt(github_sim), repositories=["notes"], permissions={"contents": "read"}
     ).json()
     assert [r["full_name"] for r in body["repositories"]] == ["alice/notes"]
 
@@ -165,39 +156,45 @@ def test_it_down_scopes_tokens(sim, world):
     )
 
     assert response.status_code == 403
-    assert post_token(sim, world["alice"], app_jwt(sim), permissions={"admin": "write"}).status_code == 422
+    assert (
+        post_token(github_sim, github_world["alice"], app_jwt(github_sim), permissions={"admin": "write"}).status_code
+        == 422
+    )
 
 
-def test_it_scopes_user_installations_to_the_users_accounts(sim, world):
+def test_it_scopes_user_installations_to_the_users_accounts(github_sim, github_world):
     def installations(login):
         return sorted(
             i["account"]["login"]
-            for i in get("/user/installations", sim.issue_user_token(login)).json()["installations"]
+            for i in get("/user/installations", github_sim.issue_user_token(login)).json()["installations"]
         )
 
     assert installations("alice") == ["acme", "alice"]
     assert installations("bob") == ["acme"]
     assert installations("carol") == ["carol"]
-    bob = sim.issue_user_token("bob")
-    assert get(f"/user/installations/{world['carol']}/repositories", bob).status_code == 404
-    repos = get(f"/user/installations/{world['acme']}/repositories", bob).json()
+    bob = github_sim.issue_user_token("bob")
+    assert get(f"/user/installations/{github_world['carol']}/repositories", bob).status_code == 404
+    repos = get(f"/user/installations/{github_world['acme']}/repositories", bob).json()
     assert [r["full_name"] for r in repos["repositories"]] == ["acme/docs"]
 
 
-def test_it_answers_user_endpoints_with_a_user_token(sim):
-    sim.create_user("dora", name="Dora", email="dora@example.com")
-    gh = Github(auth=Auth.Token(sim.issue_user_token("dora")), base_url=sim.api_url, retry=None)
+def test_it_answers_user_endpoints_with_a_user_token(github_sim):
+    github_sim.create_user("dora", name="Dora", email="dora@example.com")
+    gh = Github(auth=Auth.Token(github_sim.issue_user_token("dora")), base_url=github_sim.api_url, retry=None)
 
     user = gh.get_user()
 
     assert (user.login, user.name, user.email) == ("dora", "Dora", "dora@example.com")
-    assert get("/user/emails", sim.issue_user_token("dora")).json()[0]["email"] == "dora@example.com"
+    assert get("/user/emails", github_sim.issue_user_token("dora")).json()[0]["email"] == "dora@example.com"
     assert get("/user").status_code == 401
     assert get("/user", "nonsense").status_code == 401
 
 
-def test_it_counts_requests_per_installation_in_rate_limit_headers(sim, world):
-    alice, acme = sim.issue_installation_token(world["alice"]), sim.issue_installation_token(world["acme"])
+def test_it_counts_requests_per_installation_in_rate_limit_headers(github_sim, github_world):
+    alice, acme = (
+        github_sim.issue_installation_token(github_world["alice"]),
+        github_sim.issue_installation_token(github_world["acme"]),
+    )
     first, second = get("/repos/alice/notes", alice), get("/repos/alice/notes", alice)
     other = get("/repos/acme/docs", acme)
 
@@ -209,9 +206,9 @@ def test_it_counts_requests_per_installation_in_rate_limit_headers(sim, world):
     assert int(first.headers["x-ratelimit-reset"]) > time.time()
 
 
-def test_it_enforces_the_primary_rate_limit_until_the_hour_resets(sim, world):
-    sim.rate_limit = 2
-    token = sim.issue_installation_token(world["alice"])
+def test_it_enforces_the_primary_rate_limit_until_the_hour_resets(github_sim, github_world):
+    github_sim.rate_limit = 2
+    token = github_sim.issue_installation_token(github_world["alice"])
     get("/repos/alice/notes", token)
     get("/repos/alice/notes", token)
 
@@ -220,26 +217,26 @@ def test_it_enforces_the_primary_rate_limit_until_the_hour_resets(sim, world):
     assert limited.status_code == 403
     assert limited.headers["x-ratelimit-remaining"] == "0"
     assert "rate limit exceeded" in limited.json()["message"]
-    sim.advance_clock(3601)
+    github_sim.advance_clock(3601)
     # Tokens last an hour too: a fresh one, at the new time.
-    assert get("/repos/alice/notes", sim.issue_installation_token(world["alice"])).status_code == 200
+    assert get("/repos/alice/notes", github_sim.issue_installation_token(github_world["alice"])).status_code == 200
 
 
-def test_it_redirects_a_renamed_repository(sim, world):
-    token = sim.issue_installation_token(world["alice"])
-    sim.rename_repository("alice", "notes", "handbook")
+def test_it_redirects_a_renamed_repository(github_sim, github_world):
+    token = github_sim.issue_installation_token(github_world["alice"])
+    github_sim.rename_repository("alice", "notes", "handbook")
 
     moved = get("/repos/alice/notes/git/refs?x=1", token)
 
     assert moved.status_code == 301
     assert moved.headers["Location"] == f"{API}/repos/alice/handbook/git/refs?x=1"
-    gh = Github(auth=Auth.Token(token), base_url=sim.api_url, retry=None)
+    gh = Github(auth=Auth.Token(token), base_url=github_sim.api_url, retry=None)
     assert gh.get_repo("alice/notes").full_name == "alice/handbook"
-    assert sim.repository_path("alice", "handbook").is_dir()
+    assert github_sim.repository_path("alice", "handbook").is_dir()
 
 
-def test_it_hides_private_repositories_from_anonymous_callers(sim, world):
-    sim.create_repository("alice", "public-notes", private=False)
+def test_it_hides_private_repositories_from_anonymous_callers(github_sim, github_world):
+    github_sim.create_repository("alice", "public-notes", private=False)
 
     assert get("/repos/alice/public-notes").status_code == 200
     assert get("/repos/alice/notes").status_code == 404

@@ -18,26 +18,26 @@ REPO = f"{BASE}/api/repos/alice/docs"
 
 
 @pytest.fixture
-def sim(tmp_path):
-    sim = GitHubSimulator(base_url=BASE, root=tmp_path / "github", site_url="http://testserver")
-    sim.deliver = lambda url, body, headers: 200
-    sim.create_user("alice")
-    sim.create_repository("alice", "docs")
-    sim.token = sim.issue_installation_token(sim.install_app("alice"))
+def github_with_token(tmp_path):
+    github_with_token = GitHubSimulator(base_url=BASE, root=tmp_path / "github", site_url="http://testserver")
+    github_with_token.deliver = lambda url, body, headers: 200
+    github_with_token.create_user("alice")
+    github_with_token.create_repository("alice", "docs")
+    github_with_token.token = github_with_token.issue_installation_token(github_with_token.install_app("alice"))
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        serve_with_responses(rsps, sim, "http://testserver:80/sandbox/github")
-        yield sim
+        serve_with_responses(rsps, github_with_token, github_with_token.base_url)
+        serve_with_responses(rsps, github_with_token, "http://testserver:80/sandbox/github")
+        yield github_with_token
 
 
-def get(sim, path=""):
-    return requests.get(f"{REPO}{path}", headers={"Authorization": f"token {sim.token}"}, timeout=5)
+def get(github_with_token, path=""):
+    return requests.get(f"{REPO}{path}", headers={"Authorization": f"token {github_with_token.token}"}, timeout=5)
 
 
-def test_it_answers_a_secondary_rate_limit_with_retry_after(sim):
-    sim.inject_faults(FaultPlan(on_nth={1: "429"}, retry_after=7))
+def test_it_answers_a_secondary_rate_limit_with_retry_after(github_with_token):
+    github_with_token.inject_faults(FaultPlan(on_nth={1: "429"}, retry_after=7))
 
-    response = get(sim)
+    response = get(github_with_token)
 
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
@@ -46,43 +46,43 @@ def test_it_answers_a_secondary_rate_limit_with_retry_after(sim):
     assert int(response.headers["x-ratelimit-remaining"]) > 0
 
 
-def test_it_answers_a_primary_rate_limit_without_retry_after(sim):
-    sim.rate_limit_fault_status = 403
-    sim.inject_faults(FaultPlan(on_nth={1: "429-no-retry-after"}, retry_after=30))
+def test_it_answers_a_primary_rate_limit_without_retry_after(github_with_token):
+    github_with_token.rate_limit_fault_status = 403
+    github_with_token.inject_faults(FaultPlan(on_nth={1: "429-no-retry-after"}, retry_after=30))
 
-    response = get(sim)
+    response = get(github_with_token)
 
     assert response.status_code == 403
     assert "retry-after" not in response.headers
     assert response.headers["x-ratelimit-remaining"] == "0"
     assert 0 < int(response.headers["x-ratelimit-reset"]) - time.time() <= 31
-    assert get(sim).status_code == 200
+    assert get(github_with_token).status_code == 200
 
 
 @pytest.mark.parametrize("kind", ["500", "502", "503"])
-def test_it_answers_server_errors(sim, kind):
-    sim.inject_faults(FaultPlan(on_nth={1: kind}))
+def test_it_answers_server_errors(github_with_token, kind):
+    github_with_token.inject_faults(FaultPlan(on_nth={1: kind}))
 
-    response = get(sim)
+    response = get(github_with_token)
 
     assert response.status_code == int(kind)
     assert response.json()["message"] == "Server Error"
 
 
-def test_it_drops_connections_and_times_out(sim):
-    sim.inject_faults(FaultPlan(on_nth={1: "drop", 2: "timeout"}))
+def test_it_drops_connections_and_times_out(github_with_token):
+    github_with_token.inject_faults(FaultPlan(on_nth={1: "drop", 2: "timeout"}))
 
     with pytest.raises(requests.ConnectionError):
-        get(sim)
+        get(github_with_token)
     with pytest.raises(requests.ReadTimeout):
-        get(sim)
-    assert [(r.status, r.fault) for r in sim.requests] == [(0, "drop"), (0, "timeout")]
+        get(github_with_token)
+    assert [(r.status, r.fault) for r in github_with_token.requests] == [(0, "drop"), (0, "timeout")]
 
 
-def test_it_injects_the_same_faults_for_the_same_seed(sim):
+def test_it_injects_the_same_faults_for_the_same_seed(github_with_token):
     def run(seed):
-        sim.inject_faults(FaultPlan(rate=0.5, kinds=("500", "503"), seed=seed))
-        return [get(sim).status_code for _ in range(20)]
+        github_with_token.inject_faults(FaultPlan(rate=0.5, kinds=("500", "503"), seed=seed))
+        return [get(github_with_token).status_code for _ in range(20)]
 
     first, second = run(3), run(3)
 
@@ -90,55 +90,56 @@ def test_it_injects_the_same_faults_for_the_same_seed(sim):
     assert {500, 503, 200} >= set(first) and len(set(first)) > 1
 
 
-def test_it_limits_faults_to_matching_paths(sim):
-    sim.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern=r"/git/"))
+def test_it_limits_faults_to_matching_paths(github_with_token):
+    github_with_token.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern=r"/git/"))
 
-    assert get(sim).status_code == 200
-    assert get(sim, "/git/refs").status_code == 503
+    assert get(github_with_token).status_code == 200
+    assert get(github_with_token, "/git/refs").status_code == 503
 
 
-def test_it_surfaces_faults_to_pygithub(sim):
+def test_it_surfaces_faults_to_pygithub(github_with_token):
     gh = Github(
-        auth=Auth.Token(sim.token),
-        base_url=sim.api_url,
+        auth=Auth.Token(github_with_token.token),
+        base_url=github_with_token.api_url,
         retry=None,
         seconds_between_requests=0,
         seconds_between_writes=0,
     )
-    sim.inject_faults(FaultPlan(on_nth={2: "502"}))
+    github_with_token.inject_faults(FaultPlan(on_nth={2: "502"}))
     repo = gh.get_repo("alice/docs")
 
     with pytest.raises(GithubException) as error:
         repo.create_file("a.md", "m", "a")
 
     assert error.value.status == 502
-    assert repo.create_file("a.md", "m", "a")["commit"].sha == sim.head_sha("alice", "docs")
+    assert repo.create_file("a.md", "m", "a")["commit"].sha == github_with_token.head_sha("alice", "docs")
 
 
-def test_it_records_requests(sim):
-    get(sim)
+def test_it_records_requests(github_with_token):
+    get(github_with_token)
     requests.get(f"{BASE}/api/repos/alice/docs/git/trees/main", params={"recursive": "1"}, timeout=5)
 
-    assert [(r.method, r.path, r.query, r.status) for r in sim.requests] == [
+    assert [(r.method, r.path, r.query, r.status) for r in github_with_token.requests] == [
         ("GET", "/api/repos/alice/docs", "", 200),
         ("GET", "/api/repos/alice/docs/git/trees/main", "recursive=1", 404),
     ]
-    assert sim.count("GET", r"/git/trees/") == 1
-    sim.reset_log()
-    assert sim.requests == []
+    assert github_with_token.count("GET", r"/git/trees/") == 1
+    github_with_token.reset_log()
+    assert github_with_token.requests == []
 
 
-def test_it_commits_ten_thousand_files_in_one_tree_in_seconds(sim):
+@pytest.mark.slow
+def test_it_commits_ten_thousand_files_in_one_tree_in_seconds(github_with_token):
     gh = Github(
-        auth=Auth.Token(sim.token),
-        base_url=sim.api_url,
+        auth=Auth.Token(github_with_token.token),
+        base_url=github_with_token.api_url,
         retry=None,
         seconds_between_requests=0,
         seconds_between_writes=0,
     )
     repo = gh.get_repo("alice/docs")
     repo.create_file("README.md", "init", "hello\n")
-    head = repo.get_git_commit(sim.head_sha("alice", "docs"))
+    head = repo.get_git_commit(github_with_token.head_sha("alice", "docs"))
     elements = [
         InputGitTreeElement(f"space-{n % 25}/page-{n}.md", "100644", "blob", content=f"# Page {n}\n" * 40)
         for n in range(10_000)

@@ -5,44 +5,30 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-import responses
 from github import Auth, GithubException, GithubIntegration, InputGitAuthor, InputGitTreeElement
 
 from sandbox import credentials
-from sandbox.github import GitHubSimulator
-from sandbox.testing import serve_with_responses
 
 BASE = "http://testserver/sandbox/github"
 
 
 @pytest.fixture
-def sim(tmp_path):
-    sim = GitHubSimulator(base_url=BASE, root=tmp_path / "github", site_url="http://testserver")
-    sim.deliver = lambda url, body, headers: 200
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        # PyGithub always writes the port into its URLs (http://testserver:80/...).
-        serve_with_responses(rsps, sim, "http://testserver:80/sandbox/github")
-        yield sim
+def installed(github_sim):
+    github_sim.create_user("alice", name="Alice", email="alice@example.com")
+    github_sim.create_repository("alice", "docs")
+    installation_id = github_sim.install_app("alice", repositories=["docs"])
+    return github_sim, installation_id
 
 
-@pytest.fixture
-def installed(sim):
-    sim.create_user("alice", name="Alice", email="alice@example.com")
-    sim.create_repository("alice", "docs")
-    installation_id = sim.install_app("alice", repositories=["docs"])
-    return sim, installation_id
-
-
-def integration(sim) -> GithubIntegration:
-    auth = Auth.AppAuth(credentials.GITHUB_APP_ID, sim.app_private_key_path.read_text())
+def integration(github_sim) -> GithubIntegration:
+    auth = Auth.AppAuth(credentials.GITHUB_APP_ID, github_sim.app_private_key_path.read_text())
     return GithubIntegration(
-        auth=auth, base_url=sim.api_url, retry=None, seconds_between_requests=0, seconds_between_writes=0
+        auth=auth, base_url=github_sim.api_url, retry=None, seconds_between_requests=0, seconds_between_writes=0
     )
 
 
-def repo_client(sim, installation_id, name="alice/docs"):
-    return integration(sim).get_github_for_installation(installation_id).get_repo(name)
+def repo_client(github_sim, installation_id, name="alice/docs"):
+    return integration(github_sim).get_github_for_installation(installation_id).get_repo(name)
 
 
 def commit_files(repo, branch, elements, message="Sync from Confluence"):
@@ -59,12 +45,12 @@ def git(*args, cwd=None) -> str:
 
 
 def test_it_runs_a_one_commit_sync_end_to_end(installed, tmp_path):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     assert repo.full_name == "alice/docs" and repo.default_branch == "main" and repo.private
 
     first = repo.create_file(".ctx/confluence.yml", "Add scope", "spaces: [ENG]\n")
-    assert first["commit"].sha == sim.head_sha("alice", "docs")
+    assert first["commit"].sha == github_sim.head_sha("alice", "docs")
 
     blob = repo.create_git_blob("aGVsbG8gYmluYXJ5AP8=", "base64")
     sha = commit_files(
@@ -78,15 +64,15 @@ def test_it_runs_a_one_commit_sync_end_to_end(installed, tmp_path):
         ],
     )
 
-    assert sim.head_sha("alice", "docs") == sha
-    assert sim.read_tree("alice", "docs", "main") == {
+    assert github_sim.head_sha("alice", "docs") == sha
+    assert github_sim.read_tree("alice", "docs", "main") == {
         ".ctx/confluence.yml": b"spaces: [ENG]\n",
         "eng/index.md": b"# Engineering\n",
         "eng/runbooks/deploy.md": b"Deploy it.\n",
         "eng/attachments/logo.bin": b"hello binary\x00\xff",
         "tools/run.sh": b"#!/bin/sh\n",
     }
-    bare = sim.repository_path("alice", "docs")
+    bare = github_sim.repository_path("alice", "docs")
     assert bare == tmp_path / "github" / "alice" / "docs.git"
     git("fsck", "--strict", "--no-dangling", cwd=bare)
     git("clone", "--quiet", str(bare), str(tmp_path / "clone"))
@@ -99,8 +85,8 @@ def test_it_runs_a_one_commit_sync_end_to_end(installed, tmp_path):
 
 
 def test_it_reads_back_trees_commits_and_blobs(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     repo.create_file("README.md", "init", "hello\n")
     sha = commit_files(repo, "main", [InputGitTreeElement("a/b/c.md", "100644", "blob", content="deep\n")])
 
@@ -121,40 +107,40 @@ def test_it_reads_back_trees_commits_and_blobs(installed):
 
 
 def test_it_deletes_paths_and_drops_empty_directories(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     repo.create_file("keep.md", "init", "keep\n")
     commit_files(repo, "main", [InputGitTreeElement("old/only.md", "100644", "blob", content="x")])
 
     commit_files(repo, "main", [InputGitTreeElement("old/only.md", "100644", "blob", sha=None)])
 
-    assert sim.read_tree("alice", "docs", "main") == {"keep.md": b"keep\n"}
-    git("fsck", "--strict", "--no-dangling", cwd=sim.repository_path("alice", "docs"))
+    assert github_sim.read_tree("alice", "docs", "main") == {"keep.md": b"keep\n"}
+    git("fsck", "--strict", "--no-dangling", cwd=github_sim.repository_path("alice", "docs"))
 
 
 def test_it_rejects_a_non_fast_forward_after_an_outside_push(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     repo.create_file("README.md", "init", "hello\n")
     ref = repo.get_git_ref("heads/main")
     head = repo.get_git_commit(ref.object.sha)
     tree = repo.create_git_tree([InputGitTreeElement("page.md", "100644", "blob", content="v1")], base_tree=head.tree)
     commit = repo.create_git_commit("ours", tree, [head])
 
-    outside = sim.push_outside_commit("alice", "docs", files={"theirs.md": "edit"}, message="theirs")
+    outside = github_sim.push_outside_commit("alice", "docs", files={"theirs.md": "edit"}, message="theirs")
 
     with pytest.raises(GithubException) as error:
         ref.edit(commit.sha, force=False)
     assert error.value.status == 422
     assert error.value.data["message"] == "Update is not a fast forward"
-    assert sim.head_sha("alice", "docs") == outside
+    assert github_sim.head_sha("alice", "docs") == outside
     ref.edit(commit.sha, force=True)
-    assert sim.head_sha("alice", "docs") == commit.sha
+    assert github_sim.head_sha("alice", "docs") == commit.sha
 
 
 def test_it_answers_409_on_an_empty_repository(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
 
     for call in (
         lambda: repo.get_git_ref("heads/main").object,
@@ -168,8 +154,8 @@ def test_it_answers_409_on_an_empty_repository(installed):
 
 
 def test_it_rejects_deleting_a_missing_path(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     repo.create_file("README.md", "init", "hello\n")
 
     with pytest.raises(GithubException) as error:
@@ -180,8 +166,8 @@ def test_it_rejects_deleting_a_missing_path(installed):
 
 
 def test_it_rejects_content_and_sha_together(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     repo.create_file("README.md", "init", "hello\n")
     blob = repo.create_git_blob("x", "utf-8")
     element = InputGitTreeElement("a.md", "100644", "blob", content="a")
@@ -195,9 +181,9 @@ def test_it_rejects_content_and_sha_together(installed):
 
 
 def test_it_truncates_recursive_trees_past_the_limit(installed):
-    sim, installation_id = installed
-    sim.tree_entry_limit = 3
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    github_sim.tree_entry_limit = 3
+    repo = repo_client(github_sim, installation_id)
     repo.create_file("README.md", "init", "hello\n")
     sha = commit_files(repo, "main", [InputGitTreeElement(f"d/{n}.md", "100644", "blob", content=n) for n in "abc"])
 
@@ -208,59 +194,59 @@ def test_it_truncates_recursive_trees_past_the_limit(installed):
 
 
 def test_it_reads_objects_that_git_packed(installed, tmp_path):
-    sim, installation_id = installed
-    sim.push_outside_commit("alice", "docs", files={"a.md": "one", "sub/b.md": "two"}, message="init")
-    bare = sim.repository_path("alice", "docs")
+    github_sim, installation_id = installed
+    github_sim.push_outside_commit("alice", "docs", files={"a.md": "one", "sub/b.md": "two"}, message="init")
+    bare = github_sim.repository_path("alice", "docs")
     git("repack", "-a", "-d", "-q", cwd=bare)
     git("prune-packed", cwd=bare)
 
-    repo = repo_client(sim, installation_id)
+    repo = repo_client(github_sim, installation_id)
     sha = commit_files(repo, "main", [InputGitTreeElement("sub/c.md", "100644", "blob", content="three")])
 
-    assert sim.read_tree("alice", "docs", sha) == {"a.md": b"one", "sub/b.md": b"two", "sub/c.md": b"three"}
+    assert github_sim.read_tree("alice", "docs", sha) == {"a.md": b"one", "sub/b.md": b"two", "sub/c.md": b"three"}
     git("fsck", "--strict", cwd=bare)
 
 
 def test_it_sees_a_push_made_with_the_git_cli(installed, tmp_path):
-    sim, installation_id = installed
-    sim.push_outside_commit("alice", "docs", files={"a.md": "one"}, message="init")
+    github_sim, installation_id = installed
+    github_sim.push_outside_commit("alice", "docs", files={"a.md": "one"}, message="init")
     clone = tmp_path / "work"
-    git("clone", "--quiet", str(sim.repository_path("alice", "docs")), str(clone))
+    git("clone", "--quiet", str(github_sim.repository_path("alice", "docs")), str(clone))
     (clone / "b.md").write_text("from the cli")
     git("add", "b.md", cwd=clone)
     git("-c", "user.name=Bob", "-c", "user.email=bob@example.com", "commit", "-qm", "cli", cwd=clone)
     git("push", "-q", "origin", "main", cwd=clone)
 
-    repo = repo_client(sim, installation_id)
+    repo = repo_client(github_sim, installation_id)
     head = repo.get_git_commit(repo.get_git_ref("heads/main").object.sha)
 
     assert head.message.strip() == "cli" and head.author.name == "Bob"
-    assert sim.read_tree("alice", "docs", "main") == {"a.md": b"one", "b.md": b"from the cli"}
+    assert github_sim.read_tree("alice", "docs", "main") == {"a.md": b"one", "b.md": b"from the cli"}
 
 
 def test_it_creates_and_deletes_branches(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     first = repo.create_file("README.md", "init", "hello\n")["commit"].sha
 
     branch = repo.create_git_ref("refs/heads/ctx/sync", first)
     sha = commit_files(repo, "ctx/sync", [InputGitTreeElement("b.md", "100644", "blob", content="b")])
 
     assert branch.object.sha == first
-    assert sim.head_sha("alice", "docs", "ctx/sync") == sha
-    assert sim.head_sha("alice", "docs") == first
+    assert github_sim.head_sha("alice", "docs", "ctx/sync") == sha
+    assert github_sim.head_sha("alice", "docs") == first
     assert [r.ref for r in repo.get_git_refs()] == ["refs/heads/ctx/sync", "refs/heads/main"]
     assert repo.get_branch("ctx/sync").commit.sha == sha
     with pytest.raises(GithubException) as error:
         repo.create_git_ref("refs/heads/ctx/sync", first)
     assert error.value.status == 422
     repo.get_git_ref("heads/ctx/sync").delete()
-    assert sim.head_sha("alice", "docs", "ctx/sync") is None
+    assert github_sim.head_sha("alice", "docs", "ctx/sync") is None
 
 
 def test_it_updates_a_file_through_the_contents_api_only_with_its_sha(installed):
-    sim, installation_id = installed
-    repo = repo_client(sim, installation_id)
+    github_sim, installation_id = installed
+    repo = repo_client(github_sim, installation_id)
     created = repo.create_file("a.md", "init", "one")["content"]
 
     with pytest.raises(GithubException) as error:
@@ -268,7 +254,7 @@ def test_it_updates_a_file_through_the_contents_api_only_with_its_sha(installed)
     assert error.value.status == 422
 
     repo.update_file("a.md", "update", "two", created.sha)
-    assert sim.read_tree("alice", "docs", "main") == {"a.md": b"two"}
+    assert github_sim.read_tree("alice", "docs", "main") == {"a.md": b"two"}
     with pytest.raises(GithubException) as error:
         repo.update_file("a.md", "stale", "three", created.sha)
     assert error.value.status == 409

@@ -36,20 +36,22 @@ class Site:
 
 
 def make_sim(tmp_path, seed=0):
-    sim = GitHubSimulator(base_url=BASE, root=tmp_path / f"github-{seed}", site_url="http://testserver", seed=seed)
-    sim.deliver = Site()
-    return sim
+    github_with_repos = GitHubSimulator(
+        base_url=BASE, root=tmp_path / f"github-{seed}", site_url="http://testserver", seed=seed
+    )
+    github_with_repos.deliver = Site()
+    return github_with_repos
 
 
 @pytest.fixture
-def sim(tmp_path):
-    sim = make_sim(tmp_path)
-    sim.create_user("alice")
-    sim.create_repository("alice", "docs")
-    sim.create_repository("alice", "blog")
+def github_with_repos(tmp_path):
+    github_with_repos = make_sim(tmp_path)
+    github_with_repos.create_user("alice")
+    github_with_repos.create_repository("alice", "docs")
+    github_with_repos.create_repository("alice", "blog")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        yield sim
+        serve_with_responses(rsps, github_with_repos, github_with_repos.base_url)
+        yield github_with_repos
 
 
 def test_it_signs_like_the_github_docs_test_vector():
@@ -58,10 +60,10 @@ def test_it_signs_like_the_github_docs_test_vector():
     )
 
 
-def test_it_delivers_a_signed_installation_event(sim):
-    installation_id = sim.install_app("alice", repositories=["docs"])
+def test_it_delivers_a_signed_installation_event(github_with_repos):
+    installation_id = github_with_repos.install_app("alice", repositories=["docs"])
 
-    url, headers, payload = sim.deliver.received[0]
+    url, headers, payload = github_with_repos.deliver.received[0]
     assert url == "http://testserver/integrations/github/webhook"
     assert headers["X-GitHub-Event"] == "installation"
     assert headers["User-Agent"] == "GitHub-Hookshot/sandbox"
@@ -72,16 +74,16 @@ def test_it_delivers_a_signed_installation_event(sim):
     assert payload["installation"]["account"]["login"] == "alice"
     assert payload["installation"]["app_id"] == int(credentials.GITHUB_APP_ID)
     assert [r["full_name"] for r in payload["repositories"]] == ["alice/docs"]
-    assert sim.deliveries[0].status == 204
+    assert github_with_repos.deliveries[0].status == 204
 
 
 def test_it_numbers_deliveries_deterministically_under_a_seed(tmp_path):
     guids = []
     for _ in range(2):
-        sim = make_sim(tmp_path / str(len(guids)), seed=7)
-        sim.create_user("alice")
-        sim.install_app("alice")
-        guids.append(sim.deliveries[0].guid)
+        github_with_repos = make_sim(tmp_path / str(len(guids)), seed=7)
+        github_with_repos.create_user("alice")
+        github_with_repos.install_app("alice")
+        guids.append(github_with_repos.deliveries[0].guid)
 
     other = make_sim(tmp_path / "other", seed=8)
     other.create_user("alice")
@@ -90,25 +92,25 @@ def test_it_numbers_deliveries_deterministically_under_a_seed(tmp_path):
     assert guids[0] == guids[1] != other.deliveries[0].guid
 
 
-def test_it_names_an_owner_as_the_sender_for_an_organization(sim):
-    sim.create_org("acme", owners=["alice"])
+def test_it_names_an_owner_as_the_sender_for_an_organization(github_with_repos):
+    github_with_repos.create_org("acme", owners=["alice"])
 
-    sim.install_app("acme")
+    github_with_repos.install_app("acme")
 
-    payload = sim.deliver.received[0][2]
+    payload = github_with_repos.deliver.received[0][2]
     assert payload["sender"]["login"] == "alice"
     assert payload["installation"]["target_type"] == "Organization"
 
 
-def test_it_sends_installation_lifecycle_events(sim):
-    installation_id = sim.install_app("alice", repositories=["docs"])
-    sim.add_installation_repositories(installation_id, ["blog"])
-    sim.remove_installation_repositories(installation_id, ["docs"])
-    sim.suspend_installation(installation_id)
-    sim.unsuspend_installation(installation_id)
-    sim.uninstall_app(installation_id)
+def test_it_sends_installation_lifecycle_events(github_with_repos):
+    installation_id = github_with_repos.install_app("alice", repositories=["docs"])
+    github_with_repos.add_installation_repositories(installation_id, ["blog"])
+    github_with_repos.remove_installation_repositories(installation_id, ["docs"])
+    github_with_repos.suspend_installation(installation_id)
+    github_with_repos.unsuspend_installation(installation_id)
+    github_with_repos.uninstall_app(installation_id)
 
-    assert sim.deliver.events() == [
+    assert github_with_repos.deliver.events() == [
         ("installation", "created"),
         ("installation_repositories", "added"),
         ("installation_repositories", "removed"),
@@ -116,21 +118,21 @@ def test_it_sends_installation_lifecycle_events(sim):
         ("installation", "unsuspend"),
         ("installation", "deleted"),
     ]
-    added = sim.deliver.received[1][2]
+    added = github_with_repos.deliver.received[1][2]
     assert [r["full_name"] for r in added["repositories_added"]] == ["alice/blog"]
     assert added["repository_selection"] == "selected"
-    assert sim.deliver.received[3][2]["installation"]["suspended_at"] is not None
+    assert github_with_repos.deliver.received[3][2]["installation"]["suspended_at"] is not None
 
 
-def test_it_sends_push_for_an_outside_commit(sim):
-    installation_id = sim.install_app("alice")
-    first = sim.push_outside_commit("alice", "docs", files={"a.md": "1", "b.md": "2"}, message="one")
+def test_it_sends_push_for_an_outside_commit(github_with_repos):
+    installation_id = github_with_repos.install_app("alice")
+    first = github_with_repos.push_outside_commit("alice", "docs", files={"a.md": "1", "b.md": "2"}, message="one")
 
-    second = sim.push_outside_commit(
+    second = github_with_repos.push_outside_commit(
         "alice", "docs", files={"a.md": "changed", "b.md": None, "c/d.md": "new"}, message="two", author="alice"
     )
 
-    _, headers, push = sim.deliver.received[-1]
+    _, headers, push = github_with_repos.deliver.received[-1]
     assert headers["X-GitHub-Event"] == "push"
     assert (push["ref"], push["before"], push["after"]) == ("refs/heads/main", first, second)
     assert push["installation"]["id"] == installation_id
@@ -139,46 +141,46 @@ def test_it_sends_push_for_an_outside_commit(sim):
     commit = push["head_commit"]
     assert (commit["id"], commit["message"]) == (second, "two")
     assert (commit["added"], commit["removed"], commit["modified"]) == (["c/d.md"], ["b.md"], ["a.md"])
-    assert sim.deliver.received[-2][2]["created"] is True
+    assert github_with_repos.deliver.received[-2][2]["created"] is True
 
 
-def test_it_sends_push_when_the_api_moves_a_branch_unless_switched_off(sim):
-    installation_id = sim.install_app("alice")
-    sim.push_outside_commit("alice", "docs", files={"a.md": "1"}, message="one")
-    token = sim.issue_installation_token(installation_id)
+def test_it_sends_push_when_the_api_moves_a_branch_unless_switched_off(github_with_repos):
+    installation_id = github_with_repos.install_app("alice")
+    github_with_repos.push_outside_commit("alice", "docs", files={"a.md": "1"}, message="one")
+    token = github_with_repos.issue_installation_token(installation_id)
     headers = {"Authorization": f"token {token}"}
     api = f"{BASE}/api/repos/alice/docs/contents"
 
     requests.put(f"{api}/b.md", json={"message": "via api", "content": "Yg=="}, headers=headers, timeout=5)
-    assert sim.deliver.events()[-1] == ("push", None)
-    assert sim.deliver.received[-1][2]["sender"]["login"] == "ctx-sandbox[bot]"
+    assert github_with_repos.deliver.events()[-1] == ("push", None)
+    assert github_with_repos.deliver.received[-1][2]["sender"]["login"] == "ctx-sandbox[bot]"
 
-    sim.emit_push_on_api_update = False
-    count = len(sim.deliveries)
+    github_with_repos.emit_push_on_api_update = False
+    count = len(github_with_repos.deliveries)
     requests.put(f"{api}/c.md", json={"message": "quiet", "content": "Yw=="}, headers=headers, timeout=5)
-    assert len(sim.deliveries) == count
+    assert len(github_with_repos.deliveries) == count
 
 
-def test_it_sends_no_push_where_the_app_is_not_installed(sim):
-    sim.install_app("alice", repositories=["blog"])
+def test_it_sends_no_push_where_the_app_is_not_installed(github_with_repos):
+    github_with_repos.install_app("alice", repositories=["blog"])
 
-    sim.push_outside_commit("alice", "docs", files={"a.md": "1"}, message="one")
+    github_with_repos.push_outside_commit("alice", "docs", files={"a.md": "1"}, message="one")
 
-    assert sim.deliver.events() == [("installation", "created")]
+    assert github_with_repos.deliver.events() == [("installation", "created")]
 
 
 def test_it_records_a_failed_delivery(tmp_path):
-    sim = make_sim(tmp_path)
-    sim.deliver = None  # the default: requests.post to the site, which is not there
-    sim.create_user("alice")
+    github_with_repos = make_sim(tmp_path)
+    github_with_repos.deliver = None  # the default: requests.post to the site, which is not there
+    github_with_repos.create_user("alice")
     with responses.RequestsMock(assert_all_requests_are_fired=False):
-        sim.install_app("alice")
+        github_with_repos.install_app("alice")
 
-    assert sim.deliveries[0].status == 0 and "Connection refused" in sim.deliveries[0].error
+    assert github_with_repos.deliveries[0].status == 0 and "Connection refused" in github_with_repos.deliveries[0].error
 
 
-def test_it_delivers_through_any_event_hook(sim):
-    delivery = sim.deliver_webhook("ping", {"zen": "Keep it logically awesome."})
+def test_it_delivers_through_any_event_hook(github_with_repos):
+    delivery = github_with_repos.deliver_webhook("ping", {"zen": "Keep it logically awesome."})
 
     assert delivery.status == 204
-    assert sim.deliver.received[-1][1]["X-GitHub-Event"] == "ping"
+    assert github_with_repos.deliver.received[-1][1]["X-GitHub-Event"] == "ping"

@@ -131,26 +131,26 @@ def test_it_deletes_a_space_whose_stored_key_the_form_would_refuse(client, live,
 # Space keys in the simulator's Python API ------------------------------------------------------------------------
 
 
-def test_it_refuses_a_bad_space_key_in_the_python_api(sim):
-    site = sim.create_site(name="Acme")
+def test_it_refuses_a_bad_space_key_in_the_python_api(atlassian_sim):
+    site = atlassian_sim.create_site(name="Acme")
 
     with pytest.raises(ValueError, match="letters and digits"):
-        sim.create_space(site.cloud_id, key="ENG/OPS", name="Engineering")
+        atlassian_sim.create_space(site.cloud_id, key="ENG/OPS", name="Engineering")
 
 
-def test_it_takes_a_personal_space_key(sim):
-    site = sim.create_site(name="Acme")
+def test_it_takes_a_personal_space_key(atlassian_sim):
+    site = atlassian_sim.create_site(name="Acme")
 
-    space = sim.create_space(site.cloud_id, key="~5570584cc8b9d2", name="Alice", type="personal")
+    space = atlassian_sim.create_space(site.cloud_id, key="~5570584cc8b9d2", name="Alice", type="personal")
 
-    assert sim.space_by_key(site.cloud_id, "~5570584cc8b9d2") is space
+    assert atlassian_sim.space_by_key(site.cloud_id, "~5570584cc8b9d2") is space
 
 
-def test_it_refuses_a_personal_space_key_with_punctuation(sim):
-    site = sim.create_site(name="Acme")
+def test_it_refuses_a_personal_space_key_with_punctuation(atlassian_sim):
+    site = atlassian_sim.create_site(name="Acme")
 
     with pytest.raises(ValueError, match="personal space key"):
-        sim.create_space(site.cloud_id, key="~557058:alice", name="Alice", type="personal")
+        atlassian_sim.create_space(site.cloud_id, key="~557058:alice", name="Alice", type="personal")
 
 
 # Atlassian consent and token endpoint ----------------------------------------------------------------------------
@@ -189,7 +189,7 @@ def exchange_atlassian_code(code, redirect_uri):
     return requests.post(f"{ATLASSIAN}/auth/oauth/token", json=body, timeout=5)
 
 
-def test_it_shows_an_error_page_for_a_foreign_redirect_uri(sim):
+def test_it_shows_an_error_page_for_a_foreign_redirect_uri(atlassian_sim):
     response = requests.get(
         f"{ATLASSIAN}/auth/authorize", params=consent_params(redirect_uri="https://evil.example/cb"), timeout=5
     )
@@ -200,33 +200,33 @@ def test_it_shows_an_error_page_for_a_foreign_redirect_uri(sim):
     assert 'value="accept"' not in response.text
 
 
-def test_it_issues_no_code_when_accepted_with_a_foreign_redirect_uri(sim):
-    sim.create_site(name="Acme")
+def test_it_issues_no_code_when_accepted_with_a_foreign_redirect_uri(atlassian_sim):
+    atlassian_sim.create_site(name="Acme")
 
     response = answer_consent(redirect_uri="https://evil.example/cb")
 
     assert response.status_code == 400
     assert "Location" not in response.headers
-    assert sim.codes == {} and sim.grants == {}
+    assert atlassian_sim.codes == {} and atlassian_sim.grants == {}
 
 
-def test_it_does_not_send_a_denial_to_a_foreign_redirect_uri(sim):
+def test_it_does_not_send_a_denial_to_a_foreign_redirect_uri(atlassian_sim):
     response = answer_consent("deny", redirect_uri="https://evil.example/cb")
 
     assert response.status_code == 400
     assert "Location" not in response.headers
 
 
-def test_it_wants_the_callback_url_exactly(sim):
+def test_it_wants_the_callback_url_exactly(atlassian_sim):
     response = answer_consent(redirect_uri=ATLASSIAN_CALLBACK.rstrip("/"))
 
     assert response.status_code == 400
-    assert sim.codes == {}
+    assert atlassian_sim.codes == {}
 
 
-def test_it_redirects_to_the_callback_url_registered_for_the_world(sim):
-    sim.create_site(name="Acme")
-    sim.callback_url = "http://other.example:8001/oauth/done"
+def test_it_redirects_to_the_callback_url_registered_for_the_world(atlassian_sim):
+    atlassian_sim.create_site(name="Acme")
+    atlassian_sim.callback_url = "http://other.example:8001/oauth/done"
 
     registered = answer_consent(redirect_uri="http://other.example:8001/oauth/done")
     default = answer_consent()
@@ -236,8 +236,8 @@ def test_it_redirects_to_the_callback_url_registered_for_the_world(sim):
     assert default.status_code == 400
 
 
-def test_it_refuses_to_exchange_a_code_for_another_redirect_uri(sim):
-    sim.create_site(name="Acme")
+def test_it_refuses_to_exchange_a_code_for_another_redirect_uri(atlassian_sim):
+    atlassian_sim.create_site(name="Acme")
     code = parse_qs(urlsplit(answer_consent().headers["Location"]).query)["code"][0]
 
     response = exchange_atlassian_code(code, "https://evil.example/cb")
@@ -246,8 +246,8 @@ def test_it_refuses_to_exchange_a_code_for_another_redirect_uri(sim):
     assert response.json() == {"error": "invalid_grant", "error_description": "Invalid authorization code"}
 
 
-def test_it_refuses_to_exchange_a_code_without_its_redirect_uri(sim):
-    sim.create_site(name="Acme")
+def test_it_refuses_to_exchange_a_code_without_its_redirect_uri(atlassian_sim):
+    atlassian_sim.create_site(name="Acme")
     code = parse_qs(urlsplit(answer_consent().headers["Location"]).query)["code"][0]
 
     response = exchange_atlassian_code(code, None)
@@ -261,12 +261,12 @@ def test_it_refuses_to_exchange_a_code_without_its_redirect_uri(sim):
 
 @pytest.fixture
 def github(tmp_path):
-    sim = GitHubSimulator(
+    atlassian_sim = GitHubSimulator(
         base_url="http://testserver/sandbox/github", root=tmp_path / "github", site_url="http://testserver"
     )
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        serve_with_responses(rsps, sim, sim.base_url)
-        yield sim
+        serve_with_responses(rsps, atlassian_sim, atlassian_sim.base_url)
+        yield atlassian_sim
 
 
 def github_authorize(method="POST", **extra):

@@ -7,8 +7,8 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
-from confluence.sync import run as run_sync
-from confluence.sync_queue import NotReady, enqueue_sync
+from confluence.sync.engine import run as run_sync
+from confluence.sync.queue import NotReady, enqueue_sync
 from connectors.models import Connection
 
 

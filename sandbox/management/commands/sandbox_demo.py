@@ -14,8 +14,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from confluence.models import SyncRun
-from confluence.sync import run as run_sync
-from confluence.sync_queue import NotReady, enqueue_sync
+from confluence.sync.engine import run as run_sync
+from confluence.sync.queue import NotReady, enqueue_sync
 from github_sync.models import ApiKey
 from sandbox import demo
 from sandbox.seed import seed_world

@@ -1,0 +1,155 @@
+"""The scope step's preview: the picked scope resolved against live listings of the spaces it touches, as the sync
+engine will resolve it, and how it differs from the saved scope (`ScopeDiff`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from confluence.client import ConfluenceClient
+from confluence.content import Page, Space
+from confluence.sync.index import page_order
+from confluence.sync.scope import ScopeSpec, Selection, fetch_labelled, fetch_listing, fetch_restricted, select_pages
+
+MAX_DIFF_LISTED = 100  # pages named under "added" and "removed" in the preview; the rest are counted
+
+
+@dataclass(frozen=True)
+class ListedPage:
+    """A page the preview names (added, removed, restricted)."""
+
+    id: str
+    title: str
+    space_key: str
+
+
+@dataclass(frozen=True)
+class PageList:
+    """Pages the preview names, the first MAX_DIFF_LISTED of them listed and the rest counted."""
+
+    pages: tuple[ListedPage, ...] = ()
+    count: int = 0  # may exceed len(pages): restriction data can be a count alone
+
+    @classmethod
+    def of(cls, pages) -> PageList:
+        pages = sorted(pages, key=lambda p: (p.space_key, p.title.casefold(), page_order(p.id)))
+        return cls(pages=tuple(pages), count=len(pages))
+
+    @property
+    def listed(self) -> tuple[ListedPage, ...]:
+        return self.pages[:MAX_DIFF_LISTED]
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.listed)
+
+
+@dataclass(frozen=True)
+class ScopeDiff:
+    """What Save changes: the pages the new scope selects that the saved one does not, and the reverse. Both
+    scopes are resolved against the same listings, so the difference is the choices', not Confluence's."""
+
+    first: bool  # nothing saved yet: every selected page is added
+    saved_count: int
+    added: PageList
+    removed: PageList
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.added.count and not self.removed.count
+
+
+@dataclass(frozen=True)
+class SpaceCount:
+    key: str
+    selected: int
+    total: int  # current pages of the space
+
+
+@dataclass
+class Preview:
+    spec: ScopeSpec
+    selection: Selection
+    titles: dict[str, tuple[str, str]]  # page id → (title, space key), for every page of the listed spaces
+    space_count: int
+    listing: dict[str, list[Page]] = field(default_factory=dict)  # space key → its current pages
+    labelled: dict[str, list[str]] = field(default_factory=dict)  # page id → labels, for the excluded labels
+    restricted_ids: set[str] = field(default_factory=set)  # pages of the listed spaces with a view restriction
+    client: ConfluenceClient | None = field(default=None, repr=False)  # reads the saved scope's labels
+    diff: ScopeDiff | None = None  # set by ScopeForm.check_preview
+    diff_error: str = ""
+
+    @property
+    def page_count(self) -> int:
+        return len(self.selection.selected)
+
+    @property
+    def summary(self) -> str:
+        pages = f"{self.page_count} page{'s' if self.page_count != 1 else ''}"
+        spaces = f"{self.space_count} space{'s' if self.space_count != 1 else ''}"
+        return f"{pages} in {spaces} will be synced; {self.selection.excluded} excluded"
+
+    @property
+    def restricted(self) -> PageList:
+        """Selected pages left out because of a view restriction (their own or an ancestor's)."""
+        return PageList.of(self._listed(page_id) for page_id in self.selection.restricted)
+
+    @property
+    def space_counts(self) -> list[SpaceCount]:
+        """Per listed space, how many of its pages the selection keeps: spaces with none are left out unless the
+        saved scope had some there (its line then reads 0 of N)."""
+        selected: dict[str, int] = {}
+        for page_id in self.selection.selected:
+            key = self.titles[page_id][1]
+            selected[key] = selected.get(key, 0) + 1
+        touched = set(selected) | {p.space_key for p in self.diff.removed.pages} if self.diff else set(selected)
+        return [
+            SpaceCount(key, selected.get(key, 0), len(pages))
+            for key, pages in sorted(self.listing.items())
+            if key in touched
+        ]
+
+    def compare_with(self, saved: ScopeSpec | None) -> None:
+        """Resolve the saved scope against this preview's listings and keep the difference."""
+        if saved is None or saved.is_empty:
+            added = PageList.of(self._listed(pid) for pid in self.selection.selected)
+            self.diff = ScopeDiff(first=True, saved_count=0, added=added, removed=PageList())
+            return
+        labelled = dict(self.labelled)
+        missing = sorted(set(saved.excluded_labels) - set(self.spec.excluded_labels))
+        if missing and self.client is not None:
+            labelled.update(fetch_labelled(self.client, list(self.listing), missing))
+        before = select_pages(
+            saved, pages_by_space=self.listing, labels=labelled, restricted=self.restricted_ids
+        ).selected
+        after = self.selection.selected
+        self.diff = ScopeDiff(
+            first=False,
+            saved_count=len(before),
+            added=PageList.of(self._listed(pid) for pid in after.keys() - before.keys()),
+            removed=PageList.of(self._listed(pid) for pid in before.keys() - after.keys()),
+        )
+
+    def _listed(self, page_id: str) -> ListedPage:
+        title, key = self.titles.get(page_id, ("", ""))
+        return ListedPage(id=page_id, title=title or f"Page {page_id}", space_key=key)
+
+
+def preview_scope(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[Space]) -> Preview:
+    """Resolve the scope against live listings of the spaces it touches, as the sync engine will."""
+    listing = fetch_listing(client, involved)
+    labelled = fetch_labelled(client, list(listing), list(spec.excluded_labels))
+    # Restricted pages are left out unless the connection opted in (issue 16): the preview says how many.
+    restricted = set() if spec.include_restricted else fetch_restricted(client, list(listing))
+    selection = select_pages(spec, pages_by_space=listing, labels=labelled, restricted=restricted)
+    titles = {p.id: (p.title, key) for key, pages in listing.items() for p in pages}
+    space_count = len({p.space_id for p in selection.selected.values()})
+    return Preview(
+        spec=spec,
+        selection=selection,
+        titles=titles,
+        space_count=space_count,
+        listing=listing,
+        labelled=labelled,
+        restricted_ids=restricted,
+        client=client,
+    )

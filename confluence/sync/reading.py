@@ -1,0 +1,300 @@
+"""Read what the scope selects now, spending as few Confluence calls as possible.
+
+- A run over the whole scope lists each space once (250 pages a request; bodies only on a first or full run,
+  or after a converter upgrade) and reads every label and view restriction in one bulk CQL search (200 a request).
+- A targeted run (page ids from Forge events) starts from the index and fetches just those pages, with bodies,
+  in one request; it asks for ancestors only when a page appeared under a parent we do not know, and re-reads the
+  children of a page that went away (Confluence moves them up to its parent).
+
+Both also return the unsynced ancestors of the selected pages (pages the scope leaves out, between or above synced
+ones): the index keeps them, so a targeted run sees the same hierarchy as a run over the whole scope. Pages with a
+view restriction (their own or an ancestor's) are left out unless the scope opts in, and reported by id and title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+
+from confluence.client import ConfluenceClient, cql_quote
+from confluence.content import Page, PageFacts, Space
+from confluence.convert import CONVERTER_VERSION
+from confluence.gateway import ConfluenceUnavailable
+from confluence.models import SyncRun, SyncScope
+from confluence.sync.index import (
+    Index,
+    PageEntry,
+    UnsyncedPage,
+    descendant_ids,
+    listing_digest,
+    page_order,
+    unsynced_ancestors,
+)
+from confluence.sync.plan import Selected
+from confluence.sync.scope import ScopeSpec, select_pages
+from github_sync.commit import FileChanges
+
+__all__ = ["ConfluenceUnavailable", "Reading", "fetch_bodies", "read", "read_bodies"]
+
+# Confluence nests pages far less deeply; the bound only stops a parent loop in stale data from spinning.
+MAX_DEPTH = 50
+# Page ids per CQL `ancestor in (…)` query, which keeps the query well within URL limits.
+SUBTREE_ROOTS_PER_QUERY = 100
+
+
+@dataclass
+class Reading:
+    world: dict[str, Selected]  # the pages the scope selects
+    bodies: Bodies  # the storage XHTML in hand (listed with the pages, or fetched with them)
+    unsynced: dict[str, UnsyncedPage]  # the selected pages' unsynced ancestors
+    # Pages to render again whatever their version says: one of the attachment listings they show files of changed.
+    attachments_changed: set[str] = field(default_factory=set)
+    # Selected pages left out because they are restricted (page id → title), among the pages the run judged:
+    # every page of the scope (`judged` None) or just those a targeted run read.
+    restricted: dict[str, str] = field(default_factory=dict)
+    judged: set[str] | None = None
+
+
+def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> Reading:
+    spec = ScopeSpec.from_scope(scope)
+    if run.is_targeted and index.spaces and index.knows_hierarchy:
+        reading = read_targeted(client, spec, index, run.page_ids)
+        if reading is not None:
+            return reading
+    return read_scope(client, spec, scope, index, full=run.full)
+
+
+def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, index: Index, *, full: bool):
+    spaces = scope_spaces(client, scope)
+    index.spaces = {space.id: space.key for space in spaces}
+    stale = any(entry.converter_version != CONVERTER_VERSION for entry in index.pages.values())
+    with_bodies = full or not index.pages or stale
+    bodies = Bodies()
+    listing = {
+        space.key: [bodies.take(page) for page in client.iter_space_pages(space.id, body=with_bodies)]
+        for space in spaces
+    }
+    facts = facts_of_spaces(client, [s.key for s in spaces])
+    labels = {pid: fact.labels for pid, fact in facts.items()}
+    keys = {space.id: space.key for space in spaces}
+    hierarchy = {
+        page.id: UnsyncedPage(page.title, keys[page.space_id], page.parent_id)
+        for pages in listing.values()
+        for page in pages
+    }
+    hierarchy.update(missing_parents(client, hierarchy, spaces=keys))
+    listed = {page.id for pages in listing.values() for page in pages}
+    parents = {pid: page.parent_id for pid, page in hierarchy.items() if pid not in listed}
+    unknown = unsearched(listed, facts, index)
+    restricted = {pid for pid, fact in facts.items() if fact.restricted} | unknown
+    selection = select_pages(spec, pages_by_space=listing, labels=labels, extra_parents=parents, restricted=restricted)
+    world = {
+        pid: selected_page(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()
+    }
+    for pid in [pid for pid in bodies if pid not in selection.selected]:
+        del bodies[pid]
+    reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy))
+    reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
+    if not with_bodies:  # every page is rendered anyway on a first or full run
+        reading.attachments_changed = attachments_changed(client, index, space_keys=[s.key for s in spaces])
+    return reading
+
+
+def scope_spaces(client: ConfluenceClient, scope: SyncScope) -> list[Space]:
+    """The spaces a run over the whole scope lists: the scope's, and those its picked pages are in now. A picked
+    page stays picked when it moves to another space (the scope names the space it was picked in): one bulk read
+    of the picks finds where they are (250 a request)."""
+    spaces = client.list_spaces(keys=scope.space_keys)
+    if scope.pages:
+        picked = client.get_pages([str(p["id"]) for p in scope.pages], body=False)
+        elsewhere = sorted({page.space_id for page in picked} - {space.id for space in spaces})
+        spaces += client.list_spaces(ids=elsewhere)
+    return spaces
+
+
+def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str]) -> Reading | None:
+    """What the named pages change, starting from the index; None when a page moved into a space the index does
+    not list while the scope picks pages (it may be a pick, or hold one): then the whole scope is read."""
+    requested = list(dict.fromkeys(page_ids))
+    fetched = client.get_pages(requested, body=True)
+    if spec.pages and any(p.space_id not in index.spaces for p in fetched):
+        return None
+    fetched = [p for p in fetched if p.space_id in index.spaces]
+    gone = set(requested) - {p.id for p in fetched}
+    # Confluence moves the children of a trashed or archived page up to its parent: re-read what the index holds
+    # below pages that went away (250 a request).
+    below = [p for p in descendant_ids(index, gone) if p not in requested]
+    fetched += [p for p in client.get_pages(below, body=False) if p.space_id in index.spaces] if below else []
+    gone |= set(below) - {p.id for p in fetched}
+    facts = client.page_facts(f"type = page AND id in ({', '.join(sorted(p.id for p in fetched))})") if fetched else {}
+    moved = read_reshaped_subtrees(client, spec, index, fetched=fetched, facts=facts)
+    if moved is None:
+        return None
+    return targeted_reading(client, spec, index, fetched=fetched + moved, gone=gone, facts=facts)
+
+
+def read_reshaped_subtrees(
+    client: ConfluenceClient, spec: ScopeSpec, index: Index, *, fetched: list[Page], facts: dict[str, PageFacts]
+) -> list[Page] | None:
+    """A page that moved (to another parent or space), is new to the index, or became restricted brings its subtree
+    along: Confluence moves the children with it, and a view restriction covers them. Read that subtree as it is:
+    the pages below not yet fetched (their facts join `facts`); None when one is in a space the index does not
+    list while the scope picks pages."""
+    unknown = unsearched({p.id for p in fetched}, facts, index)
+    withheld = set() if spec.include_restricted else {pid for pid, fact in facts.items() if fact.restricted} | unknown
+    reshaped = [p.id for p in fetched if reshaped_page(p, index) or p.id in withheld]
+    subtree = subtree_facts(client, reshaped)
+    new = sorted(subtree.keys() - {p.id for p in fetched}, key=page_order)
+    below_moved = client.get_pages(new, body=False) if new else []
+    if spec.pages and any(p.space_id not in index.spaces for p in below_moved):
+        return None
+    facts.update(subtree)
+    return [p for p in below_moved if p.space_id in index.spaces]
+
+
+def targeted_reading(
+    client: ConfluenceClient, spec: ScopeSpec, index: Index, *, fetched: list[Page], gone: set[str], facts: dict
+) -> Reading:
+    """The index's pages with the fetched ones in their current state and the gone ones dropped, through the scope."""
+    labels = {pid: list(entry.labels) for pid, entry in index.pages.items()}
+    labels.update({pid: fact.labels for pid, fact in facts.items()})
+    refreshed = {p.id for p in fetched}
+    world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in refreshed | gone}
+    world.update({p.id: selected_page(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
+    known = {pid: page for pid, page in index.unsynced.items() if pid not in refreshed | gone}
+    known.update({pid: UnsyncedPage(page.title, page.space_key, page.parent_id) for pid, page in world.items()})
+    known.update(missing_parents(client, known, spaces=index.spaces))
+    parents = {pid: page.parent_id for pid, page in known.items() if pid not in world}
+    by_space: dict[str, list] = {}
+    for page in world.values():
+        by_space.setdefault(page.space_key, []).append(page)
+    unknown = unsearched(refreshed, facts, index)
+    restricted = {pid for pid, fact in facts.items() if fact.restricted} | unknown
+    selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents, restricted=restricted)
+    bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
+    selected = {pid: world[pid] for pid in selection.selected}
+    reading = Reading(selected, bodies, unsynced_ancestors(selected, known), judged=refreshed | gone)
+    reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
+    return reading
+
+
+def unsearched(page_ids: set[str], facts: Mapping[str, PageFacts], index: Index) -> set[str]:
+    """Pages new to the repository that the search does not know yet (its index lags behind new content): their
+    restrictions are unknown, so they wait for a later run. A page the repository holds keeps its place meanwhile:
+    a lagging search must not delete it either."""
+    return {pid for pid in page_ids if pid not in facts and pid not in index.pages}
+
+
+def reshaped_page(page: Page, index: Index) -> bool:
+    """Whether the page's place differs from what the index holds (or the index holds no synced page of it).
+    Labels do not count: an excluded label leaves out the page, not its subtree."""
+    held = index.pages.get(page.id)
+    return held is None or (held.parent_id, held.space_key) != (page.parent_id, index.spaces.get(page.space_id))
+
+
+def subtree_facts(client: ConfluenceClient, roots: list[str]) -> dict[str, PageFacts]:
+    """Every current page below `roots` (any depth) → its labels and restrictions, through CQL `ancestor` (100
+    roots a query)."""
+    found: dict[str, PageFacts] = {}
+    for start in range(0, len(roots), SUBTREE_ROOTS_PER_QUERY):
+        chunk = roots[start : start + SUBTREE_ROOTS_PER_QUERY]
+        found.update(client.page_facts(f"type = page AND ancestor in ({', '.join(chunk)})"))
+    return found
+
+
+class Bodies(FileChanges):
+    """Page id → storage XHTML, held compressed: a first sync reads every body before it can render any (paths
+    and links need the whole hierarchy), and storage markup shrinks about fivefold."""
+
+    def take(self, page: Page) -> Page:
+        """Keep the page's body here and return the page without it."""
+        if page.body is None:
+            return page
+        self[page.id] = page.body
+        return replace(page, body=None)
+
+    def __getitem__(self, page_id: str) -> str:
+        return super().__getitem__(page_id).decode()
+
+    def __setitem__(self, page_id: str, body: str) -> None:
+        super().__setitem__(page_id, body.encode())
+
+
+def missing_parents(
+    client: ConfluenceClient, known: Mapping[str, UnsyncedPage], *, spaces: Mapping[str, str]
+) -> dict[str, UnsyncedPage]:
+    """The parents the hierarchy names but does not hold, and theirs, read in bulk level by level (250 a request):
+    an archived page keeps its children (listings hold current pages only), and a page moved or created below a page
+    the scope leaves out appears under a parent the index does not know. No request when nothing is missing."""
+    found: dict[str, UnsyncedPage] = {}
+    asked: set[str] = set()
+    for _ in range(MAX_DEPTH):
+        wanted = {page.parent_id for page in [*known.values(), *found.values()] if page.parent_id}
+        missing = sorted(wanted - known.keys() - found.keys() - asked, key=page_order)
+        if not missing:
+            break
+        asked.update(missing)
+        for page in client.get_pages(missing, body=False, statuses=("current", "archived")):
+            found[page.id] = UnsyncedPage(page.title, spaces.get(page.space_id, ""), page.parent_id)
+    return found
+
+
+def attachments_changed(client: ConfluenceClient, index: Index, *, space_keys: list[str]) -> set[str]:
+    """The synced pages that show files of a page whose attachments changed since they were rendered (added,
+    replaced, renamed, removed: none of it makes a page version, and its Forge event may be lost). One bulk listing
+    of the scope's attachments, and none at all when no synced page shows an attachment."""
+    showing = {pid: entry.listings for pid, entry in index.pages.items() if entry.listings}
+    if not showing or not space_keys:
+        return set()
+    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
+    current = client.attachments_by_page(f"type = attachment AND space in ({spaces})")
+    digests = {owner: listing_digest(current.get(owner, [])) for listings in showing.values() for owner in listings}
+    return {pid for pid, listings in showing.items() if any(digests[o] != d for o, d in listings.items())}
+
+
+def facts_of_spaces(client: ConfluenceClient, space_keys: list[str]) -> dict[str, PageFacts]:
+    """Labels and restrictions of every page of those spaces: one CQL search a 200 pages."""
+    if not space_keys:
+        return {}
+    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
+    return client.page_facts(f"type = page AND space in ({spaces})")
+
+
+def fetch_bodies(client: ConfluenceClient, page_ids: list[str]) -> dict[str, str]:
+    """The storage XHTML of those pages (250 a request); a page deleted meanwhile is missing from the answer."""
+    if not page_ids:
+        return {}
+    return {page.id: page.body or "" for page in client.get_pages(page_ids, body=True)}
+
+
+def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str]) -> None:
+    """Add the bodies of those pages to the reading (the plan renders pages the listing carried no body of); a
+    page deleted since it was listed leaves the reading's world."""
+    reading.bodies.update(fetch_bodies(client, page_ids))
+    reading.world = {pid: page for pid, page in reading.world.items() if pid not in page_ids or pid in reading.bodies}
+
+
+def selected_page(page: Page, space_key: str, labels: list[str]) -> Selected:
+    return Selected(
+        id=page.id,
+        title=page.title,
+        space_key=space_key,
+        parent_id=page.parent_id,
+        version=page.version,
+        modified_at=page.modified_at,
+        labels=tuple(sorted(labels)),
+        webui=page.webui,
+    )
+
+
+def from_entry(page_id: str, entry: PageEntry) -> Selected:
+    return Selected(
+        id=page_id,
+        title=entry.title,
+        space_key=entry.space_key,
+        parent_id=entry.parent_id,
+        version=entry.version,
+        modified_at=entry.modified_at,
+        labels=tuple(entry.labels),
+        webui=entry.webui,
+    )

@@ -1,0 +1,21 @@
+"""Organizations, their members, their connections and each connection's setup tasks; every model (and the
+invitation token defaults migrations name as `connectors.models.…`) is importable from `connectors.models`."""
+
+from connectors.models.connections import Connection, SetupTask
+from connectors.models.organizations import (
+    Invitation,
+    Membership,
+    Organization,
+    hash_invitation_token,
+    hash_of_a_token_no_one_holds,
+)
+
+__all__ = [
+    "Connection",
+    "Invitation",
+    "Membership",
+    "Organization",
+    "SetupTask",
+    "hash_invitation_token",
+    "hash_of_a_token_no_one_holds",
+]

@@ -1,0 +1,87 @@
+"""PyGithub's HTTP, sent through `connectors.http.ApiSession`: one policy for every GitHub call (retries with
+Retry-After, 5xx retried without waiting for the rate-limit reset, long waits declined and handed back to the
+queue, request counts, heartbeats while waiting), and none of PyGithub's own (its urllib3 retries, its pause of
+a second between writes).
+
+PyGithub opens its connections itself and passes them one value of ours, its `retry` argument, which survives the
+copies it makes of its Requester (per auth, per laziness). So the session rides on a Retry of zero attempts
+(`SessionRetry`), and the connection classes given to PyGithub send through it. A PyGithub client made without
+one (the sandbox's tests use PyGithub directly) keeps PyGithub's own connection behaviour.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from github import Consts
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
+from urllib3.util import Retry
+
+from connectors.http import USER_AGENT, ApiSession
+
+
+def new_session() -> ApiSession:
+    return ApiSession(timeout=(5.0, 60.0), max_inline_wait=settings.HTTP_MAX_INLINE_WAIT_SECONDS)
+
+
+class SessionRetry(Retry):
+    """Carries the session to PyGithub's connections. PyGithub hands it on to no urllib3 code of ours: ApiSession
+    retries, so it allows zero attempts should anything use it as a Retry."""
+
+    def __init__(self, *args, session: ApiSession | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.session = session
+
+    def new(self, **kwargs) -> SessionRetry:
+        retry = super().new(**kwargs)
+        retry.session = self.session
+        return retry
+
+
+def options(session: ApiSession) -> dict:
+    """Keyword arguments for `Github` and `GithubIntegration` whose calls go through `session`."""
+    return {
+        # github.com (https://api.github.com) or GitHub Enterprise Server (https://HOST/api/v3).
+        "base_url": settings.GITHUB_API_URL,
+        "retry": SessionRetry(total=0, session=session),
+        "seconds_between_requests": None,
+        "seconds_between_writes": None,
+        # Objects made from a URL cost no request until an attribute they lack is read.
+        "lazy": True,
+        "per_page": 100,
+        "user_agent": USER_AGENT,
+        "api_version": Consts.API_VERSION_2022_11_28,
+    }
+
+
+class _ThroughSession:
+    """`getresponse` for PyGithub's connection classes: through the session the Requester's `retry` carries."""
+
+    def getresponse(self) -> RequestsResponse:
+        session = getattr(self.retry, "session", None)
+        if session is None:
+            return super().getresponse()
+        # The URL as configured: PyGithub would write the default port into it (https://api.github.com:443/…).
+        port = "" if self.port == {"http": 80, "https": 443}[self.protocol] else f":{self.port}"
+        url = f"{self.protocol}://{self.host}{port}{self.url}"
+        # PyGithub follows redirects itself (and drops the Authorization header when one leaves the API's host).
+        response = session.request(
+            self.verb, url, headers=self.headers, data=self.input, stream=self.stream, allow_redirects=False
+        )
+        return RequestsResponse(response)
+
+    def close(self) -> None:
+        # PyGithub closes a connection after each request once classes are injected; the session is the client's.
+        if getattr(self.retry, "session", None) is None:
+            super().close()
+
+
+class _HttpConnection(_ThroughSession, HTTPRequestsConnectionClass):
+    pass
+
+
+class _HttpsConnection(_ThroughSession, HTTPSRequestsConnectionClass):
+    pass
+
+
+# PyGithub's documented hook for its connection classes; it applies to every Requester of the process.
+Requester.injectConnectionClasses(_HttpConnection, _HttpsConnection)

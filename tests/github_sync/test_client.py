@@ -1,0 +1,99 @@
+"""`InstallationClient` on PyGithub: every call through the client's one ApiSession (counted, retried and waited by
+our rules, never by PyGithub's), installation tokens shared by the process, and a revoked token renewed once."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors import http
+from github_sync import app_auth
+from github_sync.client import InstallationClient
+from github_sync.errors import GitHubError, GitHubUnavailable
+from sandbox.core import FaultPlan
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def waits(monkeypatch):
+    waited = []
+    monkeypatch.setattr(http, "sleep", waited.append)
+    return waited
+
+
+def test_every_call_goes_through_the_clients_session_and_is_counted(installation, push):
+    push({"a.md": "# A"})
+    client = InstallationClient(installation.installation_id)
+
+    head = client.branch_head("acme-gh/docs", "main")
+    client.create_blob("acme-gh/docs", b"\x00binary")
+
+    assert head is not None
+    # The installation token (POST), the branch, the blob.
+    assert client.stats.requests == 3 and client.stats.by_method == {"POST": 2, "GET": 1}
+
+
+def test_the_installation_token_is_shared_by_the_clients_of_the_process(installation, push, github):
+    push({"a.md": "# A"})
+    InstallationClient(installation.installation_id).branch_head("acme-gh/docs", "main")
+    github.reset_log()
+
+    later = InstallationClient(installation.installation_id)
+    later.branch_head("acme-gh/docs", "main")
+
+    assert later.stats.requests == 1 and github.count("POST") == 0
+
+
+def test_a_revoked_token_is_renewed_once(installation, push, github):
+    push({"a.md": "# A"})
+    with app_auth._tokens_lock:
+        app_auth._tokens[installation.installation_id] = ("ghs_revoked", 4_000_000_000.0)
+    client = InstallationClient(installation.installation_id)
+
+    assert client.branch_head("acme-gh/docs", "main") is not None
+    # Refused (401), a new token, the branch again.
+    assert client.stats.by_method == {"GET": 2, "POST": 1}
+
+
+def test_a_5xx_is_retried_by_our_policy_with_a_heartbeat(installation, push, github, waits):
+    push({"a.md": "# A"})
+    github.inject_faults(FaultPlan(on_nth={1: "503"}, path_pattern="/branches/"))
+    client = InstallationClient(installation.installation_id)
+    beats = []
+    client.session.on_wait = beats.append
+
+    assert client.branch_head("acme-gh/docs", "main") is not None
+    assert client.stats.retries == 1 and len(waits) == 1 and beats == waits
+
+
+def test_a_wait_longer_than_the_inline_budget_is_declined_and_reported(installation, push, github, waits, settings):
+    push({"a.md": "# A"})
+    settings.HTTP_MAX_INLINE_WAIT_SECONDS = 10
+    github.inject_faults(FaultPlan(on_nth={1: "429"}, path_pattern="/branches/", retry_after=600))
+    client = InstallationClient(installation.installation_id)
+
+    with pytest.raises(GitHubUnavailable):
+        client.branch_head("acme-gh/docs", "main")
+
+    assert client.stats.declined_wait_seconds == 600 and waits == []
+
+
+def test_writes_are_not_throttled_by_pygithub(installation, push, monkeypatch):
+    push({"a.md": "# A"})
+    slept = []
+    monkeypatch.setattr("github.Requester.time.sleep", slept.append)
+    client = InstallationClient(installation.installation_id)
+
+    for n in range(3):
+        client.create_blob("acme-gh/docs", b"\x00%d" % n)
+
+    assert slept == [] and client.stats.write_requests == 4
+
+
+def test_an_unconfigured_app_fails_at_the_first_call_as_a_github_error(settings):
+    settings.GITHUB_APP_ID = ""
+    client = InstallationClient(1)
+
+    with pytest.raises(GitHubError, match="GITHUB_APP_ID"):
+        client.branch_head("acme-gh/docs", "main")
+    assert client.stats.requests == 0
