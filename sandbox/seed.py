@@ -11,6 +11,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from sandbox.content import WORDS, PageContext, render_body
+from sandbox.seed_inclusions import seed_inclusions
 
 SITE_NAME = "Acme Sandbox"
 SITE_URL = "https://acme-sandbox.atlassian.net"
@@ -98,6 +99,7 @@ def seed_world(world, *, pages: int = 200, spaces: int = 3, seed: int = 0) -> Se
     for key, count in zip(keys, _split(pages, len(keys)), strict=True):
         _seed_space(atlassian, rng, site.cloud_id, key, count, summary)
     _restrict_pages(atlassian, site.cloud_id, keys[0], summary)
+    seed_inclusions(atlassian, site.cloud_id, keys, restricted=summary.restricted_pages + summary.unreadable_pages)
     summary.github_repositories = _seed_github(world.github)
     return summary
 

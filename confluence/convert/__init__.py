@@ -9,6 +9,7 @@ result.markdown, result.attachments, result.linked_pages, result.unknown_macros,
 from .context import ConversionResult, ConvertContext, PageRef, SitePage, SiteTree
 from .document import CONVERTER_VERSION, convert
 from .frontmatter import PageMeta, render_front_matter
+from .inclusion_sources import sources_of
 
 __all__ = [
     "CONVERTER_VERSION",
@@ -20,4 +21,5 @@ __all__ = [
     "SiteTree",
     "convert",
     "render_front_matter",
+    "sources_of",
 ]

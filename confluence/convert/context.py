@@ -97,6 +97,10 @@ class ConvertContext:
     user_names: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False)
     closed_accounts: Collection[str] = field(default_factory=frozenset, repr=False, hash=False)
     site_tree: SiteTree = field(default_factory=SiteTree, repr=False, hash=False, compare=False)
+    # Storage bodies of synced pages (id → XHTML) that include, excerpt-include and detailssummary macros show;
+    # and the pages whose content is being shown around this conversion, outermost first (cycles, depth).
+    sources: Mapping[str, str] = field(default_factory=dict, repr=False, hash=False, compare=False)
+    including: tuple[str, ...] = ()
 
     def resolve_page(self, ref: PageRef) -> str | None:
         """A relative repository path or an absolute URL for a linked page."""
@@ -125,6 +129,14 @@ class ConvertContext:
 
     def include(self, ref: PageRef) -> str | None:
         """Markdown of another page's body, for the include macro."""
+        return None
+
+    def source_page(self, ref: PageRef):
+        """The synced page (from `site_tree`) a link names, for the inclusion macros; None when not synced."""
+        if ref.page_id:
+            return self.site_tree.pages.get(ref.page_id)
+        if ref.title:
+            return self.site_tree.find(ref.space_key or self.space_key or "", ref.title)
         return None
 
     def children(self, page_id: str | None) -> str | None:
@@ -181,6 +193,8 @@ class ConversionResult:
     # ("*": every space), so the engine renders the page again when what those spaces hold changes.
     listed: tuple[str, ...] = ()
     listed_spaces: tuple[str, ...] = ()
+    # Synced pages whose content the page shows (include, excerpt-include, detailssummary), at any depth.
+    included: tuple[str, ...] = ()
 
 
 @dataclass
@@ -194,6 +208,7 @@ class Report:
     mentions: set[str] = field(default_factory=set)
     listed: set[str] = field(default_factory=set)
     listed_spaces: set[str] = field(default_factory=set)
+    included: set[str] = field(default_factory=set)
 
     def result(self, markdown: str) -> ConversionResult:
         return ConversionResult(
@@ -205,4 +220,5 @@ class Report:
             mentions=tuple(sorted(self.mentions)),
             listed=tuple(sorted(self.listed)),
             listed_spaces=tuple(sorted(self.listed_spaces)),
+            included=tuple(sorted(self.included)),
         )

@@ -13,7 +13,9 @@ from .storage import flatten_deep_nesting, parse, prepare, repair
 # 4: mentions of closed accounts read "Former user"; re-rendering records each page's mentions in the index.
 # 5: page-list macros (children, pagetree, page-index, contentbylabel…) list the synced pages; re-rendering records
 #    what each page lists in the index.
-CONVERTER_VERSION = 5
+# 6: include, excerpt-include and detailssummary show the synced source pages' content; re-rendering records each
+#    page's sources in the index.
+CONVERTER_VERSION = 6
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 

@@ -24,7 +24,7 @@ INLINE_MACROS = frozenset({
 })  # fmt: skip
 BLOCK_MACROS = frozenset({
     "code", "noformat", "info", "note", "warning", "tip", "panel", "success", "error", "expand", "toc", "children",
-    "include", "excerpt-include", "excerpt", "details", "section", "column", "mermaid", "mermaid-cloud", "plantuml",
+    "include", "details", "section", "column", "mermaid", "mermaid-cloud", "plantuml",
 })  # fmt: skip
 
 

@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from bs4 import Tag
 
-from . import embeds, formulas, pagelists
+from . import embeds, formulas, inclusions, page_properties, pagelists
 from .blocks import alert, fence
 from .context import PageRef
 from .elements import MACRO_TAGS, is_block
@@ -30,7 +30,7 @@ PANELS = {
 }  # fmt: skip
 LANGUAGES = {"none": "", "c#": "csharp", "c++": "cpp", "html/xml": "xml", "js": "javascript", "shell": "sh"}
 # Macros whose body is simply part of the page.
-CONTAINERS = frozenset({"details", "section", "column", "div", "excerpt", "toc-zone", "panel-content", "center"})
+CONTAINERS = frozenset({"section", "column", "div", "toc-zone", "panel-content", "center"})
 DIAGRAMS = {"mermaid": "mermaid", "mermaid-cloud": "mermaid", "mermaid-macro": "mermaid", "plantuml": "plantuml"}
 # Macros that are a link: their body (or a text parameter) is the link's text, a parameter its target.
 LINK_MACROS = frozenset({"clickable", "link-window", "link-page", "link-to", "linkwindow", "widget", "iframe"})
@@ -133,26 +133,6 @@ def toc(conv, macro: Macro, parent_tags) -> str:
     return ""
 
 
-def include(conv, macro: Macro, parent_tags) -> str:
-    return embedded(conv, macro, parent_tags, conv.context.include, "Content included from")
-
-
-def excerpt_include(conv, macro: Macro, parent_tags) -> str:
-    return embedded(conv, macro, parent_tags, conv.context.excerpt, "Excerpt included from")
-
-
-def embedded(conv, macro: Macro, parent_tags, hook, label: str) -> str:
-    ref = macro.param_ref("")
-    if ref is None:
-        return unknown(conv, macro, parent_tags)
-    markdown = hook(ref)
-    if markdown:
-        conv.report.linked_pages.add(ref)
-        return conv.block(markdown, parent_tags)
-    title = escape(ref.title or ref.page_id or "another page")
-    return conv.block(f"*{label} {markdown_link(title, page_href(conv, ref), parent_tags)}.*", parent_tags)
-
-
 def container(conv, macro: Macro, parent_tags) -> str:
     return conv.block(macro.render_body(conv, parent_tags), parent_tags)
 
@@ -248,8 +228,11 @@ MACROS = {
     **dict.fromkeys(("contentbylabel", "content-by-label"), pagelists.content_by_label),
     "recently-updated": pagelists.recently_updated,
     "blog-posts": pagelists.blog_posts,
-    "include": include,
-    "excerpt-include": excerpt_include,
+    "include": inclusions.include,
+    "excerpt-include": inclusions.excerpt_include,
+    "excerpt": inclusions.excerpt,
+    "details": page_properties.details,
+    **dict.fromkeys(("detailssummary", "details-summary"), page_properties.details_summary),
     "profile": profile,
     "profile-picture": profile,
     "gallery": embeds.gallery,

@@ -32,6 +32,7 @@ from confluence.sync.plan import Placed, Plan, make_plan, place
 from confluence.sync.queue import claim, start_next
 from confluence.sync.render import SiteMap
 from confluence.sync.render_files import max_page_bytes, remove_gone, render_again, render_files, to_render_again
+from confluence.sync.sources import inclusion_sources
 from github_sync.client import InstallationClient
 from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs
 from github_sync.errors import GitHubError, GitHubUnavailable, InputTooLarge, InstallationGone, RepositoryGone
@@ -153,7 +154,9 @@ def write_pages(job: Job, plan: Plan, placed: dict[str, Placed], bodies: dict, i
     Confluence is asked about the people the pages mention before rendering, and about the files they show after:
     only rendering finds which those are. The rare page whose links or file paths those answers change is
     rendered again, its body read again."""
-    mentioned = people.mentioned_in_pages(bodies, plan.to_render)
+    sources = inclusion_sources(job.confluence, bodies, plan.to_render, placed)
+    # People mentioned in included content are named like the page's own.
+    mentioned = people.mentioned_in_pages(bodies, plan.to_render) | people.mentioned_in_pages(sources, sources)
     # A targeted run asks only about people new to the site: refreshing an expired name there would leave the other
     # pages showing the old one; the next run over the whole scope refreshes it and renders all of them again.
     people.look_up_people(job.confluence, job.site.cloud_id, mentioned, refresh_expired=not job.run.is_targeted)
@@ -162,6 +165,7 @@ def write_pages(job: Job, plan: Plan, placed: dict[str, Placed], bodies: dict, i
         placed,
         closed_accounts=privacy.closed_account_ids(),
         user_names=people.known_names(job.site.cloud_id),
+        sources=sources,
     )
     rendered = render_files(
         plan,

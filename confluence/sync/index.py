@@ -3,7 +3,8 @@
     .ctx/confluence.yml          the scope and the site, for people (the copy of record of the scope)
     .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments and a
                                  digest of the attachment listings the page shows files of; the account ids of
-                                 the people it mentions; and the pages between synced ones that the scope leaves
+                                 the people it mentions; what its page lists show and the pages whose content
+                                 it includes; and the pages between synced ones that the scope leaves
                                  out (title, parent)
 
 Both are rendered deterministically (sorted keys, no timestamps of our own), so a sync that changes nothing
@@ -64,6 +65,9 @@ class PageEntry:
     # plan renders the page again when a page of a covered space appears, goes away, moves or changes what a list
     # shows of it.
     lists: dict[str, list[str]] = field(default_factory=dict)
+    # Ids of the synced pages whose content the page shows (include, excerpt-include, detailssummary), at any depth
+    # (omitted when none): the plan renders the page again when one of them changes, moves or goes away.
+    includes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -96,9 +96,23 @@ def make_plan(
         else:
             plan.unchanged.append(pid)
     plan.removes = sorted((pid for pid in index.pages if pid not in placed), key=page_order)
+    _reinclude(plan, index)
     _relink(plan, index, placed)
     _relist(plan, index, placed)
     return plan
+
+
+def _reinclude(plan: Plan, index: Index) -> None:
+    """Unchanged pages that show the content of a page rendered now (edited, renamed, moved) or gone (deleted, out
+    of scope, restricted: it becomes a link) are rendered again. The index records every source at any depth, so
+    one pass catches pages that include a page that includes the changed one."""
+    changed = set(plan.adds + plan.updates + plan.moves + plan.removes)
+    if not changed:
+        return
+    again = [pid for pid in plan.unchanged if not changed.isdisjoint(index.pages[pid].includes)]
+    if again:
+        plan.updates = sorted(plan.updates + again, key=page_order)
+        plan.unchanged = [pid for pid in plan.unchanged if pid not in set(again)]
 
 
 def _relink(plan: Plan, index: Index, placed: Mapping[str, Placed]) -> None:

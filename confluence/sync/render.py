@@ -37,6 +37,8 @@ class SiteMap:
     # The synced pages as page-list macros (children, pagetree, contentbylabel…) list them: Placed records carry
     # every attribute they need (parent, space, labels, modified time). Built once per run, indexed on first use.
     tree: SiteTree = field(default_factory=SiteTree)
+    # Page id → storage body of the synced pages that inclusion macros show (confluence.sync.sources).
+    sources: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -47,6 +49,7 @@ class SiteMap:
         attachment_paths: Mapping | None = None,
         closed_accounts: Iterable[str] = (),
         user_names: Mapping[str, str] | None = None,
+        sources: Mapping[str, str] | None = None,
     ) -> SiteMap:
         by_title = {(p.space_key, p.title): pid for pid, p in pages.items()}
         return cls(
@@ -57,6 +60,7 @@ class SiteMap:
             closed_accounts=frozenset(closed_accounts),
             user_names=dict(user_names or {}),
             tree=SiteTree(pages),
+            sources=dict(sources or {}),
         )
 
 
@@ -113,6 +117,7 @@ def render_page(page: Placed, body: str, site: SiteMap) -> tuple[bytes, Conversi
         closed_accounts=site.closed_accounts,
         user_names=site.user_names,
         site_tree=site.tree,
+        sources=site.sources,
         site=site,
         path=page.path,
     )

@@ -81,7 +81,12 @@ def render_one(rendered: Rendered, page: Placed, body: str, *, site: SiteMap, li
     rendered.files[page.path] = content
     links = {ref_key(ref, page.space_key) for ref in result.linked_pages}
     rendered.index.pages[page.id] = entry_for(
-        page, content, links=sorted(links - {""}), mentions=list(result.mentions), lists=listing(result, placed)
+        page,
+        content,
+        links=sorted(links - {""}),
+        mentions=list(result.mentions),
+        lists=listing(result, placed),
+        includes=sorted(result.included, key=page_order),
     )
     rendered.references[page.id] = {
         (owner or page.id, name) for owner, name in result.attachments if (owner or page.id) in placed
@@ -97,7 +102,13 @@ def listing(result: ConversionResult, placed: Mapping[str, Placed]) -> dict[str,
 
 
 def entry_for(
-    page: Placed, content: bytes, *, links: list[str], mentions: Iterable[str] = (), lists: dict | None = None
+    page: Placed,
+    content: bytes,
+    *,
+    links: list[str],
+    mentions: Iterable[str] = (),
+    lists: dict | None = None,
+    includes: Iterable[str] = (),
 ) -> PageEntry:
     return PageEntry(
         title=page.title,
@@ -114,6 +125,7 @@ def entry_for(
         links=links,
         mentions=list(mentions),
         lists=dict(lists or {}),
+        includes=list(includes),
     )
 
 
@@ -166,6 +178,7 @@ def to_render_again(
         attachment_paths=listed_paths,
         closed_accounts=site.closed_accounts,
         user_names=site.user_names,
+        sources=site.sources,
     )
     return sorted(again, key=page_order), site
 
