@@ -7,9 +7,9 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import yaml
 
 from confluence.convert import ConvertContext, PageRef, SitePage, SiteTree, convert
+from tests.confluence import golden_sites
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "convert" / "page_lists"
 CASES = sorted(p.stem for p in FIXTURES.glob("*.xhtml"))
@@ -23,12 +23,7 @@ GUIDES = (
 
 
 def site_tree() -> SiteTree:
-    rows = yaml.safe_load((FIXTURES / "site.yml").read_text(encoding="utf-8"))
-    pages = {
-        pid: SitePage(id=pid, title=title, space_key=space, parent_id=parent, labels=tuple(labels), modified_at=when)
-        for pid, (title, space, parent, labels, when) in rows.items()
-    }
-    return SiteTree(pages)
+    return golden_sites.site_tree(FIXTURES)
 
 
 @dataclasses.dataclass(frozen=True)
