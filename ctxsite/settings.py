@@ -355,7 +355,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # PyGithub logs response bodies at DEBUG (an installation token's, for one) and urllib3 full URLs (an archive's
+    # signed link): never below INFO, whatever LOG_LEVEL says.
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "github": {"level": "INFO"},
+        "urllib3": {"level": "INFO"},
+    },
 }
 
 SOCIALACCOUNT_PROVIDERS = {

@@ -101,12 +101,16 @@ class InstallationClient:
         except GithubException as error:
             if error.status != 401:
                 raise from_pygithub(error, gone=gone) from None
+        except requests.RequestException as error:  # unreachable after our session's retries, or a declined wait
+            raise GitHubUnavailable(f"GitHub could not be reached: {type(error).__name__}") from None
         # The cached token may have been revoked early (the installation was suspended, say): renew once.
         forget_installation_token(self.installation_id)
         try:
             return call()
         except GithubException as error:
             raise from_pygithub(error, gone=gone) from None
+        except requests.RequestException as error:
+            raise GitHubUnavailable(f"GitHub could not be reached: {type(error).__name__}") from None
 
     def list_repositories(self) -> list[RepoInfo]:
         installation = Installation(self.github.requester, {}, {"id": self.installation_id})

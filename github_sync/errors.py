@@ -76,6 +76,6 @@ def for_status(status: int, message: str, headers: Mapping[str, str], *, gone: t
         return InputTooLarge(f"GitHub refused the request as too large ({status}): {message}", status=status)
     if status in (404, 410) or (status == 403 and gone is InstallationGone):
         return gone(f"GitHub answered {status}: {message}", status=status)
-    if status == 301:
+    if status in (301, 307, 308):
         return RepositoryGone(f"The repository moved: {message}", status=status)
     return GitHubError(f"GitHub answered {status}: {message}", status=status)

@@ -87,9 +87,9 @@ def claim(run_id: int) -> IngestRun | None:
         if run is None or run.status != IngestRun.Status.QUEUED or (run.lease_until and run.lease_until > now):
             return None  # gone, taken, or waiting out a rate limit
         Repository.objects.select_for_update().filter(id=run.repository_id).first()
-        busy = IngestRun.objects.filter(
-            repository_id=run.repository_id, status=IngestRun.Status.RUNNING, lease_until__gt=now
-        ).exists()
+        # A running run whose lease ran out still counts until the sweeper has dealt with it: otherwise a newer run
+        # could start now, and the stale one, requeued in place, would ingest its older commit after it.
+        busy = IngestRun.objects.filter(repository_id=run.repository_id, status=IngestRun.Status.RUNNING).exists()
         queued = IngestRun.objects.filter(id=run_id, status=IngestRun.Status.QUEUED)
         if busy or not queue.claim(
             queued, status=IngestRun.Status.RUNNING, started_at=now, lease_until=now + ingest.LEASE
@@ -116,7 +116,7 @@ def recover_stale() -> int:
         stale, status=IngestRun.Status.QUEUED, lease_until=None, error="Requeued: the worker stopped mid-run."
     )
     # Left running only where the one-queued-run index refused: a newer request is queued and covers this one.
-    queue.recover_stale(
+    replaced = queue.recover_stale(
         stale,
         status=IngestRun.Status.FAILED,
         finished_at=now,
@@ -125,6 +125,8 @@ def recover_stale() -> int:
     )
     for run in requeued:
         send(run.id)
+    for run in replaced:  # the newer run waited for this one to stop counting as running
+        start_next(run.repository_id)
     return len(requeued)
 
 

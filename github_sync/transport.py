@@ -12,7 +12,7 @@ one (the sandbox's tests use PyGithub directly) keeps PyGithub's own connection 
 from __future__ import annotations
 
 from django.conf import settings
-from github import Consts
+from github import Consts, GithubException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
 from urllib3.util import Retry
 
@@ -67,6 +67,10 @@ class _ThroughSession:
         response = session.request(
             self.verb, url, headers=self.headers, data=self.input, stream=self.stream, allow_redirects=False
         )
+        if response.status_code in (307, 308):
+            # A write to a renamed or transferred repository: PyGithub counts any status below 400 as success and
+            # would read the redirect's body as the answer (a blob without a sha deletes a path in a tree).
+            raise GithubException(response.status_code, {"message": "The repository moved."}, dict(response.headers))
         return RequestsResponse(response)
 
     def close(self) -> None:

@@ -4,11 +4,12 @@ our rules, never by PyGithub's), installation tokens shared by the process, and 
 from __future__ import annotations
 
 import pytest
+import requests
 
 from connectors import http
 from github_sync import app_auth
 from github_sync.client import InstallationClient
-from github_sync.errors import GitHubError, GitHubUnavailable
+from github_sync.errors import GitHubError, GitHubUnavailable, RepositoryGone
 from sandbox.core import FaultPlan
 
 pytestmark = pytest.mark.django_db
@@ -97,3 +98,37 @@ def test_an_unconfigured_app_fails_at_the_first_call_as_a_github_error(settings)
     with pytest.raises(GitHubError, match="GITHUB_APP_ID"):
         client.branch_head("acme-gh/docs", "main")
     assert client.stats.requests == 0
+
+
+def test_a_write_redirected_to_a_moved_repository_is_an_error_not_an_answer(installation, push, monkeypatch):
+    push({"a.md": "# A"})
+    client = InstallationClient(installation.installation_id)
+    real = client.session.request
+
+    def moved(method, url, **kwargs):
+        if method == "POST" and url.endswith("/git/blobs"):
+            response = requests.Response()
+            response.status_code, response.url = 307, url
+            response.headers["Location"] = url.replace("acme-gh/docs", "acme-gh/handbook")
+            response._content = b'{"message": "Temporary Redirect", "url": "..."}'
+            return response
+        return real(method, url, **kwargs)
+
+    monkeypatch.setattr(client.session, "request", moved)
+
+    with pytest.raises(RepositoryGone):
+        client.create_blob("acme-gh/docs", b"text")
+
+
+def test_github_out_of_reach_is_unavailable_not_a_bug(installation, push, monkeypatch):
+    push({"a.md": "# A"})
+    client = InstallationClient(installation.installation_id)
+    client.branch_head("acme-gh/docs", "main")  # the token is in hand
+
+    def unreachable(method, url, **kwargs):
+        raise requests.ConnectionError("connection refused")
+
+    monkeypatch.setattr(client.session, "request", unreachable)
+
+    with pytest.raises(GitHubUnavailable):
+        client.branch_head("acme-gh/docs", "main")

@@ -114,6 +114,21 @@ def test_a_stale_run_gives_way_to_a_newer_queued_one(repository, started):
     assert started[-1] == newer.id
 
 
+def test_a_newer_run_waits_for_the_sweeper_to_deal_with_a_stale_one(repository, started):
+    """A worker died mid-ingestion (its lease ran out) and a push came before the sweep: the newer run must not start
+    first, or the stale run, requeued in place, would ingest its older commit after it."""
+    stale = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    IngestRun.objects.filter(id=stale.id).update(status=RUNNING, lease_until=timezone.now() - timedelta(seconds=1))
+    newer = tasks.enqueue_ingest(repository, "b" * 40, trigger="push")
+
+    assert tasks.claim(newer.id) is None
+
+    tasks.sweep()
+    assert IngestRun.objects.get(id=stale.id).status == IngestRun.Status.FAILED
+    assert started[-1] == newer.id  # sent at once, not after the lost-task delay
+    assert tasks.claim(newer.id) is not None
+
+
 def test_a_fresh_queued_run_is_left_alone(repository, started):
     tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
     assert tasks.sweep() == {"stale_ingests": 0}
