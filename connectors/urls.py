@@ -17,7 +17,6 @@ urlpatterns = [
         setup_views.connection_setup_steps,
         name="connection-setup-steps",
     ),
-    path("orgs/<slug:slug>/connections/<int:connection_id>/card/", views.connection_card, name="connection-card"),
     path(
         "orgs/<slug:slug>/connections/<int:connection_id>/settings/",
         views.connection_settings,

@@ -138,20 +138,6 @@ def add_connection_once(*, org: Organization, kind: str, name: str, user) -> Con
         return Connection.create_with_tasks(org=org, kind=kind, name=name, created_by=user)
 
 
-@org_member_required
-def connection_card(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    """One card alone, live by itself (the Connectors page polls its whole list instead: `connectors_cards`)."""
-    card = cards_for([get_connection(request, connection_id)])[0]
-    context = {
-        "connection": card["connection"],
-        "card_template": card["template"],
-        "extra": card["extra"],
-        "can_sync": card["can_sync"],
-        "live": True,
-    }
-    return render(request, "connectors/_card.html", context)
-
-
 @org_admin_required
 def connection_settings(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
     connection = get_connection(request, connection_id)

@@ -17,17 +17,23 @@ def fragment(client, name, eng_connection):
     return client.get(reverse(name, args=[eng_connection.org.slug, eng_connection.id]))
 
 
+def cards(client, connection) -> str:
+    """The Connectors page's card list, as the page polls it."""
+    return client.get(reverse("connectors-cards", args=[connection.org.slug])).content.decode()
+
+
 def test_the_card_follows_a_sync_from_progress_to_its_commit(as_user, alice, eng_connection):
     client = as_user(alice)
     run = enqueue_sync(eng_connection, trigger=SyncRun.Trigger.MANUAL)
     SyncRun.objects.filter(pk=run.pk).update(status="running", progress_done=50, progress_total=82)
-    card = fragment(client, "connection-card", eng_connection).content.decode()
-    assert card.strip().startswith('<article class="card"') and "data-live=" in card
+    card = cards(client, eng_connection)
+    assert card.strip().startswith('<div class="cards"') and "data-live=" in card
+    assert f'<article class="card" id="connection-{eng_connection.id}"' in card
     assert 'Syncing… <span class="progress-text">50 of 82 pages' in card
 
     SyncRun.objects.filter(pk=run.pk).update(status="queued")
     finished = sync_now(eng_connection)
-    card = fragment(client, "connection-card", eng_connection).content.decode()
+    card = cards(client, eng_connection)
     assert "Syncing…" not in card
     assert finished.commit_sha[:7] in card and "pages" in card
 
@@ -35,7 +41,7 @@ def test_the_card_follows_a_sync_from_progress_to_its_commit(as_user, alice, eng
 def test_the_card_shows_a_new_warning(as_user, alice, eng_connection):
     run = sync_now(eng_connection)
     SyncRun.objects.filter(pk=run.pk).update(warnings=[{"kind": "oversized", "page_id": "1", "title": "Big"}])
-    card = fragment(as_user(alice), "connection-card", eng_connection).content.decode()
+    card = cards(as_user(alice), eng_connection)
     assert "Warnings" in card
 
 
@@ -68,7 +74,6 @@ def test_the_history_shows_new_runs(as_user, alice, eng_connection):
 @pytest.mark.parametrize(
     "name",
     [
-        "connection-card",
         "connection-setup-steps",
         "confluence-step-forge-status",
         "confluence-runs-table",
