@@ -4,7 +4,6 @@ module. The queue itself is `confluence.sync.queue`, the engine `confluence.sync
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -16,8 +15,6 @@ from confluence.models import ForgeTokenUse, SyncRun, WebhookEvent
 from confluence.sync import engine, queue
 from confluence.sync.queue import NotReady, enqueue_sync
 from connectors.models import Connection
-
-logger = logging.getLogger(__name__)
 
 
 def run_sync(run_id: int) -> None:
@@ -53,18 +50,6 @@ def sweep() -> dict[str, int]:
         "lost_runs": queue.resend_lost(),
         "pending_events": process_pending_events(),
     }
-
-
-def retry_sync(connection_id: int, page_ids: list[str] | None, full: bool) -> None:
-    """Scheduled after a temporary failure: queue the same work again (merging with anything queued since)."""
-    connection = Connection.objects.filter(pk=connection_id).first()
-    if connection is None:
-        return
-    try:
-        enqueue_sync(connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=page_ids, full=full)
-    except NotReady as refused:
-        # Resuming (or finishing setup again) syncs the whole scope, this work included.
-        logger.info("no retry for connection %s: %s", connection_id, refused.problem.message)
 
 
 def prune_history() -> dict[str, int]:

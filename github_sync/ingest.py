@@ -269,12 +269,12 @@ def fail(run: IngestRun, error: Exception, seconds: float) -> None:
 
 def wait_for_github(run: IngestRun, error: Exception, *, not_before: timedelta = timedelta(0)) -> bool:
     """Hand the run back to the queue, not before RETRY_AFTER or as long as GitHub asked when that is longer (the
-    worker does not sleep through a long rate limit): `lease_until` on a queued run is its not-before time. What it
-    wrote stays, so the next attempt resumes. False when a newer queued run exists: that one resumes from here."""
+    worker does not sleep through a long rate limit). What it wrote stays, so the next attempt resumes. False when
+    a newer queued run exists: that one resumes from here."""
     when = timezone.now() + max(RETRY_AFTER, not_before)
     running = IngestRun.objects.filter(id=run.id, status=IngestRun.Status.RUNNING)
     detail = f"{error} Trying again after {when:%H:%M} UTC."
-    if not queue.hand_back(running, status=IngestRun.Status.QUEUED, lease_until=when, error=detail):
+    if not queue.hand_back(running, not_before=when, status=IngestRun.Status.QUEUED, lease_until=None, error=detail):
         return False
     logger.info("ingest run %s of %s waits for GitHub: %s", run.id, run.repository, error)
     return True

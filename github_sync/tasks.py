@@ -7,8 +7,9 @@ push webhook · GitHub connection setup · Confluence sync · admin "Re-ingest"
 django-q2 ─► run_ingest(run_id)                      claim queued → running under the repository's row lock,
                                                       unless another run of the repository holds the lease
              └─► ingest.execute(run)                  then start the repository's next queued run, if any
-schedule ──► sweep()                                 runs whose worker died go back to the queue; runs whose
-                                                      task was lost, or whose wait for GitHub is over, start again
+schedule ──► sweep()                                 runs whose worker died go back to the queue (given up
+                                                      after TASK_MAX_ATTEMPTS); runs whose task was lost, or
+                                                      whose wait for GitHub is over, start again
 schedule ──► prune_history()                         old deliveries and ingestions are forgotten
 """
 
@@ -19,7 +20,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 
 from connectors import queue
@@ -60,7 +61,8 @@ def _queue(repository: Repository, commit_sha: str, trigger: str) -> IngestRun:
 
 def send(run_id: int) -> None:
     """Hand the run to the broker (if it is down, the run stays queued and `resend_lost` sends it again)."""
-    queue.send(TASK, run_id, name=f"ingest-{run_id}", group="github-ingest")
+    stamp = IngestRun.objects.filter(id=run_id, status=IngestRun.Status.QUEUED)
+    queue.send(TASK, run_id, name=f"ingest-{run_id}", group="github-ingest", stamp=stamp)
 
 
 def run_ingest(run_id: int) -> None:
@@ -84,18 +86,17 @@ def claim(run_id: int) -> IngestRun | None:
     now = timezone.now()
     with transaction.atomic():
         run = IngestRun.objects.select_related("repository__installation").filter(id=run_id).first()
-        if run is None or run.status != IngestRun.Status.QUEUED or (run.lease_until and run.lease_until > now):
-            return None  # gone, taken, or waiting out a rate limit
+        if run is None or run.status != IngestRun.Status.QUEUED or (run.not_before and run.not_before > now):
+            return None  # gone, taken, or waiting out a rate limit (the sweeper sends it when the wait is over)
         Repository.objects.select_for_update().filter(id=run.repository_id).first()
         # A running run whose lease ran out still counts until the sweeper has dealt with it: otherwise a newer run
         # could start now, and the stale one, requeued in place, would ingest its older commit after it.
         busy = IngestRun.objects.filter(repository_id=run.repository_id, status=IngestRun.Status.RUNNING).exists()
         queued = IngestRun.objects.filter(id=run_id, status=IngestRun.Status.QUEUED)
-        if busy or not queue.claim(
-            queued, status=IngestRun.Status.RUNNING, started_at=now, lease_until=now + ingest.LEASE
-        ):
+        running = {"status": IngestRun.Status.RUNNING, "started_at": now, "lease_until": now + ingest.LEASE}
+        if busy or not queue.claim(queued, not_before=None, attempts=F("attempts") + 1, **running):
             return None
-    run.status, run.started_at = IngestRun.Status.RUNNING, now
+    run.status, run.started_at, run.attempts = IngestRun.Status.RUNNING, now, run.attempts + 1
     return run
 
 
@@ -109,9 +110,21 @@ def start_next(repository_id: int) -> None:
 
 def recover_stale() -> int:
     """Runs whose lease ran out lost their worker: back to the queue in place, and sent again (what they wrote
-    stays, so they resume); a run whose repository has a newer queued run gives way to it. Returns how many."""
+    stays, so they resume); a run whose repository has a newer queued run gives way to it, and a run that stopped
+    its worker TASK_MAX_ATTEMPTS times in a row is failed, with the reason on its repository. Returns how many."""
     now = timezone.now()
     stale = IngestRun.objects.filter(status=IngestRun.Status.RUNNING, lease_until__lt=now)
+    detail = f"Ingestion {queue.gave_up_detail()}."
+    poisoned = queue.recover_stale(
+        queue.poisoned(stale),
+        then=lambda run: Repository.objects.filter(id=run.repository_id).update(status_detail=detail[:300]),
+        status=IngestRun.Status.FAILED,
+        finished_at=now,
+        lease_until=None,
+        error=detail,
+    )
+    for run in poisoned:  # a queued run waited for this one to stop counting as running
+        start_next(run.repository_id)
     requeued = queue.recover_stale(
         stale, status=IngestRun.Status.QUEUED, lease_until=None, error="Requeued: the worker stopped mid-run."
     )
@@ -127,16 +140,14 @@ def recover_stale() -> int:
         send(run.id)
     for run in replaced:  # the newer run waited for this one to stop counting as running
         start_next(run.repository_id)
-    return len(requeued)
+    return len(poisoned) + len(requeued)
 
 
 def resend_lost() -> int:
     """Queued runs nobody picked up (the task was lost, or the broker was down), and runs whose wait for GitHub
-    is over (`lease_until`, on a queued run, is its not-before time). Returns how many were sent."""
-    queued = IngestRun.objects.filter(status=IngestRun.Status.QUEUED)
-    lost = queue.lost(queued.filter(lease_until__isnull=True))
-    waited = queued.filter(lease_until__lte=timezone.now())
-    run_ids = list((lost | waited).values_list("id", flat=True))
+    is over. Returns how many were sent."""
+    lost = queue.lost(IngestRun.objects.filter(status=IngestRun.Status.QUEUED))
+    run_ids = list(lost.values_list("id", flat=True))
     for run_id in run_ids:
         send(run_id)
     return len(run_ids)

@@ -17,6 +17,7 @@ class SyncRunAdmin(admin.ModelAdmin):
         "trigger",
         "status",
         "error_kind",
+        "waiting",
         "created_at",
         "duration",
         "summary",
@@ -42,6 +43,11 @@ class SyncRunAdmin(admin.ModelAdmin):
     @admin.display(description="Duration")
     def duration(self, obj: SyncRun) -> str:
         return f"{obj.duration_seconds:.1f} s" if obj.duration_seconds is not None else "—"
+
+    @admin.display(description="Waiting until")
+    def waiting(self, obj: SyncRun) -> str:
+        """A queued run waiting out Confluence's or GitHub's rate limit or outage (its error says which)."""
+        return f"{obj.waiting_until:%H:%M} UTC" if obj.waiting_until else "—"
 
     @admin.display(description="Pages")
     def summary(self, obj: SyncRun) -> str:

@@ -6,16 +6,13 @@ from django.db import models
 from django.utils import timezone
 
 from confluence.models.runs import SyncRun
+from connectors.models import DeliveryStatus
 
 
 class WebhookEvent(models.Model):
     """One authentic delivery from the Forge app, as received, and what became of it."""
 
-    class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
+    Status = DeliveryStatus
 
     received_at = models.DateTimeField(default=timezone.now, db_index=True)
     event_type = models.CharField(max_length=100, db_index=True)

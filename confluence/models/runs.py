@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 
 from connectors import queue
-from connectors.models import Connection
+from connectors.models import Connection, QueuedRun, RunStatus
 
 
 class RunSuperseded(Exception):
     """The sweeper gave up on this run (its worker was silent too long) and a recovery run owns the connection."""
 
 
-class SyncRun(models.Model):
+class SyncRun(QueuedRun):
     """One sync of a connection: what triggered it, what it did, what it cost, and how it ended."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = RunStatus
 
     class Trigger(models.TextChoices):
         SETUP = "setup", "Setup completed"
@@ -60,7 +57,6 @@ class SyncRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     # host:pid of the worker process that claimed the run, so an operator can tell which one to look at.
     worker = models.CharField(max_length=100, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -106,6 +102,14 @@ class SyncRun(models.Model):
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    @property
+    def waiting_until(self) -> datetime | None:
+        """When a queued run that waits out a service (rate limited, down) is tried again, for the card and the
+        admin; None: it waits for nothing. Its error says which service, and why."""
+        if self.status == SyncRun.Status.QUEUED and self.not_before and self.not_before > timezone.now():
+            return self.not_before
         return None
 
     @property

@@ -1,27 +1,34 @@
-"""How a run ended, recorded on its SyncRun row and the connection; when a failed run is tried again; which
-warnings of the last successful run a run carries over."""
+"""How a run ended, recorded on its SyncRun row and the connection; how long a run waits in the queue when a
+service is down or rate limiting; which warnings of the last successful run a run carries over."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
-from django_q.models import Schedule
-from django_q.tasks import schedule
 
 from confluence.models import SyncRun
 from confluence.setup.status import update_status
 from confluence.sync.index import Index
 from confluence.sync.job import Job
+from confluence.sync.queue import defer_to_queued, hand_back
 from connectors.models import Connection
 from github_sync.commit import CommitResult
 from github_sync.models import Repository
 
 logger = logging.getLogger(__name__)
 
+# The shortest and longest a run waits in the queue after Confluence or GitHub failed it (a service asking for
+# longer still gets its wait: connectors.http caps that at an hour).
+MIN_RETRY_DELAY, MAX_RETRY_DELAY = timedelta(minutes=2), timedelta(hours=1)
 
-def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None, error_kind: str = "", error: str = ""):
+
+def finish(
+    run: SyncRun, job: Job | None, *, result: CommitResult | None = None, error_kind: str = "", error: str = ""
+) -> bool:
+    """Record how the run ended; False when the sweeper gave it up meanwhile (its recovery run records that)."""
     run.status = SyncRun.Status.FAILED if error_kind else SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
     run.error_kind, run.error = error_kind, error[:2000]
@@ -39,13 +46,14 @@ def finish(run: SyncRun, job: Job | None, *, result: CommitResult | None = None,
     fields = {f.attname: getattr(run, f.attname) for f in SyncRun._meta.concrete_fields if not f.primary_key}
     if not SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(**fields):
         logger.warning("sync run %s was given up as stale meanwhile; its outcome is the recovery run's", run.pk)
-        return
+        return False
     connection = run.connection
-    if error_kind == SyncRun.ErrorKind.PERMANENT and connection.status != Connection.Status.ATTENTION:
-        connection.set_status(Connection.Status.ERROR, f"The last sync failed: {error}")
+    if error_kind == SyncRun.ErrorKind.PERMANENT:
+        connection.report_failure(f"The last sync failed: {error}")
     elif not error_kind and connection.status == Connection.Status.ERROR:
         update_status(connection)
     logger.info("sync run %s of connection %s: %s %s", run.pk, connection.pk, run.status, error or run.counts)
+    return True
 
 
 def copy_stats(run: SyncRun, job: Job) -> None:
@@ -65,32 +73,32 @@ def mark_repository_unreachable(job: Job | None) -> None:
     update_status(job.connection)
 
 
+def wait_in_queue(run: SyncRun, job: Job | None, error: Exception) -> None:
+    """Confluence or GitHub is down or rate limiting: the run goes back to the queue, not before `retry_delay`
+    (the worker sleeps through none of it), and resumes from what the repository holds. When the connection has
+    a queued run already, this run ends failed (temporary) and that one takes over its pages and its wait."""
+    when = timezone.now() + retry_delay(run, declined=declined_wait(job))
+    if hand_back(run, not_before=when, error=f"{error} Trying again after {when:%H:%M} UTC."):
+        logger.info("sync run %s waits in the queue until %s: %s", run.pk, when, error)
+        return
+    with transaction.atomic():
+        detail = f"{error} The queued run takes over its work after {when:%H:%M} UTC."
+        if finish(run, job, error_kind=SyncRun.ErrorKind.TRANSIENT, error=detail):
+            defer_to_queued(run, not_before=when)
+
+
+def retry_delay(run: SyncRun, *, declined: float = 0.0) -> timedelta:
+    """At least as long as a service asked (`declined` seconds), and the longer the work has waited already: as
+    long as since it was requested, from 2 minutes to an hour (so about doubling at each wait)."""
+    waited = timezone.now() - run.created_at
+    return max(min(max(waited, MIN_RETRY_DELAY), MAX_RETRY_DELAY), timedelta(seconds=declined))
+
+
 def declined_wait(job: Job | None) -> float:
     """How long a service asked the run to wait that it did not sleep (0 when none did)."""
     if job is None:
         return 0.0
     return max(job.confluence.stats.declined_wait_seconds, job.github.stats.declined_wait_seconds)
-
-
-def schedule_retry(run: SyncRun, *, not_before: float = 0.0) -> None:
-    """Try again later, waiting longer after each consecutive temporary failure (2, 4, 8 … 60 minutes), and at
-    least as long as a service asked (`not_before` seconds): the worker does not sleep through a long rate limit."""
-    recent = SyncRun.objects.filter(connection=run.connection).order_by("-created_at")[:6]
-    failures = 0
-    for past in recent:
-        if past.error_kind != SyncRun.ErrorKind.TRANSIENT:
-            break
-        failures += 1
-    delay = max(min(60, 2**failures), not_before / 60)
-    schedule(
-        "confluence.tasks.retry_sync",
-        run.connection_id,
-        run.page_ids,
-        run.full,
-        schedule_type=Schedule.ONCE,
-        next_run=timezone.now() + timedelta(minutes=delay),
-        name=f"retry-sync-{run.pk}",
-    )
 
 
 def carried_warnings(run: SyncRun, *, judged: set[str], placed: dict, new_index: Index) -> list[dict]:

@@ -1,5 +1,6 @@
 """The sync queue, on `connectors.queue`: the one way to ask for a sync, the claim a worker makes on a queued run,
-and the sweeper's recovery of runs whose worker died or whose task was lost.
+handing a run back to wait out a service, and the sweeper's recovery of runs whose worker died or whose task was
+lost.
 
 Every kind of request (the wizard, "Sync now", the admin, the schedule, Forge events, the command) calls
 `enqueue_sync`, which refuses a connection that is paused or not set up (`NotReady`, with the reason): callers
@@ -14,10 +15,11 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from confluence.models import SyncRun
@@ -39,17 +41,18 @@ class NotReady(Exception):
 
 
 def enqueue_sync(
-    connection: Connection, *, trigger: str, page_ids: list[str] | None = None, full: bool = False
+    connection: Connection, *, trigger: str, page_ids: list[str] | None = None, full: bool = False, attempts: int = 0
 ) -> SyncRun:
     """Queue a sync, or merge the request into the connection's queued run (page ids unioned, `full` wins).
-    Raises NotReady, before writing anything, when the connection takes no sync now."""
+    `attempts`: how many workers already stopped on this work (a recovery run carries them on). Raises NotReady,
+    before writing anything, when the connection takes no sync now."""
     if (problem := sync_blocker(connection)) is not None:
         raise NotReady(connection, problem)
     page_ids = sorted({str(p) for p in page_ids}) if page_ids is not None else None
     for _ in range(3):
         try:
             with transaction.atomic():
-                run, created = _queue_or_merge(connection, trigger=trigger, page_ids=page_ids, full=full)
+                run, created = _queue_or_merge(connection, trigger, page_ids=page_ids, full=full, attempts=attempts)
         except IntegrityError:
             # Another request created the queued run between our read and our insert: merge into it instead.
             continue
@@ -59,41 +62,64 @@ def enqueue_sync(
     raise RuntimeError(f"Could not queue a sync for connection {connection.pk}")
 
 
-def _queue_or_merge(connection: Connection, *, trigger: str, page_ids, full: bool) -> tuple[SyncRun, bool]:
+def _queue_or_merge(connection: Connection, trigger: str, *, page_ids, full: bool, attempts: int):
     queued = SyncRun.objects.select_for_update().filter(connection=connection, status=SyncRun.Status.QUEUED).first()
     if queued is None:
         run = SyncRun.objects.create(
-            connection=connection, trigger=trigger, page_ids=None if full else page_ids, full=full
+            connection=connection, trigger=trigger, page_ids=None if full else page_ids, full=full, attempts=attempts
         )
         return run, True
     queued.full = queued.full or full
+    queued.attempts = max(queued.attempts, attempts)
     if queued.full or queued.page_ids is None or page_ids is None:
         queued.page_ids = None  # an untargeted run already looks at every page
     else:
         queued.page_ids = sorted(set(queued.page_ids) | set(page_ids))
-    queued.save(update_fields=["full", "page_ids"])
+    queued.save(update_fields=["full", "page_ids", "attempts"])
     return queued, False
 
 
 def send(run_id: int) -> None:
     """Hand the run to the broker (if it is down, the run stays queued and `resend_lost` sends it again)."""
-    queue.send(TASK, run_id, name=f"sync-{run_id}", group="confluence-sync")
+    stamp = SyncRun.objects.filter(id=run_id, status=SyncRun.Status.QUEUED)
+    queue.send(TASK, run_id, name=f"sync-{run_id}", group="confluence-sync", stamp=stamp)
 
 
 def claim(run_id: int) -> SyncRun | None:
-    """Queued → running, unless another run of the connection is running (then that one starts us later)."""
+    """Queued → running, unless another run of the connection is running (then that one starts us later), or the
+    run waits out a service (the sweeper sends it again when the wait is over)."""
     now = timezone.now()
     queued = SyncRun.objects.filter(id=run_id, status=SyncRun.Status.QUEUED)
-    if not queue.claim(queued, status=SyncRun.Status.RUNNING, started_at=now, heartbeat_at=now):
-        logger.info("sync run %s not claimed: taken already, or its connection has a running sync", run_id)
+    running = {"status": SyncRun.Status.RUNNING, "started_at": now, "heartbeat_at": now, "not_before": None}
+    if not queue.claim(queued, attempts=F("attempts") + 1, **running):
+        logger.info("sync run %s not claimed: taken already, waiting, or its connection has a running sync", run_id)
         return None
     run = SyncRun.objects.select_related("connection__org").get(id=run_id)
     # Stamped again once the claim holds: the claim may have waited for the previous run's finish to commit, and
     # started_at must not fall before that run's finished_at.
     run.started_at, run.worker = timezone.now(), f"{socket.gethostname()}:{os.getpid()}"
-    run.attempts += 1
-    SyncRun.objects.filter(id=run_id).update(attempts=run.attempts, started_at=run.started_at, worker=run.worker)
+    SyncRun.objects.filter(id=run_id).update(started_at=run.started_at, worker=run.worker)
     return run
+
+
+def hand_back(run: SyncRun, *, not_before: datetime, error: str) -> bool:
+    """Back to the queue in place, not before `not_before` (a service asked to wait longer than a worker sleeps).
+    False when the connection has a queued run already (`defer_to_queued`), or the sweeper gave the run up."""
+    running = SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING)
+    queued = {"status": SyncRun.Status.QUEUED, "error_kind": SyncRun.ErrorKind.TRANSIENT, "error": error}
+    return queue.hand_back(running, not_before=not_before, **queued)
+
+
+def defer_to_queued(run: SyncRun, *, not_before: datetime) -> None:
+    """The connection's queued run takes over the work of a run that could not be handed back: its pages, and
+    its wait (the service's limit holds for the whole site)."""
+    try:
+        queued = enqueue_sync(run.connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=run.page_ids, full=run.full)
+    except NotReady as refused:
+        logger.info("sync run %s not retried: %s", run.pk, refused.problem.message)
+        return
+    later = max(queued.not_before or not_before, not_before)
+    SyncRun.objects.filter(pk=queued.pk, status=SyncRun.Status.QUEUED).update(not_before=later)
 
 
 def start_next(connection_id: int) -> None:
@@ -105,32 +131,61 @@ def start_next(connection_id: int) -> None:
 
 
 def recover_stale() -> int:
-    """Runs whose worker died (no heartbeat): mark them failed and queue a recovery run that redoes their pages."""
+    """Runs whose worker died (no heartbeat): mark them failed and queue a recovery run that redoes their pages,
+    both in one transaction. Work that stopped its worker TASK_MAX_ATTEMPTS times in a row is failed instead."""
     # A running run touches heartbeat_at at every stage, every 50 pages and before every retry wait.
     cutoff = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS)
     stale = SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).select_related("connection")
+    detail = queue.gave_up_detail()
+    poisoned = queue.recover_stale(
+        queue.poisoned(stale),
+        then=lambda run: run.connection.report_failure(f"The last sync failed: {detail}."),
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error_kind=SyncRun.ErrorKind.PERMANENT,
+        error=f"{detail.capitalize()}.",
+    )
     given_up = queue.recover_stale(
         stale,
+        then=queue_recovery,
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),
         error_kind=SyncRun.ErrorKind.TRANSIENT,
         error="The worker stopped during this run; a recovery run redoes its work.",
     )
-    for run in given_up:
-        try:
-            enqueue_sync(run.connection, trigger=SyncRun.Trigger.RECOVERY, page_ids=run.page_ids, full=run.full)
-        except NotReady as refused:
-            # Paused (or sent back to setup) meanwhile: resuming or finishing setup syncs the whole scope.
-            logger.info("no recovery run for sync run %s: %s", run.id, refused.problem.message)
-    return len(given_up)
+    return len(poisoned) + len(given_up)
+
+
+def queue_recovery(run: SyncRun) -> None:
+    """The run that redoes a stale run's pages, carrying its attempts on (sent to the broker once committed)."""
+    try:
+        enqueue_sync(
+            run.connection,
+            trigger=SyncRun.Trigger.RECOVERY,
+            page_ids=run.page_ids,
+            full=run.full,
+            attempts=run.attempts,
+        )
+    except NotReady as refused:
+        # Paused (or sent back to setup) meanwhile: resuming or finishing setup syncs the whole scope.
+        logger.info("no recovery run for sync run %s: %s", run.id, refused.problem.message)
 
 
 def resend_lost() -> int:
-    """Queued runs that nobody picked up (the broker lost the task, or was down at enqueue time). A run that waits
-    for its connection's running run is not lost: that run sends it when it finishes."""
+    """Queued runs that nobody picked up (the broker lost the task, or was down at enqueue time), and runs whose
+    wait for a service is over. A run that waits for its connection's running run is not lost: that run sends it
+    when it finishes. A run whose connection was paused or sent back to setup during its wait is not retried."""
     busy = SyncRun.objects.filter(status=SyncRun.Status.RUNNING).values("connection_id")
     lost = queue.lost(SyncRun.objects.filter(status=SyncRun.Status.QUEUED)).exclude(connection_id__in=busy)
-    run_ids = list(lost.values_list("id", flat=True))
-    for run_id in run_ids:
-        send(run_id)
-    return len(run_ids)
+    sent = 0
+    for run in lost.select_related("connection"):
+        if run.not_before and (problem := sync_blocker(run.connection)) is not None:
+            # As a request would be refused now: resuming (or finishing setup) syncs the whole scope.
+            error = f"Not tried again: {problem.message}."
+            SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+                status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=error
+            )
+            continue
+        send(run.id)
+        sent += 1
+    return sent

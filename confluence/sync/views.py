@@ -28,6 +28,8 @@ def status(request: HttpRequest, slug: str, connection_id: int) -> JsonResponse:
             "done": active.progress_done,
             "total": active.progress_total,
             "percent": active.progress_percent,
+            # A run waiting out a rate limit or an outage is tried again then (ISO 8601, UTC); None: not waiting.
+            "waiting_until": active.waiting_until.isoformat() if active.waiting_until else None,
         }
     )
 

@@ -93,6 +93,12 @@ class Connection(models.Model):
         self.status, self.status_detail = status, detail
         self.save(update_fields=["status", "status_detail", "updated_at"])
 
+    def report_failure(self, detail: str) -> None:
+        """Work of this connection failed in a way only someone can fix: Error, with `detail`, unless the
+        connection already needs attention (that problem, named there, is the one to fix first)."""
+        if self.status != self.Status.ATTENTION:
+            self.set_status(self.Status.ERROR, detail)
+
     def pause(self) -> None:
         self.paused = True
         self.save(update_fields=["paused", "updated_at"])

@@ -5,15 +5,13 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from connectors.models.states import DeliveryStatus
+
 
 class WebhookDelivery(models.Model):
     """One delivery GitHub sent us, verified: headers (no signatures), payload, and what we did with it."""
 
-    class Status(models.TextChoices):
-        RECEIVED = "received", "Received"
-        PROCESSED = "processed", "Processed"
-        IGNORED = "ignored", "Ignored"
-        FAILED = "failed", "Failed"
+    Status = DeliveryStatus
 
     delivery_id = models.CharField(max_length=100, unique=True)
     event = models.CharField(max_length=60)

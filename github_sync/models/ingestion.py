@@ -11,6 +11,7 @@ from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
+from connectors.models.states import QueuedRun, RunStatus
 from github_sync.models.installations import Repository
 from github_sync.sections import SEPARATOR
 
@@ -35,16 +36,12 @@ class Source(models.Model):
         return source
 
 
-class IngestRun(models.Model):
+class IngestRun(QueuedRun):
     """One ingestion of a repository at a commit: queued, claimed by a worker, finished with counts or an error."""
 
     MAX_WARNINGS = 100
 
-    class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Running"
-        SUCCEEDED = "succeeded", "Succeeded"
-        FAILED = "failed", "Failed"
+    Status = RunStatus
 
     repository = models.ForeignKey(Repository, on_delete=models.CASCADE, related_name="ingest_runs")
     # Blank: the tip of the default branch, resolved when the run starts (admin re-ingest, unsuspend).
@@ -55,7 +52,7 @@ class IngestRun(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     # Running: the run's lock on its repository; past it, the worker is presumed dead and
-    # the sweeper (tasks.recover_stale) puts the run back in the queue. Queued: not before (waiting out a rate limit).
+    # the sweeper (tasks.recover_stale) puts the run back in the queue.
     lease_until = models.DateTimeField(null=True, blank=True)
     added = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)

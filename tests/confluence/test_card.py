@@ -1,7 +1,10 @@
 """The connector card, "Sync now", the status endpoint and the run history."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from confluence.models import AtlassianSite, SyncRun
 from confluence.setup import steps
@@ -33,7 +36,17 @@ def test_it_shows_a_progress_bar_while_a_sync_runs(as_user, alice, eng_connectio
     page = card(as_user(alice))
     assert "5 of 20 pages" in page and 'aria-valuenow="25"' in page
     status = as_user(alice).get(reverse("confluence-status", args=["acme", eng_connection.id])).json()
-    assert status == {"active": True, "status": "running", "done": 5, "total": 20, "percent": 25}
+    assert status == {"active": True, "status": "running", "done": 5, "total": 20, "percent": 25, "waiting_until": None}
+
+
+def test_it_says_until_when_a_queued_run_waits_out_a_rate_limit(as_user, alice, eng_connection):
+    run = enqueue_sync(eng_connection, trigger=SyncRun.Trigger.MANUAL)
+    later = timezone.now() + timedelta(minutes=7)
+    SyncRun.objects.filter(pk=run.pk).update(not_before=later, error="Confluence is rate limiting.")
+    page = card(as_user(alice))
+    assert f"Waiting for Confluence or GitHub until {later:%H:%M} UTC" in page and "Sync queued" not in page
+    status = as_user(alice).get(reverse("confluence-status", args=["acme", eng_connection.id])).json()
+    assert status["waiting_until"] == later.isoformat()
 
 
 def test_it_reports_no_active_sync(as_user, alice, eng_connection):

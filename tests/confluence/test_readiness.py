@@ -97,13 +97,6 @@ def test_a_scope_saved_while_paused_queues_nothing(connection):
     assert not SyncRun.objects.filter(connection=connection).exists()
 
 
-def test_no_retry_is_queued_for_a_connection_sent_back_to_setup(connection):
-    SyncRun.objects.filter(connection=connection).delete()
-    connection.tasks.filter(kind="select_repository").update(state=SetupTask.State.PENDING)
-    tasks.retry_sync(connection.id, ["1"], False)
-    assert not SyncRun.objects.filter(connection=connection).exists()
-
-
 def test_a_stale_run_of_a_paused_connection_fails_without_a_recovery_run(connection, settings):
     SyncRun.objects.filter(connection=connection).delete()
     long_ago = timezone.now() - timedelta(seconds=settings.SYNC_STALE_AFTER_SECONDS + 60)

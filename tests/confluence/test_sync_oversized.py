@@ -160,7 +160,7 @@ def test_it_retries_later_when_github_finds_even_one_file_too_large_to_process(w
     world.atlassian.update_page(runbook(world).id, body="<p>Call the on-call engineer.</p>", emit=False)
     monkeypatch.setattr(tree_api, "TREE_REQUEST_LIMIT", 300)
     run = sync_now(connection)
-    assert run.status == "failed" and run.error_kind == SyncRun.ErrorKind.TRANSIENT
+    assert run.status == "queued" and run.error_kind == SyncRun.ErrorKind.TRANSIENT and run.waiting_until
     connection.refresh_from_db()
     assert connection.status != Connection.Status.ERROR
 

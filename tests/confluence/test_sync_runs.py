@@ -10,7 +10,7 @@ from django_q.models import Schedule
 
 from confluence import tasks
 from confluence.models import SyncRun
-from confluence.sync import queue
+from confluence.sync import engine, outcome, queue
 from connectors.models import Connection, SetupTask
 from sandbox import demo
 from tests.confluence.sync_world import sync_now
@@ -158,7 +158,7 @@ def test_it_stops_on_a_revoked_grant_without_retrying(world, idle_connection):
     assert idle_connection.tasks.get(kind="link_atlassian").state == SetupTask.State.BLOCKED
     idle_connection.refresh_from_db()
     assert idle_connection.status == Connection.Status.ATTENTION
-    assert not Schedule.objects.filter(func="confluence.tasks.retry_sync").exists()
+    assert not queued(idle_connection)
 
 
 def test_it_reports_a_deleted_repository(world, idle_connection):
@@ -167,25 +167,32 @@ def test_it_reports_a_deleted_repository(world, idle_connection):
     run = sync_now(idle_connection)
     assert run.status == SyncRun.Status.FAILED
     assert run.error_kind == SyncRun.ErrorKind.PERMANENT
-    assert not Schedule.objects.filter(func="confluence.tasks.retry_sync").exists()
+    assert not queued(idle_connection)
     idle_connection.refresh_from_db()
     assert idle_connection.status == Connection.Status.ATTENTION
     assert "acme-inc/wiki" in idle_connection.status_detail
 
 
-def test_it_schedules_a_retry_when_confluence_stays_down(world, idle_connection, monkeypatch):
+# Waiting out a service ---------------------------------------------------------------------------------------
+
+
+def test_it_hands_the_run_back_to_the_queue_while_confluence_stays_down(world, idle_connection, monkeypatch):
     from sandbox.core import FaultPlan
 
     monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
     world.atlassian.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern="/wiki/"))
     run = sync_now(idle_connection)
-    assert run.error_kind == SyncRun.ErrorKind.TRANSIENT
-    retry = Schedule.objects.get(func="confluence.tasks.retry_sync")
-    assert retry.next_run > timezone.now()
+
+    assert run.status == SyncRun.Status.QUEUED and run.error_kind == SyncRun.ErrorKind.TRANSIENT
+    assert run.not_before >= timezone.now() + outcome.MIN_RETRY_DELAY - timedelta(seconds=5)
+    assert run.waiting_until == run.not_before
+    assert f"Trying again after {run.not_before:%H:%M} UTC." in run.error
+    assert SyncRun.objects.filter(connection=idle_connection).count() == 1  # the same run waits: no new one
+    assert not Schedule.objects.filter(func="confluence.tasks.retry_sync").exists()
 
 
 def test_a_long_rate_limit_hands_the_run_back_to_the_queue_instead_of_sleeping(world, idle_connection, monkeypatch):
-    """Confluence asks for 15 minutes: the worker sleeps none of it, and the retry waits at least that long."""
+    """Confluence asks for 15 minutes: the worker sleeps none of it, and the run waits at least that long."""
     from sandbox.core import FaultPlan
 
     slept = []
@@ -195,9 +202,180 @@ def test_a_long_rate_limit_hands_the_run_back_to_the_queue_instead_of_sleeping(w
 
     run = sync_now(idle_connection)
 
-    assert run.error_kind == SyncRun.ErrorKind.TRANSIENT and slept == []
-    retry = Schedule.objects.get(func="confluence.tasks.retry_sync")
-    assert retry.next_run >= before + timedelta(seconds=900)
+    assert run.status == SyncRun.Status.QUEUED and slept == []
+    assert run.not_before >= before + timedelta(seconds=900)
+
+
+def test_a_waiting_run_is_not_started_before_its_time_then_resumes(world, idle_connection, monkeypatch):
+    from sandbox.core import FaultPlan
+
+    monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
+    world.atlassian.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern="/wiki/"))
+    run = sync_now(idle_connection)
+    world.atlassian.inject_faults(None)
+
+    assert queue.resend_lost() == 0  # the sweeper leaves it alone while it waits
+    tasks.run_sync(run.id)  # a stray task (a request merged into it, a follow-up sent) does not start it either
+    assert SyncRun.objects.get(id=run.id).status == SyncRun.Status.QUEUED
+
+    SyncRun.objects.filter(id=run.id).update(not_before=timezone.now() - timedelta(seconds=1))
+    assert queue.resend_lost() == 1  # due: sent at once, and it runs here (sync mode)
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert run.error == "" and run.not_before is None
+
+
+def test_a_waiting_run_of_a_connection_paused_meanwhile_is_not_tried_again(idle_connection, monkeypatch):
+    """As a new request would be refused: resuming syncs the whole scope."""
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: pytest.fail("sent"))
+    run = enqueue(idle_connection)
+    queue.claim(run.id)
+    queue.hand_back(run, not_before=timezone.now() - timedelta(seconds=1), error="Confluence is rate limiting.")
+    idle_connection.pause()
+
+    assert queue.resend_lost() == 0
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and run.error == "Not tried again: connection paused."
+
+
+def test_waits_grow_with_the_time_the_work_has_waited(idle_connection):
+    run = enqueue(idle_connection)
+    assert outcome.retry_delay(run) == outcome.MIN_RETRY_DELAY
+    assert outcome.retry_delay(run, declined=900) == timedelta(seconds=900)
+
+    run.created_at = timezone.now() - timedelta(minutes=10)
+    assert timedelta(minutes=10) <= outcome.retry_delay(run) < timedelta(minutes=11)
+    run.created_at = timezone.now() - timedelta(days=1)
+    assert outcome.retry_delay(run) == outcome.MAX_RETRY_DELAY
+
+
+def test_a_run_that_cannot_wait_in_place_passes_its_work_and_wait_to_the_queued_run(
+    world, idle_connection, monkeypatch
+):
+    """Requests came while it ran (one queued run per connection): that run takes over its pages, after its wait."""
+    from sandbox.core import FaultPlan
+
+    monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: None)
+    run = enqueue(idle_connection, page_ids=["1"])
+    queue.claim(run.id)
+    waiting = enqueue(idle_connection, page_ids=["2"])
+    world.atlassian.inject_faults(FaultPlan(rate=1.0, kinds=("503",), path_pattern="/wiki/"))
+
+    engine.execute(SyncRun.objects.get(id=run.id))
+
+    run.refresh_from_db()
+    waiting.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and run.error_kind == SyncRun.ErrorKind.TRANSIENT
+    assert "The queued run takes over its work after" in run.error
+    assert waiting.page_ids == ["1", "2"] and waiting.not_before > timezone.now()
+
+
+# The sweeper -------------------------------------------------------------------------------------------------
+
+
+def die_in_the_worker(run_id: int) -> None:
+    """A worker takes the run and stops without a word; the sweeper finds its heartbeat old."""
+    assert queue.claim(run_id) is not None
+    SyncRun.objects.filter(id=run_id).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+
+
+def test_a_recovery_run_carries_the_attempts_on(idle_connection, monkeypatch):
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: None)
+    run = enqueue(idle_connection, page_ids=["1"])
+    die_in_the_worker(run.id)
+
+    assert queue.recover_stale() == 1
+
+    [recovery] = queued(idle_connection)
+    assert (recovery.trigger, recovery.page_ids, recovery.attempts) == (SyncRun.Trigger.RECOVERY, ["1"], 1)
+
+
+def test_work_that_stops_its_worker_every_time_is_given_up(idle_connection, monkeypatch, settings):
+    settings.TASK_MAX_ATTEMPTS = 3
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: None)
+    run = enqueue(idle_connection)
+    for _ in range(3):
+        die_in_the_worker(run.id)
+        queue.recover_stale()
+        run = queued(idle_connection)[0] if queued(idle_connection) else SyncRun.objects.get(id=run.id)
+
+    assert not queued(idle_connection)
+    assert run.status == SyncRun.Status.FAILED and run.error_kind == SyncRun.ErrorKind.PERMANENT
+    assert run.error == "Given up after 3 attempts: the worker stopped each time."
+    idle_connection.refresh_from_db()
+    assert idle_connection.status == Connection.Status.ERROR
+    assert (
+        idle_connection.status_detail
+        == "The last sync failed: given up after 3 attempts: the worker stopped each time."
+    )
+
+
+def test_a_wait_handed_back_is_not_counted_as_a_stopped_worker(idle_connection, monkeypatch):
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: None)
+    run = enqueue(idle_connection)
+    queue.claim(run.id)
+    assert queue.hand_back(run, not_before=timezone.now(), error="Confluence is rate limiting.")
+    assert SyncRun.objects.get(id=run.id).attempts == 0
+
+
+def test_a_crash_before_the_recovery_is_queued_leaves_the_run_for_the_next_sweep(idle_connection, monkeypatch):
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: None)
+    run = enqueue(idle_connection)
+    die_in_the_worker(run.id)
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("the sweeper's process died")
+
+    monkeypatch.setattr("confluence.sync.queue.enqueue_sync", crash)
+    with pytest.raises(RuntimeError):
+        queue.recover_stale()
+    assert SyncRun.objects.get(id=run.id).status == SyncRun.Status.RUNNING  # not failed without its recovery
+
+    monkeypatch.undo()
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: None)
+    assert queue.recover_stale() == 1
+    assert SyncRun.objects.get(id=run.id).status == SyncRun.Status.FAILED and len(queued(idle_connection)) == 1
+
+
+def test_a_lost_run_is_sent_again_once_per_the_lost_setting(idle_connection, monkeypatch, settings):
+    """Measured from the last send: a run queued long ago is not sent again at every sweep."""
+    settings.TASK_LOST_AFTER_SECONDS = 300
+    sent = []
+    monkeypatch.setattr("connectors.queue.async_task", lambda task, run_id, **options: sent.append(run_id))
+    run = enqueue(idle_connection)
+    SyncRun.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(hours=1))
+
+    assert queue.resend_lost() == 1
+    assert queue.resend_lost() == 0
+    assert sent == [run.id]
+
+
+def test_retries_scheduled_before_the_upgrade_become_waiting_runs(idle_connection):
+    """Migration 0014: a pending one-off retry schedule becomes a queued run that waits until the schedule's time,
+    merged into the connection's queued run; the schedule is gone (nothing calls confluence.tasks.retry_sync)."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("confluence.migrations.0014_syncrun_not_before")
+
+    def retry(page_id: str, **fields) -> None:
+        args = repr((idle_connection.id, [page_id], False))
+        Schedule.objects.create(func=migration.RETRY, args=args, schedule_type="O", **fields)
+
+    when = timezone.now() + timedelta(minutes=8)
+    retry("1", next_run=when)
+    retry("2", repeats=0)  # ran already
+    migration.schedules_to_queued_runs(apps, None)
+    [run] = queued(idle_connection)
+    assert (run.page_ids, run.not_before, run.trigger) == (["1"], when, SyncRun.Trigger.RECOVERY)
+
+    retry("3", next_run=when)
+    migration.schedules_to_queued_runs(apps, None)
+    assert [run.page_ids for run in queued(idle_connection)] == [["1", "3"]]
+    assert not Schedule.objects.filter(func=migration.RETRY).exists()
 
 
 def test_a_successful_run_on_a_connection_in_error_queues_no_other_run(idle_connection):

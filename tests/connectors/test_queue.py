@@ -52,6 +52,26 @@ def test_send_hands_the_row_id_to_the_broker(monkeypatch):
     assert calls == [(("app.tasks.work", 12), {"task_name": "work-12", "group": "work", "replay": True})]
 
 
+def test_send_records_when_the_broker_took_a_queued_row(monkeypatch, bare_connection):
+    monkeypatch.setattr(queue, "async_task", lambda *args, **kwargs: None)
+    run = sync_run(bare_connection)
+    before = timezone.now()
+
+    assert queue.send("app.tasks.work", run.id, name="work", stamp=SyncRun.objects.filter(id=run.id)) is True
+
+    assert SyncRun.objects.get(id=run.id).sent_at >= before
+
+
+def test_send_leaves_the_clock_of_a_row_that_waits(monkeypatch, bare_connection):
+    """A worker handed the row back to wait meanwhile: the sweeper must still send it once the wait is over."""
+    monkeypatch.setattr(queue, "async_task", lambda *args, **kwargs: None)
+    run = sync_run(bare_connection, not_before=timezone.now() + timedelta(minutes=5))
+
+    queue.send("app.tasks.work", run.id, name="work", stamp=SyncRun.objects.filter(id=run.id))
+
+    assert SyncRun.objects.get(id=run.id).sent_at is None
+
+
 @pytest.mark.parametrize(
     "error",
     [RedisConnectionError("Error 111 connecting"), ConnectionRefusedError(111, "refused"), OperationalError("locked")],
@@ -98,6 +118,16 @@ def test_the_owners_unique_index_refuses_a_second_running_row(bare_connection):
     assert SyncRun.objects.get(id=waiting.id).status == QUEUED
 
 
+def test_a_row_that_waits_is_not_claimed_before_its_time(bare_connection):
+    run = sync_run(bare_connection, not_before=timezone.now() + timedelta(minutes=5))
+    queued = SyncRun.objects.filter(id=run.id, status=QUEUED)
+
+    assert queue.claim(queued, status=RUNNING) is False
+
+    SyncRun.objects.filter(id=run.id).update(not_before=timezone.now() - timedelta(seconds=1))
+    assert queue.claim(queued, status=RUNNING) is True
+
+
 def test_claim_locked_takes_the_row_only_in_its_state(bare_connection):
     run = sync_run(bare_connection)
     with transaction.atomic():
@@ -122,21 +152,22 @@ def test_a_heartbeat_keeps_a_running_row_and_never_revives_a_given_up_one(bare_c
 
 
 def test_hand_back_queues_the_run_in_place_with_a_not_before_time(repository):
-    run = ingest_run(repository, status=RUNNING)
+    run = ingest_run(repository, status=RUNNING, attempts=2)
     not_before = timezone.now() + timedelta(minutes=15)
 
     running = IngestRun.objects.filter(id=run.id, status=RUNNING)
-    assert queue.hand_back(running, status=QUEUED, lease_until=not_before) is True
+    assert queue.hand_back(running, not_before=not_before, status=QUEUED) is True
 
     run.refresh_from_db()
-    assert (run.status, run.lease_until) == (QUEUED, not_before)
+    # The worker ended its attempt itself: the attempts counted are those whose worker stopped.
+    assert (run.status, run.not_before, run.attempts) == (QUEUED, not_before, 0)
 
 
 def test_hand_back_gives_way_to_a_queued_run_of_the_same_owner(repository):
     run = ingest_run(repository, status=RUNNING)
     ingest_run(repository)
 
-    assert queue.hand_back(IngestRun.objects.filter(id=run.id), status=QUEUED) is False
+    assert queue.hand_back(IngestRun.objects.filter(id=run.id), not_before=timezone.now(), status=QUEUED) is False
     assert IngestRun.objects.get(id=run.id).status == RUNNING
 
 
@@ -167,6 +198,34 @@ def test_recover_stale_gives_up_only_silent_rows(bare_connection, acme, alice):
     assert SyncRun.objects.get(id=alive.id).status == RUNNING
 
 
+def test_recover_stale_gives_a_row_up_and_queues_its_recovery_in_one_transaction(bare_connection):
+    """A crash after the row is given up and before its recovery is queued must leave the row for the next sweep."""
+    silent = sync_run(bare_connection, status=RUNNING, heartbeat_at=timezone.now() - timedelta(hours=1))
+    stale = SyncRun.objects.filter(status=RUNNING)
+
+    def crash(row):
+        raise RuntimeError("the sweeper died here")
+
+    with pytest.raises(RuntimeError):
+        queue.recover_stale(stale, then=crash, status=FAILED)
+
+    assert SyncRun.objects.get(id=silent.id).status == RUNNING
+    recovered = []
+    assert [run.id for run in queue.recover_stale(stale, then=recovered.append, status=FAILED)] == [silent.id]
+    assert [run.id for run in recovered] == [silent.id]
+
+
+def test_poisoned_rows_stopped_their_worker_the_set_number_of_times(bare_connection, settings):
+    settings.TASK_MAX_ATTEMPTS = 3
+    run = sync_run(bare_connection, status=RUNNING, attempts=2)
+    running = SyncRun.objects.filter(status=RUNNING)
+    assert list(queue.poisoned(running)) == []
+
+    SyncRun.objects.filter(id=run.id).update(attempts=3)
+    assert list(queue.poisoned(running)) == [run]
+    assert queue.gave_up_detail() == "given up after 3 attempts: the worker stopped each time"
+
+
 def test_recover_stale_leaves_a_row_the_unique_index_refuses(repository):
     stale_run = ingest_run(repository, status=RUNNING, lease_until=timezone.now() - timedelta(seconds=1))
     ingest_run(repository)
@@ -186,3 +245,29 @@ def test_lost_rows_are_queued_longer_than_the_task_lost_setting(bare_connection,
     SyncRun.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(seconds=301))
     assert list(queue.lost(queued)) == [run]
     assert list(queue.lost(queued, since="heartbeat_at")) == []  # never beat: no time to compare
+
+
+def test_an_old_row_sent_again_is_not_lost_again_before_the_setting(bare_connection, settings):
+    """Measured from the last send, not from the row's creation: an old row is not re-sent at every sweep."""
+    settings.TASK_LOST_AFTER_SECONDS = 300
+    run = sync_run(bare_connection, created_at=timezone.now() - timedelta(hours=1))
+    queued = SyncRun.objects.filter(status=QUEUED)
+    SyncRun.objects.filter(id=run.id).update(sent_at=timezone.now() - timedelta(seconds=60))
+    assert list(queue.lost(queued)) == []
+
+    SyncRun.objects.filter(id=run.id).update(sent_at=timezone.now() - timedelta(seconds=301))
+    assert list(queue.lost(queued)) == [run]
+
+
+def test_a_row_that_waits_is_lost_once_its_wait_is_over_and_then_only_once(bare_connection, settings):
+    settings.TASK_LOST_AFTER_SECONDS = 300
+    sent = timezone.now() - timedelta(hours=1)
+    run = sync_run(bare_connection, sent_at=sent, not_before=timezone.now() + timedelta(minutes=5))
+    queued = SyncRun.objects.filter(status=QUEUED)
+    assert list(queue.lost(queued)) == []  # not before its time, however long ago it was sent
+
+    SyncRun.objects.filter(id=run.id).update(not_before=timezone.now() - timedelta(seconds=1))
+    assert list(queue.lost(queued)) == [run]  # due, and not sent since: at once, not TASK_LOST_AFTER_SECONDS later
+
+    SyncRun.objects.filter(id=run.id).update(sent_at=timezone.now())
+    assert list(queue.lost(queued)) == []

@@ -114,6 +114,33 @@ def test_a_stale_run_gives_way_to_a_newer_queued_one(repository, started):
     assert started[-1] == newer.id
 
 
+def test_a_run_that_stops_its_worker_every_time_is_given_up(repository, started, settings):
+    settings.TASK_MAX_ATTEMPTS = 3
+    run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    for _ in range(3):
+        assert tasks.claim(run.id) is not None  # a worker takes it, and stops without a word
+        IngestRun.objects.filter(id=run.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+        tasks.recover_stale()
+
+    run.refresh_from_db()
+    repository.refresh_from_db()
+    assert (run.status, run.attempts) == (IngestRun.Status.FAILED, 3)
+    assert run.error == "Ingestion given up after 3 attempts: the worker stopped each time."
+    assert repository.status_detail == run.error
+
+
+def test_a_lost_run_is_sent_again_once_per_the_lost_setting(repository, monkeypatch):
+    """Measured from the last send: a run queued long ago is not sent again at every sweep."""
+    sent = []
+    monkeypatch.setattr("connectors.queue.async_task", lambda task, run_id, **options: sent.append(run_id))
+    run = tasks.enqueue_ingest(repository, "a" * 40, trigger="push")
+    IngestRun.objects.filter(id=run.id).update(created_at=timezone.now() - LOST_AFTER - timedelta(hours=1))
+
+    assert tasks.resend_lost() == 1
+    assert tasks.resend_lost() == 0
+    assert sent == [run.id]
+
+
 def test_a_newer_run_waits_for_the_sweeper_to_deal_with_a_stale_one(repository, started):
     """A worker died mid-ingestion (its lease ran out) and a push came before the sweep: the newer run must not start
     first, or the stale run, requeued in place, would ingest its older commit after it."""
@@ -156,13 +183,13 @@ def test_a_rate_limited_run_waits_and_resumes_where_it_stopped(push, repository,
     tasks.run_ingest(run.id)
 
     run.refresh_from_db()
-    assert run.status == QUEUED and run.lease_until > timezone.now()
+    assert run.status == QUEUED and run.not_before > timezone.now() and run.lease_until is None
     assert "Trying again after" in run.error
     assert repository.documents.count() == 1
     assert tasks.sweep() == {"stale_ingests": 0}  # still waiting
 
     github.rate_limit = 5000
-    IngestRun.objects.filter(id=run.id).update(lease_until=timezone.now() - timedelta(seconds=1))
+    IngestRun.objects.filter(id=run.id).update(not_before=timezone.now() - timedelta(seconds=1))
     tasks.sweep()  # tasks run inline in the suite
 
     run.refresh_from_db()
@@ -190,3 +217,22 @@ def test_a_retry_wait_extends_the_lease_past_the_wait(repository):
     ingest.extend_lease(run, 120)
     run.refresh_from_db()
     assert run.lease_until > timezone.now() + ingest.LEASE + timedelta(seconds=100)
+
+
+def test_waits_queued_before_the_upgrade_move_to_not_before(repository):
+    """Migration 0007: a queued run's wait was kept in lease_until, which now only means a running run's lease."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("github_sync.migrations.0007_ingestrun_attempts")
+    when = timezone.now() + timedelta(minutes=15)
+    waiting = IngestRun.objects.create(repository=repository, trigger="push", lease_until=when)
+    running = IngestRun.objects.create(repository=repository, trigger="push", status=RUNNING, lease_until=when)
+
+    migration.move_waits(apps, None)
+
+    waiting.refresh_from_db()
+    running.refresh_from_db()
+    assert (waiting.not_before, waiting.lease_until) == (when, None)
+    assert (running.not_before, running.lease_until) == (None, when)
