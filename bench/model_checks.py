@@ -208,19 +208,11 @@ def selected(pages: dict[str, SitePage], scope: dict) -> set[str]:
     """The pages a scope selects, by the definitions the wizard shows: whole spaces, pages with or without their
     descendants (in Confluence's tree, whatever the pages between), minus excluded pages or subtrees, minus pages
     carrying an excluded label (that page alone). Only current pages are synced."""
-    children: dict[str, list[str]] = {}
-    for page in pages.values():
-        children.setdefault(page.parent_id, []).append(page.id)
 
     def below(page_id: str) -> set[str]:
-        # Written apart from confluence.sync.scope.descendants on purpose: an oracle must not share the engine's code.
-        found, stack = set(), [page_id]
-        while stack:
-            for child in children.get(stack.pop(), []):
-                if child not in found:
-                    found.add(child)
-                    stack.append(child)
-        return found
+        # Up from every page, where the engine (confluence.sync.scope.descendants) walks down from this one: an
+        # oracle must share neither the engine's code nor its way of working it out.
+        return {pid for pid in pages if page_id in ancestor_ids(pid, pages)}
 
     keys = {s["key"] for s in scope["spaces"]}
     chosen = {pid for pid, page in pages.items() if page.space_key in keys}
@@ -237,6 +229,16 @@ def selected(pages: dict[str, SitePage], scope: dict) -> set[str]:
         and not labels & {x.lower() for x in pages[pid].labels}
         and (scope.get("include_restricted") or not restricted(pid, pages))
     }
+
+
+def ancestor_ids(page_id: str, pages: dict[str, SitePage]) -> set[str]:
+    """The ids of the pages above the page, up to the first one Confluence no longer has (that one included)."""
+    found = set()
+    parent_id = pages[page_id].parent_id
+    while parent_id is not None and parent_id not in found:
+        found.add(parent_id)
+        parent_id = pages[parent_id].parent_id if parent_id in pages else None
+    return found
 
 
 def restricted(page_id: str, pages: dict[str, SitePage]) -> bool:

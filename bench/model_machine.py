@@ -145,6 +145,11 @@ STATS = Stats()
 FORGE_KEYS: list[dict] = []
 
 
+def pick(items: list, drawn: int):
+    """The item a drawn integer names: any integer names one, so a rule's draw stays valid as the world changes."""
+    return items[drawn % len(items)]
+
+
 def step(rule_function):
     """Count the rule's runs (every step of every example, shrinking included)."""
 
@@ -154,6 +159,23 @@ def step(rule_function):
         return rule_function(self, **arguments)
 
     return counted
+
+
+def page_state_rule(kind: str, change: str, *statuses: str):
+    """The rule `kind`: the simulator's method `change` (trash_page, restore_page…) on a page in `statuses` (current
+    if none), and its announcement."""
+
+    def change_state(self, page, fate, then):
+        page = pick(self.pages(*statuses), page)
+        what = self.describe(page)  # before the change: a purged page is gone from the simulator
+        getattr(self.atlassian, change)(page.id)
+        self.announce(kind, fate, what, then=then)
+
+    change_state.__name__ = change_state.__qualname__ = kind  # how hypothesis names the step
+    counted = step(change_state)
+    return precondition(lambda self: self.pages(*statuses))(
+        rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)(counted)
+    )
 
 
 class SyncModel(RuleBasedStateMachine):
@@ -402,7 +424,7 @@ class SyncModel(RuleBasedStateMachine):
     )
     @step
     def create(self, space, parent, title, parts, labels, fate, then):
-        space = self.spaces()[space % len(self.spaces())]
+        space = pick(self.spaces(), space)
         parents = self.pages(space_key=space.key)
         parent_page = parents[parent % len(parents)] if parents and parent >= 0 else None
         page = self.atlassian.create_page(
@@ -425,8 +447,7 @@ class SyncModel(RuleBasedStateMachine):
     )
     @step
     def edit(self, page, parts, fate, then):
-        candidates = self.pages()
-        page = candidates[page % len(candidates)]
+        page = pick(self.pages(), page)
         self.atlassian.update_page(page.id, body=self.body(parts, self.space_key(page)))
         self.announce("edit", fate, f"{self.describe(page)} now version {page.version.number}", then=then)
 
@@ -434,8 +455,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(page=st.integers(0, 99), title=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
     @step
     def rename(self, page, title, fate, then):
-        candidates = self.pages()
-        page = candidates[page % len(candidates)]
+        page = pick(self.pages(), page)
         before = page.title
         self.atlassian.rename_page(page.id, self.new_title(title))
         self.announce("rename", fate, f"{before!r} → {self.describe(page)}", then=then)
@@ -450,9 +470,8 @@ class SyncModel(RuleBasedStateMachine):
     )
     @step
     def move(self, page, space, parent, fate, then):
-        candidates = self.pages()
-        page = candidates[page % len(candidates)]
-        space = self.spaces()[space % len(self.spaces())]
+        page = pick(self.pages(), page)
+        space = pick(self.spaces(), space)
         below = {p.id for p in self.atlassian.descendants(page)} | {page.id}
         parents = [p for p in self.pages(space_key=space.key) if p.id not in below]
         parent_page = parents[parent % len(parents)] if parents and parent >= 0 else None
@@ -467,7 +486,7 @@ class SyncModel(RuleBasedStateMachine):
         candidates = [p for p in self.pages() if label not in p.labels]
         if not candidates:
             return
-        page = candidates[page % len(candidates)]
+        page = pick(candidates, page)
         self.atlassian.add_label(page.id, label)
         self.announce("label_add", fate, f"{label!r} on {self.describe(page)}", then=then)
 
@@ -475,57 +494,16 @@ class SyncModel(RuleBasedStateMachine):
     @rule(page=st.integers(0, 99), label=st.integers(0, 9), fate=st.sampled_from(FATES), then=THEN)
     @step
     def label_remove(self, page, label, fate, then):
-        candidates = [p for p in self.pages() if p.labels]
-        page = candidates[page % len(candidates)]
-        label = page.labels[label % len(page.labels)]
+        page = pick([p for p in self.pages() if p.labels], page)
+        label = pick(page.labels, label)
         self.atlassian.remove_label(page.id, label)
         self.announce("label_remove", fate, f"{label!r} from {self.describe(page)}", then=then)
 
-    @precondition(lambda self: self.pages())
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
-    def trash(self, page, fate, then):
-        candidates = self.pages()
-        page = candidates[page % len(candidates)]
-        self.atlassian.trash_page(page.id)
-        self.announce("trash", fate, self.describe(page), then=then)
-
-    @precondition(lambda self: self.pages("trashed"))
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
-    def restore(self, page, fate, then):
-        candidates = self.pages("trashed")
-        page = candidates[page % len(candidates)]
-        self.atlassian.restore_page(page.id)
-        self.announce("restore", fate, self.describe(page), then=then)
-
-    @precondition(lambda self: self.pages("trashed"))
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
-    def purge(self, page, fate, then):
-        candidates = self.pages("trashed")
-        page = candidates[page % len(candidates)]
-        what = self.describe(page)
-        self.atlassian.purge_page(page.id)
-        self.announce("purge", fate, what, then=then)
-
-    @precondition(lambda self: self.pages())
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
-    def archive(self, page, fate, then):
-        candidates = self.pages()
-        page = candidates[page % len(candidates)]
-        self.atlassian.archive_page(page.id)
-        self.announce("archive", fate, self.describe(page), then=then)
-
-    @precondition(lambda self: self.pages("archived"))
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
-    def unarchive(self, page, fate, then):
-        candidates = self.pages("archived")
-        page = candidates[page % len(candidates)]
-        self.atlassian.unarchive_page(page.id)
-        self.announce("unarchive", fate, self.describe(page), then=then)
+    trash = page_state_rule("trash", "trash_page")
+    restore = page_state_rule("restore", "restore_page", "trashed")
+    purge = page_state_rule("purge", "purge_page", "trashed")
+    archive = page_state_rule("archive", "archive_page")
+    unarchive = page_state_rule("unarchive", "unarchive_page", "archived")
 
     @precondition(lambda self: self.pages())
     @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
@@ -535,7 +513,7 @@ class SyncModel(RuleBasedStateMachine):
         candidates = [p for p in self.pages() if not p.restrictions.get("read")]
         if not candidates:
             return
-        page = candidates[page % len(candidates)]
+        page = pick(candidates, page)
         self.atlassian.restrict_page(page.id, users=[self.atlassian.default_user().account_id])
         self.announce("restrict", fate, self.describe(page), then=then)
 
@@ -543,8 +521,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
     @step
     def unrestrict(self, page, fate, then):
-        candidates = [p for p in self.pages() if p.restrictions.get("read")]
-        page = candidates[page % len(candidates)]
+        page = pick([p for p in self.pages() if p.restrictions.get("read")], page)
         self.atlassian.unrestrict_page(page.id)
         self.announce("unrestrict", fate, self.describe(page), then=then)
 
@@ -560,8 +537,7 @@ class SyncModel(RuleBasedStateMachine):
     def attachment_add(self, page, name, n, fate, then):
         # People attach what their pages show: those pages first.
         shown = [p for p in self.pages() if f'ri:filename="{escape(name)}"' in p.body]
-        candidates = shown or self.pages()
-        page = candidates[page % len(candidates)]
+        page = pick(shown or self.pages(), page)
         media_type = "image/png" if name.endswith(".png") else "text/plain"
         attachment = self.atlassian.add_attachment(
             page.id, filename=name, data=f"{name}, revision {n}\n".encode(), media_type=media_type
@@ -573,8 +549,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(page=st.integers(0, 99), which=st.integers(0, 9), fate=st.sampled_from(FATES), then=THEN)
     @step
     def attachment_delete(self, page, which, fate, then):
-        candidates = self.with_attachments()
-        page = candidates[page % len(candidates)]
+        page = pick(self.with_attachments(), page)
         attachments = self.attachments(page)
         attachment = attachments[which % len(attachments)]
         self.atlassian.trash_attachment(attachment.id)  # what Confluence's DELETE does first
@@ -584,7 +559,7 @@ class SyncModel(RuleBasedStateMachine):
     @rule(space=st.integers(0, 9), fate=st.sampled_from(FATES), then=THEN)
     @step
     def space_delete(self, space, fate, then):
-        space = self.spaces()[space % len(self.spaces())]
+        space = pick(self.spaces(), space)
         self.atlassian.delete_space(self.cloud_id, space.key)
         self.announce("space_delete", fate, space.key, then=then)
 
@@ -710,34 +685,37 @@ class SyncModel(RuleBasedStateMachine):
     @step
     def worker(self):
         """The worker runs what events and saves queued (targeted runs, mostly)."""
-        self.log.append("worker")
-        STATS.operations["worker"] += 1
-        self.work()
+        self.start_work("worker")
 
     @rule()
     @step
     def sync_now(self):
-        self.log.append("sync_now")
-        STATS.operations["sync_now"] += 1
-        card.sync_now(self.connection)
-        self.work()
+        self.start_work("sync_now", lambda: card.sync_now(self.connection))
 
     @rule()
     @step
     def full_resync(self):
         """The admin's "Full re-sync" (re-read and re-render every page)."""
-        self.log.append("full_resync")
-        STATS.operations["full_resync"] += 1
-        queue.enqueue_sync(self.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
-        self.work()
+        self.start_work(
+            "full_resync", lambda: queue.enqueue_sync(self.connection, trigger=SyncRun.Trigger.ADMIN, full=True)
+        )
 
     @rule()
     @step
     def reconcile(self):
-        self.log.append("reconcile")
-        STATS.operations["reconcile"] += 1
-        with override_settings(CONFLUENCE_RECONCILE_HOURS=0):  # every connection is due
-            tasks.reconcile_due()
+        def reconcile_every_connection():
+            with override_settings(CONFLUENCE_RECONCILE_HOURS=0):  # every connection is due
+                tasks.reconcile_due()
+
+        self.start_work("reconcile", reconcile_every_connection)
+
+    def start_work(self, kind: str, queue_runs=None) -> None:
+        """Log and count `kind`; `queue_runs` queues runs its way (without it, the worker runs what is queued
+        already); then the worker runs them."""
+        self.log.append(kind)
+        STATS.operations[kind] += 1
+        if queue_runs is not None:
+            queue_runs()
         self.work()
 
     def work(self) -> None:

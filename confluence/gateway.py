@@ -8,15 +8,11 @@ from collections.abc import Callable
 import requests
 from django.conf import settings
 
-from connectors.http import ApiSession
+from connectors.http import ApiError, ApiSession
 
 
-class ConfluenceError(Exception):
+class ConfluenceError(ApiError):
     """A call failed in a way to report to the user (permanent)."""
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 class ConfluenceUnavailable(ConfluenceError):

@@ -6,6 +6,7 @@ admin role who try to change something get a 403: they already know the organiza
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
@@ -31,28 +32,28 @@ def org_member_required(view):
     return wrapper
 
 
-def org_admin_required(view):
-    """Like org_member_required, and the member must be an owner or admin."""
+def org_role_required(allowed: Callable[[Membership], bool], *, refusal: str):
+    """Like org_member_required, and the membership must be `allowed`: otherwise a 403 that says `refusal`."""
 
-    @org_member_required
-    @wraps(view)
-    def wrapper(request, slug, *args, **kwargs):
-        if not request.membership.can_manage:
-            raise PermissionDenied("Only owners and admins can change connections.")
-        return view(request, slug, *args, **kwargs)
+    def decorator(view):
+        @org_member_required
+        @wraps(view)
+        def wrapper(request, slug, *args, **kwargs):
+            if not allowed(request.membership):
+                raise PermissionDenied(refusal)
+            return view(request, slug, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorator
 
 
-def org_owner_required(view):
-    @org_member_required
-    @wraps(view)
-    def wrapper(request, slug, *args, **kwargs):
-        if request.membership.role != Membership.Role.OWNER:
-            raise PermissionDenied("Only owners can do this.")
-        return view(request, slug, *args, **kwargs)
-
-    return wrapper
+org_admin_required = org_role_required(
+    lambda membership: membership.can_manage, refusal="Only owners and admins can change connections."
+)
+org_owner_required = org_role_required(
+    lambda membership: membership.role == Membership.Role.OWNER, refusal="Only owners can do this."
+)
 
 
 def get_connection(request, connection_id: int) -> Connection:

@@ -83,7 +83,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Sync now")
     def sync_now(self, request, queryset) -> None:
-        queued = [c for c in queryset if c.spec.sync_now and c.spec.sync_now(c, trigger="admin")]
+        queued = [c for c in queryset if c.spec.queue_sync(c, trigger="admin")]
         skipped = queryset.count() - len(queued)
         self.message_user(request, f"Queued {len(queued)} sync(s); {skipped} not ready or paused.", messages.SUCCESS)
 

@@ -47,6 +47,15 @@ class CallStats:
         return sum(n for method, n in self.by_method.items() if method != "GET" and method != "HEAD")
 
 
+class ApiError(Exception):
+    """A call to an external API failed; `status` is the HTTP status it answered (None when no answer came).
+    Each client module names its errors as subclasses, for what its callers do about them."""
+
+    def __init__(self, message: str, *, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
 class ApiSession:
     """A requests.Session for one service, with retries and request counting.
 
@@ -69,6 +78,9 @@ class ApiSession:
         max_inline_wait: float | None = None,
     ):
         self.session = requests.Session()
+        # With no auth of its own, requests would apply ~/.netrc's credentials for the host over our Authorization
+        # header (and add them to a signed download, which must carry none). PyGithub guards the same way.
+        self.session.auth = _unchanged
         self.session.headers["User-Agent"] = USER_AGENT
         self.timeout = timeout
         self.max_retries = max_retries
@@ -159,3 +171,7 @@ def requested_wait(response: requests.Response) -> float | None:
     except ValueError:
         return None
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _unchanged(request: requests.PreparedRequest) -> requests.PreparedRequest:
+    return request

@@ -39,6 +39,11 @@ class ConnectorKind:
         # A task whose step was removed from the kind still displays.
         return Step(key=key, title=key.replace("_", " ").capitalize(), description="")
 
+    def queue_sync(self, connection, **options):
+        """The kind's "sync now" for `connection`: the queued run, or None when the kind has no sync or refused
+        (the connection is not ready, or paused)."""
+        return self.sync_now(connection, **options) if self.sync_now else None
+
     @property
     def first_step_hint(self) -> str:
         return f"Next step: {self.steps[0].title}" if self.steps else ""

@@ -3,6 +3,9 @@
 The app that owns a provider registers what it keeps of a grant (`register_linker`, from its AppConfig.ready()), so
 `connectors` imports no connector. The grant is captured (encrypted, in that app's own models) and the user returns
 to the step that started the flow; allauth never logs anyone in with these providers and never stores their tokens.
+
+Each app's provider adapter names its endpoints with `SettingUrl`, so they follow the settings (the sandbox, GitHub
+Enterprise Server) rather than allauth's, which are fixed at import.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,6 +25,16 @@ _linkers: dict[str, Callable] = {}
 
 def register_linker(provider: str, capture: Callable) -> None:
     _linkers[provider] = capture
+
+
+class SettingUrl:
+    """An OAuth adapter's endpoint: a setting's URL and a path, read whenever the adapter uses it."""
+
+    def __init__(self, setting: str, path: str):
+        self.setting, self.path = setting, path
+
+    def __get__(self, adapter, owner=None) -> str:
+        return getattr(settings, self.setting) + self.path
 
 
 class LinkingAdapter(DefaultSocialAccountAdapter):

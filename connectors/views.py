@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -150,38 +151,41 @@ def connection_settings(request: HttpRequest, slug: str, connection_id: int) -> 
     return render(request, "connectors/connection_settings.html", {"connection": connection, "form": form})
 
 
-@require_POST
-@org_admin_required
-def connection_pause(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    connection = get_connection(request, connection_id)
+def connection_action(change):
+    """A button on a connection's card: a POST by an owner or admin that changes the connection (`change` is called
+    with the request and the connection, and says what it did in a message), then back to the Connectors page."""
+
+    @require_POST
+    @org_admin_required
+    @wraps(change)
+    def view(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+        change(request, get_connection(request, connection_id))
+        return redirect("connectors", slug=slug)
+
+    return view
+
+
+@connection_action
+def connection_pause(request: HttpRequest, connection: Connection) -> None:
     if connection.paused:
         connection.resume()
         # Catch up on whatever changed while paused.
-        caught_up = connection.spec.sync_now(connection) if connection.spec.sync_now else None
+        caught_up = connection.spec.queue_sync(connection)
         messages.success(request, f"{connection.name} resumed." + (" A sync is queued." if caught_up else ""))
     else:
         connection.pause()
         messages.success(request, f"{connection.name} paused: no syncs run until you resume it.")
-    return redirect("connectors", slug=slug)
 
 
-@require_POST
-@org_admin_required
-def connection_sync(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    connection = get_connection(request, connection_id)
-    run = connection.spec.sync_now(connection) if connection.spec.sync_now else None
-    if run is None:
+@connection_action
+def connection_sync(request: HttpRequest, connection: Connection) -> None:
+    if connection.spec.queue_sync(connection) is None:
         messages.error(request, f"{connection.name} cannot sync now: finish its setup or resume it first.")
     else:
         messages.success(request, f"Sync of {connection.name} queued.")
-    return redirect("connectors", slug=slug)
 
 
-@require_POST
-@org_admin_required
-def connection_delete(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    connection = get_connection(request, connection_id)
-    name = connection.name
+@connection_action
+def connection_delete(request: HttpRequest, connection: Connection) -> None:
     connection.delete()
-    messages.success(request, f"Deleted {name}. The repository and its history stay on GitHub.")
-    return redirect("connectors", slug=slug)
+    messages.success(request, f"Deleted {connection.name}. The repository and its history stay on GitHub.")

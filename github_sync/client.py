@@ -120,12 +120,24 @@ class InstallationClient:
         return self._call(lambda: RepoInfo.of(self._repo(full_name).complete()))
 
     def branch_head(self, full_name: str, branch: str) -> tuple[str, str] | None:
-        """(commit sha, tree sha) at the tip of `branch`, or None for an empty repository or a missing branch."""
+        """(commit sha, tree sha) at the tip of `branch`, or None for an empty repository or a missing branch.
+        RepositoryGone when the repository itself is gone: callers write a missing branch from scratch, and that
+        must never be how a deleted (or no longer reachable) repository is read."""
         try:
-            tip = self._call(lambda: self._repo(full_name).get_branch(branch).commit, gone=_BranchMissing)
-        except (_BranchMissing, EmptyRepository):
+            tip = self._call(lambda: self._repo(full_name).get_branch(branch).commit, gone=_NotFound)
+        except EmptyRepository:
+            return None
+        except _NotFound as missing:
+            # GitHub names a missing branch ("Branch not found"); a missing repository is a plain "Not Found".
+            if not str(missing).endswith(BRANCH_NOT_FOUND):
+                self._require_repository(full_name)
             return None
         return tip.sha, tip.commit.tree.sha
+
+    def _require_repository(self, full_name: str) -> None:
+        """After a 404 inside a repository: GitHub answers 404 alike for a missing branch or file and for a missing
+        (or hidden) repository, so one more request tells which (RepositoryGone for the repository)."""
+        self._call(lambda: self._repo(full_name).complete())
 
     def get_tree(self, full_name: str, tree_sha: str, *, recursive: bool = True) -> tuple[list[TreeEntry], bool]:
         """Entries of a tree and whether GitHub truncated the listing (over 100,000 entries or 7 MB)."""
@@ -151,11 +163,13 @@ class InstallationClient:
         return files
 
     def get_file(self, full_name: str, path: str, *, ref: str) -> bytes | None:
-        """A file's bytes at `ref`, or None when it does not exist: one request, or two for a file over 1 MB (the
-        contents API then leaves the content out, and the blob is read)."""
+        """A file's bytes at `ref`, or None when it does not exist (RepositoryGone when the repository does not):
+        one request, or two for a file over 1 MB (the contents API then leaves the content out, and the blob is
+        read) or for a missing one (the repository is looked up)."""
         try:
-            found = self._call(lambda: self._repo(full_name).get_contents(path, ref=ref))
-        except RepositoryGone:
+            found = self._call(lambda: self._repo(full_name).get_contents(path, ref=ref), gone=_NotFound)
+        except _NotFound:
+            self._require_repository(full_name)
             return None
         if isinstance(found, list):  # a directory
             return None
@@ -218,8 +232,12 @@ class InstallationClient:
         return self._call(lambda: repo.create_file(path, message, content, branch=branch)["commit"].sha)
 
 
-class _BranchMissing(GitHubError):
-    pass
+# GitHub's message for GET /repos/{owner}/{repo}/branches/{branch} when the repository exists but the branch does not.
+BRANCH_NOT_FOUND = "Branch not found"
+
+
+class _NotFound(GitHubError):
+    """A 404 inside a repository, before it is known whether the repository is still there."""
 
 
 def _lazy(cls: type[T], repo: Repository, path: str, *, sha: str | None = None) -> T:

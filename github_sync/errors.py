@@ -11,13 +11,11 @@ from collections.abc import Mapping
 import requests
 from github import GithubException
 
+from connectors.http import ApiError
 
-class GitHubError(Exception):
+
+class GitHubError(ApiError):
     """A GitHub call failed in a way the caller must report (permanent unless a subclass says otherwise)."""
-
-    def __init__(self, message: str, *, status: int | None = None):
-        super().__init__(message)
-        self.status = status
 
 
 class GitHubUnavailable(GitHubError):
@@ -56,15 +54,34 @@ def from_pygithub(error: GithubException, *, gone: type[GitHubError] = GitHubErr
 
 
 def from_response(response: requests.Response, *, gone: type[GitHubError] = GitHubError) -> GitHubError:
+    return for_status(response.status_code, message_of(response), response.headers, gone=gone)
+
+
+def message_of(response: requests.Response) -> str:
+    """The `message` of GitHub's JSON error body (or the start of the body when it is not JSON)."""
     try:
-        message = str(response.json().get("message", ""))[:300]
+        return str(response.json().get("message", ""))[:300]
     except (ValueError, AttributeError):
-        message = response.text[:300]
-    return for_status(response.status_code, message, response.headers, gone=gone)
+        return response.text[:300]
+
+
+def is_rate_limit(status: int, message: str, headers: Mapping[str, str]) -> bool:
+    """Whether GitHub refused the request for a rate limit, primary or secondary: both answer 403 or 429. The
+    primary limit says x-ratelimit-remaining: 0; a secondary one says so in its message, or with Retry-After.
+    A 403 without these is a refusal (no permission, a suspended installation) and must not be waited on."""
+    # Reference: https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#exceeding-the-rate-limit
+    if status not in (403, 429):
+        return False
+    return (
+        status == 429
+        or headers.get("x-ratelimit-remaining") == "0"
+        or headers.get("retry-after") is not None
+        or "secondary rate limit" in message.lower()
+    )
 
 
 def for_status(status: int, message: str, headers: Mapping[str, str], *, gone: type[GitHubError]) -> GitHubError:
-    if status in (429, 500, 502, 503, 504) or (status == 403 and headers.get("x-ratelimit-remaining") == "0"):
+    if status in (500, 502, 503, 504) or is_rate_limit(status, message, headers):
         return GitHubUnavailable(f"GitHub is unavailable or rate limiting ({status}): {message}", status=status)
     if status == 401:
         return BadCredentials(f"GitHub refused the credentials: {message}", status=status)

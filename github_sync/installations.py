@@ -7,6 +7,7 @@ must list it) before the installation is recorded for the organization.
 
 from __future__ import annotations
 
+from dataclasses import asdict, fields
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from django_q.tasks import async_task
 
 from connectors.models import Connection
 from github_sync.app_auth import InstallationInfo, user_installations
-from github_sync.client import InstallationClient
+from github_sync.client import InstallationClient, RepoInfo
 from github_sync.models import Installation, InstallationRequest, Repository
 
 STATE_SALT = "github-app-install"
@@ -72,25 +73,19 @@ def record_installation(*, connection: Connection, info: InstallationInfo, user)
     return installation
 
 
-def sync_repositories(installation: Installation) -> list[Repository]:
-    """Upsert every repository the installation reaches; the others are marked unreachable, never deleted."""
+def sync_repositories(installation: Installation) -> None:
+    """Upsert every repository the installation reaches, in one query however many there are; the others are
+    marked unreachable, never deleted."""
     infos = InstallationClient(installation.installation_id).list_repositories()
-    seen = []
-    for info in infos:
-        repo, _ = Repository.objects.update_or_create(
-            installation=installation,
-            github_id=info.github_id,
-            defaults={
-                "full_name": info.full_name,
-                "default_branch": info.default_branch,
-                "private": info.private,
-                "html_url": info.html_url,
-                "accessible": True,
-            },
-        )
-        seen.append(repo)
-    installation.repositories.exclude(pk__in=[r.pk for r in seen]).update(accessible=False)
-    return seen
+    # RepoInfo's fields are named as Repository's: each row holds what GitHub says now.
+    rows = [Repository(installation=installation, accessible=True, **asdict(info)) for info in infos]
+    Repository.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["installation", "github_id"],
+        update_fields=[*(f.name for f in fields(RepoInfo) if f.name != "github_id"), "accessible", "updated_at"],
+    )
+    installation.repositories.exclude(github_id__in=[info.github_id for info in infos]).update(accessible=False)
 
 
 def complete_link_step_if_installed(connection: Connection, *, user=None) -> bool:

@@ -1,7 +1,8 @@
 """PyGithub's HTTP, sent through `connectors.http.ApiSession`: one policy for every GitHub call (retries with
 Retry-After, 5xx retried without waiting for the rate-limit reset, long waits declined and handed back to the
 queue, request counts, heartbeats while waiting), and none of PyGithub's own (its urllib3 retries, its pause of
-a second between writes).
+a second between writes). `GitHubSession` adds what is GitHub's own: its secondary rate limits are waited on like
+the primary one.
 
 PyGithub opens its connections itself and passes them one value of ours, its `retry` argument, which survives the
 copies it makes of its Requester (per auth, per laziness). So the session rides on a Retry of zero attempts
@@ -14,13 +15,45 @@ from __future__ import annotations
 from django.conf import settings
 from github import Consts, GithubException
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
+from requests import Response
 from urllib3.util import Retry
 
-from connectors.http import USER_AGENT, ApiSession
+from connectors.http import MAX_DEFER_SECONDS, USER_AGENT, ApiSession
+from github_sync.errors import is_rate_limit, message_of
+
+# GitHub's guidance for a secondary rate limit that says neither Retry-After nor x-ratelimit-reset: wait at least a
+# minute, and exponentially longer while it persists.
+SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 
 
-def new_session() -> ApiSession:
-    return ApiSession(timeout=(5.0, 60.0), max_inline_wait=settings.HTTP_MAX_INLINE_WAIT_SECONDS)
+def new_session() -> GitHubSession:
+    return GitHubSession(timeout=(5.0, 60.0), max_inline_wait=settings.HTTP_MAX_INLINE_WAIT_SECONDS)
+
+
+class GitHubSession(ApiSession):
+    """An ApiSession that knows GitHub's rate limits, primary and secondary (`errors.is_rate_limit`): each is a
+    wait, slept when short and handed back to the queue when long, as the primary limit always was."""
+
+    def _is_transient(self, response: Response) -> bool:
+        return super()._is_transient(response) or _rate_limited(response)
+
+    def _delay(self, attempt: int, response: Response | None) -> float:
+        if response is None or not _rate_limited(response) or _says_when(response):
+            return super()._delay(attempt, response)
+        return min(SECONDARY_LIMIT_WAIT_SECONDS * 2**attempt, MAX_DEFER_SECONDS)
+
+
+def _rate_limited(response: Response) -> bool:
+    # The body is read only for a 403 or 429: a streamed download's is never touched.
+    return response.status_code in (403, 429) and is_rate_limit(
+        response.status_code, message_of(response), response.headers
+    )
+
+
+def _says_when(response: Response) -> bool:
+    """Whether the answer says when to try again: Retry-After, or the primary limit's spent x-ratelimit-reset."""
+    headers = response.headers
+    return headers.get("retry-after") is not None or headers.get("x-ratelimit-remaining") == "0"
 
 
 class SessionRetry(Retry):
@@ -87,5 +120,10 @@ class _HttpsConnection(_ThroughSession, HTTPSRequestsConnectionClass):
     pass
 
 
-# PyGithub's documented hook for its connection classes; it applies to every Requester of the process.
+# PyGithub's documented hook for its connection classes. It cannot be scoped to our clients (PyGithub 2.10): it
+# sets class attributes of Requester, and PyGithub makes further Requesters from `Requester.kwargs` alone
+# (`withAuth`, `withLazy`, the GithubIntegration behind installation tokens), which carry our `retry` but nothing
+# per instance. So every Requester of the process gets these classes: one without our SessionRetry sends as
+# PyGithub does, except that the hook also turns off PyGithub's reuse of its connection (a new requests.Session
+# for each request). Ours reuse the connections of the client's ApiSession.
 Requester.injectConnectionClasses(_HttpConnection, _HttpsConnection)

@@ -17,9 +17,12 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from urllib.parse import parse_qs, urlencode
 
 Handler = Callable[..., "SimResponse"]
+# The methods that change nothing on the real services, nor on the simulators unless a handler says so.
+READ_METHODS = ("GET", "HEAD")
 
 
 @dataclass
@@ -207,12 +210,24 @@ class Simulator:
         self.requests: list[RecordedRequest] = []
         # Handlers mutate plain state; one lock keeps concurrent adapters (threaded runserver) consistent.
         self.lock = threading.RLock()
+        # Counts changes to the state, so the live sandbox saves only after one (`mark_changed`).
+        self.changes = 0
 
     def route(self, method: str, pattern: str, handler: Handler) -> None:
         self.routes.append(_Route(method.upper(), re.compile(f"^{pattern}$"), handler))
 
+    def route_handlers(self, routes: list[tuple[str, str, Handler]]) -> None:
+        """Route (method, pattern, handler) rows whose handlers are module functions `handler(sim, request, ...)`."""
+        for method, pattern, handler in routes:
+            self.route(method, pattern, partial(handler, self))
+
     def inject_faults(self, plan: FaultPlan | None) -> None:
         self.faults = plan
+
+    def mark_changed(self) -> None:
+        """Count a change to the state. `handle` counts every answered request that is not a GET or a HEAD; what
+        changes the state on a read (a key made on demand, a rate counter) counts itself here."""
+        self.changes += 1
 
     def handle(self, request: SimRequest) -> SimResponse:
         """Answer one request. Raises ConnectionDropped / RequestTimedOut for faults that have no response."""
@@ -223,6 +238,8 @@ class Simulator:
                 raise ConnectionDropped(request.path) if fault.kind == "drop" else RequestTimedOut(request.path)
             failing = fault is not None and fault.kind != "slow"
             response = self.fault_response(fault) if failing else self._dispatch(request)
+            if not failing and request.method not in READ_METHODS:
+                self.mark_changed()
             self._record(request, response.status, fault.kind if fault else "")
         if fault and fault.kind == "slow":
             threading.Event().wait(fault.delay)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -42,10 +43,23 @@ def next_step(request: HttpRequest, connection: Connection) -> HttpResponse:
     return redirect(next_step_url(connection))
 
 
-def link_first(request: HttpRequest, connection: Connection, *, why: str) -> HttpResponse:
-    """Back to the first step: the step asked for works on the linked Atlassian site, and there is none yet."""
-    messages.info(request, f"Link an Atlassian account first: {why}.")
-    return redirect("confluence-step-atlassian", slug=connection.org.slug, connection_id=connection.id)
+def site_step(*, why: str):
+    """A step on the linked Atlassian site: its view gets (request, connection, site); without one, back to step 1."""
+
+    def decorator(view):
+        @org_admin_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
+            connection = confluence_connection(request, connection_id)
+            site = AtlassianSite.objects.filter(connection=connection).first()
+            if site is None:
+                messages.info(request, f"Link an Atlassian account first: {why}.")
+                return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+            return view(request, connection, site)
+
+        return wrapper
+
+    return decorator
 
 
 def step_context(connection: Connection, kind: str, **extra) -> dict:
@@ -111,12 +125,8 @@ def atlassian_complete(request: HttpRequest, slug: str, connection_id: int) -> H
 # 2. Install the Forge app ----------------------------------------------------------------------------------
 
 
-@org_admin_required
-def forge_step(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    connection = confluence_connection(request, connection_id)
-    site = AtlassianSite.objects.filter(connection=connection).first()
-    if site is None:
-        return link_first(request, connection, why="the Forge app is installed in its site")
+@site_step(why="the Forge app is installed in its site")
+def forge_step(request: HttpRequest, connection: Connection, site: AtlassianSite) -> HttpResponse:
     return render(request, "confluence/step_forge.html", forge_context(connection, site))
 
 
@@ -200,18 +210,14 @@ def repository_rows(connection: Connection, repositories) -> list[dict]:
 # 5. Configure the scope ------------------------------------------------------------------------------------
 
 
-@org_admin_required
-def scope_step(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
-    connection = confluence_connection(request, connection_id)
-    site = AtlassianSite.objects.filter(connection=connection).first()
-    if site is None:
-        return link_first(request, connection, why="the scope is chosen from its site")
+@site_step(why="the scope is chosen from its site")
+def scope_step(request: HttpRequest, connection: Connection, site: AtlassianSite) -> HttpResponse:
     client = client_for(site)
     try:
         spaces = client.list_spaces()
     except AuthRevoked:
         messages.error(request, "Atlassian access was revoked. Link your Atlassian account again.")
-        return redirect("confluence-step-atlassian", slug=slug, connection_id=connection.id)
+        return redirect("confluence-step-atlassian", slug=connection.org.slug, connection_id=connection.id)
     except ConfluenceError as error:
         return render(request, "confluence/step_scope_unavailable.html", {"connection": connection, "error": error})
     scope = SyncScope.objects.filter(connection=connection).first()

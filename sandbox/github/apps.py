@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from sandbox.core import SimRequest, SimResponse
 from sandbox.github import auth, shapes
 
@@ -15,24 +13,24 @@ _ID = r"(?P<installation_id>\d+)"
 
 
 def register(sim) -> None:
-    routes = [
-        ("GET", r"/api/app", get_app),
-        ("GET", r"/api/app/installations", list_app_installations),
-        ("GET", rf"/api/app/installations/{_ID}", get_app_installation),
-        ("DELETE", rf"/api/app/installations/{_ID}", delete_app_installation),
-        ("POST", rf"/api/app/installations/{_ID}/access_tokens", create_access_token),
-        ("GET", r"/api/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/installation", get_repo_installation),
-        ("GET", r"/api/(?:orgs|users)/(?P<login>[^/]+)/installation", get_account_installation),
-        ("GET", r"/api/installation/repositories", list_installation_repositories),
-        ("GET", r"/api/user", get_user),
-        ("GET", r"/api/user/emails", get_user_emails),
-        ("GET", r"/api/user/installations", list_user_installations),
-        ("GET", rf"/api/user/installations/{_ID}/repositories", list_user_installation_repositories),
-        ("GET", r"/api/users/(?P<login>[^/]+)", get_account),
-        ("GET", r"/api/rate_limit", get_rate_limit),
-    ]
-    for method, pattern, handler in routes:
-        sim.route(method, pattern, partial(handler, sim))
+    sim.route_handlers(
+        [
+            ("GET", r"/api/app", get_app),
+            ("GET", r"/api/app/installations", list_app_installations),
+            ("GET", rf"/api/app/installations/{_ID}", get_app_installation),
+            ("DELETE", rf"/api/app/installations/{_ID}", delete_app_installation),
+            ("POST", rf"/api/app/installations/{_ID}/access_tokens", create_access_token),
+            ("GET", r"/api/repos/(?P<owner>[^/]+)/(?P<name>[^/]+)/installation", get_repo_installation),
+            ("GET", r"/api/(?:orgs|users)/(?P<login>[^/]+)/installation", get_account_installation),
+            ("GET", r"/api/installation/repositories", list_installation_repositories),
+            ("GET", r"/api/user", get_user),
+            ("GET", r"/api/user/emails", get_user_emails),
+            ("GET", r"/api/user/installations", list_user_installations),
+            ("GET", rf"/api/user/installations/{_ID}/repositories", list_user_installation_repositories),
+            ("GET", r"/api/users/(?P<login>[^/]+)", get_account),
+            ("GET", r"/api/rate_limit", get_rate_limit),
+        ]
+    )
 
 
 # As the App (JWT) ------------------------------------------------------------------------------------------

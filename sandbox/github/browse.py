@@ -6,7 +6,6 @@ suspend or uninstall the App, all from the browser.
 
 from __future__ import annotations
 
-from functools import partial
 from html import escape
 from urllib.parse import parse_qs
 
@@ -19,14 +18,15 @@ _REPO = r"/web/(?P<owner>[^/]+)/(?P<name>[^/]+?)(?:\.git)?"
 
 
 def register(sim) -> None:
-    for method, pattern, handler in [
-        ("GET", r"/web/settings/installations/(?P<installation_id>\d+)", installation_page),
-        ("POST", r"/web/settings/installations/(?P<installation_id>\d+)", installation_submit),
-        ("GET", _REPO, repo_page),
-        ("GET", _REPO + r"/(?:tree|blob|commit)/(?P<ref>[^/]+)/?(?P<path>.*)", repo_page),
-        ("POST", _REPO + r"/outside-commit", outside_commit),
-    ]:
-        sim.route(method, pattern, partial(handler, sim))
+    sim.route_handlers(
+        [
+            ("GET", r"/web/settings/installations/(?P<installation_id>\d+)", installation_page),
+            ("POST", r"/web/settings/installations/(?P<installation_id>\d+)", installation_submit),
+            ("GET", _REPO, repo_page),
+            ("GET", _REPO + r"/(?:tree|blob|commit)/(?P<ref>[^/]+)/?(?P<path>.*)", repo_page),
+            ("POST", _REPO + r"/outside-commit", outside_commit),
+        ]
+    )
 
 
 def repo_page(sim, request: SimRequest, owner: str, name: str, ref: str = "", path: str = "") -> SimResponse:

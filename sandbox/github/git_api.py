@@ -11,32 +11,31 @@ from __future__ import annotations
 
 import base64
 import binascii
-from functools import partial
 
 from sandbox.core import SimRequest, SimResponse
 from sandbox.github import auth, gitstore, shapes, tree_api, webhooks
-from sandbox.github.repos import REPO, repo_for, require_commits, signature_for
+from sandbox.github.repos import REPO, git_dir_with_commits, repo_for, signature_for
 from sandbox.github.tree_api import create_tree, get_tree
 
 _SHA = r"(?P<sha>[0-9a-fA-F]{40})"
 
 
 def register(sim) -> None:
-    routes = [
-        ("GET", REPO + r"/git/refs", list_refs),
-        ("GET", REPO + r"/git/(?:ref|refs|matching-refs)/(?P<ref>.+)", get_ref),
-        ("POST", REPO + r"/git/refs", create_ref),
-        ("PATCH", REPO + r"/git/refs?/(?P<ref>.+)", update_ref),
-        ("DELETE", REPO + r"/git/refs?/(?P<ref>.+)", delete_ref),
-        ("POST", REPO + r"/git/commits", create_commit),
-        ("GET", REPO + rf"/git/commits/{_SHA}", get_commit),
-        ("POST", REPO + r"/git/trees", create_tree),
-        ("GET", REPO + r"/git/trees/(?P<sha>[^/]+)", get_tree),
-        ("POST", REPO + r"/git/blobs", create_blob),
-        ("GET", REPO + rf"/git/blobs/{_SHA}", get_blob),
-    ]
-    for method, pattern, handler in routes:
-        sim.route(method, pattern, partial(handler, sim))
+    sim.route_handlers(
+        [
+            ("GET", REPO + r"/git/refs", list_refs),
+            ("GET", REPO + r"/git/(?:ref|refs|matching-refs)/(?P<ref>.+)", get_ref),
+            ("POST", REPO + r"/git/refs", create_ref),
+            ("PATCH", REPO + r"/git/refs?/(?P<ref>.+)", update_ref),
+            ("DELETE", REPO + r"/git/refs?/(?P<ref>.+)", delete_ref),
+            ("POST", REPO + r"/git/commits", create_commit),
+            ("GET", REPO + rf"/git/commits/{_SHA}", get_commit),
+            ("POST", REPO + r"/git/trees", create_tree),
+            ("GET", REPO + r"/git/trees/(?P<sha>[^/]+)", get_tree),
+            ("POST", REPO + r"/git/blobs", create_blob),
+            ("GET", REPO + rf"/git/blobs/{_SHA}", get_blob),
+        ]
+    )
 
 
 # Refs ------------------------------------------------------------------------------------------------------
@@ -44,8 +43,8 @@ def register(sim) -> None:
 
 def list_refs(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    refs = gitstore.list_refs(sim.repository_path(repo.owner, repo.name))
+    git = git_dir_with_commits(sim, repo)
+    refs = gitstore.list_refs(git)
     items = [shapes.ref(sim, repo, n, sha) for n, sha in refs.items()]
     chunk, headers = shapes.page(request, items, f"{sim.api_url}/repos/{repo.full_name}/git/refs")
     return SimResponse.json(chunk, headers=headers)
@@ -54,8 +53,7 @@ def list_refs(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
 def get_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
     """`/git/ref/{ref}` is one ref; `/git/refs/{prefix}` is the ref, or a list when it is a prefix of several."""
     repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    git = sim.repository_path(repo.owner, repo.name)
+    git = git_dir_with_commits(sim, repo)
     full = "refs/" + ref.strip("/")
     sha = gitstore.read_ref(git, full) if gitstore.valid_ref_name(full) else None
     if sha and "/matching-refs/" not in request.path:
@@ -68,18 +66,14 @@ def get_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimRes
 
 def create_ref(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     repo, caller = repo_for(sim, request, owner, name, write=True)
-    require_commits(sim, repo)
+    git = git_dir_with_commits(sim, repo)
     body = request.json() or {}
     ref, sha = str(body.get("ref", "")), str(body.get("sha", ""))
     if not gitstore.valid_ref_name(ref):
         raise shapes.error(422, "Reference name must start with 'refs/' and have at least two slashes.")
-    git = sim.repository_path(repo.owner, repo.name)
     if gitstore.read_commit(git, sha) is None:
         raise shapes.error(422, "Object does not exist")
-    try:
-        gitstore.update_ref(git, ref, sha, expected=None)
-    except (gitstore.RefMoved, gitstore.RefLocked):
-        raise shapes.error(422, "Reference already exists") from None
+    _write_ref(git, ref, sha, expected=None, lost="Reference already exists")
     _pushed(sim, repo, caller, ref, None, sha)
     return SimResponse.json(shapes.ref(sim, repo, ref, sha), 201)
 
@@ -87,9 +81,8 @@ def create_ref(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
 def update_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
     """Move a ref; without `force` only forward, as `git push` without `--force`."""
     repo, caller = repo_for(sim, request, owner, name, write=True)
-    require_commits(sim, repo)
+    git = git_dir_with_commits(sim, repo)
     body = request.json() or {}
-    git = sim.repository_path(repo.owner, repo.name)
     full = "refs/" + ref.strip("/")
     current = gitstore.read_ref(git, full) if gitstore.valid_ref_name(full) else None
     if current is None:
@@ -99,13 +92,19 @@ def update_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> Sim
         raise shapes.error(422, "Object does not exist")
     if not body.get("force") and not gitstore.is_ancestor(git, current, sha):
         raise shapes.error(422, "Update is not a fast forward")
-    try:
-        gitstore.update_ref(git, full, sha, expected=current)
-    except (gitstore.RefMoved, gitstore.RefLocked):
-        # Someone pushed between our read and our write: what GitHub answers for a lost race.
-        raise shapes.error(422, "Update is not a fast forward") from None
+    # Someone pushing between our read and our write is a lost race, answered like a push that is not forward.
+    _write_ref(git, full, sha, expected=current, lost="Update is not a fast forward")
     _pushed(sim, repo, caller, full, current, sha)
     return SimResponse.json(shapes.ref(sim, repo, full, sha))
+
+
+def _write_ref(git, ref: str, sha: str, *, expected: str | None, lost: str) -> None:
+    """Point the ref at the commit if it still points where the caller read it (`expected`; None: nowhere); GitHub
+    answers 422 with `lost` when it does not, or when another write holds the ref."""
+    try:
+        gitstore.update_ref(git, ref, sha, expected=expected)
+    except (gitstore.RefMoved, gitstore.RefLocked):
+        raise shapes.error(422, lost) from None
 
 
 def delete_ref(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
@@ -132,9 +131,8 @@ def _pushed(sim, repo, caller, ref: str, before: str | None, after: str) -> None
 
 def create_commit(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     repo, caller = repo_for(sim, request, owner, name, write=True)
-    require_commits(sim, repo)
+    git = git_dir_with_commits(sim, repo)
     body = request.json() or {}
-    git = sim.repository_path(repo.owner, repo.name)
     if "message" not in body:
         raise shapes.error(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
     tree = str(body.get("tree", ""))
@@ -152,18 +150,24 @@ def create_commit(sim, request: SimRequest, owner: str, name: str) -> SimRespons
 
 
 def get_commit(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
-    repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    sha = sha.lower()
-    commit = gitstore.read_commit(sim.repository_path(repo.owner, repo.name), sha)
-    if commit is None:
-        raise shapes.error(404, "Not Found")
+    repo, sha, commit = _read_object(sim, request, owner, name, sha, gitstore.read_commit)
     return SimResponse.json(shapes.git_commit(sim, repo, sha, commit))
+
+
+def _read_object(sim, request: SimRequest, owner: str, name: str, sha: str, read):
+    """The repository, the SHA and the object `read` (a commit or a blob reader of gitstore) finds by it; 404 if
+    there is no such object."""
+    repo, _ = repo_for(sim, request, owner, name)
+    sha = sha.lower()
+    found = read(git_dir_with_commits(sim, repo), sha)
+    if found is None:
+        raise shapes.error(404, "Not Found")
+    return repo, sha, found
 
 
 def create_blob(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     repo, _ = repo_for(sim, request, owner, name, write=True)
-    require_commits(sim, repo)
+    git = git_dir_with_commits(sim, repo)
     body = request.json() or {}
     content, encoding = body.get("content"), body.get("encoding", "utf-8")
     if not isinstance(content, str):
@@ -176,15 +180,10 @@ def create_blob(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
         raise shapes.error(422, "content is not valid Base64") from None
     if len(data) > tree_api.FILE_SIZE_LIMIT:
         raise shapes.error(422, tree_api.file_too_large("content", len(data)))
-    sha = gitstore.write_blob(sim.repository_path(repo.owner, repo.name), data)
+    sha = gitstore.write_blob(git, data)
     return SimResponse.json({"sha": sha, "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}"}, 201)
 
 
 def get_blob(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
-    repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    sha = sha.lower()
-    data = gitstore.read_blob(sim.repository_path(repo.owner, repo.name), sha)
-    if data is None:
-        raise shapes.error(404, "Not Found")
+    repo, sha, data = _read_object(sim, request, owner, name, sha, gitstore.read_blob)
     return SimResponse.json(shapes.blob(sim, repo, sha, data))

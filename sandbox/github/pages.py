@@ -7,7 +7,6 @@ Plain HTML strings, escaped with `html.escape`; no templates, so the simulator n
 
 from __future__ import annotations
 
-from functools import partial
 from html import escape
 from urllib.parse import parse_qs, urlencode
 
@@ -27,13 +26,14 @@ _STYLE = (
 
 def register(sim) -> None:
     slug = r"/web/apps/(?P<slug>[^/]+)"
-    for method, pattern, handler in [
-        ("GET", r"/web/?", index),
-        ("GET", slug, app_page),
-        ("GET", slug + r"/installations/(?:new|select_target)", install_page),
-        ("POST", slug + r"/installations/(?:new|select_target)", install_submit),
-    ]:
-        sim.route(method, pattern, partial(handler, sim))
+    sim.route_handlers(
+        [
+            ("GET", r"/web/?", index),
+            ("GET", slug, app_page),
+            ("GET", slug + r"/installations/(?:new|select_target)", install_page),
+            ("POST", slug + r"/installations/(?:new|select_target)", install_submit),
+        ]
+    )
 
 
 def layout(title: str, body: str, *, login: str | None = None) -> SimResponse:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from functools import partial
+from pathlib import Path
 from urllib.parse import urlencode
 
 from sandbox.core import SimRequest, SimResponse
@@ -24,16 +24,16 @@ MAX_FILES = 300  # GitHub lists at most 300 files of a commit or comparison
 
 
 def register(sim) -> None:
-    routes = [
-        ("GET", REPO, get_repo),
-        ("GET", REPO + r"/branches/(?P<branch>.+)", get_branch),
-        ("GET", REPO + r"/commits/(?P<ref>[^/]+)", get_commit),
-        ("GET", REPO + r"/compare/(?P<base>.+?)\.\.\.(?P<head>.+)", compare),
-        ("GET", REPO + r"/contents/?(?P<path>.*)", get_contents),
-        ("PUT", REPO + r"/contents/(?P<path>.+)", put_contents),
-    ]
-    for method, pattern, handler in routes:
-        sim.route(method, pattern, partial(handler, sim))
+    sim.route_handlers(
+        [
+            ("GET", REPO, get_repo),
+            ("GET", REPO + r"/branches/(?P<branch>.+)", get_branch),
+            ("GET", REPO + r"/commits/(?P<ref>[^/]+)", get_commit),
+            ("GET", REPO + r"/compare/(?P<base>.+?)\.\.\.(?P<head>.+)", compare),
+            ("GET", REPO + r"/contents/?(?P<path>.*)", get_contents),
+            ("PUT", REPO + r"/contents/(?P<path>.+)", put_contents),
+        ]
+    )
 
 
 def repo_for(sim, request: SimRequest, owner: str, name: str, *, write: bool = False) -> tuple[Repo, auth.Caller]:
@@ -61,9 +61,13 @@ def _moved(sim, request: SimRequest, owner: str, name: str, repo: Repo):
     return error
 
 
-def require_commits(sim, repo: Repo) -> None:
-    if not gitstore.list_refs(sim.repository_path(repo.owner, repo.name), "refs/heads/"):
+def git_dir_with_commits(sim, repo: Repo) -> Path:
+    """The repository's bare git directory, for a call that reads or writes commits: GitHub answers those with
+    409 "Git Repository is empty." before the first commit."""
+    git = sim.repository_path(repo.owner, repo.name)
+    if not gitstore.list_refs(git, "refs/heads/"):
         raise shapes.error(409, "Git Repository is empty.")
+    return git
 
 
 def resolve(sim, repo: Repo, ref: str) -> str | None:
@@ -91,8 +95,7 @@ def get_branch(sim, request: SimRequest, owner: str, name: str, branch: str) -> 
 
 def get_commit(sim, request: SimRequest, owner: str, name: str, ref: str) -> SimResponse:
     repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    path = sim.repository_path(repo.owner, repo.name)
+    path = git_dir_with_commits(sim, repo)
     sha = resolve(sim, repo, ref)
     if sha is None:
         raise shapes.error(422, f"No commit found for SHA: {ref}")
@@ -103,8 +106,7 @@ def get_commit(sim, request: SimRequest, owner: str, name: str, ref: str) -> Sim
 
 def compare(sim, request: SimRequest, owner: str, name: str, base: str, head: str) -> SimResponse:
     repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    path = sim.repository_path(repo.owner, repo.name)
+    path = git_dir_with_commits(sim, repo)
     base_sha, head_sha = resolve(sim, repo, base), resolve(sim, repo, head)
     if not base_sha or not head_sha:
         raise shapes.error(404, "Not Found")

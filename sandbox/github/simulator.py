@@ -91,7 +91,9 @@ class GitHubSimulator(AccountsMixin, RepositoriesMixin, InstallationsMixin, Simu
             response = super().handle(request)
             if request.path.startswith("/api/"):
                 with self.lock:
+                    # Counting the request against the caller's hour changes the state, even on a read.
                     auth.stamp_rate_headers(self, self._caller_or_anonymous(request), response)
+                    self.mark_changed()
             return response
         finally:
             self._local.depth = depth

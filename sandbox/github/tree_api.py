@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from sandbox.core import SimRequest, SimResponse
 from sandbox.github import gitstore, shapes, trees
-from sandbox.github.repos import repo_for, require_commits, resolve
+from sandbox.github.repos import git_dir_with_commits, repo_for, resolve
 
 MODES = {"100644": "blob", "100755": "blob", "120000": "blob", "040000": "tree", "160000": "commit"}
 # GitHub's answer to a tree request it cannot process in time (the message as its API sends it).
@@ -33,11 +33,10 @@ FILE_SIZE_LIMIT = 100 * 1024 * 1024
 
 def create_tree(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     repo, _ = repo_for(sim, request, owner, name, write=True)
-    require_commits(sim, repo)
+    git = git_dir_with_commits(sim, repo)
     if len(request.body) > TREE_REQUEST_LIMIT:
         raise shapes.error(422, TOO_LARGE, docs=TREE_DOCS)
     body = request.json() or {}
-    git = sim.repository_path(repo.owner, repo.name)
     elements = body.get("tree")
     if not isinstance(elements, list):
         raise shapes.error(422, 'Invalid request.\n\n"tree" wasn\'t supplied.')
@@ -99,8 +98,7 @@ def _valid_path(path: str) -> bool:
 def get_tree(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:
     """A tree; with `recursive` every entry below it, truncated past `sim.tree_entry_limit` like GitHub's 100,000."""
     repo, _ = repo_for(sim, request, owner, name)
-    require_commits(sim, repo)
-    git = sim.repository_path(repo.owner, repo.name)
+    git = git_dir_with_commits(sim, repo)
     tree = resolve_tree(sim, repo, sha)
     if tree is None:
         raise shapes.error(404, "Not Found")

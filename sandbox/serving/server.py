@@ -165,17 +165,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (printed on start)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stall-seconds", type=float, default=1.0, help="how long a simulated timeout stalls")
-    parser.add_argument("--no-deliveries", action="store_true", help="answer webhooks as delivered, send none")
-    args = parser.parse_args()
-    serve(
-        root=args.root,
-        site_url=args.site_url,
-        host=args.host,
-        port=args.port,
-        seed=args.seed,
-        stall_seconds=args.stall_seconds,
-        deliver=not args.no_deliveries,
+    parser.add_argument(
+        "--no-deliveries", dest="deliver", action="store_false", help="answer webhooks as delivered, send none"
     )
+    serve(**vars(parser.parse_args()))
 
 
 class RunningSimulators:

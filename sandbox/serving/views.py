@@ -11,8 +11,8 @@ from sandbox.store import world_for_request
 
 @csrf_exempt
 def serve(request: HttpRequest, service: str, rest: str = "") -> HttpResponse:
-    """Hand the request to the simulator mounted at /sandbox/<service>/."""
-    with world_for_request() as world:
+    """Hand the request to the simulator mounted at /sandbox/<service>/ (which counts the changes it makes)."""
+    with world_for_request(only_marked_changes=True) as world:
         simulator = world.simulators().get(service)
         if simulator is None:
             raise Http404("No such simulator")

@@ -121,3 +121,17 @@ def test_a_server_error_does_not_wait_for_the_rate_limit_reset(waits):
     session = http.ApiSession(max_inline_wait=30)
     assert session.request("GET", URL).status_code == 200
     assert waits[0] < 2 and session.stats.declined_wait_seconds == 0
+
+
+@responses.activate
+def test_it_never_lets_a_netrc_on_the_host_speak_for_us(tmp_path, monkeypatch):
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("machine api.example.com login someone password hunter2\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NETRC", raising=False)
+    responses.get(URL, json={})
+
+    http.ApiSession().request("GET", URL)
+
+    assert "Authorization" not in responses.calls[0].request.headers

@@ -68,3 +68,12 @@ def test_a_provider_no_app_links_captures_nothing_and_never_leaves_the_site(alic
 def test_an_anonymous_login_is_sent_to_sign_in_first():
     login = login_with("github", next_url="/orgs/acme/")
     assert redirect_of(lambda: get_adapter().pre_social_login(request_by(AnonymousUser()), login)) == "/accounts/login/"
+
+
+def test_an_adapter_endpoint_follows_its_setting_when_used(settings):
+    class Adapter:
+        profile_url = socialaccount.SettingUrl("GITHUB_API_URL", "/user")
+
+    settings.GITHUB_API_URL = "https://ghe.example/api/v3"
+
+    assert Adapter().profile_url == "https://ghe.example/api/v3/user"

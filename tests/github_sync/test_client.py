@@ -1,5 +1,6 @@
 """`InstallationClient` on PyGithub: every call through the client's one ApiSession (counted, retried and waited by
-our rules, never by PyGithub's), installation tokens shared by the process, and a revoked token renewed once."""
+our rules, never by PyGithub's), installation tokens shared by the process, a revoked token renewed once, a secondary
+rate limit waited on (never read as an uninstall), and a deleted repository told from a missing branch or file."""
 
 from __future__ import annotations
 
@@ -132,3 +133,65 @@ def test_github_out_of_reach_is_unavailable_not_a_bug(installation, push, monkey
 
     with pytest.raises(GitHubUnavailable):
         client.branch_head("acme-gh/docs", "main")
+
+
+def test_a_secondary_rate_limit_403_is_a_wait_not_an_uninstall(installation, github, waits, settings):
+    settings.HTTP_MAX_INLINE_WAIT_SECONDS = 10
+    github.rate_limit_fault_status = 403
+    github.inject_faults(FaultPlan(on_nth={1: "429"}, path_pattern="/installation/repositories", retry_after=600))
+    client = InstallationClient(installation.installation_id)
+
+    with pytest.raises(GitHubUnavailable):
+        client.list_repositories()
+
+    assert client.stats.declined_wait_seconds == 600 and waits == []
+
+
+def test_a_short_secondary_rate_limit_403_is_slept_and_retried(installation, push, github, waits):
+    push({"a.md": "# A"})
+    github.rate_limit_fault_status = 403
+    github.inject_faults(FaultPlan(on_nth={1: "429"}, path_pattern="/branches/", retry_after=2))
+    client = InstallationClient(installation.installation_id)
+
+    assert client.branch_head("acme-gh/docs", "main") is not None
+    assert waits == [2.0] and client.stats.rate_limited == 1
+
+
+def test_a_missing_branch_of_a_repository_that_exists_is_none(installation, push):
+    push({"a.md": "# A"})
+    client = InstallationClient(installation.installation_id)
+
+    assert client.branch_head("acme-gh/docs", "no-such-branch") is None
+
+
+def test_a_deleted_repository_is_gone_not_a_missing_branch(installation, push, github):
+    push({"a.md": "# A"})
+    github.delete_repository("acme-gh", "docs")
+    client = InstallationClient(installation.installation_id)
+
+    with pytest.raises(RepositoryGone):
+        client.branch_head("acme-gh/docs", "main")
+
+
+def test_a_missing_file_of_a_repository_that_exists_is_none(installation, push):
+    sha = push({"a.md": "# A"})
+    client = InstallationClient(installation.installation_id)
+
+    assert client.get_file("acme-gh/docs", "missing.md", ref=sha) is None
+
+
+def test_a_file_of_a_deleted_repository_is_gone_not_missing(installation, push, github):
+    sha = push({"a.md": "# A"})
+    github.delete_repository("acme-gh", "docs")
+    client = InstallationClient(installation.installation_id)
+
+    with pytest.raises(RepositoryGone):
+        client.get_file("acme-gh/docs", "a.md", ref=sha)
+
+
+def test_a_branch_github_names_missing_costs_no_second_request(installation, push):
+    push({"a.md": "# A"})
+    client = InstallationClient(installation.installation_id)
+
+    assert client.branch_head("acme-gh/docs", "no-such-branch") is None
+    assert client.stats.by_method["GET"] == 1  # beside the installation token's POST

@@ -9,7 +9,7 @@ import pytest
 
 from github_sync.client import InstallationClient
 from github_sync.commit import FileChanges, commit_files
-from github_sync.errors import InputTooLarge
+from github_sync.errors import InputTooLarge, RepositoryGone
 from sandbox.github import tree_api
 
 pytestmark = pytest.mark.django_db
@@ -39,6 +39,16 @@ def test_it_starts_an_empty_repository_with_its_smallest_file(client, github):
     assert git(github, "show", "--name-only", "--format=", "main~1").split() == ["small.yml"]
     assert github.head_sha("acme-gh", "docs") == result.sha
     assert github.read_tree("acme-gh", "docs", "main")["big.json"] == b"x" * 100_000
+
+
+def test_it_never_starts_a_deleted_repository_from_scratch(client, github):
+    commit_files(client, full_name="acme-gh/docs", branch="main", files={"a.md": b"A\n"}, message="Start")
+    github.delete_repository("acme-gh", "docs")
+    github.reset_log()
+
+    with pytest.raises(RepositoryGone):
+        commit_files(client, full_name="acme-gh/docs", branch="main", files={"b.md": b"B\n"}, message="Sync")
+    assert github.count() == github.count("GET")  # no first commit tried, no write of any kind
 
 
 def test_it_writes_nothing_when_the_branch_already_holds_every_file(client, github):

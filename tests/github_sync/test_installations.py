@@ -1,0 +1,23 @@
+"""Recording what an installation reaches (`sync_repositories`) against the simulated GitHub."""
+
+import pytest
+
+from github_sync.installations import sync_repositories
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_records_any_number_of_repositories_in_the_same_queries(installation, github, django_assert_num_queries):
+    sync_repositories(installation)  # docs and site
+    more = [f"more-{n}" for n in range(20)]
+    for name in more:
+        github.create_repository("acme-gh", name)
+    github.add_installation_repositories(installation.installation_id, more)
+    github.remove_installation_repositories(installation.installation_id, ["site"])
+
+    with django_assert_num_queries(2):  # one upsert, one update of those no longer reached
+        sync_repositories(installation)
+
+    reached = set(installation.repositories.filter(accessible=True).values_list("full_name", flat=True))
+    assert reached == {"acme-gh/docs", *(f"acme-gh/{name}" for name in more)}
+    assert not installation.repositories.get(full_name="acme-gh/site").accessible
