@@ -1,6 +1,7 @@
 """What ctx| does when Atlassian's personal data reporting answers about an account (`confluence.privacy` asks):
 a **closed** account is erased everywhere ctx| holds its name or id (and the pages mentioning it are rendered again
-as "Former user"); an **updated** one has its stored name and email read again through a grant it gave."""
+as "Former user"); an **updated** one has its stored name and email read again through a grant it gave. A sync
+run's user lookup that finds a closed account erases it the same way (`confluence.sync.people`)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
-from confluence.content import Attachment, Page, PageFacts, Person, Site, Space, read_restricted, text
+from confluence.content import Attachment, Page, PageFacts, Person, Site, Space
 from confluence.gateway import (
     AuthRevoked,
     ConfluenceError,
@@ -155,6 +155,47 @@ class ConfluenceClient:
             pages += [Page.from_json(d) for d in self.paginate("/wiki/api/v2/pages", params)]
         return pages
 
+    def iter_space_blogposts(self, space_id: str, *, body: bool) -> Iterator[Page]:
+        """Current blog posts of a space (bodies in storage format when asked), 250 per request. A post is read as a
+        Page without parent: v2's BlogPostBulk has a page's fields but `parentId` and `position`."""
+        params: dict = {"limit": MAX_LIMIT, "status": "current"}
+        if body:
+            params["body-format"] = "storage"
+        for d in self.paginate(f"/wiki/api/v2/spaces/{space_id}/blogposts", params):
+            yield Page.from_json(d)
+
+    def get_blogposts(self, ids: list[str], *, body: bool) -> list[Page]:
+        """Current blog posts by id, 250 per request; trashed, deleted or purged ones (and pages) are absent."""
+        posts: list[Page] = []
+        for start in range(0, len(ids), MAX_LIMIT):
+            params: list = [
+                ("id", ",".join(ids[start : start + MAX_LIMIT])),
+                ("limit", MAX_LIMIT),
+                ("status", "current"),
+            ]
+            if body:
+                params.append(("body-format", "storage"))
+            posts += [Page.from_json(d) for d in self.paginate("/wiki/api/v2/blogposts", params)]
+        return posts
+
+    def get_folder(self, folder_id: str) -> Page | None:
+        """A folder (read as a Page without body: id, title, spaceId, parentId); None when Confluence answers 404
+        (no such folder, or the id is a page's)."""
+        try:
+            return Page.from_json(self.get(f"/wiki/api/v2/folders/{folder_id}"))
+        except NotFound:
+            return None
+
+    def get_board(self, kind: str, board_id: str) -> Page | None:
+        """A whiteboard, database or embed (smart link) by id, read as a Page without body (id, title, spaceId,
+        parentId: its parent is the page it sits under only when `parentType` is page or folder); None on 404."""
+        # References: https://developer.atlassian.com/cloud/confluence/rest/v2/api-group-whiteboard/, …/database/
+        # and …/smart-link/ (GET /whiteboards/{id}, /databases/{id}, /embeds/{id}).
+        try:
+            return Page.from_json(self.get(f"/wiki/api/v2/{kind}s/{board_id}"))
+        except NotFound:
+            return None
+
     def get_page(self, page_id: str) -> Page | None:
         try:
             return Page.from_json(self.get(f"/wiki/api/v2/pages/{page_id}", {"body-format": "storage"}))
@@ -179,11 +220,7 @@ class ConfluenceClient:
         params = {"cql": cql, "limit": RESTRICTED_SEARCH_LIMIT, "expand": ",".join(FACT_EXPANSIONS)}
         found: dict[str, PageFacts] = {}
         for item in self.paginate("/wiki/rest/api/content/search", params):
-            labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
-            found[str(item["id"])] = PageFacts(
-                labels=sorted(text(label["name"]) for label in labels),
-                restricted=any(read_restricted(d) for d in [item, *(item.get("ancestors") or [])]),
-            )
+            found[str(item["id"])] = PageFacts.from_v1(item)
         return found
 
     def attachments_by_page(self, cql: str) -> dict[str, list[Attachment]]:
@@ -215,10 +252,12 @@ class ConfluenceClient:
                     found[str(d["accountId"])] = Person.from_json(d)
         return {account_id: found.get(account_id, Person(account_id)) for account_id in ids}
 
-    def attachments(self, page_id: str) -> list[Attachment]:
+    def attachments(self, page_id: str, *, blogpost: bool = False) -> list[Attachment]:
+        """The current attachments of a page, or of a blog post (`/blogposts/{id}/attachments`)."""
+        kind = "blogposts" if blogpost else "pages"
         return [
             Attachment.from_json(d, page_id)
-            for d in self.paginate(f"/wiki/api/v2/pages/{page_id}/attachments", {"limit": MAX_LIMIT})
+            for d in self.paginate(f"/wiki/api/v2/{kind}/{page_id}/attachments", {"limit": MAX_LIMIT})
         ]
 
     def download_attachment(self, attachment: Attachment) -> bytes:

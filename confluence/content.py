@@ -38,6 +38,9 @@ class Space:
         )
 
 
+PARENTS = ("page", "folder")
+
+
 @dataclass(frozen=True)
 class Page:
     id: str
@@ -64,7 +67,8 @@ class Page:
             title=text(d.get("title", "")),
             space_id=str(d.get("spaceId", "")),
             status=d.get("status", "current"),
-            parent_id=str(d["parentId"]) if d.get("parentId") and d.get("parentType", "page") == "page" else None,
+            # A folder holds pages in the tree as a page does (whiteboards, databases and embeds hold none we sync).
+            parent_id=str(d["parentId"]) if d.get("parentId") and d.get("parentType", "page") in PARENTS else None,
             version=int(version.get("number", 0)),
             modified_at=version.get("createdAt", ""),
             created_at=d.get("createdAt", ""),
@@ -151,6 +155,27 @@ class Person:
 class PageFacts:
     labels: list[str]
     restricted: bool  # a read (view) restriction on the page or on any of its ancestors
+    # What a search result says of itself, for content that is no page (whiteboards, databases, embeds): its type,
+    # title, web path, and its parent when that is a page (the last of its ancestors), else None.
+    kind: str = "page"
+    title: str = ""
+    webui: str = ""
+    parent_id: str | None = None
+
+    @classmethod
+    def from_v1(cls, item: dict) -> PageFacts:
+        """A v1 CQL search result with `metadata.labels`, `restrictions.read…` and `ancestors.…` expanded."""
+        labels = ((item.get("metadata") or {}).get("labels") or {}).get("results", [])
+        ancestors = [a for a in item.get("ancestors") or [] if isinstance(a, dict)]
+        parent = ancestors[-1] if ancestors else {}
+        return cls(
+            labels=sorted(text(label["name"]) for label in labels),
+            restricted=any(read_restricted(d) for d in [item, *ancestors]),
+            kind=str(item.get("type") or "page"),
+            title=text(str(item.get("title") or "")),
+            webui=str((item.get("_links") or {}).get("webui") or ""),
+            parent_id=str(parent["id"]) if parent.get("id") and parent.get("type", "page") == "page" else None,
+        )
 
 
 def read_restricted(content: dict) -> bool:

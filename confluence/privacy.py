@@ -62,7 +62,8 @@ REFUSED_WAIT = timedelta(days=1)
 
 
 def closed_account_ids() -> frozenset[str]:
-    """Accounts Atlassian said are closed: their people are shown as "Former user" in every rendering."""
+    """Accounts Atlassian said are closed, in a report or in a user lookup (`confluence.sync.people`): their people are
+    shown as "Former user" in every rendering."""
     return frozenset(ReportedAccount.objects.filter(closed_at__isnull=False).values_list("account_id", flat=True))
 
 

@@ -257,6 +257,9 @@ CONFLUENCE_RECONCILE_HOURS = env.float("CONFLUENCE_RECONCILE_HOURS", default=6)
 SYNC_STALE_AFTER_SECONDS = env.int("SYNC_STALE_AFTER_SECONDS", default=600)
 INGEST_LEASE_SECONDS = env.int("INGEST_LEASE_SECONDS", default=Q_CLUSTER["timeout"] + 300)
 TASK_LOST_AFTER_SECONDS = env.int("TASK_LOST_AFTER_SECONDS", default=300)
+# A sync or ingestion whose worker stopped this many times in a row (work that kills its worker) is failed, with
+# the reason on the connection's or repository's status, instead of being redone forever at the APIs' expense.
+TASK_MAX_ATTEMPTS = env.int("TASK_MAX_ATTEMPTS", default=3)
 # The most one Confluence or GitHub request sleeps in all between its retries. A service asking for longer (a 429
 # with a long Retry-After, GitHub's rate limit resetting in the hour) gets its run handed back to the queue instead,
 # not before that long, and a page of the wizard answers "try again" instead of hanging.
@@ -302,6 +305,10 @@ ATLASSIAN_SCOPES = [
     "read:attachment:confluence",
     "read:label:confluence",
     "read:folder:confluence",
+    # Where a whiteboard, database or embed sits (its Forge event names only the item itself).
+    "read:whiteboard:confluence",
+    "read:database:confluence",
+    "read:embed:confluence",
     "search:confluence",
     "read:confluence-content.all",
     "read:confluence-space.summary",

@@ -24,6 +24,7 @@ from github_sync.app_auth import get_installation
 from github_sync.installations import complete_link_step_if_installed, record_installation
 from github_sync.models import Installation, Repository
 from sandbox.seed import DEMO_ACCOUNT_ID
+from sandbox.seed_constructs import seed_constructs
 
 DEMO_ORG_NAME = "Demo"
 # The demo's own simulated accounts: the wizard's are the sites' default Atlassian user and `sandbox-user`.
@@ -110,7 +111,8 @@ def install_github(connection: Connection, grants: dict, *, user) -> Repository:
 
 
 def build_demo(world, *, user) -> Connection:
-    """The demo organization's set-up Confluence connection: found again on a re-run, else set up now.
+    """The demo organization's set-up Confluence connection: found again on a re-run, else set up now, with the
+    construct tour (sandbox.seed_constructs) seeded into the site if it is not there yet.
 
     Checks first, changes after: a conflict with another organization stops here with nothing changed."""
     org = demo_organization(user)
@@ -121,9 +123,13 @@ def build_demo(world, *, user) -> Connection:
     if connection is not None and connection.is_ready:
         return connection
     refuse_what_others_use(org)
+    # The demo shows every construct the converter carries; a site seeded before the tour existed gets it now.
+    seed_constructs(world.atlassian, site.cloud_id)
     grants = world.grant_connection(
         cloud_id=site.cloud_id, space_keys=keys, repository=DEMO_REPOSITORY, account_id=DEMO_ATLASSIAN_ACCOUNT_ID
     )
+    # The demo syncs the spaces' blog posts too (an opt-in a person makes per space in the scope editor).
+    grants["spaces"] = [{**space, "blog": True} for space in grants["spaces"]]
     # A connection an earlier, interrupted run left half set up is finished rather than doubled.
     return connect_with_grants(
         grants, org=org, user=user, name=f"Confluence ({', '.join(keys)})", connection=connection

@@ -2,10 +2,12 @@
 
 Every change that Confluence reports to Forge (page edits, moves and states, labels, attachments, restrictions,
 spaces and their permissions) has a "Send the Forge event" box, ticked by default: untick it to make a change that no
-event announces. Accounts can be closed or changed, which the personal data reporting API then reports.
+event announces. Accounts can be closed, deactivated or changed, which the personal data reporting API or the user
+lookup then reports.
 
-Every view works on the shared live world (`world_for_request`). Forge events are signed inside the lock but
-posted after it is released: the site verifies them by fetching the JWKS from this same server.
+Every view works on the shared live world (`world_for_request`); the pages that only show it change nothing, so
+it is not saved after them. Forge events are signed inside the lock but posted after it is released: the site
+verifies them by fetching the JWKS from this same server.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from sandbox.atlassian.forge import post_event
+from sandbox.atlassian.users import deactivate_account
 from sandbox.store import world_for_request
 
 MAX_TREE_ROWS = 2000
@@ -41,14 +44,28 @@ def changing_world():
                 world.atlassian.record_delivery(event_type, status)
 
 
+@contextlib.contextmanager
+def shown_atlassian():
+    """The live simulated Atlassian for a page that only shows it: the world is not saved after it."""
+    with world_for_request(only_marked_changes=True) as world:
+        yield world.atlassian
+
+
+def _one(items: dict, key: str, what: str):
+    """`items[key]` of the live world, or a 404 for a page or form that names one it does not have."""
+    found = items.get(key)
+    if found is None:
+        raise Http404(f"No such {what}")
+    return found
+
+
 def _emit(request: HttpRequest) -> bool:
     return request.POST.get("emit") == "1"
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    with world_for_request() as world:
-        atlassian = world.atlassian
+    with shown_atlassian() as atlassian:
         sites = [
             {
                 "site": site,
@@ -79,31 +96,6 @@ def create_site(request: HttpRequest) -> HttpResponse:
     return redirect("sandbox-manage")
 
 
-@require_POST
-def site_action(request: HttpRequest, cloud_id: str) -> HttpResponse:
-    action = request.POST.get("action", "")
-    with changing_world() as world:
-        atlassian = world.atlassian
-        if cloud_id not in atlassian.sites:
-            raise Http404("No such site")
-        try:
-            if action == "create_space":
-                _create_space(atlassian, cloud_id, request)
-            elif action == "delete_space":
-                atlassian.delete_space(cloud_id, request.POST["key"], emit=_emit(request))
-            elif action == "install":
-                atlassian.install_forge_app(cloud_id)
-            elif action == "uninstall":
-                atlassian.uninstall_forge_app(cloud_id)
-            else:
-                raise ValueError(f"unknown action {action!r}")
-        except (KeyError, ValueError) as error:
-            messages.error(request, str(error))
-            return redirect("sandbox-manage")
-    messages.success(request, f"Done: {action.replace('_', ' ')}.")
-    return redirect("sandbox-manage")
-
-
 def _create_space(atlassian, cloud_id: str, request: HttpRequest) -> None:
     # Upper-cased as the form always did (keys read as ENG, OPS); the simulator refuses what Confluence refuses.
     key = request.POST.get("key", "").strip().upper()
@@ -111,6 +103,37 @@ def _create_space(atlassian, cloud_id: str, request: HttpRequest) -> None:
         atlassian.create_space(cloud_id, key=key, name=request.POST.get("name") or key, emit=_emit(request))
     except ValueError as error:
         raise ValueError(f"Could not create the space {key!r}: {error}") from None
+
+
+SITE_ACTIONS = {
+    "create_space": _create_space,
+    "delete_space": lambda sim, cloud_id, request: sim.delete_space(cloud_id, request.POST["key"], emit=_emit(request)),
+    "install": lambda sim, cloud_id, request: sim.install_forge_app(cloud_id),
+    "uninstall": lambda sim, cloud_id, request: sim.uninstall_forge_app(cloud_id),
+}
+
+
+@require_POST
+def site_action(request: HttpRequest, cloud_id: str) -> HttpResponse:
+    if _apply_form_action(request, SITE_ACTIONS, kind="sites", key=cloud_id):
+        messages.success(request, f"Done: {request.POST['action'].replace('_', ' ')}.")
+    return redirect("sandbox-manage")
+
+
+def _apply_form_action(request: HttpRequest, actions: dict, *, kind: str, key: str) -> bool:
+    """Apply the form's action to `key` among the live world's `kind` (sites, users), a 404 if there is none there.
+    False, with the error shown, when the form names no action of `actions` or the simulator refuses it."""
+    action = request.POST.get("action", "")
+    with changing_world() as world:
+        _one(getattr(world.atlassian, kind), key, kind)
+        try:
+            if action not in actions:
+                raise ValueError(f"unknown action {action!r}")
+            actions[action](world.atlassian, key, request)
+        except (KeyError, ValueError) as error:
+            messages.error(request, str(error))
+            return False
+    return True
 
 
 @require_POST
@@ -126,25 +149,20 @@ def _name(atlassian, account_id: str) -> str:
     return user.name if user else account_id
 
 
+ACCOUNT_ACTIONS = {
+    "close": lambda sim, account_id, request: sim.close_account(account_id),
+    "deactivate": lambda sim, account_id, request: deactivate_account(sim, account_id),
+    "update": lambda sim, account_id, request: sim.update_account(
+        account_id, name=request.POST.get("name", "").strip() or None
+    ),
+}
+
+
 @require_POST
 def account_action(request: HttpRequest, account_id: str) -> HttpResponse:
-    """Close an account, or change its profile: what the personal data reporting API then answers."""
-    action = request.POST.get("action", "")
-    with changing_world() as world:
-        atlassian = world.atlassian
-        if account_id not in atlassian.users:
-            raise Http404("No such account")
-        try:
-            if action == "close":
-                atlassian.close_account(account_id)
-            elif action == "update":
-                atlassian.update_account(account_id, name=request.POST.get("name", "").strip() or None)
-            else:
-                raise ValueError(f"unknown action {action!r}")
-        except ValueError as error:
-            messages.error(request, str(error))
-            return redirect("sandbox-manage")
-    messages.success(request, f"Done: {action} account.")
+    """Close, deactivate or update an account: what the personal data reporting API and the user lookup then say."""
+    if _apply_form_action(request, ACCOUNT_ACTIONS, kind="users", key=account_id):
+        messages.success(request, f"Done: {request.POST['action']} account.")
     return redirect("sandbox-manage")
 
 
@@ -166,9 +184,7 @@ def space_access(request: HttpRequest, space_id: str) -> HttpResponse:
     action = request.POST.get("action", "")
     with changing_world() as world:
         atlassian = world.atlassian
-        space = atlassian.spaces.get(space_id)
-        if space is None:
-            raise Http404("No such space")
+        space = _one(atlassian.spaces, space_id, "space")
         change = {"revoke": atlassian.revoke_space_access, "grant": atlassian.grant_space_access}.get(action)
         account_id = request.POST.get("account_id", "")
         if change is None or account_id not in atlassian.users:
@@ -181,11 +197,8 @@ def space_access(request: HttpRequest, space_id: str) -> HttpResponse:
 
 @require_GET
 def space_detail(request: HttpRequest, space_id: str) -> HttpResponse:
-    with world_for_request() as world:
-        atlassian = world.atlassian
-        space = atlassian.spaces.get(space_id)
-        if space is None:
-            raise Http404("No such space")
+    with shown_atlassian() as atlassian:
+        space = _one(atlassian.spaces, space_id, "space")
         pages = [atlassian.pages[str(i)] for i in atlassian.space_page_ids[space.id]]
         roots = sorted((p for p in pages if p.parent_id is None and p.status != "trashed"), key=lambda p: p.position)
         rows = _tree_rows(atlassian, roots)
@@ -215,9 +228,7 @@ def _tree_rows(atlassian, roots) -> list[dict]:
 @require_POST
 def create_page(request: HttpRequest, space_id: str) -> HttpResponse:
     with changing_world() as world:
-        space = world.atlassian.spaces.get(space_id)
-        if space is None:
-            raise Http404("No such space")
+        space = _one(world.atlassian.spaces, space_id, "space")
         try:
             page = world.atlassian.create_page(
                 space.cloud_id,
@@ -236,11 +247,8 @@ def create_page(request: HttpRequest, space_id: str) -> HttpResponse:
 
 @require_GET
 def page_detail(request: HttpRequest, page_id: str) -> HttpResponse:
-    with world_for_request() as world:
-        atlassian = world.atlassian
-        page = atlassian.pages.get(page_id)
-        if page is None:
-            raise Http404("No such page (purged?)")
+    with shown_atlassian() as atlassian:
+        page = _one(atlassian.pages, page_id, "page (purged?)")
         context = {
             "page": page,
             "space": atlassian.spaces[page.space_id],
@@ -356,9 +364,7 @@ def page_action(request: HttpRequest, page_id: str) -> HttpResponse:
         return redirect("sandbox-manage-page", page_id=page_id)
     with changing_world() as world:
         atlassian = world.atlassian
-        page = atlassian.pages.get(page_id)
-        if page is None:
-            raise Http404("No such page")
+        page = _one(atlassian.pages, page_id, "page")
         space = atlassian.spaces[page.space_id]
         try:
             PAGE_ACTIONS[action](atlassian, page, request)

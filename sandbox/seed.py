@@ -11,6 +11,8 @@ import zlib
 from dataclasses import dataclass, field
 
 from sandbox.content import WORDS, PageContext, render_body
+from sandbox.seed_blog import seed_blog
+from sandbox.seed_boards import seed_boards
 from sandbox.seed_inclusions import seed_inclusions
 
 SITE_NAME = "Acme Sandbox"
@@ -81,6 +83,8 @@ class SeedSummary:
     restricted_pages: list[str] = field(default_factory=list)
     # Pages the default account cannot read at all.
     unreadable_pages: list[str] = field(default_factory=list)
+    posts: list[str] = field(default_factory=list)  # blog posts, restricted ones included
+    restricted_posts: list[str] = field(default_factory=list)  # readable by the default account, restricted
 
 
 def seed_world(world, *, pages: int = 200, spaces: int = 3, seed: int = 0) -> SeedSummary:
@@ -100,6 +104,9 @@ def seed_world(world, *, pages: int = 200, spaces: int = 3, seed: int = 0) -> Se
         _seed_space(atlassian, rng, site.cloud_id, key, count, summary)
     _restrict_pages(atlassian, site.cloud_id, keys[0], summary)
     seed_inclusions(atlassian, site.cloud_id, keys, restricted=summary.restricted_pages + summary.unreadable_pages)
+    summary.posts = seed_blog(atlassian, site.cloud_id, keys, restricted=bool(summary.restricted_pages))
+    summary.restricted_posts = summary.posts[-1:] if summary.restricted_pages else []
+    seed_boards(atlassian, site.cloud_id, keys)
     summary.github_repositories = _seed_github(world.github)
     return summary
 

@@ -89,14 +89,19 @@ def task_item(conv, task: Tag, parent_tags) -> str:
 def adf_extension(conv, el: Tag, parent_tags) -> str:
     node = el.find("ac:adf-node", recursive=False)
     kind = node.get("type", "") if node is not None else ""
-    if kind == "panel":
-        return adf_panel(conv, node, parent_tags)
-    if kind == "decision-list":
-        return decision_list(conv, node, parent_tags)
+    render = ADF_NODES.get(kind)
+    if render is not None:
+        # A node we know that shows nothing (a decision list without items) gives way to the fallback, which
+        # Confluence shows where it cannot render the node.
+        return render(conv, node, parent_tags) or conv.block(adf_fallback(conv, el, parent_tags), parent_tags)
     conv.report.unknown_macros.add(f"adf:{kind or 'extension'}")
+    comment = f"<!-- confluence: adf {comment_safe(kind) or 'extension'} -->"
+    return conv.block(f"{comment}\n\n{adf_fallback(conv, el, parent_tags)}", parent_tags)
+
+
+def adf_fallback(conv, el: Tag, parent_tags) -> str:
     fallback = el.find("ac:adf-fallback", recursive=False)
-    body = conv.render_children(fallback, parent_tags) if fallback is not None else ""
-    return conv.block(f"<!-- confluence: adf {comment_safe(kind)} -->\n\n{body.strip()}", parent_tags)
+    return conv.render_children(fallback, parent_tags).strip() if fallback is not None else ""
 
 
 def adf_attributes(node: Tag) -> dict[str, str]:
@@ -123,6 +128,9 @@ def decision_list(conv, node: Tag, parent_tags) -> str:
         label = "Decision" if decided else "Open decision"
         items.append(indent_continuation(f"- **{label}:** {adf_content(conv, item, parent_tags)}".rstrip(), 2))
     return conv.block("\n".join(items), parent_tags)
+
+
+ADF_NODES = {"panel": adf_panel, "decision-list": decision_list}
 
 
 def comment_safe(text: str) -> str:

@@ -111,8 +111,25 @@ class ConvertContext:
         return None
 
     def resolve_space(self, space_key: str) -> str | None:
-        """A relative repository path or an absolute URL for a linked space (its home page)."""
+        """A relative repository path or an absolute URL for a linked space whose home page is not synced."""
         return None
+
+    def space_home(self, space_key: str) -> PageRef | None:
+        """The synced home page of a space, which links to the space go to: its one page without a parent in
+        `site_tree` (a Cloud space's home page). None when that page is not synced, or the space has several."""
+        roots = self.site_tree.top_level(space_key)
+        return PageRef(page_id=roots[0].id) if len(roots) == 1 else None
+
+    def synced_page_id(self, ref: PageRef) -> str | None:
+        """The id of the synced page a link names by title (the owner of another page's attachment); None when it
+        is not synced. `site_tree` holds pages, not blog posts."""
+        page = None if ref.posting_day else self.source_page(ref)
+        return page.id if page is not None else None
+
+    def blog_posts(self) -> Mapping[str, list]:
+        """Space key → its synced blog posts (SitePage attributes plus `created_at`), for the spaces whose blog the
+        sync holds: the blog-posts macro lists them. None held by default: the macro links to Confluence."""
+        return {}
 
     def user_name(self, account_id: str) -> str | None:
         """The display name for an account id (or a Server user key)."""
@@ -176,6 +193,11 @@ class ConvertContext:
 
     def user_url(self, account_id: str) -> str:
         return f"{self.base_url}/wiki/people/{quote(account_id)}"
+
+    def username_url(self, username: str) -> str:
+        """The profile of a person named by Server username: the URL Atlassian documents for it
+        (`/users/viewuserprofile.action?username=USERNAME`, "Your User Profile"), under the site's `/wiki`."""
+        return f"{self.base_url}/wiki/users/viewuserprofile.action?username={quote_plus(username)}"
 
     def space_url(self, space_key: str) -> str:
         return f"{self.base_url}/wiki/spaces/{quote(space_key)}"

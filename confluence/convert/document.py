@@ -15,7 +15,9 @@ from .storage import flatten_deep_nesting, parse, prepare, repair
 #    what each page lists in the index.
 # 6: include, excerpt-include and detailssummary show the synced source pages' content; re-rendering records each
 #    page's sources in the index.
-CONVERTER_VERSION = 6
+# 7: nested tables, diagram-as-code macros, definition lists; brackets in link text as `&#91;`/`&#93;`; images of
+#    another page's attachment named by title, links to a space's synced home page, Server usernames linked.
+CONVERTER_VERSION = 7
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from bs4 import Tag
 
+from .diagram_code import DIAGRAMS
+
 HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 BLOCK_TAGS = HEADINGS | {
     "p", "div", "blockquote", "ul", "ol", "li", "table", "thead", "tbody", "tfoot", "tr", "td", "th", "pre",
@@ -24,8 +26,8 @@ INLINE_MACROS = frozenset({
 })  # fmt: skip
 BLOCK_MACROS = frozenset({
     "code", "noformat", "info", "note", "warning", "tip", "panel", "success", "error", "expand", "toc", "children",
-    "include", "details", "section", "column", "mermaid", "mermaid-cloud", "plantuml",
-})  # fmt: skip
+    "include", "details", "section", "column",
+}) | frozenset(DIAGRAMS)  # fmt: skip
 
 
 def is_block(el) -> bool:

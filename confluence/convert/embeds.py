@@ -14,7 +14,7 @@ from bs4 import Tag
 
 from .context import PageRef
 from .elements import is_block
-from .escaping import escape, href
+from .escaping import escape, href, link_text
 from .links import attachment_href, file_href, is_foreign, markdown_link, page_href
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".svg", ".webp", ".bmp", ".tif", ".tiff", ".ico")
@@ -55,21 +55,22 @@ def file_macro(conv, macro, parent_tags) -> str | None:
     if attachment is not None:
         filename = attachment.get("ri:filename", "")
         url = attachment_href(conv, attachment)
-        image = is_image(filename) and not is_foreign(attachment)
+        image = is_image(filename) and not is_foreign(conv, attachment)
     else:
         # Older pages name the file in text, and its page by title in `page` (and `space`).
         filename = macro.param("name")
         if not filename:
             return None
         owner = _titled_page(macro)
-        if owner is not None:
-            url = page_href(conv, owner)  # another page's file known by title: link to that page
+        owner_id = conv.context.synced_page_id(owner) if owner is not None else None
+        if owner is not None and not owner_id:
+            url = page_href(conv, owner)  # an unsynced page's file known by title: link to that page
             image = False
         else:
-            url = file_href(conv, page_id=None, filename=filename)
+            url = file_href(conv, page_id=owner_id, filename=filename)
             image = is_image(filename)
     if image and "_noformat" not in parent_tags:
-        return shown(conv, macro, f"![{escape(filename)}]({href(url)})", parent_tags)
+        return shown(conv, macro, f"![{link_text(escape(filename))}]({href(url)})", parent_tags)
     return shown(conv, macro, markdown_link(escape(filename), url, parent_tags), parent_tags)
 
 
@@ -79,9 +80,9 @@ def gallery(conv, macro, parent_tags) -> str:
     names = [name.strip() for name in macro.param("include").split(",") if name.strip()]
     owner = macro.param_ref("page") or _titled_page(macro)
     lines = [f"**{escape(title)}**"] if title else []
-    if names and (owner is None or owner.page_id):
-        page_id = owner.page_id if owner is not None else None
-        images = [f"![{escape(n)}]({href(file_href(conv, page_id=page_id, filename=n))})" for n in names]
+    page_id = owner and (owner.page_id or conv.context.synced_page_id(owner))
+    if names and (owner is None or page_id):
+        images = [f"![{link_text(escape(n))}]({href(file_href(conv, page_id=page_id, filename=n))})" for n in names]
         lines.append("\n".join(images) if "_inline" not in parent_tags else " ".join(images))
     else:
         ref = owner or PageRef(page_id=conv.context.page_id)
@@ -102,7 +103,7 @@ def diagram(conv, macro, parent_tags) -> str | None:
     held = conv.context.resolve_attachment(page_id=owner or conv.context.page_id, filename=png)
     if held and "_noformat" not in parent_tags:
         conv.report.attachments.add((owner or conv.context.page_id or "", png))
-        return shown(conv, macro, f"![{escape(label)}]({href(held)})", parent_tags)
+        return shown(conv, macro, f"![{link_text(escape(label))}]({href(held)})", parent_tags)
     # No rendering in the repository: the diagram's own file, in Confluence (nothing more to download).
     url = conv.context.attachment_url(owner or conv.context.page_id, name)
     link = f"*{kind}:* {markdown_link(escape(label), url, parent_tags)}"

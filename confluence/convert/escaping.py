@@ -22,6 +22,9 @@ INLINE = re.compile(
 LINE_START = re.compile(r"#{1,6}(?=\s|$)|>|[-+](?=\s|$)|=+\s*$|-{2,}\s*$")
 ORDERED = re.compile(r"\d{1,9}[.)](\s|$)")
 URL_UNSAFE = re.compile(r"[\s()<>]")
+# In link text: a code span (left as it is) or a backslash escape.
+CODE_OR_ESCAPE = re.compile(r"(`+)[\s\S]*?(?<!`)\1(?!`)|\\[\s\S]")
+BRACKET_REFS = {"\\[": "&#91;", "\\]": "&#93;"}
 
 
 def escape(text: str) -> str:
@@ -60,6 +63,15 @@ def escape_line_start(text: str) -> str:
         digits = len(stripped) - len(stripped.lstrip("0123456789"))
         return text[: lead + digits] + "\\" + stripped[digits:]
     return text[:lead] + "\\" + stripped
+
+
+def link_text(markdown: str) -> str:
+    """Link (or image) text with its escaped brackets as character references (`&#91;1&#93;`): CommonMark decodes
+    them in link text, and readers that find links with a simple pattern see a link whose text holds `\\]` as none.
+    Brackets of nested markup (an image inside a link) and of code spans stay as they are."""
+    if "\\" not in markdown:
+        return markdown
+    return CODE_OR_ESCAPE.sub(lambda m: BRACKET_REFS.get(m.group(0), m.group(0)), markdown)
 
 
 def href(url: str) -> str:

@@ -12,7 +12,7 @@ from markdownify import chomp
 
 from .context import PageRef
 from .elements import is_standalone
-from .escaping import escape, href, link_title
+from .escaping import escape, href, link_text, link_title
 
 RESOURCE_TAGS = (
     "ri:page", "ri:blog-post", "ri:attachment", "ri:user", "ri:url", "ri:space", "ri:content-entity", "ri:shortcut",
@@ -42,13 +42,21 @@ def attachment_owner(el: Tag) -> Tag | None:
     return el.find(PAGE_TAGS)
 
 
+def owner_id(conv, owner: Tag | None) -> str | None:
+    """The id of the page holding an attachment: the current page, the page named by id, or the synced page named
+    by title (None: a page the sync does not hold, known by title only)."""
+    if owner is None:
+        return conv.context.page_id
+    return owner.get("ri:content-id") or conv.context.synced_page_id(page_ref(owner))
+
+
 def attachment_href(conv, el: Tag) -> str:
     """Where an `ri:attachment` points: the current page's attachment, or one on a page it names."""
     filename = el.get("ri:filename", "")
     owner = attachment_owner(el)
-    page_id = conv.context.page_id if owner is None else owner.get("ri:content-id")
+    page_id = owner_id(conv, owner)
     if owner is not None and not page_id:
-        # Another page's attachment, known by title only: link to that page.
+        # Another page's attachment, known by title only and not synced: link to that page.
         return page_href(conv, page_ref(owner))
     return file_href(conv, page_id=page_id, filename=filename)
 
@@ -61,9 +69,10 @@ def file_href(conv, *, page_id: str | None, filename: str) -> str:
     return resolved or conv.context.attachment_url(page_id, filename)
 
 
-def is_foreign(attachment: Tag) -> bool:
+def is_foreign(conv, attachment: Tag) -> bool:
+    """Whether an attachment is on a page known by title only that the sync does not hold: no file URL to show."""
     owner = attachment_owner(attachment)
-    return owner is not None and not owner.get("ri:content-id")
+    return owner is not None and not owner_id(conv, owner)
 
 
 def link_body(conv, el: Tag, parent_tags) -> str:
@@ -102,7 +111,7 @@ def resource_link(conv, target: Tag, parent_tags, *, body: str = "", anchor: str
         text = body or escape(url)
     elif name == "ri:space":
         key = target.get("ri:space-key", "")
-        url = (conv.context.resolve_space(key) or conv.context.space_url(key)) if key else ""
+        url = space_href(conv, key) if key else ""
         text = body or escape(key)
     elif name == "ri:shortcut":
         key, parameter = target.get("ri:key", ""), target.get("ri:parameter", "")
@@ -113,18 +122,29 @@ def resource_link(conv, target: Tag, parent_tags, *, body: str = "", anchor: str
     return markdown_link(text, url, parent_tags)
 
 
+def space_href(conv, key: str) -> str:
+    """A link to a space: its home page's file when the sync holds it (reported like a page link, so the link
+    follows the page when it moves), else the space in Confluence."""
+    home = conv.context.space_home(key)
+    path = conv.context.resolve_page(home) if home is not None else None
+    if path:
+        conv.report.linked_pages.add(home)
+        return path
+    return conv.context.resolve_space(key) or conv.context.space_url(key)
+
+
 def markdown_link(text: str, url: str, parent_tags, title: str = "") -> str:
     if "_noformat" in parent_tags:
         return text
     if not url:
         return text
-    return f"[{text}]({href(url)}{link_title(title)})"
+    return f"[{link_text(text)}]({href(url)}{link_title(title)})"
 
 
 def mention(conv, user: Tag, body: str, parent_tags=frozenset()) -> str:
-    """`@Name` linking to the profile. A person the context cannot name is "@unknown user", never a raw id. A
-    closed account is "Former user": its name (even the link's own text) and its id are erased, as Atlassian
-    requires of apps once the personal data reporting API says so."""
+    """`@Name` linking to the profile (by account id, or a Server username). A person the context cannot name is
+    "@unknown user", never a raw id. A closed account is "Former user": its name (even the link's own text) and its
+    id are erased, as Atlassian requires of apps once the personal data reporting API says so."""
     account_id = user.get("ri:account-id", "").strip()
     if account_id and account_id in conv.context.closed_accounts:
         return FORMER_USER
@@ -141,6 +161,9 @@ def mention(conv, user: Tag, body: str, parent_tags=frozenset()) -> str:
         text = escape(f"@{username}") if username else UNKNOWN_USER
     if account_id:
         return markdown_link(text, conv.context.user_url(account_id), parent_tags)
+    if username:
+        return markdown_link(text, conv.context.username_url(username), parent_tags)
+    # A bare Server user key: the people lookup knows account ids only, and no documented URL takes a key.
     return text
 
 
@@ -156,7 +179,7 @@ def convert_image(conv, el: Tag, parent_tags) -> str:
     if source is None:
         conv.report.warnings.add("an image without a source was dropped")
         return ""
-    if source.name == "ri:attachment" and is_foreign(source):
+    if source.name == "ri:attachment" and is_foreign(conv, source):
         # Another page's image known by title only: there is no file URL to show, so link to that page.
         text = escape(el.get("ac:alt") or source.get("ri:filename", ""))
         return markdown_link(text, attachment_href(conv, source), parent_tags)
@@ -181,7 +204,7 @@ def image_markup(src: str, alt: str, title: str, width: str, height: str) -> str
     if width or height:
         attrs = [("src", src), ("alt", alt), ("title", title), ("width", width), ("height", height)]
         return "<img " + " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs if v) + ">"
-    return f"![{escape(alt)}]({href(src)}{link_title(title)})"
+    return f"![{link_text(escape(alt))}]({href(src)}{link_title(title)})"
 
 
 def html_link(conv, el: Tag, text: str, parent_tags) -> str:
@@ -212,14 +235,8 @@ def absolute(conv, url: str) -> str:
     return url
 
 
-def drop(conv, el: Tag, parent_tags) -> str:
-    return ""
-
-
 HANDLERS = {
     "ac:link": convert_link,
     "ac:image": convert_image,
-    # Editor hints ("Type your summary here") are never shown on the published page.
-    "ac:placeholder": drop,
     **dict.fromkeys(RESOURCE_TAGS, convert_resource),
 }

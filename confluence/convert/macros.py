@@ -17,7 +17,7 @@ from urllib.parse import quote
 
 from bs4 import Tag
 
-from . import embeds, formulas, inclusions, page_properties, pagelists
+from . import diagram_code, embeds, formulas, inclusions, page_properties, pagelists
 from .blocks import alert, fence
 from .context import PageRef
 from .elements import MACRO_TAGS, is_block
@@ -31,7 +31,6 @@ PANELS = {
 LANGUAGES = {"none": "", "c#": "csharp", "c++": "cpp", "html/xml": "xml", "js": "javascript", "shell": "sh"}
 # Macros whose body is simply part of the page.
 CONTAINERS = frozenset({"section", "column", "div", "toc-zone", "panel-content", "center"})
-DIAGRAMS = {"mermaid": "mermaid", "mermaid-cloud": "mermaid", "mermaid-macro": "mermaid", "plantuml": "plantuml"}
 # Macros that are a link: their body (or a text parameter) is the link's text, a parameter its target.
 LINK_MACROS = frozenset({"clickable", "link-window", "link-page", "link-to", "linkwindow", "widget", "iframe"})
 LINK_TEXT_PARAMETERS = ("linktext", "text", "alias", "caption", "title")
@@ -137,12 +136,6 @@ def container(conv, macro: Macro, parent_tags) -> str:
     return conv.block(macro.render_body(conv, parent_tags), parent_tags)
 
 
-def diagram(conv, macro: Macro, parent_tags) -> str:
-    if not macro.plain or not macro.plain.strip():
-        return unknown(conv, macro, parent_tags)
-    return conv.block(fence(macro.plain, DIAGRAMS[macro.name]), parent_tags)
-
-
 def unknown(conv, macro: Macro, parent_tags) -> str:
     conv.report.unknown_macros.add(macro.name or "(unnamed)")
     head = f"*Confluence macro: {escape(macro.name or 'unnamed')}*"
@@ -207,7 +200,7 @@ def profile(conv, macro: Macro, parent_tags) -> str | None:
     if user is not None:
         return mention(conv, user, "", parent_tags)
     username = macro.param("user")
-    return escape(f"@{username}") if username else None
+    return markdown_link(escape(f"@{username}"), conv.context.username_url(username), parent_tags) if username else None
 
 
 def html_text(text: str) -> str:
@@ -240,7 +233,7 @@ MACROS = {
     **dict.fromkeys(embeds.DIAGRAMS, embeds.diagram),
     **dict.fromkeys(LINK_MACROS, link_macro),
     **dict.fromkeys(PANELS, panel),
-    **dict.fromkeys(DIAGRAMS, diagram),
+    **dict.fromkeys(diagram_code.DIAGRAMS, diagram_code.diagram),
     **dict.fromkeys(formulas.INLINE_MACROS | formulas.BLOCK_MACROS, formulas.math_macro),
 }
 

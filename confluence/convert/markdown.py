@@ -13,7 +13,7 @@ import re
 from bs4 import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 from markdownify import ATX, SPACES, MarkdownConverter, abstract_inline_conversion, chomp
 
-from . import blocks, emoticons, formulas, links, macros, tables
+from . import blocks, definitions, emoticons, formulas, links, macros, tables
 from .context import ConvertContext, Report
 from .elements import HEADINGS, INLINE_TAGS, is_block
 from .escaping import escape, escape_line_start, is_punctuation, starts_block
@@ -32,6 +32,9 @@ HANDLERS = {
     **blocks.HANDLERS,
     **emoticons.HANDLERS,
     **formulas.HANDLERS,
+    **definitions.HANDLERS,
+    # Elements never shown: editor hints ("Type your summary here") and column widths Markdown has no room for.
+    **dict.fromkeys(("ac:placeholder", "colgroup", "col"), lambda conv, el, parent_tags: ""),
 }
 
 
@@ -246,7 +249,8 @@ class StorageConverter(MarkdownConverter):
     convert_b = convert_strong = emphasis("**", "strong", frozenset({"b", "strong"}))
     convert_em = convert_i = emphasis("*", "em", frozenset({"em", "i"}))
     convert_del = convert_s = convert_strike = emphasis("~~", "del", frozenset({"del", "s", "strike"}))
-    convert_u = abstract_inline_conversion(lambda self: "<ins>")
+    # GitHub has no Markdown for underline; it keeps `<ins>`, which it shows underlined.
+    convert_u = convert_ins = abstract_inline_conversion(lambda self: "<ins>")
 
 
 def renders_nothing(node) -> bool:

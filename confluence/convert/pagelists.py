@@ -9,11 +9,14 @@ macro reference:
   the tree), `reverse`, `first` (how many of the first level), `style` (h1 to h6: the first level as headings).
 - pagetree: `root` (@self, @parent, @home — the default — or a title), `spaceKey`, `sort`, `reverse`. Every level
   is shown: `startDepth` only says how many levels Confluence unfolds at first, and a Markdown list cannot fold.
-- page-index (pageindex, index): every page of the current space, alphabetical, under its initial.
+- page-index (pageindex, index): every page of the current space, alphabetical, under its initial (digits and
+  symbols first, then A to Z, then other letters).
 - contentbylabel (content-by-label): `labels` (comma or space separated), `operator` (OR, AND), `spaces` (default
   @all), `max` (default 15), `sort` (default: newest first), `reverse`; Cloud's `cql` (its label and space terms).
 - recently-updated: `spaces` (default @self), `labels`, `max` (default 15), newest first (as of the last render).
-- blog-posts: the sync holds pages only, so one link to the blog in Confluence.
+- blog-posts: the synced posts of the covered spaces that sync their blog (`spaces`, default @self; `labels`,
+  `match-labels`, `sort` — creation, title, modified —, `reverse`, `max`), as titles; one link to Confluence for
+  covered spaces whose blog is not synced (all of them: the macro stays that one link).
 
 Creation order is id order: Confluence hands out ids in increasing order. Lists ordered by modification time keep
 the order of their last render: the engine renders a listing again when pages come, go, move or change title,
@@ -28,7 +31,17 @@ from __future__ import annotations
 import re
 
 from .escaping import escape
-from .pagelist_output import in_cql, ordered, outline, outside, outside_link, page_link, root_url, search_url
+from .pagelist_output import (
+    creation_key,
+    in_cql,
+    ordered,
+    outline,
+    outside,
+    outside_link,
+    page_link,
+    root_url,
+    search_url,
+)
 from .pagelist_scope import ALL_SPACES, children_root, named_root, root_children, space_scope
 
 DEFAULT_MAX = 15
@@ -98,8 +111,15 @@ def page_index(conv, macro, parent_tags) -> str:
         initial = next((ch.upper() for ch in page.title if ch.isalnum()), "#")
         group = groups.setdefault(initial if initial.isalpha() else "0-9", [])
         group.append(f"- {page_link(conv, page, parent_tags)}")
-    blocks = [f"**{escape(initial)}**\n\n" + "\n".join(lines) for initial, lines in groups.items()]
+    blocks = [f"**{escape(initial)}**\n\n" + "\n".join(groups[initial]) for initial in sorted(groups, key=group_order)]
     return conv.block("\n\n".join(blocks), parent_tags)
+
+
+def group_order(initial: str) -> tuple[int, str]:
+    """Confluence's order of page-index groups: digits and symbols first, then A to Z, then other letters."""
+    if not initial.isalpha():
+        return (0, initial)
+    return (1, initial) if "A" <= initial <= "Z" else (2, initial)
 
 
 def content_by_label(conv, macro, parent_tags) -> str | None:
@@ -155,13 +175,52 @@ def recently_updated(conv, macro, parent_tags) -> str:
 
 
 def blog_posts(conv, macro, parent_tags) -> str:
+    """The synced posts of the spaces that sync their blog (`ConvertContext.blog_posts`), newest first by default;
+    one link to Confluence for the covered spaces whose blog is not synced. Posts show as titles with their
+    posting day whatever `content` asks (titles, excerpts, entire): a list does not hold whole posts."""
     spaces = words(macro.param("spaces") or macro.param("space")) or ["@self"]
     keys = [conv.context.space_key or "" if space == "@self" else space for space in spaces]
-    if len(keys) == 1 and keys[0] not in ALL_SPACES and keys[0]:
-        url = f"{conv.context.space_url(keys[0])}/blog"
+    blogs = conv.context.blog_posts()
+    everything = any(key.lower() in ALL_SPACES for key in keys)
+    synced = sorted(blogs) if everything else [key for key in dict.fromkeys(keys) if key in blogs]
+    if not synced:
+        if len(keys) == 1 and keys[0] not in ALL_SPACES and keys[0]:
+            url = f"{conv.context.space_url(keys[0])}/blog"
+        else:
+            url = search_url(conv, "type = blogpost", keys, order="order by created desc")
+        return outside(conv, "Blog posts", url, parent_tags, verb="are")
+    conv.report.listed_spaces.update(["*"] if everything else synced)
+    lines = [f"- {post_line(conv, post, parent_tags)}" for post in chosen_posts(macro, blogs, synced)]
+    outer = ["*"] if everything else [key for key in keys if key and key not in blogs]
+    if outer:
+        url = search_url(conv, "type = blogpost", outer, order="order by created desc")
+        lines.append(f"- {outside_link(conv, 'Blog posts', url, parent_tags)}")
+    return conv.block("\n".join(lines) or "*No blog posts.*", parent_tags)
+
+
+def chosen_posts(macro, blogs, spaces: list[str]) -> list:
+    """The posts the macro shows: `labels` (any, or all with `match-labels=all`), `sort` (creation — posting
+    time —, title, modified), `reverse`, `max` (default 15). Newest first unless sorted by title."""
+    wanted = {label.lower() for label in words(macro.param("labels") or macro.param("label"))}
+    match_all = macro.param("match-labels").lower() == "all"
+    posts = [
+        post
+        for space in spaces
+        for post in blogs[space]
+        if not wanted or (wanted <= labelled(post) if match_all else wanted & labelled(post))
+    ]
+    sort, reverse = macro.param("sort").lower(), macro.param("reverse").lower() == "true"
+    if sort == "title":
+        posts = ordered(posts, "title", reverse)
     else:
-        url = search_url(conv, "type = blogpost", keys, order="order by created desc")
-    return outside(conv, "Blog posts", url, parent_tags, verb="are")
+        field = "modified_at" if sort in ("modified", "lastmodified") else "created_at"
+        posts = sorted(posts, key=lambda post: (getattr(post, field), creation_key(post)), reverse=not reverse)
+    return posts[: whole_number(macro_max(macro), DEFAULT_MAX)]
+
+
+def post_line(conv, post, parent_tags) -> str:
+    day = post.created_at[:10]
+    return f"{page_link(conv, post, parent_tags)} ({day})" if day else page_link(conv, post, parent_tags)
 
 
 def labelled(page) -> set[str]:

@@ -3,7 +3,8 @@
 A pipe table needs a header row: the first row becomes it (Confluence tables without a header row almost
 always use the first row as one). Header cells further down (a header column) are bold. Merged cells, or a
 cell holding a list, code, a panel or another table, make the whole table HTML: `<td>` keeps plain text
-inline and puts Markdown between blank lines, which is what GitHub needs to render it.
+inline and puts Markdown between blank lines, which is what GitHub needs to render it. A table inside a cell
+is always HTML, at any depth: a pipe table's rows are lines of their own, which no cell can hold.
 
 Inside a quote or an alert (lines prefixed `> `) a table is HTML too. GitHub renders both alike there, but a
 pipe table is only recognised by its delimiter row at the start of a line, so a tool that reads the Markdown
@@ -19,7 +20,7 @@ from bs4 import Tag
 
 # A rendered line that only makes sense as a block of its own.
 BLOCK_LINE = re.compile(
-    r"\s*(?:[-+*]\s|\d{1,9}[.)]\s|#{1,6}\s|>|```|~~~| {4}|<(?:table|details|div|pre|p|ul|ol|h\d|!--)\b)"
+    r"\s*(?:[-+*]\s|\d{1,9}[.)]\s|#{1,6}\s|>|```|~~~| {4}|<(?:table|details|div|pre|p|ul|ol|dl|h\d|!--)\b)"
 )
 ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 MARKUP = re.compile(r"[*`\[\]~\n]|<[A-Za-z/!?]")
@@ -71,8 +72,10 @@ def convert_table(conv, el: Tag, parent_tags) -> str:
 
 
 def needs_html(rendered, parent_tags) -> bool:
-    """Whether the table is written as HTML: in a heading, in a quote, or with block content in a cell."""
-    if "_inline" in parent_tags or "_quoted" in parent_tags:
+    """Whether the table is written as HTML: in a heading, in a quote, in another table's cell, or with block
+    content in a cell. A table in a cell is HTML, so the cell holding it starts a `<table` line: its own table
+    is HTML too, at any depth (a pipe table cannot hold one)."""
+    if "_inline" in parent_tags or "_quoted" in parent_tags or "table" in parent_tags:
         return True
     return not all(is_inline(md) for row in rendered for md in row)
 
@@ -109,7 +112,11 @@ def html_table(rows, rendered) -> str:
 
 def html_cell(cell: Tag, markdown: str) -> str:
     attrs = "".join(f' {name}="{span(cell, name)}"' for name in ("rowspan", "colspan") if span(cell, name) > 1)
-    tag = cell.name
+    return html_element(cell.name, markdown, attrs)
+
+
+def html_element(tag: str, markdown: str, attrs: str = "") -> str:
+    """`<tag>` holding `markdown`: as inline HTML when it is only text, else as Markdown between blank lines."""
     plain = plain_html(markdown)
     if plain is not None:
         return f"<{tag}{attrs}>{plain}</{tag}>"
@@ -127,12 +134,4 @@ def plain_html(markdown: str) -> str | None:
     return "<br>".join(parts)
 
 
-def drop(conv, el: Tag, parent_tags) -> str:
-    return ""
-
-
-HANDLERS = {
-    "table": convert_table,
-    "colgroup": drop,
-    "col": drop,
-}
+HANDLERS = {"table": convert_table}

@@ -15,7 +15,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
-from confluence.forge import lifecycle, pages, payload, receive, spaces
+from confluence.forge import boards, lifecycle, pages, payload, receive, spaces
 from confluence.forge.outcome import Outcome, RetryLater, ignored
 from confluence.models import WebhookEvent
 from connectors import queue
@@ -89,6 +89,7 @@ HANDLERS: dict[str, Callable[[WebhookEvent], Outcome]] = {
     **dict.fromkeys(payload.PAGE_EVENTS, pages.handle_page_event),
     **dict.fromkeys(payload.ATTACHMENT_EVENTS, pages.handle_attachment_event),
     **dict.fromkeys(payload.LABEL_EVENTS, pages.handle_label_event),
+    **dict.fromkeys(payload.BOARD_EVENTS, boards.handle_board_event),
     payload.SPACE_UPDATED: spaces.handle_space_event,
     payload.SPACE_PERMISSIONS: spaces.handle_space_event,
     payload.SPACE_DELETED: spaces.handle_space_deleted,

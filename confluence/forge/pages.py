@@ -1,5 +1,6 @@
-"""Page, blog post, attachment and label events: each is a targeted run of one page, for each connection that
-holds the page or whose scope may select it.
+"""Page, blog post, attachment and label events: each is a targeted run of one page (or post), for each connection
+that holds it or whose scope may select it. A blog post concerns only the connections whose scope syncs the blog of
+its space (or whose repository holds the post, which then leaves it).
 
 An attachment's run is its container page's, a label's the labelled page's (re-read with its labels, so an
 excluded label moves it out of the selection or back in). Runs re-read the page through the API: nothing is
@@ -12,6 +13,7 @@ from confluence.forge.outcome import Outcome, ignored, summarise
 from confluence.forge.payload import ATTACHMENT_REMOVALS, EDITS, REMOVALS, content_version, label_name, subject, unwrap
 from confluence.forge.runs import queue_run, site_readers
 from confluence.models import WebhookEvent
+from confluence.sync.blog import blog_spaces
 from confluence.sync.index import PageEntry
 
 
@@ -28,21 +30,30 @@ def handle_page_event(event: WebhookEvent) -> Outcome:
         space_keys=space_keys,
         leaves=event.event_type in REMOVALS,
         version=content_version(body) if event.event_type in EDITS else None,
+        post=event.event_type.endswith(":blogpost"),
     )
 
 
 def queue_page_runs(
-    event: WebhookEvent, *, page_id: str, space_keys: set[str], leaves: bool, version: dict | None = None
+    event: WebhookEvent,
+    *,
+    page_id: str,
+    space_keys: set[str],
+    leaves: bool,
+    version: dict | None = None,
+    post: bool = False,
 ) -> Outcome:
     """One targeted run of `page_id` for each connection that holds the page, or whose scope may select it.
 
     `leaves`: the event says something left Confluence (nothing to do where we do not hold the page). `version`:
     an edit's version, which a connection whose repository holds it (or a later one) does not need to read again.
+    `post`: the content is a blog post, which only scopes syncing its space's blog may select.
     """
     runs, skipped = [], []
     for reader in site_readers(event.cloud_id):
         held = reader.knows(page_id)
-        if not held and (leaves or not space_keys & set(reader.scope.space_keys)):
+        selecting = blog_spaces(reader.scope) if post else set(reader.scope.space_keys)
+        if not held and (leaves or not space_keys & selecting):
             continue
         if not held and page_id in {str(p.get("id")) for p in reader.scope.excluded_pages}:
             skipped.append(f"{reader.connection.name}: page excluded")
@@ -53,7 +64,8 @@ def queue_page_runs(
             continue
         queue_run(reader.connection, runs=runs, skipped=skipped, page_ids=[page_id])
     where = ", ".join(sorted(space_keys)) or "?"
-    return summarise(runs, skipped, none=f"Page {page_id} in {where} is outside every scope.")
+    what = "Blog post" if post else "Page"
+    return summarise(runs, skipped, none=f"{what} {page_id} in {where} is outside every scope.")
 
 
 def synced_already(entry: PageEntry | None, version: dict) -> bool:
@@ -67,14 +79,18 @@ def handle_attachment_event(event: WebhookEvent) -> Outcome:
     attachment = subject(unwrap(event.payload))
     container = attachment.get("container") if isinstance(attachment.get("container"), dict) else {}
     kind, page_id = str(container.get("type") or ""), str(container.get("id") or "")
-    if kind != "page" or not page_id:
-        # Blog posts, custom content and anything else: the connector syncs pages only.
+    if kind not in ("page", "blogpost") or not page_id:
+        # Custom content and anything else: the connector syncs pages and blog posts only.
         what = f"a {kind}" if kind else "no page"
         return ignored(f"Attachment {event.content_id or '?'} belongs to {what}: not synced.")
     space = container.get("space") if isinstance(container.get("space"), dict) else {}
     space_keys = {event.space_key, str(space.get("key") or "")} - {""}
     return queue_page_runs(
-        event, page_id=page_id, space_keys=space_keys, leaves=event.event_type in ATTACHMENT_REMOVALS
+        event,
+        page_id=page_id,
+        space_keys=space_keys,
+        leaves=event.event_type in ATTACHMENT_REMOVALS,
+        post=kind == "blogpost",
     )
 
 
@@ -84,7 +100,9 @@ def handle_label_event(event: WebhookEvent) -> Outcome:
     body = unwrap(event.payload)
     if not isinstance(body.get("content"), dict):
         return ignored("A label on a space or a template changes no synced page.")
-    if event.content_type != "page" or not event.content_id:
+    if event.content_type not in ("page", "blogpost") or not event.content_id:
         what = f"a {event.content_type}" if event.content_type else "content of no known type"
-        return ignored(f"Label {label_name(body)!r} is on {what}: only pages are synced.")
-    return queue_page_runs(event, page_id=event.content_id, space_keys={event.space_key} - {""}, leaves=False)
+        return ignored(f"Label {label_name(body)!r} is on {what}: only pages and blog posts are synced.")
+    space_keys = {event.space_key} - {""}
+    post = event.content_type == "blogpost"
+    return queue_page_runs(event, page_id=event.content_id, space_keys=space_keys, leaves=False, post=post)

@@ -21,7 +21,12 @@ PAGE_VERBS = (
     "unarchived",
     "permissions_updated",
 )
-PAGE_EVENTS = frozenset(f"avi:confluence:{verb}:{kind}" for verb in PAGE_VERBS for kind in ("page", "blogpost"))
+PAGE_EVENTS = frozenset(f"avi:confluence:{verb}:{kind}" for verb in PAGE_VERBS for kind in ("page", "blogpost")) | {
+    # A folder moved or restricted moves or restricts the pages below it (which get no event of their own): a
+    # targeted run of the folder re-reads what the index holds below it. (A rename sends no event.)
+    f"avi:confluence:{verb}:folder"
+    for verb in ("moved", "permissions_updated")
+}
 # A page we do not hold that leaves Confluence changes nothing in any repository: no run, no API call.
 REMOVALS = frozenset(
     f"avi:confluence:{verb}:{kind}" for verb in ("trashed", "deleted", "archived") for kind in ("page", "blogpost")
@@ -32,6 +37,15 @@ ATTACHMENT_VERBS = ("created", "updated", "trashed", "restored", "deleted", "arc
 ATTACHMENT_EVENTS = frozenset(f"avi:confluence:{verb}:attachment" for verb in ATTACHMENT_VERBS)
 # An attachment leaving a page we do not hold changes nothing in any repository.
 ATTACHMENT_REMOVALS = frozenset(f"avi:confluence:{verb}:attachment" for verb in ("trashed", "deleted", "archived"))
+# Whiteboards, databases and embeds (smart links): their page lists them after its body (confluence.sync.elsewhere).
+# Confluence documents created, moved, copied and permissions_updated for whiteboards and databases, and created,
+# moved and copied for embeds; no trashed or deleted events for any of them.
+BOARD_EVENTS = frozenset(
+    f"avi:confluence:{verb}:{kind}"
+    for verb in ("created", "moved", "copied", "permissions_updated")
+    for kind in ("whiteboard", "database", "embed")
+    if (verb, kind) != ("permissions_updated", "embed")
+)
 LABEL_EVENTS = frozenset({"avi:confluence:added:label", "avi:confluence:removed:label"})
 SPACE_UPDATED = "avi:confluence:updated:space:V2"
 SPACE_PERMISSIONS = "avi:confluence:permissions_updated:space:V2"

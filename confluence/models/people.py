@@ -38,8 +38,9 @@ class PersonalDataReport(models.Model):
 
 
 class ReportedAccount(models.Model):
-    """An Atlassian account the personal data reporting API said something about. A closed account stays recorded
-    so that nothing erased comes back (a page mentioning the person is rendered as "Former user" from then on);
+    """An Atlassian account the personal data reporting API, or a user lookup finding it closed, said something
+    about. A closed account stays recorded so that nothing erased comes back (a page mentioning the person is
+    rendered as "Former user" from then on);
     `profile_read_at` is when ctx| last read the profile (name, email) of an account whose profile changed."""
 
     account_id = models.CharField(max_length=128, unique=True)

@@ -78,14 +78,18 @@ class SpaceRow:
     id: str | None  # None: chosen before, no longer in the site (listed so the person can clear it)
     whole: bool
     page_choices: int
+    blog: bool = False  # its blog posts are synced too
 
 
 class ScopeForm(forms.Form):
     selection = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
+    # One "Include blog posts" box per space (plain form fields beside the JSON selection): the keys ticked.
+    blog = forms.MultipleChoiceField(required=False)
 
     def __init__(self, data=None, *, spaces: list[Space], scope=None):
         super().__init__(data)
         self.spaces = {space.key: space for space in spaces}
+        self.fields["blog"].choices = [(key, key) for key in self.spaces]
         self.scope = scope
         self.saved = Picks.from_scope(scope) if scope else Picks()
         # What the page shows: the saved scope until a POST parses, then the person's picks.
@@ -99,6 +103,15 @@ class ScopeForm(forms.Form):
         except InvalidSelection as error:
             raise forms.ValidationError(str(error)) from None
         self.picks_read = True
+        blogs = set(cleaned.get("blog") or ())
+        partial = sorted(blogs - set(self.picks.spaces))
+        if partial:
+            self.add_error(
+                None,
+                f"Blog posts are synced with a whole space only: tick {', '.join(partial)} too, "
+                "or clear its “Include blog posts”.",
+            )
+        self.picks = self.picks.with_blogs(blogs)
         unknown = sorted(self.picks.space_keys() - set(self.spaces))
         if unknown:
             names = ", ".join(key or "(none)" for key in unknown)
@@ -143,11 +156,16 @@ class ScopeForm(forms.Form):
             return {"id": pick.id, "title": title, "space_key": key, "descendants": pick.descendants}
 
         return {
-            "spaces": [{"id": self.spaces[k].id, "key": k, "name": self.spaces[k].name} for k in self.picks.spaces],
+            "spaces": [self._space_entry(key) for key in self.picks.spaces],
             "pages": [page(p) for p in self.picks.pages if not p.excluded],
             "excluded_pages": [page(p) for p in self.picks.pages if p.excluded],
             "excluded_labels": list(self.picks.excluded_labels),
         }
+
+    def _space_entry(self, key: str) -> dict:
+        """A whole space as the scope stores it; `"blog": true` when its blog posts are synced too."""
+        space = self.spaces[key]
+        return {"id": space.id, "key": key, "name": space.name, **({"blog": True} if key in self.picks.blogs else {})}
 
     def pick_rows(self, preview: Preview | None) -> list[PickRow]:
         """Every page choice, titled from the preview's listings or the saved scope, so picks made deep in a tree
@@ -164,14 +182,13 @@ class ScopeForm(forms.Form):
     def space_rows(self, spaces: list[Space]) -> list[SpaceRow]:
         """The listed spaces, then any the picks name that the site no longer has."""
         counts = self.picks.page_counts()
+        picks = self.picks
         rows = [
-            SpaceRow(s.key, s.name, s.id, whole=s.key in self.picks.spaces, page_choices=counts.get(s.key, 0))
+            SpaceRow(s.key, s.name, s.id, s.key in picks.spaces, counts.get(s.key, 0), blog=s.key in picks.blogs)
             for s in spaces
         ]
-        gone = sorted(self.picks.space_keys() - set(self.spaces))
-        return rows + [
-            SpaceRow(key, key, None, whole=key in self.picks.spaces, page_choices=counts.get(key, 0)) for key in gone
-        ]
+        gone = sorted(picks.space_keys() - set(self.spaces))
+        return rows + [SpaceRow(key, key, None, key in picks.spaces, counts.get(key, 0)) for key in gone]
 
     def _saved_entries(self) -> list[dict]:
         return list(self.scope.pages) + list(self.scope.excluded_pages) if self.scope else []

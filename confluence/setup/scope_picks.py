@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from confluence.sync.index import page_order
 from confluence.sync.scope import ScopeSpec
@@ -60,6 +60,8 @@ class Picks:
     spaces: tuple[str, ...] = ()
     pages: tuple[PagePick, ...] = ()
     excluded_labels: tuple[str, ...] = ()
+    # Whole spaces whose blog posts are synced too: the form's "Include blog posts" boxes, not the JSON field.
+    blogs: tuple[str, ...] = ()
 
     @classmethod
     def from_scope(cls, scope) -> Picks:
@@ -74,9 +76,10 @@ class Picks:
                 descendants = bool(entry.get("descendants", True))
                 mode = next(m for m, flags in MODES.items() if flags == (excluded, descendants))
                 chosen[page_id] = PagePick(id=page_id, space_key=str(entry.get("space_key", "")), mode=mode)
-        return cls.build(
+        picks = cls.build(
             spaces=[s["key"] for s in scope.spaces], pages=chosen.values(), excluded_labels=scope.excluded_labels
         )
+        return picks.with_blogs(s["key"] for s in scope.spaces if s.get("blog"))
 
     @classmethod
     def build(cls, *, spaces, pages, excluded_labels) -> Picks:
@@ -86,6 +89,10 @@ class Picks:
             pages=tuple(sorted(pages, key=lambda p: (p.space_key, page_order(p.id)))),
             excluded_labels=tuple(sorted(set(excluded_labels))),
         )
+
+    def with_blogs(self, keys) -> Picks:
+        """These picks syncing the blog posts of those spaces, as far as they are whole spaces."""
+        return replace(self, blogs=tuple(sorted(set(keys) & set(self.spaces))))
 
     def to_json(self) -> str:
         pages: dict[str, dict[str, str]] = {}
@@ -100,6 +107,7 @@ class Picks:
             pages=tuple((p.id, p.descendants) for p in self.pages if not p.excluded),
             excluded_pages=tuple((p.id, p.descendants) for p in self.pages if p.excluded),
             excluded_labels=self.excluded_labels,
+            blogs=self.blogs,
         )
 
     def space_keys(self) -> set[str]:

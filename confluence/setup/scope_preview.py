@@ -1,13 +1,15 @@
 """The scope step's preview: the picked scope resolved against live listings of the spaces it touches, as the sync
-engine will resolve it, and how it differs from the saved scope (`ScopeDiff`)."""
+engine will resolve it, and how it differs from the saved scope (`ScopeDiff`). Spaces whose blog posts are synced
+too have their posts listed and judged as the engine judges them (`BlogCount`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from confluence.client import ConfluenceClient
+from confluence.client import ConfluenceClient, cql_quote
 from confluence.content import Page, Space
-from confluence.sync.index import page_order
+from confluence.sync import blog
+from confluence.sync.index import Index, page_order
 from confluence.sync.scope import ScopeSpec, Selection, fetch_labelled, fetch_listing, fetch_restricted, select_pages
 
 MAX_DIFF_LISTED = 100  # pages named under "added" and "removed" in the preview; the rest are counted
@@ -65,6 +67,16 @@ class SpaceCount:
     total: int  # current pages of the space
 
 
+@dataclass(frozen=True)
+class BlogCount:
+    """A space whose blog posts are synced: how many posts it holds and how many the scope keeps."""
+
+    key: str
+    selected: int
+    total: int
+    restricted: int = 0
+
+
 @dataclass
 class Preview:
     spec: ScopeSpec
@@ -77,6 +89,7 @@ class Preview:
     client: ConfluenceClient | None = field(default=None, repr=False)  # reads the saved scope's labels
     diff: ScopeDiff | None = None  # set by ScopeForm.check_preview
     diff_error: str = ""
+    blogs: list[BlogCount] = field(default_factory=list)  # the spaces whose blog posts are synced
 
     @property
     def page_count(self) -> int:
@@ -86,6 +99,9 @@ class Preview:
     def summary(self) -> str:
         pages = f"{self.page_count} page{'s' if self.page_count != 1 else ''}"
         spaces = f"{self.space_count} space{'s' if self.space_count != 1 else ''}"
+        posts = sum(count.selected for count in self.blogs)
+        if self.blogs:
+            pages += f" and {posts} blog post{'s' if posts != 1 else ''}"
         return f"{pages} in {spaces} will be synced; {self.selection.excluded} excluded"
 
     @property
@@ -144,6 +160,7 @@ def preview_scope(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[S
     titles = {p.id: (p.title, key) for key, pages in listing.items() for p in pages}
     space_count = len({p.space_id for p in selection.selected.values()})
     return Preview(
+        blogs=count_posts(client, spec, involved=involved),
         spec=spec,
         selection=selection,
         titles=titles,
@@ -153,3 +170,24 @@ def preview_scope(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[S
         restricted_ids=restricted,
         client=client,
     )
+
+
+def count_posts(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[Space]) -> list[BlogCount]:
+    """The posts of the spaces whose blog the scope syncs, judged as a run over the whole scope judges them (labels,
+    restrictions): one listing per such space and one search for their facts; no request when none syncs its blog."""
+    spaces = [space for space in involved if space.key in spec.blogs and space.key in spec.spaces]
+    if not spaces:
+        return []
+    posts = blog.list_posts(client, spaces, blog=spec.blogs, body=False)
+    keys = ", ".join(cql_quote(space.key) for space in spaces)
+    facts = client.page_facts(f"type = blogpost AND space in ({keys})")
+    chosen = blog.select_posts(spec, posts, keys={space.id: space.key for space in spaces}, facts=facts, index=Index())
+    return [
+        BlogCount(
+            key=space.key,
+            selected=sum(1 for post in chosen.selected.values() if post.space_key == space.key),
+            total=sum(1 for post in posts if post.space_id == space.id),
+            restricted=sum(1 for post in posts if post.space_id == space.id and post.id in chosen.restricted),
+        )
+        for space in spaces
+    ]

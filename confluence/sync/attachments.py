@@ -1,4 +1,5 @@
-"""The files the rendered pages show: listed and downloaded from Confluence, recorded in the new index.
+"""The files the rendered pages show: listed and downloaded from Confluence, recorded in the new index; and which
+synced pages show files whose listing changed since they were rendered (`attachments_changed`).
 
 Each owner page's attachment listing (one request) gives every file its path, unique ignoring case among the page's
 attachments (confluence.sync.layout); a file is downloaded only when the repository does not hold its version yet.
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
-from confluence.client import ConfluenceClient
+from confluence.client import ConfluenceClient, cql_quote
 from confluence.content import Attachment
 from confluence.models import SyncRun
 from confluence.sync.index import AttachmentEntry, Index, listing_digest
@@ -60,7 +61,7 @@ class Fetcher:
     def listing(self, owner: Placed) -> dict[str, tuple[Attachment, str]]:
         """File name → (attachment, its path) for the owner page's attachments."""
         if owner.id not in self.listings:
-            listing = self.client.attachments(owner.id)
+            listing = self.client.attachments(owner.id, blogpost=owner.is_post)
             paths = attachment_paths({a.id: a.title for a in listing}, space_key=owner.space_key, page_id=owner.id)
             self.listings[owner.id] = {a.title: (a, paths[a.id]) for a in listing}
             self.digests[owner.id] = listing_digest(listing)
@@ -101,3 +102,16 @@ def attachment_too_large(page: Placed, attachment: Attachment) -> dict:
         "size": attachment.file_size,
         "limit": MAX_ATTACHMENT_BYTES,
     }
+
+
+def attachments_changed(client: ConfluenceClient, index: Index, *, space_keys: list[str]) -> set[str]:
+    """The synced pages that show files of a page whose attachments changed since they were rendered (added,
+    replaced, renamed, removed: none of it makes a page version, and its Forge event may be lost). One bulk listing
+    of the scope's attachments, and none at all when no synced page shows an attachment."""
+    showing = {pid: entry.listings for pid, entry in index.pages.items() if entry.listings}
+    if not showing or not space_keys:
+        return set()
+    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
+    current = client.attachments_by_page(f"type = attachment AND space in ({spaces})")
+    digests = {owner: listing_digest(current.get(owner, [])) for listings in showing.values() for owner in listings}
+    return {pid for pid, listings in showing.items() if any(digests[o] != d for o, d in listings.items())}

@@ -8,7 +8,8 @@
     render   storage XHTML → Markdown files with front matter, links resolved between synced pages (pure)
     commit   ONE commit through github_sync: scope file + index + pages + attachments; then
              github_sync.tasks.enqueue_ingest(repository, commit), the path every repository-backed source takes
-    record   how the run ended (outcome)
+    record   how the run ended (outcome); a service down or rate limiting hands the run back to the queue,
+             to resume after a wait (outcome.wait_in_queue)
 
 `execute(run)` does one run and records how it ended; it is safe to run again after a crash at any point,
 because the repository (its index file and its tree) is the record of what was written.
@@ -24,10 +25,11 @@ from confluence.convert import CONVERTER_VERSION
 from confluence.gateway import AuthRevoked, ConfluenceError, ConfluenceUnavailable
 from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncState, SyncTarget
 from confluence.sync import attachments, people, reading
+from confluence.sync.blog import blog_spaces
 from confluence.sync.changes import Changes, changed_paths, commit_message
 from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, parse_index, render_scope
 from confluence.sync.job import Job
-from confluence.sync.outcome import carried_warnings, declined_wait, finish, mark_repository_unreachable, schedule_retry
+from confluence.sync.outcome import carried_warnings, finish, mark_repository_unreachable, wait_in_queue
 from confluence.sync.plan import Placed, Plan, make_plan, place
 from confluence.sync.queue import claim, start_next
 from confluence.sync.render import SiteMap
@@ -166,6 +168,8 @@ def write_pages(job: Job, plan: Plan, placed: dict[str, Placed], bodies: dict, i
         closed_accounts=privacy.closed_account_ids(),
         user_names=people.known_names(job.site.cloud_id),
         sources=sources,
+        # A space that syncs its blog lists its posts even before it has any: "No blog posts", not Confluence.
+        blog_spaces=blog_spaces(job.scope),
     )
     rendered = render_files(
         plan,
@@ -271,8 +275,7 @@ def execute(run: SyncRun) -> None:
         # confluence.auth already flipped the link step and the card; retrying would only repeat the refusal.
         finish(run, job, error_kind=SyncRun.ErrorKind.AUTH, error=RECONNECT_DETAIL)
     except TRANSIENT as error:
-        finish(run, job, error_kind=SyncRun.ErrorKind.TRANSIENT, error=f"{error} Retrying later.")
-        schedule_retry(run, not_before=declined_wait(job))
+        wait_in_queue(run, job, error)
     except (RepositoryGone, InstallationGone) as error:
         mark_repository_unreachable(job)
         finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))

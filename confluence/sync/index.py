@@ -1,11 +1,12 @@
 """The sync index and the scope file: what the repository holds, written into it so it can rebuild our state.
 
     .ctx/confluence.yml          the scope and the site, for people (the copy of record of the scope)
-    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob; attachments and a
+    .ctx/confluence-index.json   page id → path, title, version, parent, space, labels, blob (blog posts: their
+                                 kind and posting time too); attachments and a
                                  digest of the attachment listings the page shows files of; the account ids of
                                  the people it mentions; what its page lists show and the pages whose content
-                                 it includes; and the pages between synced ones that the scope leaves
-                                 out (title, parent)
+                                 it includes; the whiteboards, databases and embeds below it; and the pages
+                                 between synced ones that the scope leaves out (title, parent)
 
 Both are rendered deterministically (sorted keys, no timestamps of our own), so a sync that changes nothing
 produces byte-identical files and therefore no commit.
@@ -23,6 +24,8 @@ import yaml
 
 from confluence.sync.layout import ROOT
 
+BLOGPOST = "blogpost"
+FOLDER = "folder"
 SCOPE_PATH = ".ctx/confluence.yml"
 INDEX_PATH = ".ctx/confluence-index.json"
 # 2: the index records the unsynced ancestors of synced pages, so a targeted run knows the whole hierarchy.
@@ -68,6 +71,16 @@ class PageEntry:
     # Ids of the synced pages whose content the page shows (include, excerpt-include, detailssummary), at any depth
     # (omitted when none): the plan renders the page again when one of them changes, moves or goes away.
     includes: list[str] = field(default_factory=list)
+    # "blogpost" for a blog post (omitted for pages), and a post's posting time (ISO 8601), which places it.
+    kind: str = "page"
+    created_at: str = ""
+    # The whiteboards, databases and embeds below the page, as its file lists them: [id, kind, title, web path]
+    # each (omitted when none). A run renders the page again when they change.
+    elsewhere: list[list[str]] = field(default_factory=list)
+
+    @property
+    def is_post(self) -> bool:
+        return self.kind == BLOGPOST
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,9 @@ class UnsyncedPage:
     title: str
     space_key: str
     parent_id: str | None
+    # "folder" for a Confluence folder (content without a body that holds pages): it keeps its place in the
+    # repository as a directory. Omitted in the index for pages.
+    kind: str = "page"
 
 
 @dataclass
@@ -117,7 +133,8 @@ class Index:
         pages = ",\n".join(lines)
         spaces = _compact(dict(sorted(self.spaces.items())))
         unsynced = ",\n".join(
-            f"  {_compact(pid)}: {_compact(vars(self.unsynced[pid]))}" for pid in sorted(self.unsynced, key=page_order)
+            f"  {_compact(pid)}: {_compact(_unsynced_json(self.unsynced[pid]))}"
+            for pid in sorted(self.unsynced, key=page_order)
         )
         return (
             f'{{\n "format": {FORMAT},\n "spaces": {spaces},\n "pages": {{\n{pages}\n }},\n'
@@ -163,7 +180,14 @@ def _entry_json(page_id: str, entry: PageEntry) -> dict:
     del data["ancestors"]
     if data["webui"] == default_webui(page_id, entry):
         del data["webui"]
+    if data["kind"] == "page":
+        del data["kind"]
     return {key: value for key, value in data.items() if value not in ([], {}, "")}
+
+
+def _unsynced_json(page: UnsyncedPage) -> dict:
+    """An unsynced page as written: its kind only when it is a folder (indexes before folders stay byte-identical)."""
+    return {key: value for key, value in vars(page).items() if key != "kind" or value != "page"}
 
 
 def default_webui(page_id: str, entry: PageEntry) -> str:
@@ -224,7 +248,7 @@ def render_scope(*, site: dict, scope: dict) -> bytes:
     """The scope as a person reads it in the repository."""
     document = {
         "site": site,
-        "spaces": [{"key": s["key"], "name": s.get("name", "")} for s in scope.get("spaces", [])],
+        "spaces": [_space(s) for s in scope.get("spaces", [])],
         "pages": [_page(p) for p in scope.get("pages", [])],
         "exclude": {
             "pages": [_page(p) for p in scope.get("excluded_pages", [])],
@@ -238,6 +262,12 @@ def render_scope(*, site: dict, scope: dict) -> bytes:
         "# Edit the scope in ctx| (Connectors → Edit scope); this file is rewritten on every sync.\n"
     )
     return (header + yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)).encode()
+
+
+def _space(s: dict) -> dict:
+    """A whole space; `blog: true` when its blog posts are synced too (omitted otherwise, as scopes before
+    blog posts were written)."""
+    return {"key": s["key"], "name": s.get("name", ""), **({"blog": True} if s.get("blog") else {})}
 
 
 def _page(p: dict) -> dict:

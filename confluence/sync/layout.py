@@ -1,7 +1,8 @@
 """Where each synced page and attachment lives in the repository. Pure: no Django, no I/O.
 
     confluence/<SPACEKEY>/<ancestor-slug>/…/<page-slug>.md
-    confluence/<SPACEKEY>/_attachments/<page-id>/<file>
+    confluence/<SPACEKEY>/blog/<YYYY>/<MM>/<post-slug>.md        (blog posts, by posting month)
+    confluence/<SPACEKEY>/_attachments/<page-id>/<file>          (a post's attachments too, by its id)
 
 Paths are deterministic (a function of the synced pages, and of each page's attachment listing), readable (slugs
 of titles, attachments under their own names), stable (a page keeps its path until its title, parent or space
@@ -13,6 +14,10 @@ contain `--`, so a name ending in `--<id>` cannot meet another page's name. A pa
 the cap keeps its first SHORT_SLUG_UNITS of slug plus `--<page id>`; when even that does not fit in its parent's
 folder (deep trees), the page goes into the deepest ancestor folder where it fits, down to the space's folder. Its
 children follow it, and its front matter still lists its real ancestors.
+
+Blog posts: the posting month (Confluence's createdAt) names the folder; posts of one month whose slugs collide
+get `--<post id>` (all but the oldest), as does a post whose path a page already takes (a page "Blog" with
+descendants "2026", "01" and the post's title). A post keeps its path until its title changes.
 
 Attachments: each page's files live in `_attachments/<page id>/`, so only one page's attachments can meet. A plain
 name (unchanged by making it safe, within the limits, not a device name) is kept: `Architecture.png`. Any other
@@ -36,7 +41,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import count
 
@@ -54,6 +59,7 @@ from confluence.sync.safe_names import (
 
 ROOT = "confluence"
 ATTACHMENTS = "_attachments"
+BLOG = "blog"
 # Room for "--<page id>.md" after a slug, so a suffixed name still fits in one component.
 MAX_SLUG_BYTES = 200
 # A page whose path must be shortened keeps this much of its slug (room is left for its children)…
@@ -126,6 +132,31 @@ def page_paths(nodes: Mapping[str, Node]) -> dict[str, str]:
             paths[node.id] = f"{folders[depth]}/{name}.md"
             pending.append((space_key, node.id, (*folders[: depth + 1], f"{folders[depth]}/{name}")))
     return paths
+
+
+def post_paths(nodes: Mapping[str, Node], *, posted: Mapping[str, str], taken: Iterable[str]) -> dict[str, str]:
+    """Path of every blog post (`posted`: post id → its ISO posting time), none of them one of the `taken` paths
+    (the pages'), ignoring case and normalisation."""
+    by_folder: dict[str, list[Node]] = defaultdict(list)
+    for node in nodes.values():
+        by_folder[blog_folder(node.space_key, posted.get(node.id, ""))].append(node)
+    held = {collision_key(path) for path in taken}
+    paths = {}
+    for folder, posts in by_folder.items():
+        for node, name in unique_names(posts).items():
+            _, name = fit_page(node, name, (folder,))
+            if collision_key(f"{folder}/{name}.md") in held:
+                _, name = fit_page(node, f"{name.removesuffix(f'--{node.id}')}--{node.id}", (folder,))
+            paths[node.id] = f"{folder}/{name}.md"
+    return paths
+
+
+def blog_folder(space_key: str, posted: str) -> str:
+    """The space's blog folder for the month of `posted` (`2026-01-02T…`); `0000/00` when the date is unreadable."""
+    year, month = posted[:4], posted[5:7]
+    if not (len(year) == 4 and year.isdigit() and len(month) == 2 and month.isdigit()):
+        year, month = "0000", "00"
+    return f"{space_folder(space_key)}/{BLOG}/{year}/{month}"
 
 
 def fit_page(node: Node, name: str, folders: tuple[str, ...]) -> tuple[int, str]:

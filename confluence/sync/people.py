@@ -3,7 +3,10 @@
 A storage-format body names people by account id only. Before rendering, a run asks about the people its pages
 mention that the site's cache (KnownPerson) does not hold, and a run over the whole scope also about those whose
 cached name expired; the pages that show a changed name are rendered again. Closed accounts are never asked about:
-they show as "Former user" (confluence.privacy).
+they show as "Former user" (confluence.privacy). An account the lookup itself says is closed is erased at once, as
+the personal data report would have it (`confluence.account_changes.erase_closed`): the run that learns it already
+writes "Former user", unlinked, and no account id. A deactivated account ("inactive") keeps its name, marked
+"(deactivated)", and its profile link: Confluence still shows that profile and what the person wrote.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from collections.abc import Iterable, Mapping
 
 from django.utils import timezone
 
-from confluence import privacy
+from confluence import account_changes, privacy
 from confluence.client import ConfluenceClient
 from confluence.content import Person
 from confluence.gateway import ConfluenceError
@@ -25,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 # A mention in storage format: <ri:user ri:account-id="…"/>. Read from the bodies before rendering, so all the people
 # of all the pages a run renders are looked up together.
+# The lookup's `accountStatus` of a closed account.
+CLOSED = "closed"
 ACCOUNT_ID = re.compile(r"""ri:account-id\s*=\s*["']\s*([^"'<>\s]+)\s*["']""")
 
 
@@ -63,21 +68,27 @@ def look_up_people(
     if not wanted:
         return set()
     rows = {row.account_id: row for row in KnownPerson.objects.filter(cloud_id=cloud_id)}
+    # Rows cached as closed before the lookup's word was acted on at once: erased now, without asking again.
+    cached_closed = {
+        account_id for account_id in wanted if account_id in rows and rows[account_id].account_status == CLOSED
+    }
     expired_before = timezone.now() - KnownPerson.NAME_LIFETIME
     stale = sorted(
         account_id
-        for account_id in wanted
+        for account_id in wanted - cached_closed
         if account_id not in rows or (refresh_expired and rows[account_id].read_at < expired_before)
     )
-    if not stale:
-        return set()
-    people = ask(client, cloud_id, stale)
-    remember(cloud_id, people)
-    return {
+    people = ask(client, cloud_id, stale) if stale else {}
+    # Closed is for good: erased as the personal data report would (this run then shows "Former user", unlinked).
+    closed = cached_closed | {account_id for account_id, person in people.items() if person.account_status == CLOSED}
+    remember(cloud_id, {account_id: person for account_id, person in people.items() if account_id not in closed})
+    account_changes.erase_closed(closed, now=timezone.now())
+    renamed = {
         account_id
         for account_id, person in people.items()
         if account_id not in rows or as_person(rows[account_id]).shown_name != person.shown_name
     }
+    return renamed | cached_closed
 
 
 def ask(client: ConfluenceClient, cloud_id: str, account_ids: list[str]) -> dict[str, Person]:
@@ -99,7 +110,7 @@ def remember(cloud_id: str, people: Mapping[str, Person]) -> None:
                 cloud_id=cloud_id,
                 account_id=person.account_id,
                 # A closed account's name is not kept, whatever the lookup says.
-                display_name="" if person.account_status == "closed" else person.display_name[:255],
+                display_name="" if person.account_status == CLOSED else person.display_name[:255],
                 account_status=person.account_status[:32],
                 account_type=person.account_type[:32],
                 read_at=now,

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from confluence.sync.index import Index, PageEntry, UnsyncedPage, ancestor_titles, page_order
-from confluence.sync.layout import Node, page_paths
+from confluence.content import Page
+from confluence.sync.index import BLOGPOST, FOLDER, Index, PageEntry, UnsyncedPage, ancestor_titles, page_order
+from confluence.sync.layout import Node, page_paths, post_paths
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,50 @@ class Selected:
     modified_at: str
     labels: tuple[str, ...]
     webui: str
+    # "page", or "blogpost" for a post of a space whose blog the scope syncs (no parent; placed by posting month).
+    kind: str = field(default="page", kw_only=True)
+    created_at: str = field(default="", kw_only=True)  # ISO 8601; a post's posting time
+    # The whiteboards, databases and embeds below the page (confluence.sync.elsewhere.Board each), listed after its
+    # body as links to Confluence.
+    elsewhere: tuple[tuple[str, str, str, str], ...] = field(default=(), kw_only=True)
+
+    @property
+    def is_post(self) -> bool:
+        return self.kind == BLOGPOST
+
+    @classmethod
+    def of_page(cls, page: Page, space_key: str, labels: list[str], *, kind: str = "page", elsewhere=()) -> Selected:
+        """A page (or blog post) as Confluence answers it, with the boards below it."""
+        return cls(
+            id=page.id,
+            title=page.title,
+            space_key=space_key,
+            parent_id=page.parent_id,
+            version=page.version,
+            modified_at=page.modified_at,
+            labels=tuple(sorted(labels)),
+            webui=page.webui,
+            kind=kind,
+            created_at=page.created_at if kind == BLOGPOST else "",
+            elsewhere=tuple(elsewhere),
+        )
+
+    @classmethod
+    def of_entry(cls, page_id: str, entry: PageEntry) -> Selected:
+        """A page (or blog post) as the index holds it."""
+        return cls(
+            id=page_id,
+            title=entry.title,
+            space_key=entry.space_key,
+            parent_id=entry.parent_id,
+            version=entry.version,
+            modified_at=entry.modified_at,
+            labels=tuple(entry.labels),
+            webui=entry.webui,
+            kind=entry.kind,
+            created_at=entry.created_at,
+            elsewhere=tuple(tuple(board) for board in entry.elsewhere),
+        )
 
 
 @dataclass(frozen=True)
@@ -54,12 +99,24 @@ class Plan:
 
 
 def place(pages: Mapping[str, Selected], unsynced: Mapping[str, UnsyncedPage]) -> dict[str, Placed]:
-    """Fill in each page's path and its Confluence ancestors' titles. Only synced ancestors shape the path: a page
-    below pages the scope leaves out lives in the folder of its nearest synced ancestor."""
+    """Fill in each page's path and its Confluence ancestors' titles. Only synced ancestors and folders shape the
+    path: a page below pages the scope leaves out lives in the folder of its nearest synced ancestor, and a
+    Confluence folder holding synced pages is a directory named like it (no file of its own). Blog posts go into
+    their space's blog folder, by posting month."""
+    folders = holding_folders(pages, unsynced)
+    directories = [*((pid, p) for pid, p in pages.items() if not p.is_post), *folders.items()]
     nodes = {
-        pid: Node(pid, p.title, p.space_key, nearest_synced_ancestor(pid, pages, unsynced)) for pid, p in pages.items()
+        pid: Node(pid, p.title, p.space_key, nearest_synced_ancestor(pid, pages, unsynced)) for pid, p in directories
     }
-    paths = page_paths(nodes)
+    paths = {pid: path for pid, path in page_paths(nodes).items() if pid not in folders}
+    posts = {pid: p for pid, p in pages.items() if p.is_post}
+    paths.update(
+        post_paths(
+            {pid: Node(pid, p.title, p.space_key, None) for pid, p in posts.items()},
+            posted={pid: p.created_at for pid, p in posts.items()},
+            taken=paths.values(),
+        )
+    )
     return {
         pid: Placed(**vars(page), path=paths[pid], ancestors=tuple(ancestor_titles(pid, pages, unsynced)))
         for pid, page in pages.items()
@@ -67,11 +124,29 @@ def place(pages: Mapping[str, Selected], unsynced: Mapping[str, UnsyncedPage]) -
 
 
 def nearest_synced_ancestor(page_id: str, pages: Mapping[str, Selected], unsynced: Mapping[str, UnsyncedPage]):
-    seen, parent = {page_id}, pages[page_id].parent_id
-    while parent is not None and parent not in pages and parent in unsynced and parent not in seen:
+    """The nearest ancestor that makes a directory: a synced page, or a folder."""
+    seen, parent = {page_id}, (pages.get(page_id) or unsynced[page_id]).parent_id
+    while parent is not None and parent not in pages and not is_folder(parent, unsynced) and parent not in seen:
+        if parent not in unsynced:
+            return None
         seen.add(parent)
         parent = unsynced[parent].parent_id
-    return parent if parent in pages else None
+    return parent if parent in pages or is_folder(parent, unsynced) else None
+
+
+def holding_folders(pages: Mapping[str, Selected], unsynced: Mapping[str, UnsyncedPage]) -> dict[str, UnsyncedPage]:
+    """The folders with synced pages below them, each with the folders above it: the directories they make."""
+    found: dict[str, UnsyncedPage] = {}
+    for pid, page in pages.items():
+        above = None if page.is_post else nearest_synced_ancestor(pid, pages, unsynced)
+        while above is not None and above not in pages and above not in found:
+            found[above] = unsynced[above]
+            above = nearest_synced_ancestor(above, pages, unsynced)
+    return found
+
+
+def is_folder(page_id: str | None, unsynced: Mapping[str, UnsyncedPage]) -> bool:
+    return page_id in unsynced and unsynced[page_id].kind == FOLDER
 
 
 def make_plan(
@@ -181,4 +256,5 @@ def _stale(entry: PageEntry, page: Placed, converter_version: int) -> bool:
         or tuple(entry.labels) != page.labels
         or tuple(entry.ancestors) != page.ancestors
         or entry.parent_id != page.parent_id
+        or tuple(tuple(board) for board in entry.elsewhere) != page.elsewhere
     )

@@ -6,6 +6,9 @@
   in one request; it asks for ancestors only when a page appeared under a parent we do not know, and re-reads the
   children of a page that went away (Confluence moves them up to its parent).
 
+Blog posts of the spaces that sync their blog join either reading (confluence.sync.blog); the whiteboards, databases
+and embeds below selected pages come with the facts search (confluence.sync.elsewhere).
+
 Both also return the unsynced ancestors of the selected pages (pages the scope leaves out, between or above synced
 ones): the index keeps them, so a targeted run sees the same hierarchy as a run over the whole scope. Pages with a
 view restriction (their own or an ancestor's) are left out unless the scope opts in, and reported by id and title.
@@ -13,7 +16,7 @@ view restriction (their own or an ancestor's) are left out unless the scope opts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from confluence.client import ConfluenceClient, cql_quote
@@ -21,12 +24,13 @@ from confluence.content import Page, PageFacts, Space
 from confluence.convert import CONVERTER_VERSION
 from confluence.gateway import ConfluenceUnavailable
 from confluence.models import SyncRun, SyncScope
+from confluence.sync import blog, elsewhere
+from confluence.sync.attachments import attachments_changed
+from confluence.sync.hierarchy import missing_parents
 from confluence.sync.index import (
     Index,
-    PageEntry,
     UnsyncedPage,
     descendant_ids,
-    listing_digest,
     page_order,
     unsynced_ancestors,
 )
@@ -36,8 +40,6 @@ from github_sync.commit import FileChanges
 
 __all__ = ["ConfluenceUnavailable", "Reading", "fetch_bodies", "read", "read_bodies"]
 
-# Confluence nests pages far less deeply; the bound only stops a parent loop in stale data from spinning.
-MAX_DEPTH = 50
 # Page ids per CQL `ancestor in (…)` query, which keeps the query well within URL limits.
 SUBTREE_ROOTS_PER_QUERY = 100
 
@@ -53,18 +55,32 @@ class Reading:
     # every page of the scope (`judged` None) or just those a targeted run read.
     restricted: dict[str, str] = field(default_factory=dict)
     judged: set[str] | None = None
+    # A targeted run's ids the page lookup did not return: gone pages, or blog posts (confluence.sync.blog).
+    missing: list[str] = field(default_factory=list)
 
 
 def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> Reading:
     spec = ScopeSpec.from_scope(scope)
     if run.is_targeted and index.spaces and index.knows_hierarchy:
-        reading = read_targeted(client, spec, index, run.page_ids)
+        reading = read_targeted(client, spec, index, run.page_ids, boards=elsewhere.about_boards(run))
         if reading is not None:
-            return reading
+            kept, posts = blog.read_targeted_posts(
+                client, spec, blog=blog.blog_spaces(scope), index=index, missing=reading.missing
+            )
+            return with_posts(reading, posts, kept=kept)
     return read_scope(client, spec, scope, index, full=run.full)
 
 
+def with_posts(reading: Reading, posts: blog.Posts, *, kept: Mapping[str, Selected] | None = None) -> Reading:
+    """The reading with the blog posts the scope selects (their bodies, and the restricted ones reported)."""
+    reading.world.update({**(kept or {}), **posts.selected})
+    reading.bodies.update(posts.bodies)
+    reading.restricted.update(posts.restricted)
+    return reading
+
+
 def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, index: Index, *, full: bool):
+    """Every page (and blog post, of the spaces that sync their blog) of the scope's spaces."""
     spaces = scope_spaces(client, scope)
     index.spaces = {space.id: space.key for space in spaces}
     stale = any(entry.converter_version != CONVERTER_VERSION for entry in index.pages.values())
@@ -74,7 +90,9 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
         space.key: [bodies.take(page) for page in client.iter_space_pages(space.id, body=with_bodies)]
         for space in spaces
     }
-    facts = facts_of_spaces(client, [s.key for s in spaces])
+    syncing_blog = blog.blog_spaces(scope)
+    facts, boards = elsewhere.split_facts(facts_of_spaces(client, [s.key for s in spaces], blog=bool(syncing_blog)))
+    below = elsewhere.boards_by_parent(spec, boards)
     labels = {pid: fact.labels for pid, fact in facts.items()}
     keys = {space.id: space.key for space in spaces}
     hierarchy = {
@@ -89,12 +107,15 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
     restricted = {pid for pid, fact in facts.items() if fact.restricted} | unknown
     selection = select_pages(spec, pages_by_space=listing, labels=labels, extra_parents=parents, restricted=restricted)
     world = {
-        pid: selected_page(page, keys[page.space_id], labels.get(pid, [])) for pid, page in selection.selected.items()
+        pid: Selected.of_page(page, keys[page.space_id], labels.get(pid, []), elsewhere=below.get(pid, ()))
+        for pid, page in selection.selected.items()
     }
     for pid in [pid for pid in bodies if pid not in selection.selected]:
         del bodies[pid]
     reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy))
     reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
+    posts = blog.scope_posts(client, spec, spaces, blog=syncing_blog, facts=facts, index=index, body=with_bodies)
+    with_posts(reading, posts)
     if not with_bodies:  # every page is rendered anyway on a first or full run
         reading.attachments_changed = attachments_changed(client, index, space_keys=[s.key for s in spaces])
     return reading
@@ -112,9 +133,13 @@ def scope_spaces(client: ConfluenceClient, scope: SyncScope) -> list[Space]:
     return spaces
 
 
-def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str]) -> Reading | None:
+def read_targeted(
+    client: ConfluenceClient, spec: ScopeSpec, index: Index, page_ids: list[str], *, boards: bool = False
+) -> Reading | None:
     """What the named pages change, starting from the index; None when a page moved into a space the index does
-    not list while the scope picks pages (it may be a pick, or hold one): then the whole scope is read."""
+    not list while the scope picks pages (it may be a pick, or hold one): then the whole scope is read.
+    `boards`: an event was about a whiteboard, database or embed, so the boards below the fetched pages are read
+    again; otherwise a page keeps those the index records (a moved subtree's come with its facts)."""
     requested = list(dict.fromkeys(page_ids))
     fetched = client.get_pages(requested, body=True)
     if spec.pages and any(p.space_id not in index.spaces for p in fetched):
@@ -127,29 +152,37 @@ def read_targeted(client: ConfluenceClient, spec: ScopeSpec, index: Index, page_
     fetched += [p for p in client.get_pages(below, body=False) if p.space_id in index.spaces] if below else []
     gone |= set(below) - {p.id for p in fetched}
     facts = client.page_facts(f"type = page AND id in ({', '.join(sorted(p.id for p in fetched))})") if fetched else {}
-    moved = read_reshaped_subtrees(client, spec, index, fetched=fetched, facts=facts)
-    if moved is None:
+    reshaped = read_reshaped_subtrees(client, spec, index, fetched=fetched, facts=facts)
+    if reshaped is None:
         return None
-    return targeted_reading(client, spec, index, fetched=fetched + moved, gone=gone, facts=facts)
+    moved, subtree = reshaped
+    facts, known = elsewhere.targeted_boards(
+        client, spec, index, facts=facts, read=subtree, fetched=[p.id for p in fetched] if boards else []
+    )
+    reading = targeted_reading(client, spec, index, fetched=fetched + moved, gone=gone, facts=facts)
+    reading.world = {pid: replace(page, elsewhere=known.get(pid, ())) for pid, page in reading.world.items()}
+    reading.missing = [pid for pid in requested if pid in gone]
+    return reading
 
 
 def read_reshaped_subtrees(
     client: ConfluenceClient, spec: ScopeSpec, index: Index, *, fetched: list[Page], facts: dict[str, PageFacts]
-) -> list[Page] | None:
+) -> tuple[list[Page], set[str]] | None:
     """A page that moved (to another parent or space), is new to the index, or became restricted brings its subtree
     along: Confluence moves the children with it, and a view restriction covers them. Read that subtree as it is:
-    the pages below not yet fetched (their facts join `facts`); None when one is in a space the index does not
-    list while the scope picks pages."""
+    (the pages below not yet fetched, the ids of the pages whose boards the subtree search read); their facts, and
+    the boards', join `facts`. None when one is in a space the index does not list while the scope picks pages."""
     unknown = unsearched({p.id for p in fetched}, facts, index)
     withheld = set() if spec.include_restricted else {pid for pid, fact in facts.items() if fact.restricted} | unknown
     reshaped = [p.id for p in fetched if reshaped_page(p, index) or p.id in withheld]
     subtree = subtree_facts(client, reshaped)
-    new = sorted(subtree.keys() - {p.id for p in fetched}, key=page_order)
+    pages = {pid for pid, fact in subtree.items() if fact.kind not in elsewhere.BOARD_KINDS}
+    new = sorted(pages - {p.id for p in fetched}, key=page_order)
     below_moved = client.get_pages(new, body=False) if new else []
     if spec.pages and any(p.space_id not in index.spaces for p in below_moved):
         return None
     facts.update(subtree)
-    return [p for p in below_moved if p.space_id in index.spaces]
+    return [p for p in below_moved if p.space_id in index.spaces], pages | set(reshaped)
 
 
 def targeted_reading(
@@ -159,8 +192,13 @@ def targeted_reading(
     labels = {pid: list(entry.labels) for pid, entry in index.pages.items()}
     labels.update({pid: fact.labels for pid, fact in facts.items()})
     refreshed = {p.id for p in fetched}
-    world = {pid: from_entry(pid, entry) for pid, entry in index.pages.items() if pid not in refreshed | gone}
-    world.update({p.id: selected_page(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
+    # The index's blog posts are the blog module's to keep or drop.
+    world = {
+        pid: Selected.of_entry(pid, entry)
+        for pid, entry in index.pages.items()
+        if pid not in refreshed | gone and not entry.is_post
+    }
+    world.update({p.id: Selected.of_page(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
     known = {pid: page for pid, page in index.unsynced.items() if pid not in refreshed | gone}
     known.update({pid: UnsyncedPage(page.title, page.space_key, page.parent_id) for pid, page in world.items()})
     known.update(missing_parents(client, known, spaces=index.spaces))
@@ -193,12 +231,12 @@ def reshaped_page(page: Page, index: Index) -> bool:
 
 
 def subtree_facts(client: ConfluenceClient, roots: list[str]) -> dict[str, PageFacts]:
-    """Every current page below `roots` (any depth) → its labels and restrictions, through CQL `ancestor` (100
-    roots a query)."""
+    """Every current page (and whiteboard, database, embed) below `roots` (any depth) → its labels and
+    restrictions, through CQL `ancestor` (100 roots a query)."""
     found: dict[str, PageFacts] = {}
     for start in range(0, len(roots), SUBTREE_ROOTS_PER_QUERY):
         chunk = roots[start : start + SUBTREE_ROOTS_PER_QUERY]
-        found.update(client.page_facts(f"type = page AND ancestor in ({', '.join(chunk)})"))
+        found.update(elsewhere.facts_with_boards(client, kinds=("page",), where=f"ancestor in ({', '.join(chunk)})"))
     return found
 
 
@@ -220,81 +258,30 @@ class Bodies(FileChanges):
         super().__setitem__(page_id, body.encode())
 
 
-def missing_parents(
-    client: ConfluenceClient, known: Mapping[str, UnsyncedPage], *, spaces: Mapping[str, str]
-) -> dict[str, UnsyncedPage]:
-    """The parents the hierarchy names but does not hold, and theirs, read in bulk level by level (250 a request):
-    an archived page keeps its children (listings hold current pages only), and a page moved or created below a page
-    the scope leaves out appears under a parent the index does not know. No request when nothing is missing."""
-    found: dict[str, UnsyncedPage] = {}
-    asked: set[str] = set()
-    for _ in range(MAX_DEPTH):
-        wanted = {page.parent_id for page in [*known.values(), *found.values()] if page.parent_id}
-        missing = sorted(wanted - known.keys() - found.keys() - asked, key=page_order)
-        if not missing:
-            break
-        asked.update(missing)
-        for page in client.get_pages(missing, body=False, statuses=("current", "archived")):
-            found[page.id] = UnsyncedPage(page.title, spaces.get(page.space_id, ""), page.parent_id)
-    return found
-
-
-def attachments_changed(client: ConfluenceClient, index: Index, *, space_keys: list[str]) -> set[str]:
-    """The synced pages that show files of a page whose attachments changed since they were rendered (added,
-    replaced, renamed, removed: none of it makes a page version, and its Forge event may be lost). One bulk listing
-    of the scope's attachments, and none at all when no synced page shows an attachment."""
-    showing = {pid: entry.listings for pid, entry in index.pages.items() if entry.listings}
-    if not showing or not space_keys:
-        return set()
-    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
-    current = client.attachments_by_page(f"type = attachment AND space in ({spaces})")
-    digests = {owner: listing_digest(current.get(owner, [])) for listings in showing.values() for owner in listings}
-    return {pid for pid, listings in showing.items() if any(digests[o] != d for o, d in listings.items())}
-
-
-def facts_of_spaces(client: ConfluenceClient, space_keys: list[str]) -> dict[str, PageFacts]:
-    """Labels and restrictions of every page of those spaces: one CQL search a 200 pages."""
+def facts_of_spaces(client: ConfluenceClient, space_keys: list[str], *, blog: bool = False) -> dict[str, PageFacts]:
+    """Labels and restrictions of every page (and blog post, when a space syncs its blog) of those spaces, and the
+    whiteboards, databases and embeds among them: one CQL search a 200 results."""
     if not space_keys:
         return {}
     spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
-    return client.page_facts(f"type = page AND space in ({spaces})")
+    kinds = ("page", "blogpost") if blog else ("page",)
+    return elsewhere.facts_with_boards(client, kinds=kinds, where=f"space in ({spaces})")
 
 
-def fetch_bodies(client: ConfluenceClient, page_ids: list[str]) -> dict[str, str]:
-    """The storage XHTML of those pages (250 a request); a page deleted meanwhile is missing from the answer."""
-    if not page_ids:
-        return {}
-    return {page.id: page.body or "" for page in client.get_pages(page_ids, body=True)}
+def fetch_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: Collection[str] | None = None) -> dict:
+    """The storage XHTML of those pages and blog posts (250 a request); one deleted meanwhile is missing from the
+    answer. `posts`: which ids are blog posts; when the caller does not say, the ids the page lookup does not
+    return are asked for as posts (one request more, only then)."""
+    pages = [pid for pid in page_ids if posts is None or pid not in posts]
+    found = {page.id: page.body or "" for page in client.get_pages(pages, body=True)} if pages else {}
+    rest = [pid for pid in page_ids if pid not in found and (posts is None or pid in posts)]
+    found.update(blog.fetch_post_bodies(client, rest))
+    return found
 
 
 def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str]) -> None:
-    """Add the bodies of those pages to the reading (the plan renders pages the listing carried no body of); a
-    page deleted since it was listed leaves the reading's world."""
-    reading.bodies.update(fetch_bodies(client, page_ids))
+    """Add the bodies of those pages and posts to the reading (the plan renders content the listing carried no body
+    of); a page or post deleted since it was listed leaves the reading's world."""
+    posts = {pid for pid in page_ids if pid in reading.world and reading.world[pid].is_post}
+    reading.bodies.update(fetch_bodies(client, page_ids, posts=posts))
     reading.world = {pid: page for pid, page in reading.world.items() if pid not in page_ids or pid in reading.bodies}
-
-
-def selected_page(page: Page, space_key: str, labels: list[str]) -> Selected:
-    return Selected(
-        id=page.id,
-        title=page.title,
-        space_key=space_key,
-        parent_id=page.parent_id,
-        version=page.version,
-        modified_at=page.modified_at,
-        labels=tuple(sorted(labels)),
-        webui=page.webui,
-    )
-
-
-def from_entry(page_id: str, entry: PageEntry) -> Selected:
-    return Selected(
-        id=page_id,
-        title=entry.title,
-        space_key=entry.space_key,
-        parent_id=entry.parent_id,
-        version=entry.version,
-        modified_at=entry.modified_at,
-        labels=tuple(entry.labels),
-        webui=entry.webui,
-    )

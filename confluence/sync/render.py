@@ -1,10 +1,11 @@
-"""One page file: YAML front matter plus the converted body, with links resolved between synced pages."""
+"""One page file: YAML front matter plus the converted body, with links resolved between synced pages and blog
+posts (a post's front matter is a page's plus `type: blogpost`)."""
 
 from __future__ import annotations
 
 import posixpath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from confluence.convert import (
     ConversionResult,
@@ -39,6 +40,10 @@ class SiteMap:
     tree: SiteTree = field(default_factory=SiteTree)
     # Page id → storage body of the synced pages that inclusion macros show (confluence.sync.sources).
     sources: Mapping[str, str] = field(default_factory=dict)
+    # Space key → its synced blog posts, for the spaces whose blog the scope syncs; and the posts as `ri:blog-post`
+    # links name them: (space key, posting day "2026/01/02", title) → post id.
+    blogs: Mapping[str, list[Placed]] = field(default_factory=dict)
+    posts_by_day: Mapping[tuple[str, str, str], str] = field(default_factory=dict)
 
     @classmethod
     def build(
@@ -50,8 +55,14 @@ class SiteMap:
         closed_accounts: Iterable[str] = (),
         user_names: Mapping[str, str] | None = None,
         sources: Mapping[str, str] | None = None,
+        blog_spaces: Iterable[str] = (),
     ) -> SiteMap:
-        by_title = {(p.space_key, p.title): pid for pid, p in pages.items()}
+        """`blog_spaces`: the spaces whose blog the scope syncs (a space with synced posts does in any case)."""
+        by_title = {(p.space_key, p.title): pid for pid, p in pages.items() if not p.is_post}
+        posts = [p for p in pages.values() if p.is_post]
+        blogs: dict[str, list[Placed]] = {key: [] for key in blog_spaces}
+        for post in posts:
+            blogs.setdefault(post.space_key, []).append(post)
         return cls(
             site_url=site_url,
             pages=pages,
@@ -59,8 +70,11 @@ class SiteMap:
             attachment_paths=dict(attachment_paths or {}),
             closed_accounts=frozenset(closed_accounts),
             user_names=dict(user_names or {}),
-            tree=SiteTree(pages),
+            # Page lists (children, pagetree, contentbylabel…) list pages; the blog-posts macro lists posts.
+            tree=SiteTree({pid: p for pid, p in pages.items() if not p.is_post}),
             sources=dict(sources or {}),
+            blogs=blogs,
+            posts_by_day={(p.space_key, p.created_at[:10].replace("-", "/"), p.title): p.id for p in posts},
         )
 
 
@@ -81,11 +95,21 @@ class SyncContext(ConvertContext):
     def _target(self, ref: PageRef) -> str | None:
         if ref.page_id and ref.page_id in self.site.pages:
             return ref.page_id
+        if ref.title and ref.posting_day:
+            return self.site.posts_by_day.get((ref.space_key or self.space_key or "", ref.posting_day, ref.title))
         if ref.title:
             return self.site.by_title.get((ref.space_key or self.space_key or "", ref.title))
         if ref.anchor and self.page_id in self.site.pages:
             return self.page_id
         return None
+
+    def synced_page_id(self, ref: PageRef) -> str | None:
+        """Pages by title, and blog posts by title and posting day (another page's attachment, by title)."""
+        return self._target(ref) if ref.title else None
+
+    def blog_posts(self) -> Mapping[str, list[Placed]]:
+        """Space key → synced posts, for the spaces whose blog the scope syncs (the blog-posts macro)."""
+        return self.site.blogs
 
     def resolve_attachment(self, *, page_id: str | None, filename: str) -> str | None:
         owner = page_id or self.page_id
@@ -133,5 +157,6 @@ def render_page(page: Placed, body: str, site: SiteMap) -> tuple[bytes, Conversi
         ancestors=page.ancestors,
         parent_id=page.parent_id,
     )
-    text = render_front_matter(meta) + "\n" + result.markdown.rstrip("\n") + "\n"
+    header = {**asdict(meta), "type": page.kind} if page.is_post else meta
+    text = render_front_matter(header) + "\n" + result.markdown.rstrip("\n") + "\n"
     return text.encode("utf-8"), result

@@ -17,6 +17,7 @@ from django.conf import settings
 
 from confluence.convert import CONVERTER_VERSION, ConversionResult
 from confluence.models import SyncRun
+from confluence.sync import elsewhere
 from confluence.sync.index import Index, PageEntry, page_order
 from confluence.sync.plan import Placed, Plan, link_key, ref_key
 from confluence.sync.render import SiteMap, render_page
@@ -74,7 +75,7 @@ def render_files(
 
 
 def render_one(rendered: Rendered, page: Placed, body: str, *, site: SiteMap, limit: int, placed: Mapping) -> None:
-    content, result = render_page(page, body, site)
+    content, result = render_with_boards(page, body, site)
     if len(content) > limit:
         rendered.too_large[page.id] = len(content)
         return
@@ -91,6 +92,12 @@ def render_one(rendered: Rendered, page: Placed, body: str, *, site: SiteMap, li
     rendered.references[page.id] = {
         (owner or page.id, name) for owner, name in result.attachments if (owner or page.id) in placed
     }
+
+
+def render_with_boards(page: Placed, body: str, site: SiteMap) -> tuple[bytes, ConversionResult]:
+    """The page's file: its Markdown, then the links to the boards below it (confluence.sync.elsewhere)."""
+    content, result = render_page(page, body, site)
+    return content + elsewhere.section(page.elsewhere, site_url=site.site_url).encode(), result
 
 
 def listing(result: ConversionResult, placed: Mapping[str, Placed]) -> dict[str, list[str]]:
@@ -126,6 +133,9 @@ def entry_for(
         mentions=list(mentions),
         lists=dict(lists or {}),
         includes=list(includes),
+        kind=page.kind,
+        created_at=page.created_at,
+        elsewhere=[list(board) for board in page.elsewhere],
     )
 
 
@@ -179,13 +189,14 @@ def to_render_again(
         closed_accounts=site.closed_accounts,
         user_names=site.user_names,
         sources=site.sources,
+        blog_spaces=site.blogs.keys(),
     )
     return sorted(again, key=page_order), site
 
 
 def render_again(rendered: Rendered, bodies: Mapping[str, str], *, placed: Mapping[str, Placed], site: SiteMap):
     for pid, body in bodies.items():
-        content, _ = render_page(placed[pid], body, site)
+        content, _ = render_with_boards(placed[pid], body, site)
         rendered.files[placed[pid].path] = content
         rendered.index.pages[pid] = replace(rendered.index.pages[pid], blob=git_blob_sha(content))
 

@@ -22,11 +22,13 @@ class ScopeSpec:
     excluded_pages: tuple[tuple[str, bool], ...] = ()  # (page id, with descendants)
     excluded_labels: tuple[str, ...] = ()
     include_restricted: bool = False
+    blogs: tuple[str, ...] = ()  # keys of whole spaces whose blog posts are synced too (confluence.sync.blog)
 
     @classmethod
     def from_scope(cls, scope) -> ScopeSpec:
         return cls(
             spaces=tuple(s["key"] for s in scope.spaces),
+            blogs=tuple(s["key"] for s in scope.spaces if s.get("blog")),
             pages=tuple((str(p["id"]), bool(p.get("descendants", True))) for p in scope.pages),
             excluded_pages=tuple((str(p["id"]), bool(p.get("descendants", True))) for p in scope.excluded_pages),
             excluded_labels=tuple(scope.excluded_labels),

@@ -100,13 +100,13 @@ def list_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     def accept(page_id: str) -> bool:
         page = sim.pages[page_id]
         return (
-            content_type == "page"
+            page.type == content_type
             and page.status in statuses
             and (title is None or page.title == title)
             and sim.visible(page)
         )
 
-    ordered, _ = sim.ordering(scope, "id")
+    ordered, _ = sim.ordering(scope, "id", kind=content_type)
     taken, start, limit, more = offset_window(request, ordered, accept)
     expand = shapes.parse_expand(request.arg("expand"))
     results = [shapes.content(sim, sim.pages[i], expand) for i in taken]

@@ -53,9 +53,12 @@ def site_for(sim, request: SimRequest, cloud_id: str) -> Site:
     return sim.sites[cloud_id]
 
 
-def page_for(sim, cloud_id: str, page_id: str, statuses: set[str] | None = None) -> Page:
+def page_for(sim, cloud_id: str, page_id: str, statuses: set[str] | None = None, *, kind: str = "page") -> Page:
+    """The page (or blog post, by `kind`): the other kind of content answers 404 as on a real site."""
     page = sim.pages.get(page_id)
-    if page is None or page.cloud_id != cloud_id or (statuses is not None and page.status not in statuses):
+    if page is None or page.cloud_id != cloud_id or page.type != kind:
+        raise v2_error(404, "NOT_FOUND", "Not Found")
+    if statuses is not None and page.status not in statuses:
         raise v2_error(404, "NOT_FOUND", "Not Found")
     if not sim.visible(page):
         raise v2_error(404, "NOT_FOUND", "Not Found")
@@ -139,14 +142,17 @@ def get_space(sim, request: SimRequest, cloud_id: str, space_id: str) -> SimResp
 # Pages ------------------------------------------------------------------------------------------------------
 
 
-def page_filter(sim, request: SimRequest, *, root_only: bool = False):
-    statuses = statuses_of(request, allowed=LIST_STATUSES, default=("current", "archived"))
+def page_filter(
+    sim, request: SimRequest, *, root_only: bool = False, kind: str = "page", allowed: tuple[str, ...] = LIST_STATUSES
+):
+    statuses = statuses_of(request, allowed=allowed, default=("current", "archived"))
     title = request.arg("title")
 
     def accept(page_id: str) -> bool:
         page = sim.pages[page_id]
         return (
-            page.status in statuses
+            page.type == kind
+            and page.status in statuses
             and (title is None or page.title == title)
             and (not root_only or page.parent_id is None)
             and sim.visible(page)
@@ -229,7 +235,8 @@ def list_children(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimR
         "modified-date": lambda p: p.version.created_at,
     }[field]
     ordered, index = small_ordering([p.id for p in sorted(children, key=key, reverse=descending)])
-    accept = lambda child_id: sim.pages[child_id].status == "current" and sim.visible(sim.pages[child_id])  # noqa: E731
+    # Child pages only: folders, whiteboards, databases and embeds in the tree are not pages.
+    accept = lambda child_id: is_current_page(sim, sim.pages[child_id])  # noqa: E731
     render = lambda child_id: shapes.child_page(sim.pages[child_id])  # noqa: E731
     return paginate(request, site, cloud_id, ordered, index, accept, render)
 
@@ -243,18 +250,18 @@ def list_ancestors(sim, request: SimRequest, cloud_id: str, page_id: str) -> Sim
     return listing(({"id": a.id, "type": "page"} for a in chain), base=site.wiki_url, next_link=None)
 
 
-def list_labels(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimResponse:
+def list_labels(sim, request: SimRequest, cloud_id: str, page_id: str, *, kind: str = "page") -> SimResponse:
     site = site_for(sim, request, cloud_id)
-    page = page_for(sim, cloud_id, page_id)
+    page = page_for(sim, cloud_id, page_id, kind=kind)
     prefixes = set(request.args("prefix"))
     ordered, index = small_ordering(list(page.labels))
     accept = lambda name: not prefixes or "global" in prefixes  # noqa: E731
     return paginate(request, site, cloud_id, ordered, index, accept, partial(shapes.label, sim))
 
 
-def list_attachments(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimResponse:
+def list_attachments(sim, request: SimRequest, cloud_id: str, page_id: str, *, kind: str = "page") -> SimResponse:
     site = site_for(sim, request, cloud_id)
-    page = page_for(sim, cloud_id, page_id)
+    page = page_for(sim, cloud_id, page_id, kind=kind)
     statuses = statuses_of(request, allowed=("current", "archived", "trashed"), default=("current",))
     media_type, filename = request.arg("mediaType"), request.arg("filename")
 
@@ -281,3 +288,7 @@ def get_attachment(sim, request: SimRequest, cloud_id: str, attachment_id: str) 
     data = shapes.attachment(sim, attachment)
     data["_links"]["base"] = site.wiki_url
     return SimResponse.json(data)
+
+
+def is_current_page(sim, page) -> bool:
+    return page.type == "page" and page.status == "current" and sim.visible(page)

@@ -45,6 +45,7 @@ class EditingMixin:
             account_id = account_id or f"557058:{self.new_uuid()}"
             user = User(account_id=account_id, name=name, email=email or f"{account_id.split(':')[-1][:8]}@example.com")
             self.users[account_id] = user
+            self.mark_changed()  # also made on demand by a read (`default_user` on the authorize page)
             return user
 
     def default_user(self) -> User:
@@ -111,14 +112,32 @@ class EditingMixin:
             if space is None:
                 raise KeyError(f"no space {key}")
             payload = events.space_event(self, space)
-            for page_id in [str(i) for i in self.space_page_ids[space.id]]:
+            for page_id in [str(i) for ids in self.space_content(space.id) for i in ids]:
                 self._forget_page(self.pages[page_id])
             del self.spaces[space.id], self.space_ids_by_key[(cloud_id, key)], self.space_page_ids[space.id]
+            self.space_post_ids.pop(space.id, None), self.space_folder_ids.pop(space.id, None)
             self.changed()
             if emit:
                 self.emit_event("avi:confluence:deleted:space:V2", cloud_id, payload)
 
     # Pages ------------------------------------------------------------------------------------------------
+
+    def new_content(self, space, *, title: str, body: str, author: str, at: int, **fields) -> Page:
+        """A new content item of `space` (a page, blog post, folder…) at version 1, kept in `pages`; the caller
+        places it in the tree and its listings."""
+        item = Page(
+            id=self.new_id(),
+            cloud_id=space.cloud_id,
+            space_id=space.id,
+            title=title,
+            body=body,
+            author_id=author,
+            created_at=at,
+            version=Version(1, at, author),
+            **fields,
+        )
+        self.pages[item.id] = item
+        return item
 
     def create_page(
         self,
@@ -143,19 +162,7 @@ class EditingMixin:
                 raise ValueError("the parent page is in another space")
             author = author_id or self.default_user().account_id
             now = self.clock.tick()
-            page = Page(
-                id=self.new_id(),
-                cloud_id=cloud_id,
-                space_id=space.id,
-                title=title,
-                body=body,
-                author_id=author,
-                created_at=now,
-                version=Version(1, now, author),
-                status=status,
-                parent_id=parent_id or None,
-            )
-            self.pages[page.id] = page
+            page = self.new_content(space, title=title, body=body, author=author, at=now, status=status)
             self._attach(page, parent_id or None, None)
             self.index_page(page)
             for label in labels:
@@ -256,7 +263,7 @@ class EditingMixin:
             self._lift_children(page)
             self._forget_page(page)
             if emit:
-                self.emit_event("avi:confluence:deleted:page", page.cloud_id, events.page_event(self, payload))
+                self.emit_event(f"avi:confluence:deleted:{page.type}", page.cloud_id, events.page_event(self, payload))
 
     def archive_page(self, page_id: str, *, emit: bool = True) -> Page:
         return self._set_status(page_id, "archived", "archived", emit)
@@ -338,4 +345,4 @@ class EditingMixin:
 
     def _emit_page(self, verb: str, page: Page, **extra) -> None:
         payload = events.page_event(self, events.content(self, page), **extra)
-        self.emit_event(f"avi:confluence:{verb}:page", page.cloud_id, payload)
+        self.emit_event(f"avi:confluence:{verb}:{page.type}", page.cloud_id, payload)

@@ -41,7 +41,7 @@ def space(space: Space) -> dict:
 def content(sim, page: Page) -> dict:
     return {
         "id": page.id,
-        "type": "page",
+        "type": page.type,
         "status": page.status,
         "title": page.title,
         "space": space(sim.spaces[page.space_id]),

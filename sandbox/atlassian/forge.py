@@ -63,6 +63,7 @@ class ForgeMixin:
             ).decode()
             kid = f"forge/invocation-token/wf-{secrets.token_hex(8)}"
             self.forge_keys.append({"kid": kid, "pem": pem, "active": True, "published": True})
+            self.mark_changed()  # also made on demand by a read (`forge_jwks`, GET /forge/jwks.json)
             return kid
 
     def forge_jwks(self) -> dict:

@@ -57,6 +57,9 @@ class User:
     email: str
     # Closed accounts show as "Former user"; the personal data reporting API answers "closed" for them.
     closed: bool = False
+    # A deactivated account keeps its name but loses access to every product: the bulk user lookup answers
+    # `accountStatus: "inactive"`, and its grants stop working. False by default, so worlds stored before load.
+    deactivated: bool = False
     # Wall-clock milliseconds of the last profile change (0: never), compared with the `updatedAt` apps report.
     profile_updated_at: int = 0
 
@@ -113,6 +116,9 @@ class Page:
     child_ids: list[str] = field(default_factory=list)
     # The page's own restrictions: {"read" | "update": {"user": [account ids], "group": [group ids]}}.
     restrictions: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    # "page" or "blogpost": Confluence keeps both as content with the same ids, versions, labels and restrictions;
+    # a blog post has no parent, no children and is listed only by the blog post endpoints.
+    type: str = "page"
 
 
 @dataclass

@@ -2,7 +2,8 @@
 
 Only current content is found: CQL searches the index, which holds neither trashed nor purged content (nor the
 attachments of pages that are not current). Pages are found unless the query asks for `type = attachment` (or
-`type in (page, attachment)`); comments, blog posts and other types are not simulated.
+`type in (page, attachment)`); blog posts, whiteboards, databases and embeds only when it names their type.
+Comments and other types are not simulated.
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 from sandbox.atlassian.cql import Clause, Query, compare_date
 from sandbox.atlassian.models import Attachment, Page
 
+BOARD_TYPES = frozenset({"whiteboard", "database", "embed"})
+CONTENT_TYPES = frozenset({"page", "blogpost", *BOARD_TYPES})
+
 
 def run(sim, cloud_id: str, query: Query) -> list[Page | Attachment]:
     types = _types(query)
     found = []
-    if "page" in types:
-        candidates = _candidates(sim, cloud_id, query)
+    if types & CONTENT_TYPES:
+        candidates = [p for p in _candidates(sim, cloud_id, query, types) if p.type in types]
         found += [p for p in candidates if p.status == "current" and all(_matches(sim, p, c) for c in query.clauses)]
     if "attachment" in types:
         found += [a for a in _attachments(sim, cloud_id, query) if all(_matches(sim, a, c) for c in query.clauses)]
@@ -26,7 +30,7 @@ def run(sim, cloud_id: str, query: Query) -> list[Page | Attachment]:
 
 def _types(query: Query) -> set[str]:
     """The content types the `type` clauses admit (pages when none says)."""
-    types = {"page", "attachment"}
+    types = {*CONTENT_TYPES, "attachment"}
     for clause in query.clauses:
         if clause.field == "type":
             named = set(clause.values)
@@ -35,7 +39,7 @@ def _types(query: Query) -> set[str]:
 
 
 def _attachments(sim, cloud_id: str, query: Query) -> list[Attachment]:
-    pages = [p for p in _candidates(sim, cloud_id, _without_id_clauses(query)) if p.status == "current"]
+    pages = [p for p in _candidates(sim, cloud_id, _without_id_clauses(query), CONTENT_TYPES) if p.status == "current"]
     return [
         attachment
         for page in pages
@@ -49,7 +53,7 @@ def _without_id_clauses(query: Query) -> Query:
     return Query(tuple(c for c in query.clauses if c.field not in ("id", "content")), query.order)
 
 
-def _candidates(sim, cloud_id: str, query: Query) -> list[Page]:
+def _candidates(sim, cloud_id: str, query: Query, types=frozenset({"page"})) -> list[Page]:
     """The narrowest set the clauses allow, so a query for a few ids never walks a 10,000-page site."""
     for clause in query.clauses:
         if clause.field in ("id", "content") and clause.op in ("=", "in"):
@@ -59,7 +63,9 @@ def _candidates(sim, cloud_id: str, query: Query) -> list[Page]:
     for clause in query.clauses:
         if clause.field in ("space", "space.key") and clause.op in ("=", "in"):
             space_ids = [s for s in space_ids if sim.spaces[s].key in clause.values]
-    return [sim.pages[str(i)] for space_id in space_ids for i in sim.space_page_ids[space_id]]
+    listings = [sim.space_page_ids] + [sim.space_post_ids] * ("blogpost" in types)
+    listings += [sim.space_folder_ids] * bool(types & BOARD_TYPES)  # boards are listed with the folders
+    return [sim.pages[str(i)] for ids in listings for space_id in space_ids for i in ids.get(space_id, ())]
 
 
 def _matches(sim, content: Page | Attachment, clause: Clause) -> bool:
@@ -76,7 +82,7 @@ def _matches(sim, content: Page | Attachment, clause: Clause) -> bool:
 
 def _field_values(sim, page: Page, field: str) -> set[str]:
     if field == "type":
-        return {"page"}
+        return {page.type}
     if field in ("space", "space.key"):
         return {sim.spaces[page.space_id].key}
     if field in ("id", "content"):

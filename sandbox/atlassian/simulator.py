@@ -20,14 +20,30 @@ from functools import partial
 from pathlib import Path
 
 from sandbox import credentials
-from sandbox.atlassian import auth_server, confluence_v1, confluence_v2, forge, models, privacy, restriction_api, users
+from sandbox.atlassian import (
+    auth_server,
+    blogposts,
+    boards,
+    confluence_v1,
+    confluence_v2,
+    folders,
+    forge,
+    models,
+    privacy,
+    restriction_api,
+    users,
+)
 from sandbox.atlassian.attachments import AttachmentsMixin
+from sandbox.atlassian.blogging import BloggingMixin
+from sandbox.atlassian.boards import BoardsMixin
 from sandbox.atlassian.editing import EditingMixin
+from sandbox.atlassian.folders import FoldersMixin
 from sandbox.atlassian.forge import ForgeMixin
 from sandbox.atlassian.models import Clock, Page, Space
 from sandbox.atlassian.oauth import OAuthMixin
 from sandbox.atlassian.privacy import PrivacyMixin
 from sandbox.atlassian.restrictions import RestrictionsMixin
+from sandbox.atlassian.v2_shapes import TREE_ONLY
 from sandbox.core import Fault, SimRequest, SimResponse, Simulator
 
 FIRST_ID = 98305
@@ -35,7 +51,16 @@ STATE_KINDS = tuple(models.MODELS)
 
 
 class AtlassianSimulator(
-    OAuthMixin, EditingMixin, AttachmentsMixin, ForgeMixin, RestrictionsMixin, PrivacyMixin, Simulator
+    OAuthMixin,
+    EditingMixin,
+    BloggingMixin,
+    FoldersMixin,
+    BoardsMixin,
+    AttachmentsMixin,
+    ForgeMixin,
+    RestrictionsMixin,
+    PrivacyMixin,
+    Simulator,
 ):
     name = "atlassian"
 
@@ -54,7 +79,9 @@ class AtlassianSimulator(
         self.report_retry_after = 60
         self.reports: list[dict] = []
         self._reset()
-        for module in (auth_server, forge, confluence_v2, confluence_v1, restriction_api, users, privacy):
+        areas = (auth_server, forge, confluence_v2, blogposts, folders, boards, confluence_v1, restriction_api)
+        areas += (users, privacy)
+        for module in areas:
             module.register(self)
         self.route("GET", r"/media/(?P<file_id>[\w-]+)", partial(confluence_v1.serve_media, self))
 
@@ -92,19 +119,38 @@ class AtlassianSimulator(
     def _rebuild_indexes(self) -> None:
         self.space_ids_by_key: dict[tuple[str, str], str] = {}
         self.space_page_ids: dict[str, list[int]] = {}
+        # Blog posts apart: page listings, orderings and page searches never see them.
+        self.space_post_ids: dict[str, list[int]] = {}
+        self.space_folder_ids: dict[str, list[int]] = {}
         self._orders: dict[tuple, tuple[list[str], dict[str, int]]] = {}
         for space in self.spaces.values():
             self.space_ids_by_key[(space.cloud_id, space.key)] = space.id
             self.space_page_ids[space.id] = []
         for page in sorted(self.pages.values(), key=lambda p: int(p.id)):
-            self.space_page_ids[page.space_id].append(int(page.id))
+            self.content_ids(page).append(int(page.id))
+
+    def content_ids(self, page: Page) -> list[int]:
+        """The space's id list the content belongs in: its pages' or its blog posts'."""
+        if page.type == "blogpost":
+            return self.space_post_ids.setdefault(page.space_id, [])
+        if page.type in TREE_ONLY:  # folders, whiteboards, databases, embeds: no page listing shows them
+            return self.space_folder_ids.setdefault(page.space_id, [])
+        return self.space_page_ids[page.space_id]
+
+    def space_content(self, space_id: str) -> list[list[int]]:
+        """The space's id lists: pages, blog posts, folders."""
+        return [
+            self.space_page_ids[space_id],
+            self.space_post_ids.get(space_id, []),
+            self.space_folder_ids.get(space_id, []),
+        ]
 
     def index_page(self, page: Page) -> None:
-        bisect.insort(self.space_page_ids[page.space_id], int(page.id))
+        bisect.insort(self.content_ids(page), int(page.id))
         self._orders.clear()
 
     def unindex_page(self, page: Page) -> None:
-        ids = self.space_page_ids[page.space_id]
+        ids = self.content_ids(page)
         del ids[bisect.bisect_left(ids, int(page.id))]
         self._orders.clear()
 
@@ -112,11 +158,15 @@ class AtlassianSimulator(
         """Forget cached orderings; called after every change that can reorder a listing."""
         self._orders.clear()
 
-    def ordering(self, space_ids: tuple[str, ...], sort: str) -> tuple[list[str], dict[str, int]]:
-        """Page ids of these spaces in `sort` order, with each id's position (cached until the next change)."""
-        cache_key = (space_ids, sort)
+    def ordering(
+        self, space_ids: tuple[str, ...], sort: str, *, kind: str = "page"
+    ) -> tuple[list[str], dict[str, int]]:
+        """Page (or blog post) ids of these spaces in `sort` order, with each id's position (cached until the next
+        change)."""
+        cache_key = (space_ids, sort, kind)
         if cache_key not in self._orders:
-            ids = [str(i) for space_id in space_ids for i in self.space_page_ids.get(space_id, ())]
+            listed = self.space_post_ids if kind == "blogpost" else self.space_page_ids
+            ids = [str(i) for space_id in space_ids for i in listed.get(space_id, ())]
             if sort not in ("id", "") or len(space_ids) > 1:
                 field, descending = sort.lstrip("-") or "id", sort.startswith("-")
                 ids.sort(key=partial(_sort_key, self.pages, field), reverse=descending)

@@ -1,8 +1,11 @@
-"""Confluence Cloud REST v2 bulk user lookup: `POST /wiki/api/v2/users-bulk` with `{"accountIds": [...]}`.
+"""Confluence Cloud REST v2 bulk user lookup: `POST /wiki/api/v2/users-bulk` with `{"accountIds": [...]}`, and the
+account deactivation it reports.
 
 Reference: https://developer.atlassian.com/cloud/confluence/rest/v2/api-group-user/ ("Create bulk user lookup using
 ids", scope read:user:confluence). The answer lists the accounts it knows, with `displayName`, `publicName`,
-`accountStatus` and `accountType`; ids it does not know are simply absent. A closed account shows as "Former user".
+`accountStatus` and `accountType`; ids it does not know are simply absent. `accountStatus` is "active", "inactive"
+(a deactivated account: it keeps its name, and "doesn't have access to any resources") or "closed" (shown as
+"Former user").
 """
 
 from __future__ import annotations
@@ -18,6 +21,17 @@ def register(sim) -> None:
     sim.route("POST", PREFIX + "/users-bulk", partial(users_bulk, sim))
 
 
+def deactivate_account(sim, account_id: str) -> None:
+    """An admin deactivated the account: the lookup says "inactive", the name stays, and its grants stop working
+    (an inactive account reaches nothing). The personal data reporting API has nothing to say about it."""
+    with sim.lock:
+        user = sim.users[account_id]
+        if user.closed:
+            raise ValueError("a closed account cannot be deactivated")
+        user.deactivated = True
+        sim.revoke_grant(account_id)
+
+
 def users_bulk(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     site_for(sim, request, cloud_id)
     try:
@@ -31,11 +45,17 @@ def users_bulk(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     return SimResponse.json({"results": results, "_links": {"base": sim.sites[cloud_id].url + "/wiki"}})
 
 
+def account_status(user) -> str:
+    if user.closed:
+        return "closed"
+    return "inactive" if user.deactivated else "active"
+
+
 def user_shape(user) -> dict:
     return {
         "accountId": user.account_id,
         "accountType": "atlassian",
-        "accountStatus": "closed" if user.closed else "active",
+        "accountStatus": account_status(user),
         "displayName": user.name,
         "publicName": user.name,
         "email": "",  # hidden unless the person chose to show it

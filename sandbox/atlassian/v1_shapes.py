@@ -118,7 +118,7 @@ def history(sim, page: Page) -> dict:
 def content(sim, page: Page, expand: set[str]) -> dict:
     space_obj = sim.spaces[page.space_id]
     wiki = sim.sites[page.cloud_id].wiki_url
-    data = {"id": page.id, "type": "page", "status": page.status, "title": page.title}
+    data = {"id": page.id, "type": page.type, "status": page.status, "title": page.title}
     expandable = _expandable(page, space_obj)
     expanders = {
         "space": lambda: space(sim, space_obj),

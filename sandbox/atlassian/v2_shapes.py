@@ -1,7 +1,7 @@
 """Confluence Cloud REST v2 objects, field for field as the real API returns them.
 
 Reference: https://developer.atlassian.com/cloud/confluence/rest/v2/api-group-page/ (PageBulk, PageSingle),
-api-group-space (SpaceBulk), api-group-attachment (AttachmentBulk).
+api-group-blog-post (BlogPostBulk, BlogPostSingle), api-group-space (SpaceBulk), api-group-attachment (AttachmentBulk).
 """
 
 from __future__ import annotations
@@ -31,16 +31,26 @@ def tiny_id(content_id: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+TREE_ONLY = frozenset({"whiteboard", "database", "embed", "folder"})
+
+
 def page_links(page: Page, space: Space) -> dict:
-    webui = (
-        f"/spaces/{space.key}/overview"
-        if page.id == space.homepage_id
-        else f"/spaces/{space.key}/pages/{page.id}/{quote_plus(page.title)}"
-    )
+    if page.type == "blogpost":
+        # Cloud's blog post URLs carry the posting day: /spaces/KEY/blog/2026/01/02/98321/Title
+        day = iso(page.created_at)[:10].replace("-", "/")
+        webui = f"/spaces/{space.key}/blog/{day}/{page.id}/{quote_plus(page.title)}"
+    elif page.type in TREE_ONLY:
+        # Whiteboards, databases, embeds and folders: /spaces/KEY/whiteboard/ID and the like.
+        webui = f"/spaces/{space.key}/{page.type}/{page.id}"
+    elif page.id == space.homepage_id:
+        webui = f"/spaces/{space.key}/overview"
+    else:
+        webui = f"/spaces/{space.key}/pages/{page.id}/{quote_plus(page.title)}"
+    kind = "blog" if page.type == "blogpost" else "pages"
     return {
         "editui": f"/pages/resumedraft.action?draftId={page.id}",
         "webui": webui,
-        "edituiv2": f"/spaces/{space.key}/pages/edit-v2/{page.id}",
+        "edituiv2": f"/spaces/{space.key}/{kind}/edit-v2/{page.id}",
         "tinyui": f"/x/{tiny_id(page.id)}",
     }
 
@@ -65,7 +75,7 @@ def page(sim, page: Page, *, body_format: str | None = None) -> dict:
         "title": page.title,
         "spaceId": page.space_id,
         "parentId": page.parent_id,
-        "parentType": "page" if page.parent_id else None,
+        "parentType": sim.pages[page.parent_id].type if page.parent_id else None,
         "position": page.position,
         "authorId": page.author_id,
         "ownerId": page.author_id,
@@ -74,6 +84,22 @@ def page(sim, page: Page, *, body_format: str | None = None) -> dict:
         "version": version(page),
         "body": body,
         "_links": page_links(page, space),
+    }
+
+
+def blogpost(sim, post: Page, *, body_format: str | None = None) -> dict:
+    """BlogPostBulk / BlogPostSingle: a page's fields without parent and position."""
+    body = {"storage": {"representation": "storage", "value": post.body}} if body_format == "storage" else {}
+    return {
+        "id": post.id,
+        "status": post.status,
+        "title": post.title,
+        "spaceId": post.space_id,
+        "authorId": post.author_id,
+        "createdAt": iso(post.created_at),
+        "version": version(post),
+        "body": body,
+        "_links": page_links(post, sim.spaces[post.space_id]),
     }
 
 
@@ -130,7 +156,8 @@ def attachment(sim, attachment: Attachment) -> dict:
         "status": attachment.status,
         "title": attachment.title,
         "createdAt": iso(latest.created_at),
-        "pageId": page.id,
+        # The container's id under its kind's name (pageId, blogPostId), as the real API names it.
+        ("blogPostId" if page.type == "blogpost" else "pageId"): page.id,
         "mediaType": latest.media_type,
         "mediaTypeDescription": MEDIA_TYPE_DESCRIPTIONS.get(latest.media_type, "File"),
         "comment": latest.message,

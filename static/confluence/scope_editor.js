@@ -407,6 +407,12 @@
       box.checked = state.spaces.has(key);
       box.indeterminate = !box.checked && (tree ? tree.kept > 0 : including.has(key));
     });
+    // Only a whole space can sync its blog (the server refuses the rest): the box is off and unticked until then.
+    form.querySelectorAll("input[data-blog]").forEach(function (box) {
+      const whole = state.spaces.has(box.dataset.blog);
+      if (!whole) box.checked = false;
+      box.disabled = !whole;
+    });
   }
 
   // The list of page choices: every chosen page, wherever it is in the trees. A row whose menu was just set to

@@ -5,8 +5,10 @@ Golden pairs live in tests/fixtures/convert: `<case>.xhtml` converts to exactly 
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,8 @@ from confluence.convert import (
     ConvertContext,
     PageMeta,
     PageRef,
+    SitePage,
+    SiteTree,
     convert,
     render_front_matter,
 )
@@ -232,6 +236,65 @@ def test_it_shows_a_diagram_as_its_png_only_when_the_context_holds_it():
     assert held.attachments == (("1001", "arch.png"),)
 
 
+# A synced site of two spaces: ENG's home page (1) and "Other page" (77) below it, OPS's two top-level pages.
+SYNCED = SiteTree(
+    {
+        "1": SitePage(id="1", title="Home", space_key="ENG"),
+        "77": SitePage(id="77", title="Other page", space_key="ENG", parent_id="1"),
+        "2": SitePage(id="2", title="Ops A", space_key="OPS"),
+        "3": SitePage(id="3", title="Ops B", space_key="OPS"),
+    }
+)
+OTHER_IMAGE = (
+    '<ac:image><ri:attachment ri:filename="x.png"><ri:page ri:space-key="ENG" ri:content-title="{title}" />'
+    "</ri:attachment></ac:image>"
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncedContext(ConvertContext):
+    """A repository holding every page of SYNCED as `<id>.md` and the attachments of page 77."""
+
+    def resolve_page(self, ref: PageRef) -> str | None:
+        return f"{ref.page_id}.md" if ref.page_id in self.site_tree.pages else None
+
+    def resolve_attachment(self, *, page_id: str | None, filename: str) -> str | None:
+        return f"_attachments/{page_id}/{filename}" if page_id == "77" else None
+
+
+def test_it_shows_an_image_of_a_synced_page_named_by_title_from_the_repository():
+    context = SyncedContext(site_url="https://x.atlassian.net", page_id="5", space_key="OPS", site_tree=SYNCED)
+
+    result = convert(OTHER_IMAGE.format(title="Other page"), context)
+
+    assert result.markdown == "![x.png](_attachments/77/x.png)\n"
+    assert result.attachments == (("77", "x.png"),)  # reported with its owner: fetched once, whoever shows it
+
+
+def test_it_shows_an_image_of_a_synced_page_named_by_title_from_confluence_when_not_held():
+    context = ConvertContext(site_url="https://x.atlassian.net", page_id="5", space_key="OPS", site_tree=SYNCED)
+
+    synced = convert(OTHER_IMAGE.format(title="Other page"), context)
+    unsynced = convert(OTHER_IMAGE.format(title="Nowhere"), context)
+
+    assert synced.markdown == "![x.png](https://x.atlassian.net/wiki/download/attachments/77/x.png)\n"
+    assert unsynced.markdown == "[x.png](https://x.atlassian.net/wiki/display/ENG/Nowhere)\n"
+    assert unsynced.attachments == ()
+
+
+def test_it_links_a_space_to_its_synced_home_page():
+    storage = "".join(f'<p><ac:link><ri:space ri:space-key="{key}" /></ac:link></p>' for key in ("ENG", "OPS", "HR"))
+    context = SyncedContext(site_url="https://x.atlassian.net", page_id="5", space_key="OPS", site_tree=SYNCED)
+
+    result = convert(storage, context)
+
+    # OPS has two pages without a parent: no one home page, so the space in Confluence.
+    assert result.markdown == (
+        "[ENG](1.md)\n\n[OPS](https://x.atlassian.net/wiki/spaces/OPS)\n\n[HR](https://x.atlassian.net/wiki/spaces/HR)\n"
+    )
+    assert result.linked_pages == (PageRef(page_id="1"),)  # rendered again when the home page moves
+
+
 def test_it_links_blog_posts_by_their_posting_day():
     storage = '<ac:link><ri:blog-post ri:content-title="Launch" ri:posting-day="2024/05/01" /></ac:link>'
 
@@ -353,3 +416,32 @@ def test_it_round_trips_any_title(title):
 @given(st.text(alphabet=st.sampled_from(list("<>/&;![]ac:ri-p x\"'=CDATA"))))
 def test_it_never_raises_on_arbitrary_markup(storage):
     assert isinstance(convert(storage).markdown, str)
+
+
+# -- diagram sources and nested tables at the limits ------------------------------------------------------
+
+
+def test_it_names_a_compressed_diagram_too_large_to_be_one():
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    data = base64.b64encode(deflater.compress(b"A" * (2 << 20)) + deflater.flush()).decode()  # 2 MB inflated
+    storage = (
+        f'<ac:structured-macro ac:name="plantumlcloud"><ac:parameter ac:name="data">{data}</ac:parameter>'
+        '<ac:parameter ac:name="compressed">true</ac:parameter></ac:structured-macro>'
+    )
+
+    result = convert(storage)
+
+    assert result.markdown == "*Confluence macro: plantumlcloud*\n"
+    assert "plantumlcloud" in result.unknown_macros
+
+
+def test_it_writes_tables_nested_30_deep_as_html():
+    storage = "<p>core</p>"
+    for depth in range(30):
+        storage = f"<table><tbody><tr><td>level {depth}</td><td>{storage}</td></tr></tbody></table>"
+
+    markdown = convert(storage).markdown
+
+    assert markdown.count("<table>") == markdown.count("</table>") == 30
+    assert "|" not in markdown
+    assert "core" in markdown

@@ -92,3 +92,14 @@ def test_a_parent_loop_lists_each_page_once():
     )
     result = convert(storage, TreeContext(page_id="1", space_key="ENG", site_tree=SiteTree(loop)))
     assert result.markdown == "- [B](2.md)\n  - [A](1.md)\n"
+
+
+def test_it_orders_the_page_index_groups_digits_and_symbols_then_a_to_z_then_others():
+    titles = ["Handbook", "(Draft) Zebra", "2024 plan", "Ärger", "Apple", "…"]
+    pages = {str(n): SitePage(id=str(n), title=title, space_key="ENG") for n, title in enumerate(titles, 1)}
+    context = TreeContext(page_id="1", space_key="ENG", site_tree=SiteTree(pages))
+
+    markdown = convert('<ac:structured-macro ac:name="index" />', context).markdown
+
+    groups = [line for line in markdown.splitlines() if line.startswith("**")]
+    assert groups == ["**0-9**", "**A**", "**D**", "**H**", "**Ä**"]

@@ -223,18 +223,20 @@ def on_page(body: dict, page, key: str = "ENG") -> dict:
     return body
 
 
-def test_labels_and_attachments_of_blog_posts_are_ignored_with_a_reason(world, live_connection, post, applied):
+def test_labels_and_attachments_of_blog_posts_outside_synced_blogs_are_ignored(world, live_connection, post, applied):
     label = on_page(fixture("label_added"), world.pages["guide"])
-    label["content"]["type"] = "blogpost"
+    label["content"]["type"], label["content"]["id"] = "blogpost", "424242"
     attachment = on_page(fixture("attachment_created"), world.pages["guide"])
     attachment["attachment"]["container"]["type"] = "blogpost"
+    attachment["attachment"]["container"]["id"] = "424242"
 
     applied(lambda: (post(label), post(attachment)))
 
     events = {e.event_type: e for e in WebhookEvent.objects.filter(event_type__contains=":confluence:")}
     assert {e.status for e in events.values()} == {WebhookEvent.Status.IGNORED}
-    assert "is on a blogpost: only pages are synced" in events["avi:confluence:added:label"].detail
-    assert "belongs to a blogpost: not synced" in events["avi:confluence:created:attachment"].detail
+    # The scope syncs no space's blog: posts are outside it.
+    assert "Blog post" in events["avi:confluence:added:label"].detail
+    assert "outside every scope" in events["avi:confluence:created:attachment"].detail
     assert not SyncRun.objects.filter(trigger=SyncRun.Trigger.FORGE).exists()
 
 

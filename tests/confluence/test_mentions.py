@@ -1,5 +1,6 @@
 """Mentions become people's display names (issue 17, item 1): looked up in bulk (v2 POST /users-bulk, 100 ids a
-request), cached per site with an expiry, never for closed accounts."""
+request), cached per site with an expiry, never for closed accounts; a deactivated person keeps a name that says so,
+and an account the lookup says is closed is erased at once."""
 
 from datetime import timedelta
 
@@ -7,11 +8,14 @@ import pytest
 from django.utils import timezone
 
 from confluence.models import KnownPerson, ReportedAccount
+from sandbox.atlassian.users import deactivate_account
 from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db
 
 DANA = "557058:0a1b2c3d-0000-4000-8000-00000000da7a"
+# What is left of the id in a profile link, whose colon is percent-encoded.
+DANA_UUID = DANA.split(":")[1]
 
 
 def mention(account_id: str) -> str:
@@ -103,3 +107,32 @@ def test_a_closed_account_stays_former_user_and_is_never_looked_up(world, dana, 
     assert "Ask Former user." in page and "Dana" not in page
     assert lookups(world) == 0
     assert not KnownPerson.objects.filter(account_id=DANA).exists()
+
+
+def test_a_deactivated_person_keeps_their_name_marked_and_linked_to_the_profile(world, dana, connection):
+    deactivate_account(world.atlassian, DANA)
+    sync_now(connection)
+    page = tree(world)["confluence/ENG/on-call.md"].decode()
+    assert f"[@Dana Mentioned (deactivated)](https://acme.atlassian.net/wiki/people/557058%3A{DANA_UUID})" in page
+
+
+def test_an_account_the_lookup_says_is_closed_is_erased_in_the_same_run(world, dana, connection):
+    world.atlassian.close_account(DANA)
+    sync_now(connection)
+    files = tree(world)
+    page = files["confluence/ENG/on-call.md"].decode()
+    assert "Ask Former user." in page and "/wiki/people/" not in page
+    assert not [path for path, content in files.items() if DANA_UUID.encode() in content]
+    assert ReportedAccount.objects.get(account_id=DANA).closed_at is not None
+    assert not KnownPerson.objects.filter(account_id=DANA).exists()
+
+
+def test_a_person_cached_as_closed_is_erased_without_asking_again(world, dana, connection):
+    sync_now(connection)
+    KnownPerson.objects.filter(account_id=DANA).update(display_name="", account_status="closed")
+    world.atlassian.reset_log()
+    sync_now(connection, full=True)
+    page = tree(world)["confluence/ENG/on-call.md"].decode()
+    assert "Ask Former user." in page and DANA_UUID not in page
+    assert lookups(world) == 0
+    assert ReportedAccount.objects.filter(account_id=DANA, closed_at__isnull=False).exists()

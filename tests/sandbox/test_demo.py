@@ -75,6 +75,9 @@ def test_it_runs_after_the_wizard_and_takes_nothing_from_that_organization(live_
     assert demo_connection.sync_target.repository.full_name == demo.DEMO_REPOSITORY
     assert demo_connection.atlassian_site.account_id == demo.DEMO_ATLASSIAN_ACCOUNT_ID
     assert demo_connection.sync_runs.filter(status=SyncRun.Status.SUCCEEDED).exists()
+    with served_world() as world:
+        tree = world.github.read_tree(*demo.DEMO_REPOSITORY.split("/"), "main")
+    assert any(path.startswith("confluence/ENG/blog/2025/") for path in tree)  # the demo opts in to blog posts
 
 
 def test_a_rerun_reuses_the_demo_organization_and_connection(live_world):

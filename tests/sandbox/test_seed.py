@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 from django.core.management import call_command
@@ -48,7 +49,9 @@ def test_it_seeds_a_realistic_site(sandbox):
     summary = seed_world(sandbox, pages=200, spaces=3, seed=0)
     atlassian = sandbox.atlassian
     assert summary.spaces == ["ENG", "OPS", "PROD"]
-    assert summary.pages == 200 and len(atlassian.pages) == 203  # with the homepages
+    kinds = Counter(page.type for page in atlassian.pages.values())
+    assert summary.pages == 200 and kinds["page"] == 203  # with the homepages
+    assert kinds["blogpost"] == 9  # five in the first space's blog (one restricted), two in each other's
     sizes = {
         key: len(atlassian.space_page_ids[atlassian.space_by_key(summary.cloud_id, key).id]) for key in summary.spaces
     }
@@ -80,7 +83,9 @@ def test_it_restricts_a_few_pages_the_default_account_can_read_and_one_it_cannot
     for page_id in summary.unreadable_pages:
         assert not atlassian.can_read(DEFAULT_ACCOUNT_ID, atlassian.pages[page_id])
     unrestricted = [
-        p for p in atlassian.pages.values() if p.id not in summary.restricted_pages + summary.unreadable_pages
+        p
+        for p in atlassian.pages.values()
+        if p.id not in summary.restricted_pages + summary.unreadable_pages + summary.restricted_posts
     ]
     assert not any(atlassian.restricted_by(p) for p in unrestricted)
 
@@ -138,9 +143,10 @@ def test_it_seeds_the_live_sandbox_from_the_command(settings, tmp_path, monkeypa
     call_command("sandbox_seed", "--pages", "30", "--spaces", "2", "--seed", "4")
     assert "30 pages" in capsys.readouterr().out
     state = json.loads((tmp_path / "live" / "state.json").read_text())
-    assert len(state["atlassian"]["pages"]) == 32
+    pages = [page for page in state["atlassian"]["pages"].values() if page["type"] == "page"]
+    assert len(pages) == 32
     with pytest.raises(CommandError):
         call_command("sandbox_seed", "--pages", "3")
     call_command("sandbox_seed", "--pages", "3", "--spaces", "1", "--reset")
     state = json.loads((tmp_path / "live" / "state.json").read_text())
-    assert len(state["atlassian"]["pages"]) == 4
+    assert sum(page["type"] == "page" for page in state["atlassian"]["pages"].values()) == 4
