@@ -2,14 +2,15 @@
 
 - A run over the whole scope lists each such space's posts (250 a request; bodies when the pages' are read). Their
   labels and restrictions come with the pages' from the same bulk CQL search, which names `blogpost` among its
-  types (confluence.sync.reading.facts_of_spaces) only when a space opts in: a scope without an opted-in space makes
+  types (facts_of_spaces) only when a space opts in: a scope without an opted-in space makes
   the requests it made before blog posts were synced, and one with them adds just the posts' listings.
 - A targeted run (Forge `…:blogpost` events name the post's id, as page events name the page's) asks, in bulk and
   with bodies, for the named ids the page lookup did not return, and for their facts: only when a space opts in.
 
 Posts are judged like pages: an excluded label or an excluded id leaves a post out, and so does a view restriction
 unless the scope includes restricted content (such posts are reported like restricted pages). A post new to the
-repository that the search does not know yet waits for a later run. A post whose space stops syncing its blog, or
+repository that the search does not know yet waits for a later run; one the repository holds that changed keeps the
+synced version until the search knows it (plan.held_back). A post whose space stops syncing its blog, or
 that was trashed, deleted or archived, is not selected, so the plan removes it.
 """
 
@@ -18,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from confluence.client import ConfluenceClient
+from confluence.client import ConfluenceClient, cql_quote
 from confluence.content import Page, PageFacts, Space
+from confluence.sync import elsewhere
 from confluence.sync.index import BLOGPOST, Index
-from confluence.sync.plan import Selected
+from confluence.sync.plan import Selected, held_back
 from confluence.sync.scope import ScopeSpec
 
 
@@ -35,6 +37,7 @@ class Posts:
     selected: dict[str, Selected] = field(default_factory=dict)
     restricted: dict[str, str] = field(default_factory=dict)  # post id → title, left out as restricted
     bodies: dict[str, str] = field(default_factory=dict)  # storage XHTML of selected posts fetched with bodies
+    held: set[str] = field(default_factory=set)  # selected as the index holds them (plan.held_back)
 
 
 def scope_posts(
@@ -64,6 +67,7 @@ def select_posts(
     chosen = Posts()
     unwanted = {label.lower() for label in spec.excluded_labels}
     excluded = {pid for pid, _ in spec.excluded_pages}
+    unjudged = held_back(posts, facts, index)  # changed, and the search does not know them yet
     for post in posts:
         fact, held = facts.get(post.id), index.pages.get(post.id)
         if post.space_id not in keys or post.id in excluded or (fact is None and held is None):
@@ -73,6 +77,10 @@ def select_posts(
             continue
         if fact is not None and fact.restricted and not spec.include_restricted:
             chosen.restricted[post.id] = post.title
+            continue
+        if post.id in unjudged:
+            chosen.selected[post.id] = Selected.of_entry(post.id, held)
+            chosen.held.add(post.id)
             continue
         chosen.selected[post.id] = Selected.of_page(post, keys[post.space_id], labels, kind=BLOGPOST)
         if post.body is not None:
@@ -99,8 +107,21 @@ def read_targeted_posts(
     return kept, select_posts(spec, fetched, keys=keys, facts=facts, index=index)
 
 
-def fetch_post_bodies(client: ConfluenceClient, post_ids: list[str]) -> dict[str, str]:
-    """The storage XHTML of those posts (250 a request); a post trashed meanwhile is missing from the answer."""
-    if not post_ids:
+def facts_of_spaces(client: ConfluenceClient, spaces: list[Space], *, blog: bool = False) -> dict[str, PageFacts]:
+    """Labels and restrictions of every page (and blog post, when a space syncs its blog) of those spaces, and the
+    whiteboards, databases and embeds among them: one CQL search a 200 results."""
+    if not spaces:
         return {}
-    return {post.id: post.body or "" for post in client.get_blogposts(post_ids, body=True)}
+    keys = ", ".join(cql_quote(key) for key in sorted(space.key for space in spaces))
+    kinds = ("page", "blogpost") if blog else ("page",)
+    return elsewhere.facts_with_boards(client, kinds=kinds, where=f"space in ({keys})")
+
+
+def fetch_with_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: Collection[str] | None) -> list[Page]:
+    """Those pages and blog posts with their bodies (250 a request); one deleted meanwhile is missing from the
+    answer. `posts`: which ids are blog posts; when the caller does not say, the ids the page lookup does not
+    return are asked for as posts (one request more, only then)."""
+    pages = [pid for pid in page_ids if posts is None or pid not in posts]
+    found = client.get_pages(pages, body=True) if pages else []
+    rest = [pid for pid in set(page_ids) - {p.id for p in found} if posts is None or pid in posts]
+    return found + (client.get_blogposts(sorted(rest), body=True) if rest else [])

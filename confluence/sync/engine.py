@@ -34,6 +34,7 @@ from confluence.sync.plan import Placed, Plan, make_plan, place
 from confluence.sync.queue import claim, start_next
 from confluence.sync.render import SiteMap
 from confluence.sync.render_files import max_page_bytes, remove_gone, render_again, render_files, to_render_again
+from confluence.sync.scope import ScopeSpec
 from confluence.sync.sources import inclusion_sources
 from github_sync.client import InstallationClient
 from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs
@@ -134,7 +135,8 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
 
 def plan_with_bodies(job: Job, index: Index, said: reading.Reading) -> tuple[dict[str, Placed], Plan]:
     """Plan, then read the bodies of pages to render that the listing did not carry (250 per request).
-    A page deleted in between is treated as removed, which may re-plan its siblings once more."""
+    A page deleted in between, or found restricted or labelled out at a version the run had not judged, is treated
+    as removed, which may re-plan its siblings once more."""
     named = showing_files_of(index, pages_named(job.run)) | said.attachments_changed
     # Pages that still show a person whose account was closed are rendered again whatever run comes first.
     named |= privacy.pages_mentioning_closed_accounts(index)
@@ -143,11 +145,12 @@ def plan_with_bodies(job: Job, index: Index, said: reading.Reading) -> tuple[dic
         named |= people.pages_with_renamed_people(job.confluence, job.site.cloud_id, index)
     for _ in range(4):
         placed = place(said.world, said.unsynced)
-        plan = make_plan(index, placed, converter_version=CONVERTER_VERSION, full=job.run.full, named=named)
+        held = frozenset(said.held)
+        plan = make_plan(index, placed, converter_version=CONVERTER_VERSION, full=job.run.full, named=named, held=held)
         missing = [pid for pid in plan.to_render if pid not in said.bodies]
         if not missing:
             return placed, plan
-        reading.read_bodies(job.confluence, said, missing)
+        reading.read_bodies(job.confluence, said, missing, spec=ScopeSpec.from_scope(job.scope))
     raise reading.ConfluenceUnavailable("Confluence kept changing while the run read it; trying again later.")
 
 
@@ -183,7 +186,9 @@ def write_pages(job: Job, plan: Plan, placed: dict[str, Placed], bodies: dict, i
     attached = attachments.attach(job.confluence, rendered, placed=placed, index=index)
     again, site = to_render_again(rendered, placed, site, listed_paths=attached.listed_paths)
     if again:
-        render_again(rendered, reading.fetch_bodies(job.confluence, again), placed=placed, site=site)
+        # Only at the version placed (the one the run judged, or the repository holds): a newer one is not judged.
+        bodies = reading.fetch_bodies(job.confluence, again, versions={pid: placed[pid].version for pid in again})
+        render_again(rendered, bodies, placed=placed, site=site)
     job.warnings += rendered.warnings + attached.warnings
     job.warnings[:0] = carried_warnings(job.run, judged=set(plan.to_render), placed=placed, new_index=rendered.index)
     remove_gone(rendered, index)

@@ -7,10 +7,10 @@ left the scope), or unchanged. Moved and updated pages are re-rendered; unchange
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from confluence.content import Page
+from confluence.content import Page, PageFacts
 from confluence.sync.index import BLOGPOST, FOLDER, Index, PageEntry, UnsyncedPage, ancestor_titles, page_order
 from confluence.sync.layout import Node, page_paths, post_paths
 
@@ -98,6 +98,12 @@ class Plan:
         return not (self.adds or self.updates or self.moves or self.removes)
 
 
+def held_back(pages: Iterable[Page], facts: Mapping[str, PageFacts], index: Index) -> set[str]:
+    """Pages (and posts) the repository holds that changed since, yet the search does not know them: it may lag
+    behind a view restriction, so the new version is not written; the index's entry stands until the search knows."""
+    return {p.id for p in pages if p.id not in facts and p.id in index.pages and index.pages[p.id].version != p.version}
+
+
 def place(pages: Mapping[str, Selected], unsynced: Mapping[str, UnsyncedPage]) -> dict[str, Placed]:
     """Fill in each page's path and its Confluence ancestors' titles. Only synced ancestors and folders shape the
     path: a page below pages the scope leaves out lives in the folder of its nearest synced ancestor, and a
@@ -156,9 +162,11 @@ def make_plan(
     converter_version: int,
     full: bool,
     named: frozenset[str] = frozenset(),
+    held: frozenset[str] = frozenset(),
 ) -> Plan:
     """`named`: pages an event named, rendered again whatever their version says (an attachment or label change
-    makes no new page version, yet what the page shows may have changed)."""
+    makes no new page version, yet what the page shows may have changed). `held`: pages whose new version is not
+    judged yet (held_back): no reason renders them now, short of a new path (then the run waits and tries again)."""
     plan = Plan()
     for pid in sorted(placed, key=page_order):
         entry = index.pages.get(pid)
@@ -166,6 +174,8 @@ def make_plan(
             plan.adds.append(pid)
         elif entry.path != placed[pid].path:
             plan.moves.append(pid)
+        elif pid in held:
+            plan.unchanged.append(pid)
         elif full or pid in named or _stale(entry, placed[pid], converter_version):
             plan.updates.append(pid)
         else:
@@ -174,6 +184,9 @@ def make_plan(
     _reinclude(plan, index)
     _relink(plan, index, placed)
     _relist(plan, index, placed)
+    if held:
+        plan.unchanged += [pid for pid in plan.updates if pid in held]
+        plan.updates = [pid for pid in plan.updates if pid not in held]
     return plan
 
 

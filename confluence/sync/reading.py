@@ -12,6 +12,7 @@ and embeds below selected pages come with the facts search (confluence.sync.else
 Both also return the unsynced ancestors of the selected pages (pages the scope leaves out, between or above synced
 ones): the index keeps them, so a targeted run sees the same hierarchy as a run over the whole scope. Pages with a
 view restriction (their own or an ancestor's) are left out unless the scope opts in, and reported by id and title.
+A body is written only at a version the run judged (read_bodies, plan.held_back).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 
-from confluence.client import ConfluenceClient, cql_quote
+from confluence.client import ConfluenceClient
 from confluence.content import Page, PageFacts, Space
 from confluence.convert import CONVERTER_VERSION
 from confluence.gateway import ConfluenceUnavailable
@@ -34,7 +35,7 @@ from confluence.sync.index import (
     page_order,
     unsynced_ancestors,
 )
-from confluence.sync.plan import Selected
+from confluence.sync.plan import Selected, held_back
 from confluence.sync.scope import ScopeSpec, select_pages
 from github_sync.commit import FileChanges
 
@@ -57,6 +58,8 @@ class Reading:
     judged: set[str] | None = None
     # A targeted run's ids the page lookup did not return: gone pages, or blog posts (confluence.sync.blog).
     missing: list[str] = field(default_factory=list)
+    # Held back (plan.held_back): changed, unknown to the search; kept as the index holds them, with no body.
+    held: set[str] = field(default_factory=set)
 
 
 def read(run: SyncRun, client: ConfluenceClient, scope: SyncScope, index: Index) -> Reading:
@@ -76,25 +79,24 @@ def with_posts(reading: Reading, posts: blog.Posts, *, kept: Mapping[str, Select
     reading.world.update({**(kept or {}), **posts.selected})
     reading.bodies.update(posts.bodies)
     reading.restricted.update(posts.restricted)
+    reading.held |= posts.held
     return reading
 
 
 def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, index: Index, *, full: bool):
     """Every page (and blog post, of the spaces that sync their blog) of the scope's spaces."""
     spaces = scope_spaces(client, scope)
-    index.spaces = {space.id: space.key for space in spaces}
-    stale = any(entry.converter_version != CONVERTER_VERSION for entry in index.pages.values())
-    with_bodies = full or not index.pages or stale
+    index.spaces = keys = {space.id: space.key for space in spaces}
+    with_bodies = full or not index.pages or any(e.converter_version != CONVERTER_VERSION for e in index.pages.values())
     bodies = Bodies()
     listing = {
         space.key: [bodies.take(page) for page in client.iter_space_pages(space.id, body=with_bodies)]
         for space in spaces
     }
     syncing_blog = blog.blog_spaces(scope)
-    facts, boards = elsewhere.split_facts(facts_of_spaces(client, [s.key for s in spaces], blog=bool(syncing_blog)))
+    facts, boards = elsewhere.split_facts(blog.facts_of_spaces(client, spaces, blog=bool(syncing_blog)))
     below = elsewhere.boards_by_parent(spec, boards)
     labels = {pid: fact.labels for pid, fact in facts.items()}
-    keys = {space.id: space.key for space in spaces}
     hierarchy = {
         page.id: UnsyncedPage(page.title, keys[page.space_id], page.parent_id)
         for pages in listing.values()
@@ -110,9 +112,11 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
         pid: Selected.of_page(page, keys[page.space_id], labels.get(pid, []), elsewhere=below.get(pid, ()))
         for pid, page in selection.selected.items()
     }
-    for pid in [pid for pid in bodies if pid not in selection.selected]:
+    held = held_back(selection.selected.values(), facts, index)
+    world.update({pid: Selected.of_entry(pid, index.pages[pid]) for pid in held})
+    for pid in [pid for pid in bodies if pid not in selection.selected or pid in held]:
         del bodies[pid]
-    reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy))
+    reading = Reading(world, bodies, unsynced_ancestors(world, hierarchy), held=held)
     reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
     posts = blog.scope_posts(client, spec, spaces, blog=syncing_blog, facts=facts, index=index, body=with_bodies)
     with_posts(reading, posts)
@@ -199,6 +203,8 @@ def targeted_reading(
         if pid not in refreshed | gone and not entry.is_post
     }
     world.update({p.id: Selected.of_page(p, index.spaces[p.space_id], labels.get(p.id, [])) for p in fetched})
+    held = held_back(fetched, facts, index)
+    world.update({pid: Selected.of_entry(pid, index.pages[pid]) for pid in held})
     known = {pid: page for pid, page in index.unsynced.items() if pid not in refreshed | gone}
     known.update({pid: UnsyncedPage(page.title, page.space_key, page.parent_id) for pid, page in world.items()})
     known.update(missing_parents(client, known, spaces=index.spaces))
@@ -209,9 +215,9 @@ def targeted_reading(
     unknown = unsearched(refreshed, facts, index)
     restricted = {pid for pid, fact in facts.items() if fact.restricted} | unknown
     selection = select_pages(spec, pages_by_space=by_space, labels=labels, extra_parents=parents, restricted=restricted)
-    bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in selection.selected})
+    bodies = Bodies({p.id: p.body for p in fetched if p.body is not None and p.id in set(selection.selected) - held})
     selected = {pid: world[pid] for pid in selection.selected}
-    reading = Reading(selected, bodies, unsynced_ancestors(selected, known), judged=refreshed | gone)
+    reading = Reading(selected, bodies, unsynced_ancestors(selected, known), judged=refreshed | gone, held=held)
     reading.restricted = {pid: page.title for pid, page in selection.restricted.items() if pid not in unknown}
     return reading
 
@@ -219,7 +225,7 @@ def targeted_reading(
 def unsearched(page_ids: set[str], facts: Mapping[str, PageFacts], index: Index) -> set[str]:
     """Pages new to the repository that the search does not know yet (its index lags behind new content): their
     restrictions are unknown, so they wait for a later run. A page the repository holds keeps its place meanwhile:
-    a lagging search must not delete it either."""
+    a lagging search must not delete it either (nor write a new version of it: held_back)."""
     return {pid for pid in page_ids if pid not in facts and pid not in index.pages}
 
 
@@ -258,30 +264,37 @@ class Bodies(FileChanges):
         super().__setitem__(page_id, body.encode())
 
 
-def facts_of_spaces(client: ConfluenceClient, space_keys: list[str], *, blog: bool = False) -> dict[str, PageFacts]:
-    """Labels and restrictions of every page (and blog post, when a space syncs its blog) of those spaces, and the
-    whiteboards, databases and embeds among them: one CQL search a 200 results."""
-    if not space_keys:
-        return {}
-    spaces = ", ".join(cql_quote(key) for key in sorted(space_keys))
-    kinds = ("page", "blogpost") if blog else ("page",)
-    return elsewhere.facts_with_boards(client, kinds=kinds, where=f"space in ({spaces})")
+def fetch_bodies(
+    client: ConfluenceClient, ids: list[str], *, posts: Collection[str] | None = None, versions: Mapping | None = None
+) -> dict:
+    """The storage XHTML of those pages and blog posts (blog.fetch_with_bodies); `versions`: only at these."""
+    found = blog.fetch_with_bodies(client, ids, posts=posts)
+    return {page.id: page.body or "" for page in found if versions is None or versions.get(page.id) == page.version}
 
 
-def fetch_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: Collection[str] | None = None) -> dict:
-    """The storage XHTML of those pages and blog posts (250 a request); one deleted meanwhile is missing from the
-    answer. `posts`: which ids are blog posts; when the caller does not say, the ids the page lookup does not
-    return are asked for as posts (one request more, only then)."""
-    pages = [pid for pid in page_ids if posts is None or pid not in posts]
-    found = {page.id: page.body or "" for page in client.get_pages(pages, body=True)} if pages else {}
-    rest = [pid for pid in page_ids if pid not in found and (posts is None or pid in posts)]
-    found.update(blog.fetch_post_bodies(client, rest))
-    return found
-
-
-def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str]) -> None:
+def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str], *, spec: ScopeSpec) -> None:
     """Add the bodies of those pages and posts to the reading (the plan renders content the listing carried no body
-    of); a page or post deleted since it was listed leaves the reading's world."""
-    posts = {pid for pid in page_ids if pid in reading.world and reading.world[pid].is_post}
-    reading.bodies.update(fetch_bodies(client, page_ids, posts=posts))
-    reading.world = {pid: page for pid, page in reading.world.items() if pid not in page_ids or pid in reading.bodies}
+    of); a page or post deleted since it was listed leaves the reading's world. Content whose version changed since
+    the run judged it (or since it was synced: a targeted run renders pages it did not read again, to follow their
+    links or inclusions) is judged again first, all in one search: its new body is written only if it passes."""
+    asked = [pid for pid in page_ids if pid not in reading.held]
+    posts = {pid for pid in asked if pid in reading.world and reading.world[pid].is_post}
+    fetched = {page.id: page for page in blog.fetch_with_bodies(client, asked, posts=posts)}
+    changed = sorted(pid for pid, p in fetched.items() if p.version != reading.world.get(pid, p).version)
+    facts = client.page_facts(f"type in (page, blogpost) AND id in ({', '.join(changed)})") if changed else {}
+    unwanted = {label.lower() for label in spec.excluded_labels}
+    for pid in changed:
+        fact, page = facts.get(pid), fetched.pop(pid)
+        restricted = fact is not None and fact.restricted and not spec.include_restricted
+        if fact is None:  # the search does not know the new version yet
+            reading.held.add(pid)
+        elif restricted or unwanted & {label.lower() for label in fact.labels}:  # it leaves the world, unwritten
+            reading.restricted.update({pid: page.title} if restricted else {})
+            if reading.judged is not None:
+                reading.judged.add(pid)
+        else:
+            fetched[pid] = page
+            reading.world[pid] = replace(reading.world[pid], version=page.version, modified_at=page.modified_at)
+    reading.bodies.update({pid: page.body or "" for pid, page in fetched.items()})
+    kept = reading.bodies.keys() | reading.held
+    reading.world = {pid: page for pid, page in reading.world.items() if pid not in asked or pid in kept}

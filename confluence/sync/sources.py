@@ -35,6 +35,8 @@ def inclusion_sources(
         if not new:
             break
         sources.update({pid: bodies[pid] for pid in new if pid in bodies})
-        sources.update(fetch_bodies(client, [pid for pid in new if pid not in bodies]))
+        unread = [pid for pid in new if pid not in bodies]
+        # Only at the version the run placed (judged, or held by the repository): a newer one was never judged.
+        sources.update(fetch_bodies(client, unread, versions={pid: placed[pid].version for pid in unread}))
         frontier = [pid for pid in new if pid in sources]
     return sources
