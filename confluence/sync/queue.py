@@ -87,9 +87,12 @@ def send(run_id: int) -> None:
 
 def claim(run_id: int) -> SyncRun | None:
     """Queued → running, unless another run of the connection is running (then that one starts us later), or the
-    run waits out a service (the sweeper sends it again when the wait is over)."""
+    run waits out a service (the sweeper sends it again when the wait is over). A run whose connection was paused
+    or sent back to setup since it was queued is failed instead: no sync runs until the connection is resumed."""
     now = timezone.now()
     queued = SyncRun.objects.filter(id=run_id, status=SyncRun.Status.QUEUED)
+    if refused_now(queued.select_related("connection").first(), verb="run"):
+        return None
     running = {"status": SyncRun.Status.RUNNING, "started_at": now, "heartbeat_at": now, "not_before": None}
     if not queue.claim(queued, attempts=F("attempts") + 1, **running):
         logger.info("sync run %s not claimed: taken already, waiting, or its connection has a running sync", run_id)
@@ -179,13 +182,20 @@ def resend_lost() -> int:
     lost = queue.lost(SyncRun.objects.filter(status=SyncRun.Status.QUEUED)).exclude(connection_id__in=busy)
     sent = 0
     for run in lost.select_related("connection"):
-        if run.not_before and (problem := sync_blocker(run.connection)) is not None:
-            # As a request would be refused now: resuming (or finishing setup) syncs the whole scope.
-            error = f"Not tried again: {problem.message}."
-            SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
-                status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=error
-            )
-            continue
-        send(run.id)
-        sent += 1
+        if not refused_now(run, verb="tried again"):
+            send(run.id)
+            sent += 1
     return sent
+
+
+def refused_now(run: SyncRun | None, *, verb: str) -> bool:
+    """Whether the queued run's connection takes no sync now (paused, or sent back to setup since the run was
+    queued): the run is then failed, as a request would be refused now. Resuming (or finishing setup) syncs the
+    whole scope, this run's work included."""
+    if run is None or (problem := sync_blocker(run.connection)) is None:
+        return False
+    SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+        status=SyncRun.Status.FAILED, finished_at=timezone.now(), error=f"Not {verb}: {problem.message}."
+    )
+    logger.info("sync run %s not %s: %s", run.pk, verb, problem.message)
+    return True

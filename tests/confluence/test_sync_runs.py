@@ -239,6 +239,29 @@ def test_a_waiting_run_of_a_connection_paused_meanwhile_is_not_tried_again(idle_
     assert run.status == SyncRun.Status.FAILED and run.error == "Not tried again: connection paused."
 
 
+def test_a_queued_run_of_a_connection_paused_before_it_started_does_not_run(idle_connection):
+    """Pausing says no sync runs until resumed: a run queued before the pause is failed when a worker takes it."""
+    run = enqueue(idle_connection)
+    idle_connection.pause()
+
+    assert queue.claim(run.id) is None
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and run.error == "Not run: connection paused."
+
+
+def test_a_lost_run_of_a_paused_connection_is_failed_not_sent(idle_connection, monkeypatch):
+    monkeypatch.setattr("confluence.sync.queue.send", lambda run_id: pytest.fail("sent"))
+    run = enqueue(idle_connection)
+    SyncRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(hours=1), sent_at=None)
+    idle_connection.pause()
+
+    assert queue.resend_lost() == 0
+
+    run.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and run.error == "Not tried again: connection paused."
+
+
 def test_waits_grow_with_the_time_the_work_has_waited(idle_connection):
     run = enqueue(idle_connection)
     assert outcome.retry_delay(run) == outcome.MIN_RETRY_DELAY
