@@ -68,10 +68,12 @@ def escape_line_start(text: str) -> str:
 def link_text(markdown: str) -> str:
     """Link (or image) text with its escaped brackets as character references (`&#91;1&#93;`): CommonMark decodes
     them in link text, and readers that find links with a simple pattern see a link whose text holds `\\]` as none.
-    Brackets of nested markup (an image inside a link) and of code spans stay as they are."""
+    Brackets of nested markup (an image inside a link) and of code spans stay as they are. A backslash left last
+    (text that ended in one before its trailing space was trimmed) is doubled: it would escape the closing `]`."""
     if "\\" not in markdown:
         return markdown
-    return CODE_OR_ESCAPE.sub(lambda m: BRACKET_REFS.get(m.group(0), m.group(0)), markdown)
+    text = CODE_OR_ESCAPE.sub(lambda m: BRACKET_REFS.get(m.group(0), m.group(0)), markdown)
+    return text + "\\" if (len(text) - len(text.rstrip("\\"))) % 2 else text
 
 
 def href(url: str) -> str:

@@ -22,7 +22,7 @@ from bs4 import BeautifulSoup, Comment, Tag
 CDATA_OPEN = "<![CDATA["
 CDATA_CLOSE = "]]>"
 # Where an unterminated CDATA section ends: at the next storage-format tag (its container's end tag, usually).
-STORAGE_TAG = re.compile(r"</?(?:ac|ri|at):[\w-]")
+STORAGE_TAG = re.compile(r"</?(?:ac|ri|at):(?:[\w-]|\Z)")
 END_TAG = re.compile(r"</(?:ac|ri|at):[\w-]")
 # The start of a tag cut off by the end of the page (`<ac:structured-mac`, `<ri:page ri:content-title="Ru`).
 CUT_TAG = re.compile(r"<[A-Za-z/!?][^>]*\Z")
