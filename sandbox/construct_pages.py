@@ -24,6 +24,14 @@ LINKS = "Tour: links"
 MACROS = "Tour: unknown macros"
 EMOTICONS = "Tour: emoticons"
 MALFORMED = "Tour: malformed storage"
+FOLDER = "Tour folder: team handbook"  # a Confluence folder: a directory in the repository, no file of its own
+IN_FOLDER = "Tour: a page in a folder"
+# Content that is no page, listed after the tour page's body ("In Confluence").
+BOARDS = (
+    ("whiteboard", "Tour whiteboard: retro"),
+    ("database", "Tour database: services"),
+    ("embed", "Tour smart link"),
+)
 SHARED = "Shared files"  # in the second space: files the first space's pages show
 # The 22 emoticons of the storage-format reference, by the names it gives them.
 DOCUMENTED_EMOTICONS = (

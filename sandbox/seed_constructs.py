@@ -91,6 +91,10 @@ def _seed_children(atlassian, rng, seeded: SeededTour, cloud_id: str, space, tou
     _attach(atlassian, rng, seeded, macros.id, "spec 1.2.pdf")
     make(tour_pages.EMOTICONS, tour_pages.emoticons_body(refs), parent_id=tour_id)
     make(tour_pages.MALFORMED, tour_pages.malformed_body(refs), parent_id=tour_id)
+    folder = atlassian.create_folder(cloud_id, space_key=space.key, title=tour_pages.FOLDER, parent_id=tour_id)
+    make(tour_pages.IN_FOLDER, "<p>Kept in a Confluence folder: here, a directory.</p>", parent_id=folder.id)
+    for kind, title in tour_pages.BOARDS:
+        atlassian.create_board(cloud_id, kind=kind, space_key=space.key, title=title, parent_id=tour_id, emit=False)
 
 
 def _find(atlassian, space, title: str):

@@ -129,3 +129,16 @@ def _local_targets(path: str, text: str) -> list[str]:
 def _colleague_names(world) -> list[str]:
     ids = [account_id for account_id, _, _ in COLLEAGUES] + [DEFAULT_ACCOUNT_ID]
     return [world.atlassian.users[account_id].name for account_id in ids]
+
+
+def test_a_folder_is_a_directory_and_boards_are_listed_on_their_page(synced):
+    _, files = synced
+    pages = tour_files(files)
+    in_folder, _ = pages[construct_pages.IN_FOLDER]
+    tour_path, tour_text = pages[construct_pages.TOUR]
+    folder_dir = posixpath.dirname(in_folder)
+    assert posixpath.basename(folder_dir) == "tour-folder-team-handbook"
+    assert posixpath.dirname(folder_dir) == tour_path.removesuffix(".md")  # below the tour, like its pages
+    assert f"{folder_dir}.md" not in files  # a folder has no file of its own
+    listed = tour_text.split("## In Confluence", 1)[1]
+    assert all(title in listed for _, title in construct_pages.BOARDS)
