@@ -21,12 +21,18 @@ PAGE_VERBS = (
     "unarchived",
     "permissions_updated",
 )
-PAGE_EVENTS = frozenset(f"avi:confluence:{verb}:{kind}" for verb in PAGE_VERBS for kind in ("page", "blogpost")) | {
-    # A folder moved or restricted moves or restricts the pages below it (which get no event of their own): a
-    # targeted run of the folder re-reads what the index holds below it. (A rename sends no event.)
-    f"avi:confluence:{verb}:folder"
-    for verb in ("moved", "permissions_updated")
-}
+# Live docs are pages (v2 `subType: "live"`) whose edits send these instead of `updated:page`.
+LIVE_DOC_VERBS = ("initialized", "started", "snapshotted", "published")
+PAGE_EVENTS = (
+    frozenset(f"avi:confluence:{verb}:{kind}" for verb in PAGE_VERBS for kind in ("page", "blogpost"))
+    | {f"avi:confluence:{verb}:page" for verb in LIVE_DOC_VERBS}
+    | {
+        # A folder moved or restricted moves or restricts the pages below it (which get no event of their own): a
+        # targeted run of the folder re-reads what the index holds below it. (A rename sends no event.)
+        f"avi:confluence:{verb}:folder"
+        for verb in ("moved", "permissions_updated")
+    }
+)
 # A page we do not hold that leaves Confluence changes nothing in any repository: no run, no API call.
 REMOVALS = frozenset(
     f"avi:confluence:{verb}:{kind}" for verb in ("trashed", "deleted", "archived") for kind in ("page", "blogpost")

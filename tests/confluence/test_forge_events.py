@@ -229,6 +229,14 @@ def test_a_page_moved_out_of_the_scope_is_synced(deliver, forge_connection):
     assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
 
 
+@pytest.mark.parametrize("verb", ["initialized", "started", "snapshotted", "published"])
+def test_a_live_doc_edit_is_synced(deliver, forge_connection, verb):
+    # Live docs are pages whose edits send these events instead of updated:page.
+    deliver(fixture("page_updated", eventType=f"avi:confluence:{verb}:page"))
+    process_all()
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
+
+
 @pytest.mark.django_db
 def test_a_held_page_is_synced_even_when_its_space_left_the_scope(deliver, acme, alice):
     forge_connection = make_connection(
