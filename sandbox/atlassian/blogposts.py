@@ -11,9 +11,9 @@ from functools import partial
 
 from sandbox.atlassian import v2_shapes as shapes
 from sandbox.atlassian.confluence_v2 import (
-    MAX_IDS,
     PAGE_SORTS,
     PREFIX,
+    ids_and_space_ids,
     list_attachments,
     list_labels,
     page_filter,
@@ -53,11 +53,7 @@ def renderer(sim, request: SimRequest):
 
 def list_blogposts(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     site = site_for(sim, request, cloud_id)
-    post_ids, space_ids = request.args("id"), request.args("space-id")
-    if len(post_ids) > MAX_IDS:
-        raise v2_error(400, "INVALID_REQUEST_PARAMETER", "id: size must be between 0 and 250")
-    if len(space_ids) > 100:
-        raise v2_error(400, "INVALID_REQUEST_PARAMETER", "space-id: size must be between 0 and 100")
+    post_ids, space_ids = ids_and_space_ids(request)
     sort = sort_of(request, PAGE_SORTS, "id")
     scope = tuple(s.id for s in sim.site_spaces(cloud_id) if not space_ids or s.id in space_ids)
     if post_ids:

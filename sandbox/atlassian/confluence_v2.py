@@ -179,13 +179,19 @@ def list_space_pages(sim, request: SimRequest, cloud_id: str, space_id: str) -> 
     return paginate(request, site, cloud_id, ordered, index, accept, page_renderer(sim, request))
 
 
-def list_pages(sim, request: SimRequest, cloud_id: str) -> SimResponse:
-    site = site_for(sim, request, cloud_id)
-    page_ids, space_ids = request.args("id"), request.args("space-id")
-    if len(page_ids) > MAX_IDS:
+def ids_and_space_ids(request: SimRequest) -> tuple[list[str], list[str]]:
+    """The `id` and `space-id` filters of a v2 content listing, refused past their documented sizes."""
+    content_ids, space_ids = request.args("id"), request.args("space-id")
+    if len(content_ids) > MAX_IDS:
         raise v2_error(400, "INVALID_REQUEST_PARAMETER", "id: size must be between 0 and 250")
     if len(space_ids) > 100:
         raise v2_error(400, "INVALID_REQUEST_PARAMETER", "space-id: size must be between 0 and 100")
+    return content_ids, space_ids
+
+
+def list_pages(sim, request: SimRequest, cloud_id: str) -> SimResponse:
+    site = site_for(sim, request, cloud_id)
+    page_ids, space_ids = ids_and_space_ids(request)
     sort = sort_of(request, PAGE_SORTS, "id")
     site_space_ids = [s.id for s in sim.site_spaces(cloud_id)]
     scope = tuple(s for s in site_space_ids if not space_ids or s in space_ids)
