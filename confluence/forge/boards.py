@@ -10,16 +10,12 @@ next run over the whole scope.
 
 from __future__ import annotations
 
-from confluence.auth import client_for
 from confluence.content import Page
 from confluence.forge.outcome import Outcome, RetryLater, ignored, summarise
-from confluence.forge.runs import SiteReader, queue_run, site_readers
+from confluence.forge.runs import SiteReader, lookup_client, queue_run, site_readers
 from confluence.gateway import AuthRevoked, ConfluenceError, ConfluenceUnavailable
 from confluence.models import AtlassianSite, WebhookEvent
 from confluence.sync.elsewhere import BOARD_KINDS
-from connectors.http import ApiSession
-
-LOOKUP_TIMEOUT = (5.0, 15.0)
 
 
 def handle_board_event(event: WebhookEvent) -> Outcome:
@@ -66,7 +62,7 @@ def look_up(readers: list[SiteReader], kind: str, board_id: str) -> Page | None:
     site: AtlassianSite | None = next((r.site for r in readers if r.site.access_token or r.site.refresh_token), None)
     if site is None or site.grant_status == AtlassianSite.Grant.REVOKED:
         return None
-    client = client_for(site, session=ApiSession(timeout=LOOKUP_TIMEOUT, max_retries=1))
+    client = lookup_client(site)
     try:
         return client.get_board(kind, board_id)
     except ConfluenceUnavailable as error:

@@ -10,10 +10,22 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import NamedTuple
 
+from confluence.auth import client_for
+from confluence.client import ConfluenceClient
 from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncState
 from confluence.sync.index import Index, parse_index
 from confluence.sync.queue import NotReady, enqueue_sync
+from connectors.http import ApiSession
 from connectors.models import Connection
+
+# A worker (or the sweeper) handling an event asks Confluence one thing (where a board is, whether a space is still
+# there): one retry, short timeouts, then "try again later" (RetryLater), never a worker waiting.
+LOOKUP_TIMEOUT = (5.0, 15.0)
+
+
+def lookup_client(site: AtlassianSite) -> ConfluenceClient:
+    """A client for an event's one lookup through the site's grant: a short timeout and a single retry."""
+    return client_for(site, session=ApiSession(timeout=LOOKUP_TIMEOUT, max_retries=1))
 
 
 class SiteReader(NamedTuple):

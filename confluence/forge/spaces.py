@@ -6,17 +6,12 @@ asked through the connection's own grant; while Confluence cannot answer, the ev
 
 from __future__ import annotations
 
-from confluence.auth import client_for
 from confluence.content import Space
 from confluence.forge.outcome import Outcome, RetryLater, summarise
 from confluence.forge.payload import SPACE_PERMISSIONS, SPACE_UPDATED, space_of, unwrap
-from confluence.forge.runs import queue_run, site_readers
+from confluence.forge.runs import lookup_client, queue_run, site_readers
 from confluence.gateway import AuthRevoked, ConfluenceError, ConfluenceUnavailable
 from confluence.models import AtlassianSite, SyncScope, WebhookEvent
-from connectors.http import ApiSession
-
-# A space lookup happens in the worker (and in the sweeper): one retry, short timeouts, then "try again later".
-LOOKUP_TIMEOUT = (5.0, 15.0)
 
 
 class MissingGrant(Exception):
@@ -99,7 +94,7 @@ def space_in_confluence(site: AtlassianSite, entry: dict) -> Space | None:
     ConfluenceError (a 403, say) when it answers something that confirms nothing."""
     if site.grant_status == AtlassianSite.Grant.REVOKED or not (site.access_token or site.refresh_token):
         raise MissingGrant("no Atlassian grant to confirm it with")
-    client = client_for(site, session=ApiSession(timeout=LOOKUP_TIMEOUT, max_retries=1))
+    client = lookup_client(site)
     try:
         if entry.get("id"):
             return client.get_space(str(entry["id"]))

@@ -2,7 +2,7 @@
 
 - A run over the whole scope lists each such space's posts (250 a request; bodies when the pages' are read). Their
   labels and restrictions come with the pages' from the same bulk CQL search, which names `blogpost` among its
-  types (facts_of_spaces) only when a space opts in: a scope without an opted-in space makes
+  types (confluence.sync.facts.facts_of_spaces) only when a space opts in: a scope without an opted-in space makes
   the requests it made before blog posts were synced, and one with them adds just the posts' listings.
 - A targeted run (Forge `…:blogpost` events name the post's id, as page events name the page's) asks, in bulk and
   with bodies, for the named ids the page lookup did not return, and for their facts: only when a space opts in.
@@ -19,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from confluence.client import ConfluenceClient, cql_quote
+from confluence.client import ConfluenceClient
 from confluence.content import Page, PageFacts, Space
-from confluence.sync import elsewhere
 from confluence.sync.index import BLOGPOST, Index
 from confluence.sync.plan import Selected, held_back
 from confluence.sync.scope import ScopeSpec
@@ -65,7 +64,6 @@ def select_posts(
 ) -> Posts:
     """The posts the scope keeps (`keys`: space id → key of the spaces that sync their blog)."""
     chosen = Posts()
-    unwanted = {label.lower() for label in spec.excluded_labels}
     excluded = {pid for pid, _ in spec.excluded_pages}
     unjudged = held_back(posts, facts, index)  # changed, and the search does not know them yet
     for post in posts:
@@ -73,9 +71,9 @@ def select_posts(
         if post.space_id not in keys or post.id in excluded or (fact is None and held is None):
             continue  # not a syncing blog's, excluded, or unknown to the search yet (its restrictions too)
         labels = fact.labels if fact is not None else list(held.labels)
-        if unwanted & {label.lower() for label in labels}:
+        if spec.labelled_out(labels):
             continue
-        if fact is not None and fact.restricted and not spec.include_restricted:
+        if fact is not None and spec.withholds(fact):
             chosen.restricted[post.id] = post.title
             continue
         if post.id in unjudged:
@@ -105,23 +103,3 @@ def read_targeted_posts(
         if entry.is_post and entry.space_key in blog and pid not in asked
     }
     return kept, select_posts(spec, fetched, keys=keys, facts=facts, index=index)
-
-
-def facts_of_spaces(client: ConfluenceClient, spaces: list[Space], *, blog: bool = False) -> dict[str, PageFacts]:
-    """Labels and restrictions of every page (and blog post, when a space syncs its blog) of those spaces, and the
-    whiteboards, databases and embeds among them: one CQL search a 200 results."""
-    if not spaces:
-        return {}
-    keys = ", ".join(cql_quote(key) for key in sorted(space.key for space in spaces))
-    kinds = ("page", "blogpost") if blog else ("page",)
-    return elsewhere.facts_with_boards(client, kinds=kinds, where=f"space in ({keys})")
-
-
-def fetch_with_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: Collection[str] | None) -> list[Page]:
-    """Those pages and blog posts with their bodies (250 a request); one deleted meanwhile is missing from the
-    answer. `posts`: which ids are blog posts; when the caller does not say, the ids the page lookup does not
-    return are asked for as posts (one request more, only then)."""
-    pages = [pid for pid in page_ids if posts is None or pid not in posts]
-    found = client.get_pages(pages, body=True) if pages else []
-    rest = [pid for pid in set(page_ids) - {p.id for p in found} if posts is None or pid in posts]
-    return found + (client.get_blogposts(sorted(rest), body=True) if rest else [])

@@ -60,12 +60,9 @@ def boards_by_parent(spec: ScopeSpec, boards: Mapping[str, PageFacts]) -> dict[s
     """Each page's boards the scope may show: not excluded (by id or label), not restricted unless the scope opts
     in, and below a page (not a folder, not another board)."""
     excluded = {pid for pid, _ in spec.excluded_pages}
-    unwanted = {label.lower() for label in spec.excluded_labels}
     found: dict[str, set[Board]] = {}
     for board_id, fact in boards.items():
-        if fact.parent_id is None or board_id in excluded or unwanted & {label.lower() for label in fact.labels}:
-            continue
-        if fact.restricted and not spec.include_restricted:
+        if fact.parent_id is None or board_id in excluded or spec.labelled_out(fact.labels) or spec.withholds(fact):
             continue
         found.setdefault(fact.parent_id, set()).add((board_id, fact.kind, fact.title, fact.webui))
     return {parent: tuple(sorted(items, key=lambda b: (b[2].casefold(), b[0]))) for parent, items in found.items()}

@@ -27,6 +27,7 @@ from confluence.gateway import ConfluenceUnavailable
 from confluence.models import SyncRun, SyncScope
 from confluence.sync import blog, elsewhere
 from confluence.sync.attachments import attachments_changed
+from confluence.sync.facts import facts_of_ids, facts_of_spaces, subtree_facts
 from confluence.sync.hierarchy import missing_parents
 from confluence.sync.index import (
     Index,
@@ -40,9 +41,6 @@ from confluence.sync.scope import ScopeSpec, select_pages
 from github_sync.commit import FileChanges
 
 __all__ = ["ConfluenceUnavailable", "Reading", "fetch_bodies", "read", "read_bodies"]
-
-# Page ids per CQL `ancestor in (…)` query, which keeps the query well within URL limits.
-SUBTREE_ROOTS_PER_QUERY = 100
 
 
 @dataclass
@@ -94,7 +92,7 @@ def read_scope(client: ConfluenceClient, spec: ScopeSpec, scope: SyncScope, inde
         for space in spaces
     }
     syncing_blog = blog.blog_spaces(scope)
-    facts, boards = elsewhere.split_facts(blog.facts_of_spaces(client, spaces, blog=bool(syncing_blog)))
+    facts, boards = elsewhere.split_facts(facts_of_spaces(client, spaces, blog=bool(syncing_blog)))
     below = elsewhere.boards_by_parent(spec, boards)
     labels = {pid: fact.labels for pid, fact in facts.items()}
     hierarchy = {
@@ -236,16 +234,6 @@ def reshaped_page(page: Page, index: Index) -> bool:
     return held is None or (held.parent_id, held.space_key) != (page.parent_id, index.spaces.get(page.space_id))
 
 
-def subtree_facts(client: ConfluenceClient, roots: list[str]) -> dict[str, PageFacts]:
-    """Every current page (and whiteboard, database, embed) below `roots` (any depth) → its labels and
-    restrictions, through CQL `ancestor` (100 roots a query)."""
-    found: dict[str, PageFacts] = {}
-    for start in range(0, len(roots), SUBTREE_ROOTS_PER_QUERY):
-        chunk = roots[start : start + SUBTREE_ROOTS_PER_QUERY]
-        found.update(elsewhere.facts_with_boards(client, kinds=("page",), where=f"ancestor in ({', '.join(chunk)})"))
-    return found
-
-
 class Bodies(FileChanges):
     """Page id → storage XHTML, held compressed: a first sync reads every body before it can render any (paths
     and links need the whole hierarchy), and storage markup shrinks about fivefold."""
@@ -264,11 +252,21 @@ class Bodies(FileChanges):
         super().__setitem__(page_id, body.encode())
 
 
+def fetch_with_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: Collection[str] | None) -> list[Page]:
+    """Those pages and blog posts with their bodies (250 a request); one deleted meanwhile is missing from the
+    answer. `posts`: which ids are blog posts; when the caller does not say, the ids the page lookup does not
+    return are asked for as posts (one request more, only then)."""
+    pages = [pid for pid in page_ids if posts is None or pid not in posts]
+    found = client.get_pages(pages, body=True) if pages else []
+    rest = [pid for pid in set(page_ids) - {p.id for p in found} if posts is None or pid in posts]
+    return found + (client.get_blogposts(sorted(rest), body=True) if rest else [])
+
+
 def fetch_bodies(
     client: ConfluenceClient, ids: list[str], *, posts: Collection[str] | None = None, versions: Mapping | None = None
 ) -> dict:
-    """The storage XHTML of those pages and blog posts (blog.fetch_with_bodies); `versions`: only at these."""
-    found = blog.fetch_with_bodies(client, ids, posts=posts)
+    """The storage XHTML of those pages and blog posts (`fetch_with_bodies`); `versions`: only at these."""
+    found = fetch_with_bodies(client, ids, posts=posts)
     return {page.id: page.body or "" for page in found if versions is None or versions.get(page.id) == page.version}
 
 
@@ -279,16 +277,15 @@ def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str],
     links or inclusions) is judged again first, all in one search: its new body is written only if it passes."""
     asked = [pid for pid in page_ids if pid not in reading.held]
     posts = {pid for pid in asked if pid in reading.world and reading.world[pid].is_post}
-    fetched = {page.id: page for page in blog.fetch_with_bodies(client, asked, posts=posts)}
+    fetched = {page.id: page for page in fetch_with_bodies(client, asked, posts=posts)}
     changed = sorted(pid for pid, p in fetched.items() if p.version != reading.world.get(pid, p).version)
-    facts = client.page_facts(f"type in (page, blogpost) AND id in ({', '.join(changed)})") if changed else {}
-    unwanted = {label.lower() for label in spec.excluded_labels}
+    facts = facts_of_ids(client, changed) if changed else {}
     for pid in changed:
         fact, page = facts.get(pid), fetched.pop(pid)
-        restricted = fact is not None and fact.restricted and not spec.include_restricted
+        restricted = fact is not None and spec.withholds(fact)
         if fact is None:  # the search does not know the new version yet
             reading.held.add(pid)
-        elif restricted or unwanted & {label.lower() for label in fact.labels}:  # it leaves the world, unwritten
+        elif restricted or spec.labelled_out(fact.labels):  # it leaves the world, unwritten
             reading.restricted.update({pid: page.title} if restricted else {})
             if reading.judged is not None:
                 reading.judged.add(pid)

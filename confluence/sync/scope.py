@@ -8,7 +8,9 @@ request) and, only when labels are excluded, one bulk CQL search for the labels.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from confluence.client import ConfluenceClient, cql_quote
 from confluence.content import Page, Space
@@ -38,6 +40,19 @@ class ScopeSpec:
     @property
     def is_empty(self) -> bool:
         return not self.spaces and not self.pages
+
+    @cached_property
+    def unwanted_labels(self) -> frozenset[str]:
+        return frozenset(label.lower() for label in self.excluded_labels)
+
+    def labelled_out(self, labels: Iterable[str]) -> bool:
+        """Whether content carrying these labels is left out (excluded labels match whatever their case)."""
+        return not self.unwanted_labels.isdisjoint(label.lower() for label in labels)
+
+    def withholds(self, fact) -> bool:
+        """Whether content with these facts (`PageFacts`) stays out of the repository as restricted: a view
+        restriction of its own or an ancestor's, unless the scope includes restricted content."""
+        return fact.restricted and not self.include_restricted
 
 
 @dataclass
@@ -101,9 +116,8 @@ def select_pages(
         excluded.add(page_id)
         if with_descendants:
             excluded |= descendants(page_id, children)
-    wanted = {label.lower() for label in spec.excluded_labels}
-    if wanted and labels is not None:
-        excluded |= {pid for pid in included if wanted & {label.lower() for label in labels.get(pid, [])}}
+    if spec.excluded_labels and labels is not None:
+        excluded |= {pid for pid in included if spec.labelled_out(labels.get(pid, []))}
     kept = included - excluded
     withheld = set() if spec.include_restricted else kept & set(restricted)
     return Selection(

@@ -39,3 +39,24 @@ def applied(django_capture_on_commit_callbacks):
             return change()
 
     return applied
+
+
+@pytest.fixture
+def lagging_search(monkeypatch):
+    """Confluence's search index lags behind content: ids added to the returned set are missing from CQL results."""
+    from confluence.client import ConfluenceClient
+
+    hidden: set[str] = set()
+    facts = ConfluenceClient.page_facts
+    monkeypatch.setattr(
+        ConfluenceClient,
+        "page_facts",
+        lambda self, cql: {pid: fact for pid, fact in facts(self, cql).items() if pid not in hidden},
+    )
+    return hidden
+
+
+@pytest.fixture
+def me(world):
+    """The connector's Atlassian account: a restriction naming it lets it read the page, as its grant reads all."""
+    return world.atlassian.default_user().account_id

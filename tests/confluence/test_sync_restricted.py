@@ -13,12 +13,6 @@ pytestmark = pytest.mark.django_db
 HOME, GUIDE = "confluence/ENG/home.md", "confluence/ENG/home/deploy-guide.md"
 
 
-@pytest.fixture
-def me(world):
-    """The connector's Atlassian account: a restriction naming it lets it read the page, as its grant reads all."""
-    return world.atlassian.default_user().account_id
-
-
 def restrict(world, key: str, me: str) -> None:
     world.atlassian.restrict_page(world.pages[key].id, users=[me], emit=False)
 
@@ -157,21 +151,6 @@ def test_the_card_counts_the_pages_left_out_and_the_history_names_them(client, a
 
 
 # A search that lags behind new content ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def lagging_search(monkeypatch):
-    """Confluence's search index lags behind content: pages in `hidden` are missing from CQL results."""
-    from confluence.client import ConfluenceClient
-
-    hidden: set[str] = set()
-    facts = ConfluenceClient.page_facts
-    monkeypatch.setattr(
-        ConfluenceClient,
-        "page_facts",
-        lambda self, cql: {pid: fact for pid, fact in facts(self, cql).items() if pid not in hidden},
-    )
-    return hidden
 
 
 def test_a_new_page_the_search_does_not_know_yet_waits_for_a_later_run(world, connection, me, lagging_search):

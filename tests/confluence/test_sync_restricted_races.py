@@ -33,26 +33,6 @@ def synced(world, acme, alice):
     return connection
 
 
-@pytest.fixture
-def me(world):
-    return world.atlassian.default_user().account_id
-
-
-@pytest.fixture
-def lagging_search(monkeypatch):
-    """Confluence's search index lags behind content: ids in `hidden` are missing from CQL results."""
-    from confluence.client import ConfluenceClient
-
-    hidden: set[str] = set()
-    facts = ConfluenceClient.page_facts
-    monkeypatch.setattr(
-        ConfluenceClient,
-        "page_facts",
-        lambda self, cql: {pid: fact for pid, fact in facts(self, cql).items() if pid not in hidden},
-    )
-    return hidden
-
-
 def runbook(world):
     return next(page for page in world.atlassian.pages.values() if page.title == "Runbook")
 
