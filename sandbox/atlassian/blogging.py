@@ -27,9 +27,7 @@ class BloggingMixin:
     ) -> Page:
         """Post to the space's blog. `posted_at` (ms) backdates the posting day (a seeded blog spans months)."""
         with self.lock:
-            space = self.space_by_key(cloud_id, space_key)
-            if space is None:
-                raise KeyError(f"no space {space_key}")
+            space = self.existing_space(cloud_id, space_key)
             author = author_id or self.default_user().account_id
             now = self.clock.tick() if posted_at is None else posted_at
             post = self.new_content(space, title=title, body=body, author=author, at=now, type="blogpost")

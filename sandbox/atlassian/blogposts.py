@@ -7,8 +7,6 @@ deleted, trashed (draft is not simulated); the page endpoints never answer with 
 
 from __future__ import annotations
 
-from functools import partial
-
 from sandbox.atlassian import v2_shapes as shapes
 from sandbox.atlassian.confluence_v2 import (
     PAGE_SORTS,
@@ -19,6 +17,7 @@ from sandbox.atlassian.confluence_v2 import (
     page_filter,
     page_for,
     paginate,
+    route_gets,
     site_for,
     small_ordering,
     sort_of,
@@ -38,8 +37,7 @@ def register(sim) -> None:
         r"/blogposts/(?P<post_id>\d+)/labels": post_labels,
         r"/blogposts/(?P<post_id>\d+)/attachments": post_attachments,
     }
-    for path, handler in routes.items():
-        sim.route("GET", PREFIX + path, partial(handler, sim))
+    route_gets(sim, PREFIX, routes)
 
 
 def post_filter(sim, request: SimRequest):

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from functools import partial
 from urllib.parse import quote, urlencode
 
 from sandbox.atlassian import cql, search
 from sandbox.atlassian import v1_shapes as shapes
-from sandbox.atlassian.confluence_v2 import site_for
+from sandbox.atlassian.confluence_v2 import content_filter, route_gets, site_for
 from sandbox.atlassian.models import Attachment, Site
 from sandbox.atlassian.pagination import V1_MAX_LIMIT, decode_cursor, encode_cursor, parse_limit, v1_error
 from sandbox.core import SimError, SimRequest, SimResponse
@@ -29,8 +28,7 @@ def register(sim) -> None:
         r"/content/(?P<page_id>\d+)/child/attachment": list_attachments,
         r"/content/(?P<page_id>\d+)/child/attachment/(?P<attachment_id>att\d+)/download": download_attachment,
     }
-    for path, handler in routes.items():
-        sim.route("GET", PREFIX + path, partial(handler, sim))
+    route_gets(sim, PREFIX, routes)
 
 
 def v1_listing(
@@ -95,17 +93,8 @@ def list_content(sim, request: SimRequest, cloud_id: str) -> SimResponse:
     space_keys = request.args("spaceKey")
     scope = tuple(s.id for s in sim.site_spaces(cloud_id) if not space_keys or s.key in space_keys)
     statuses = set(request.args("status") or ["current"])
-    title, content_type = request.arg("title"), request.arg("type") or "page"
-
-    def accept(page_id: str) -> bool:
-        page = sim.pages[page_id]
-        return (
-            page.type == content_type
-            and page.status in statuses
-            and (title is None or page.title == title)
-            and sim.visible(page)
-        )
-
+    content_type = request.arg("type") or "page"
+    accept = content_filter(sim, kind=content_type, statuses=statuses, title=request.arg("title"))
     ordered, _ = sim.ordering(scope, "id", kind=content_type)
     taken, start, limit, more = offset_window(request, ordered, accept)
     expand = shapes.parse_expand(request.arg("expand"))

@@ -40,8 +40,12 @@ def register(sim) -> None:
         r"/pages/(?P<page_id>\d+)/attachments": list_attachments,
         r"/attachments/(?P<attachment_id>att\d+)": get_attachment,
     }
-    for path, handler in routes.items():
-        sim.route("GET", PREFIX + path, partial(handler, sim))
+    route_gets(sim, PREFIX, routes)
+
+
+def route_gets(sim, prefix: str, routes: dict) -> None:
+    """Route GET `prefix + path` to each handler `handler(sim, request, ...)` of `{path: handler}`."""
+    sim.route_handlers([("GET", prefix + path, handler) for path, handler in routes.items()])
 
 
 # Shared checks ----------------------------------------------------------------------------------------------
@@ -146,7 +150,12 @@ def page_filter(
     sim, request: SimRequest, *, root_only: bool = False, kind: str = "page", allowed: tuple[str, ...] = LIST_STATUSES
 ):
     statuses = statuses_of(request, allowed=allowed, default=("current", "archived"))
-    title = request.arg("title")
+    return content_filter(sim, kind=kind, statuses=statuses, title=request.arg("title"), root_only=root_only)
+
+
+def content_filter(sim, *, kind: str, statuses, title: str | None, root_only: bool = False):
+    """Whether a listing shows a content id: of `kind`, in one of `statuses`, titled `title` when one is asked for,
+    at the top of the tree when `root_only`, and visible to the caller (v1 and v2 listings alike)."""
 
     def accept(page_id: str) -> bool:
         page = sim.pages[page_id]

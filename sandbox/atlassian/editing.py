@@ -96,9 +96,7 @@ class EditingMixin:
         self, cloud_id: str, key: str, *, name: str | None = None, description: str | None = None, emit: bool = True
     ) -> Space:
         with self.lock:
-            space = self.space_by_key(cloud_id, key)
-            if space is None:
-                raise KeyError(f"no space {key}")
+            space = self.existing_space(cloud_id, key)
             space.name = space.name if name is None else name
             space.description = space.description if description is None else description
             if emit:
@@ -108,9 +106,7 @@ class EditingMixin:
     def delete_space(self, cloud_id: str, key: str, emit: bool = True) -> None:
         """Deleting a space purges its pages without per-page events, as the real product does."""
         with self.lock:
-            space = self.space_by_key(cloud_id, key)
-            if space is None:
-                raise KeyError(f"no space {key}")
+            space = self.existing_space(cloud_id, key)
             payload = events.space_event(self, space)
             for page_id in [str(i) for ids in self.space_content(space.id) for i in ids]:
                 self._forget_page(self.pages[page_id])
@@ -153,9 +149,7 @@ class EditingMixin:
         emit: bool = True,
     ) -> Page:
         with self.lock:
-            space = self.space_by_key(cloud_id, space_key)
-            if space is None:
-                raise KeyError(f"no space {space_key}")
+            space = self.existing_space(cloud_id, space_key)
             if status not in PAGE_STATUSES:
                 raise ValueError(f"cannot create a page with status {status}")
             if parent_id and self.pages[parent_id].space_id != space.id:
@@ -210,9 +204,7 @@ class EditingMixin:
         with self.lock:
             page = self.pages[page_id]
             before = events.content(self, page)
-            space = self.space_by_key(page.cloud_id, space_key) if space_key else self.spaces[page.space_id]
-            if space is None:
-                raise KeyError(f"no space {space_key}")
+            space = self.existing_space(page.cloud_id, space_key) if space_key else self.spaces[page.space_id]
             if parent_id and (parent_id == page_id or page in self.ancestors(self.pages[parent_id])):
                 raise ValueError("cannot move a page below itself")
             if parent_id and self.pages[parent_id].space_id != space.id:
@@ -232,13 +224,8 @@ class EditingMixin:
     def trash_page(self, page_id: str, *, emit: bool = True) -> Page:
         """To the space's trash. Its children move up to its parent, as when deleting only the page in the UI."""
         with self.lock:
-            page = self.pages[page_id]
-            self._lift_children(page)
-            page.status = "trashed"
-            self.changed()
-            if emit:
-                self._emit_page("trashed", page)
-            return page
+            self._lift_children(self.pages[page_id])
+            return self._set_status(page_id, "trashed", "trashed", emit)
 
     def restore_page(self, page_id: str, *, emit: bool = True) -> Page:
         with self.lock:
@@ -248,11 +235,7 @@ class EditingMixin:
             if page.parent_id and self.pages.get(page.parent_id, page).status == "trashed":
                 self._detach(page)
                 self._attach(page, None, None)
-            page.status = "current"
-            self.changed()
-            if emit:
-                self._emit_page("restored", page)
-            return page
+            return self._set_status(page_id, "current", "restored", emit)
 
     def purge_page(self, page_id: str, *, emit: bool = True) -> None:
         """Gone for good: the API answers 404 from now on."""

@@ -27,9 +27,7 @@ class FoldersMixin:
         """Content of the space's tree with no body (a folder, whiteboard, database or embed), at the top level or
         below `parent_id`; no event (the caller says whether its kind has one)."""
         with self.lock:
-            space = self.space_by_key(cloud_id, space_key)
-            if space is None:
-                raise KeyError(f"no space {space_key}")
+            space = self.existing_space(cloud_id, space_key)
             if parent_id and self.pages[parent_id].space_id != space.id:
                 raise ValueError("the parent is in another space")
             author = self.default_user().account_id

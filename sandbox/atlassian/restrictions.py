@@ -156,7 +156,7 @@ class RestrictionsMixin:
     def revoke_space_access(self, cloud_id: str, key: str, account_id: str, *, emit: bool = True) -> Space:
         """Take the account out of the space's permissions: the space and everything in it answer it 404."""
         with self.lock:
-            space = self._space(cloud_id, key)
+            space = self.existing_space(cloud_id, key)
             if account_id not in space.denied_account_ids:
                 space.denied_account_ids.append(account_id)
             self._space_permissions_changed(space, emit)
@@ -164,7 +164,7 @@ class RestrictionsMixin:
 
     def grant_space_access(self, cloud_id: str, key: str, account_id: str, *, emit: bool = True) -> Space:
         with self.lock:
-            space = self._space(cloud_id, key)
+            space = self.existing_space(cloud_id, key)
             if account_id in space.denied_account_ids:
                 space.denied_account_ids.remove(account_id)
             self._space_permissions_changed(space, emit)
@@ -215,12 +215,6 @@ class RestrictionsMixin:
         if emit:
             payload = events.space_event(self, space)
             self.emit_event("avi:confluence:permissions_updated:space:V2", space.cloud_id, payload)
-
-    def _space(self, cloud_id: str, key: str) -> Space:
-        space = self.space_by_key(cloud_id, key)
-        if space is None:
-            raise KeyError(f"no space {key}")
-        return space
 
 
 def subject_lists(subjects: dict) -> dict:

@@ -179,6 +179,13 @@ class AtlassianSimulator(
         space_id = self.space_ids_by_key.get((cloud_id, key))
         return self.spaces[space_id] if space_id else None
 
+    def existing_space(self, cloud_id: str, key: str) -> Space:
+        """The space of that key, for changes that need one: KeyError when the site has none."""
+        space = self.space_by_key(cloud_id, key)
+        if space is None:
+            raise KeyError(f"no space {key}")
+        return space
+
     def site_spaces(self, cloud_id: str) -> list[Space]:
         return sorted((s for s in self.spaces.values() if s.cloud_id == cloud_id), key=lambda s: int(s.id))
 
