@@ -46,7 +46,7 @@ def list_refs(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     git = git_dir_with_commits(sim, repo)
     refs = gitstore.list_refs(git)
     items = [shapes.ref(sim, repo, n, sha) for n, sha in refs.items()]
-    chunk, headers = shapes.page(request, items, f"{sim.api_url}/repos/{repo.full_name}/git/refs")
+    chunk, headers = shapes.page(request, items, f"{shapes.repo_api_url(sim, repo)}/git/refs")
     return SimResponse.json(chunk, headers=headers)
 
 
@@ -181,7 +181,7 @@ def create_blob(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
     if len(data) > tree_api.FILE_SIZE_LIMIT:
         raise shapes.error(422, tree_api.file_too_large("content", len(data)))
     sha = gitstore.write_blob(git, data)
-    return SimResponse.json({"sha": sha, "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}"}, 201)
+    return SimResponse.json({"sha": sha, "url": f"{shapes.repo_api_url(sim, repo)}/git/blobs/{sha}"}, 201)
 
 
 def get_blob(sim, request: SimRequest, owner: str, name: str, sha: str) -> SimResponse:

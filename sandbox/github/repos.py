@@ -55,7 +55,7 @@ def repo_for(sim, request: SimRequest, owner: str, name: str, *, write: bool = F
 def _moved(sim, request: SimRequest, owner: str, name: str, repo: Repo):
     rest = request.path[len(f"/api/repos/{owner}/{name}") :]
     query = urlencode([(k, v) for k, values in request.query.items() for v in values])
-    location = f"{sim.api_url}/repos/{repo.full_name}{rest}" + (f"?{query}" if query else "")
+    location = shapes.repo_api_url(sim, repo) + rest + (f"?{query}" if query else "")
     error = shapes.error(301, "Moved Permanently", headers={"Location": location})
     error.body["url"] = location
     return error
@@ -170,7 +170,7 @@ def _lookup(git, tree: str, path: str) -> trees.Entry | None:
 
 
 def _content(sim, repo: Repo, ref: str, path: str, entry: trees.Entry, data: bytes | None) -> dict:
-    api = f"{sim.api_url}/repos/{repo.full_name}"
+    api = shapes.repo_api_url(sim, repo)
     kind = {"tree": "dir", "commit": "submodule"}.get(entry.kind, "file")
     item = {
         "type": kind,

@@ -64,9 +64,14 @@ def repo_summary(repo: Repo) -> dict:
     }
 
 
+def repo_api_url(sim, repo: Repo) -> str:
+    """The repository's `url`, under which every API URL of its contents and git objects lies."""
+    return f"{sim.api_url}/repos/{repo.full_name}"
+
+
 def repository(sim, repo: Repo, *, permissions: dict | None = None) -> dict:
-    api, web = sim.api_url, sim.web_url
-    url = f"{api}/repos/{repo.full_name}"
+    web = sim.web_url
+    url = repo_api_url(sim, repo)
     owner = sim.account(repo.owner)
     return {
         **repo_summary(repo),
@@ -124,17 +129,21 @@ def person(signature: Signature) -> dict:
     return {"name": signature.name, "email": signature.email, "date": iso(signature.timestamp)}
 
 
+def git_commit_url(sim, repo: Repo, sha: str) -> str:
+    """The git commit's own URL, which a ref pointing at it carries too."""
+    return f"{repo_api_url(sim, repo)}/git/commits/{sha}"
+
+
 def git_commit(sim, repo: Repo, sha: str, commit: CommitInfo) -> dict:
     """`GET /git/commits/{sha}` (PyGithub's GitCommit)."""
-    url = f"{sim.api_url}/repos/{repo.full_name}"
     return {
         "sha": sha,
         "node_id": node_id("Commit", sha),
-        "url": f"{url}/git/commits/{sha}",
+        "url": git_commit_url(sim, repo, sha),
         "html_url": f"{sim.web_url}/{repo.full_name}/commit/{sha}",
         "author": person(commit.author),
         "committer": person(commit.committer),
-        "tree": {"sha": commit.tree, "url": f"{url}/git/trees/{commit.tree}"},
+        "tree": {"sha": commit.tree, "url": f"{repo_api_url(sim, repo)}/git/trees/{commit.tree}"},
         "message": commit.message,
         "parents": [parent_link(sim, repo, parent) for parent in commit.parents],
         "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
@@ -144,7 +153,7 @@ def git_commit(sim, repo: Repo, sha: str, commit: CommitInfo) -> dict:
 def parent_link(sim, repo: Repo, sha: str) -> dict:
     return {
         "sha": sha,
-        "url": f"{sim.api_url}/repos/{repo.full_name}/commits/{sha}",
+        "url": f"{repo_api_url(sim, repo)}/commits/{sha}",
         "html_url": f"{sim.web_url}/{repo.full_name}/commit/{sha}",
     }
 
@@ -155,7 +164,7 @@ def rest_commit(sim, repo: Repo, sha: str, commit: CommitInfo, files: list[dict]
     data = {
         "sha": sha,
         "node_id": inner["node_id"],
-        "url": f"{sim.api_url}/repos/{repo.full_name}/commits/{sha}",
+        "url": f"{repo_api_url(sim, repo)}/commits/{sha}",
         "html_url": inner["html_url"],
         "commit": {k: inner[k] for k in ("author", "committer", "message", "tree", "url", "verification")},
         "author": None,
@@ -168,12 +177,11 @@ def rest_commit(sim, repo: Repo, sha: str, commit: CommitInfo, files: list[dict]
 
 
 def ref(sim, repo: Repo, name: str, sha: str) -> dict:
-    url = f"{sim.api_url}/repos/{repo.full_name}"
     return {
         "ref": name,
         "node_id": node_id("Ref", name),
-        "url": f"{url}/git/{name}",
-        "object": {"sha": sha, "type": "commit", "url": f"{url}/git/commits/{sha}"},
+        "url": f"{repo_api_url(sim, repo)}/git/{name}",
+        "object": {"sha": sha, "type": "commit", "url": git_commit_url(sim, repo, sha)},
     }
 
 
@@ -182,7 +190,7 @@ def blob(sim, repo: Repo, sha: str, data: bytes) -> dict:
         "sha": sha,
         "node_id": node_id("Blob", sha),
         "size": len(data),
-        "url": f"{sim.api_url}/repos/{repo.full_name}/git/blobs/{sha}",
+        "url": f"{repo_api_url(sim, repo)}/git/blobs/{sha}",
         "content": base64.encodebytes(data).decode(),
         "encoding": "base64",
     }

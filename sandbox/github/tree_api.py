@@ -124,7 +124,7 @@ def _tree_json(sim, repo, sha: str, listing, *, recursive: bool, truncated: bool
         listing = [(p, e) for p, e in listing if "/" not in p]
     git = sim.repository_path(repo.owner, repo.name)
     sizes = gitstore.blob_sizes(git, [e.sha for _, e in listing if e.kind == "blob"])
-    url = f"{sim.api_url}/repos/{repo.full_name}/git"
+    url = f"{shapes.repo_api_url(sim, repo)}/git"
     entries = []
     for path, entry in listing:
         item = {"path": path, "mode": entry.mode.rjust(6, "0"), "type": entry.kind, "sha": entry.sha}
