@@ -45,6 +45,9 @@ OURS = ("confluence/", ".ctx/")
 
 @dataclass(frozen=True)
 class Size:
+    """The numbers of the module docstring: PAGES, CONNECTIONS, EVENTS, STORM and REDIS_DOWN (seconds), and how long
+    each wait for quiet may last (seconds)."""
+
     pages: int
     connections: int
     events: int

@@ -79,8 +79,8 @@ def main() -> None:
 
 def explore(*, examples: int, seed: int, steps: int = STEPS, trace: bool = False) -> dict:
     """Run the machine for `examples` examples from `seed` (Django set up, a database available) and report."""
-    from hypothesis import HealthCheck, Phase, settings
     from hypothesis import seed as seeded
+    from hypothesis import settings
     from hypothesis.reporting import with_reporter
     from hypothesis.stateful import run_state_machine_as_test
 
@@ -94,18 +94,7 @@ def explore(*, examples: int, seed: int, steps: int = STEPS, trace: bool = False
         with with_reporter(reported.append):
             run_state_machine_as_test(
                 seeded(seed)(lambda: model_machine.SyncModel()),
-                settings=settings(
-                    max_examples=examples,
-                    stateful_step_count=steps,
-                    deadline=None,
-                    database=None,
-                    print_blob=False,
-                    report_multiple_bugs=False,
-                    suppress_health_check=list(HealthCheck),
-                    # Not the "explain" phase: it replays variations of the failure to point at lines of code,
-                    # which costs minutes here and says little about a sync.
-                    phases=[Phase.explicit, Phase.generate, Phase.shrink],
-                ),
+                settings=settings(model_machine.EXPLORATION, max_examples=examples, stateful_step_count=steps),
             )
     except Exception as error:  # a divergence, or the engine or the machine crashing: each is a finding
         notes = [*reported, *getattr(error, "__notes__", [])]  # hypothesis adds the steps as notes or reports

@@ -35,11 +35,13 @@ from html import escape
 from pathlib import Path
 from unittest import mock
 
+import hypothesis
 import responses
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.test import Client, TestCase, override_settings
+from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 
@@ -135,13 +137,23 @@ class Stats:
     steps: int = 0
     runs: int = 0
     checks: int = 0
-    seconds_in_examples: float = 0.0
     operations: Counter = field(default_factory=Counter)
     silent: Counter = field(default_factory=Counter)  # changes the simulator sent no event for, by kind
     trace: bool = False  # print each example's steps to stderr when it ends
 
 
 STATS = Stats()
+# How every exploration runs; `bench.model` adds how many examples, and steps in each.
+EXPLORATION = hypothesis.settings(
+    deadline=None,
+    database=None,
+    print_blob=False,
+    report_multiple_bugs=False,
+    suppress_health_check=list(HealthCheck),
+    # Not the "explain" phase: it replays variations of the failure to point at lines of code, which costs minutes
+    # here and says little about a sync.
+    phases=[Phase.explicit, Phase.generate, Phase.shrink],
+)
 FORGE_KEYS: list[dict] = []
 
 
@@ -161,6 +173,17 @@ def step(rule_function):
     return counted
 
 
+def confluence_change(*, when=None, **drawn):
+    """A rule that changes Confluence: it draws `drawn`, then the fate of the change's events and whether the worker
+    runs next (`fate`, `then`); counted by `step`, and only offered when `when(machine)` holds, if given."""
+
+    def decorate(rule_function):
+        made = rule(**drawn, fate=st.sampled_from(FATES), then=THEN)(step(rule_function))
+        return precondition(when)(made) if when else made
+
+    return decorate
+
+
 def page_state_rule(kind: str, change: str, *statuses: str):
     """The rule `kind`: the simulator's method `change` (trash_page, restore_page…) on a page in `statuses` (current
     if none), and its announcement."""
@@ -172,10 +195,7 @@ def page_state_rule(kind: str, change: str, *statuses: str):
         self.announce(kind, fate, what, then=then)
 
     change_state.__name__ = change_state.__qualname__ = kind  # how hypothesis names the step
-    counted = step(change_state)
-    return precondition(lambda self: self.pages(*statuses))(
-        rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)(counted)
-    )
+    return confluence_change(when=lambda self: self.pages(*statuses), page=st.integers(0, 99))(change_state)
 
 
 class SyncModel(RuleBasedStateMachine):
@@ -413,16 +433,13 @@ class SyncModel(RuleBasedStateMachine):
         self.log.append(f"start: scope {self.scope_text()}")
         self.work()
 
-    @rule(
+    @confluence_change(
         space=st.integers(0, 9),
         parent=st.integers(-1, 99),
         title=st.integers(0, 99),
         parts=st.lists(st.tuples(st.sampled_from(BODY_PARTS), st.integers(0, 99)), max_size=3),
         labels=st.lists(st.sampled_from(LABELS), max_size=2, unique=True),
-        fate=st.sampled_from(FATES),
-        then=THEN,
     )
-    @step
     def create(self, space, parent, title, parts, labels, fate, then):
         space = pick(self.spaces(), space)
         parents = self.pages(space_key=space.key)
@@ -438,37 +455,26 @@ class SyncModel(RuleBasedStateMachine):
         where = f"under {self.describe(parent_page)}" if parent_page else "at the root"
         self.announce("create", fate, f"{self.describe(page)} {where}, labels {labels}", then=then)
 
-    @precondition(lambda self: self.pages())
-    @rule(
+    @confluence_change(
+        when=lambda self: self.pages(),
         page=st.integers(0, 99),
         parts=st.lists(st.tuples(st.sampled_from(BODY_PARTS), st.integers(0, 99)), max_size=3),
-        fate=st.sampled_from(FATES),
-        then=THEN,
     )
-    @step
     def edit(self, page, parts, fate, then):
         page = pick(self.pages(), page)
         self.atlassian.update_page(page.id, body=self.body(parts, self.space_key(page)))
         self.announce("edit", fate, f"{self.describe(page)} now version {page.version.number}", then=then)
 
-    @precondition(lambda self: self.pages())
-    @rule(page=st.integers(0, 99), title=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(when=lambda self: self.pages(), page=st.integers(0, 99), title=st.integers(0, 99))
     def rename(self, page, title, fate, then):
         page = pick(self.pages(), page)
         before = page.title
         self.atlassian.rename_page(page.id, self.new_title(title))
         self.announce("rename", fate, f"{before!r} → {self.describe(page)}", then=then)
 
-    @precondition(lambda self: self.pages())
-    @rule(
-        page=st.integers(0, 99),
-        space=st.integers(0, 9),
-        parent=st.integers(-1, 99),
-        fate=st.sampled_from(FATES),
-        then=THEN,
+    @confluence_change(
+        when=lambda self: self.pages(), page=st.integers(0, 99), space=st.integers(0, 9), parent=st.integers(-1, 99)
     )
-    @step
     def move(self, page, space, parent, fate, then):
         page = pick(self.pages(), page)
         space = pick(self.spaces(), space)
@@ -480,8 +486,7 @@ class SyncModel(RuleBasedStateMachine):
         where = f"under {self.describe(parent_page)}" if parent_page else f"to the root of {space.key}"
         self.announce("move", fate, f"{before} {where}", then=then)
 
-    @rule(page=st.integers(0, 99), label=st.sampled_from(LABELS), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(page=st.integers(0, 99), label=st.sampled_from(LABELS))
     def label_add(self, page, label, fate, then):
         candidates = [p for p in self.pages() if label not in p.labels]
         if not candidates:
@@ -490,9 +495,9 @@ class SyncModel(RuleBasedStateMachine):
         self.atlassian.add_label(page.id, label)
         self.announce("label_add", fate, f"{label!r} on {self.describe(page)}", then=then)
 
-    @precondition(lambda self: any(p.labels for p in self.pages()))
-    @rule(page=st.integers(0, 99), label=st.integers(0, 9), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(
+        when=lambda self: any(p.labels for p in self.pages()), page=st.integers(0, 99), label=st.integers(0, 9)
+    )
     def label_remove(self, page, label, fate, then):
         page = pick([p for p in self.pages() if p.labels], page)
         label = pick(page.labels, label)
@@ -505,9 +510,7 @@ class SyncModel(RuleBasedStateMachine):
     archive = page_state_rule("archive", "archive_page")
     unarchive = page_state_rule("unarchive", "unarchive_page", "archived")
 
-    @precondition(lambda self: self.pages())
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(when=lambda self: self.pages(), page=st.integers(0, 99))
     def restrict(self, page, fate, then):
         """A view restriction that names the connector's account: it can read the page, the repository must not."""
         candidates = [p for p in self.pages() if not p.restrictions.get("read")]
@@ -517,23 +520,15 @@ class SyncModel(RuleBasedStateMachine):
         self.atlassian.restrict_page(page.id, users=[self.atlassian.default_user().account_id])
         self.announce("restrict", fate, self.describe(page), then=then)
 
-    @precondition(lambda self: any(p.restrictions.get("read") for p in self.pages()))
-    @rule(page=st.integers(0, 99), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(when=lambda self: any(p.restrictions.get("read") for p in self.pages()), page=st.integers(0, 99))
     def unrestrict(self, page, fate, then):
         page = pick([p for p in self.pages() if p.restrictions.get("read")], page)
         self.atlassian.unrestrict_page(page.id)
         self.announce("unrestrict", fate, self.describe(page), then=then)
 
-    @precondition(lambda self: self.pages())
-    @rule(
-        page=st.integers(0, 99),
-        name=st.sampled_from(FILES),
-        n=st.integers(0, 9),
-        fate=st.sampled_from(FATES),
-        then=THEN,
+    @confluence_change(
+        when=lambda self: self.pages(), page=st.integers(0, 99), name=st.sampled_from(FILES), n=st.integers(0, 9)
     )
-    @step
     def attachment_add(self, page, name, n, fate, then):
         # People attach what their pages show: those pages first.
         shown = [p for p in self.pages() if f'ri:filename="{escape(name)}"' in p.body]
@@ -545,9 +540,7 @@ class SyncModel(RuleBasedStateMachine):
         verb = "added" if attachment.latest.number == 1 else f"replaced (version {attachment.latest.number})"
         self.announce("attachment_add", fate, f"{name!r} {verb} on {self.describe(page)}", then=then)
 
-    @precondition(lambda self: self.with_attachments())
-    @rule(page=st.integers(0, 99), which=st.integers(0, 9), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(when=lambda self: self.with_attachments(), page=st.integers(0, 99), which=st.integers(0, 9))
     def attachment_delete(self, page, which, fate, then):
         page = pick(self.with_attachments(), page)
         attachments = self.attachments(page)
@@ -555,17 +548,13 @@ class SyncModel(RuleBasedStateMachine):
         self.atlassian.trash_attachment(attachment.id)  # what Confluence's DELETE does first
         self.announce("attachment_delete", fate, f"{attachment.title!r} from {self.describe(page)}", then=then)
 
-    @precondition(lambda self: len(self.spaces()) > 1)
-    @rule(space=st.integers(0, 9), fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(when=lambda self: len(self.spaces()) > 1, space=st.integers(0, 9))
     def space_delete(self, space, fate, then):
         space = pick(self.spaces(), space)
         self.atlassian.delete_space(self.cloud_id, space.key)
         self.announce("space_delete", fate, space.key, then=then)
 
-    @precondition(lambda self: len(self.spaces()) < MAX_SPACES)
-    @rule(fate=st.sampled_from(FATES), then=THEN)
-    @step
+    @confluence_change(when=lambda self: len(self.spaces()) < MAX_SPACES)
     def space_create(self, fate, then):
         taken = {space.key for space in self.atlassian.spaces.values()}
         number = next(n for n in range(len(taken) + 1, 2 * len(taken) + 2) if f"NEW{n}" not in taken)
