@@ -2,6 +2,7 @@
 
 # Imported from ConfluenceConfig.ready(), once models are loaded.
 from confluence.setup.card import card_contexts, sync_now
+from confluence.setup.linking import capture_grant
 from connectors.kinds import ConnectorKind, Step
 
 CONFLUENCE = ConnectorKind(
@@ -43,4 +44,6 @@ CONFLUENCE = ConnectorKind(
     card_template="confluence/_card.html",
     card_contexts=card_contexts,
     sync_now=sync_now,
+    account_provider="atlassian",
+    capture_account=capture_grant,
 )

@@ -31,6 +31,10 @@ class ConnectorKind:
     card_template: str = ""
     card_contexts: Callable | None = None
     sync_now: Callable | None = None
+    # The allauth provider whose grants a setup step links ("atlassian", "github"), and what the kind keeps of a
+    # grant: capture(user=, token=, profile=) (connectors.socialaccount calls it; allauth stores nothing).
+    account_provider: str = ""
+    capture_account: Callable | None = None
 
     def step(self, key: str) -> Step:
         for step in self.steps:
@@ -65,3 +69,8 @@ def get(key: str) -> ConnectorKind:
 
 def all_kinds() -> list[ConnectorKind]:
     return list(_registry.values())
+
+
+def account_capture(provider: str) -> Callable | None:
+    """What keeps a grant of allauth `provider`, from the kind that links it (None: no kind links it)."""
+    return next((k.capture_account for k in _registry.values() if k.account_provider == provider), None)

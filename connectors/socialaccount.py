@@ -1,16 +1,15 @@
 """allauth hooks: an OAuth login here (Atlassian, GitHub) only ever links an account to a setup step.
 
-The app that owns a provider registers what it keeps of a grant (`register_linker`, from its AppConfig.ready()), so
-`connectors` imports no connector. The grant is captured (encrypted, in that app's own models) and the user returns
-to the step that started the flow; allauth never logs anyone in with these providers and never stores their tokens.
+The connector kind that links a provider's accounts says what it keeps of a grant (`ConnectorKind.capture_account`,
+registered with the kind from its app's AppConfig.ready()), so `connectors` imports no connector. The grant is
+captured (encrypted, in that app's own models) and the user returns to the step that started the flow; allauth never
+logs anyone in with these providers and never stores their tokens.
 
 Each app's provider adapter names its endpoints with `SettingUrl`, so they follow the settings (the sandbox, GitHub
 Enterprise Server) rather than allauth's, which are fixed at import.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from allauth.core.exceptions import ImmediateHttpResponse
 from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
@@ -19,12 +18,7 @@ from django.contrib import messages
 from django.http import HttpResponseRedirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
-# allauth provider id → capture(user=, token=, profile=): keeps the grant where its app needs it.
-_linkers: dict[str, Callable] = {}
-
-
-def register_linker(provider: str, capture: Callable) -> None:
-    _linkers[provider] = capture
+from connectors import kinds
 
 
 class SettingUrl:
@@ -43,7 +37,7 @@ class LinkingAdapter(DefaultSocialAccountAdapter):
         if not request.user.is_authenticated:
             messages.error(request, "Sign in to ctx| first, then link the account from a connection's setup.")
             raise ImmediateHttpResponse(HttpResponseRedirect("/accounts/login/"))
-        capture = _linkers.get(sociallogin.account.provider)
+        capture = kinds.account_capture(sociallogin.account.provider)
         if capture is not None:
             capture(user=request.user, token=sociallogin.token, profile=sociallogin.account.extra_data)
         raise ImmediateHttpResponse(HttpResponseRedirect(next_url))

@@ -6,9 +6,7 @@ class GithubSyncConfig(AppConfig):
     verbose_name = "GitHub"
 
     def ready(self) -> None:
-        from connectors import kinds, socialaccount
+        from connectors import kinds
         from github_sync.kind import GITHUB
-        from github_sync.linking import capture_identity
 
         kinds.register(GITHUB)
-        socialaccount.register_linker("github", capture_identity)

@@ -1,6 +1,7 @@
 """The GitHub connector kind: repositories an organization connects directly, ingested on every push."""
 
 from connectors.kinds import ConnectorKind, Step
+from github_sync.linking import capture_identity
 
 GITHUB = ConnectorKind(
     key="github",
@@ -20,4 +21,6 @@ GITHUB = ConnectorKind(
             "github-repositories",
         ),
     ),
+    account_provider="github",
+    capture_account=capture_identity,
 )

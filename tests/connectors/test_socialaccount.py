@@ -1,7 +1,8 @@
-"""The allauth adapter: a login with any provider only links an account, through the linker its app registered."""
+"""The allauth adapter: a login with any provider only links an account, through its kind's capture."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -12,7 +13,7 @@ from django.contrib.messages.storage.cookie import CookieStorage
 from django.test import RequestFactory
 
 from confluence.setup.linking import capture_grant
-from connectors import socialaccount
+from connectors import kinds, socialaccount
 from github_sync.linking import capture_identity
 
 pytestmark = pytest.mark.django_db
@@ -40,13 +41,20 @@ def test_the_site_uses_the_connectors_adapter():
     assert isinstance(get_adapter(), socialaccount.LinkingAdapter)
 
 
-def test_each_app_registers_the_linker_of_its_provider():
-    assert socialaccount._linkers == {"atlassian": capture_grant, "github": capture_identity}
+def test_each_kind_captures_the_grants_of_its_provider():
+    assert kinds.account_capture("atlassian") is capture_grant
+    assert kinds.account_capture("github") is capture_identity
+    assert kinds.account_capture("gitlab") is None
+
+
+def capture_in_list(monkeypatch, captured: list) -> None:
+    github = replace(kinds.get("github"), capture_account=lambda **kwargs: captured.append(kwargs))
+    monkeypatch.setitem(kinds._registry, "github", github)
 
 
 def test_a_grant_goes_to_its_providers_linker_and_the_user_back_to_the_step(alice, monkeypatch):
     captured = []
-    monkeypatch.setitem(socialaccount._linkers, "github", lambda **kwargs: captured.append(kwargs))
+    capture_in_list(monkeypatch, captured)
 
     login = login_with("github", next_url="/orgs/acme/connections/1/github/")
     location = redirect_of(lambda: get_adapter().pre_social_login(request_by(alice), login))
@@ -57,7 +65,7 @@ def test_a_grant_goes_to_its_providers_linker_and_the_user_back_to_the_step(alic
 
 def test_a_provider_no_app_links_captures_nothing_and_never_leaves_the_site(alice, monkeypatch):
     captured = []
-    monkeypatch.setitem(socialaccount._linkers, "github", lambda **kwargs: captured.append(kwargs))
+    capture_in_list(monkeypatch, captured)
 
     login = login_with("gitlab", next_url="https://evil.example/")
     location = redirect_of(lambda: get_adapter().pre_social_login(request_by(alice), login))
