@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 
+from connectors.admin_permissions import NoAdding
 from connectors.models import Connection, Invitation, Membership, Organization, SetupTask
 
 
@@ -33,7 +34,8 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(NoAdding, admin.ModelAdmin):
+    # An invitation made here would have a link no one can see; owners invite from the Members page.
     list_display = ["email", "org", "role", "invited_by", "created_at", "issued_at", "accepted_at"]
     list_filter = ["role", ("accepted_at", admin.EmptyFieldListFilter)]
     search_fields = ["email", "org__name", "org__slug"]
@@ -43,12 +45,8 @@ class InvitationAdmin(admin.ModelAdmin):
     fields = ["org", "email", "role", "invited_by", "created_at", "issued_at", "accepted_at", "accepted_by"]
     readonly_fields = ["created_at", "issued_at", "accepted_at", "accepted_by"]
 
-    def has_add_permission(self, request) -> bool:
-        # An invitation made here would have a link no one can see; owners invite from the Members page.
-        return False
 
-
-class SetupTaskInline(admin.TabularInline):
+class SetupTaskInline(NoAdding, admin.TabularInline):
     model = SetupTask
     extra = 0
     # A narrow detail box, so the table fits the change form's width.
@@ -57,9 +55,6 @@ class SetupTaskInline(admin.TabularInline):
     readonly_fields = ["position", "kind", "completed_at", "completed_by", "updated_at"]
     ordering = ["position"]
     can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Connection)
@@ -114,16 +109,13 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 
 @admin.register(SetupTask)
-class SetupTaskAdmin(admin.ModelAdmin):
+class SetupTaskAdmin(NoAdding, admin.ModelAdmin):
     list_display = ["connection", "position", "kind", "state", "completed_at", "updated_at"]
     list_filter = ["kind", "state"]
     search_fields = ["connection__name", "connection__org__slug", "detail"]
     raw_id_fields = ["connection", "completed_by"]
     list_select_related = ["connection", "connection__org"]
     readonly_fields = ["connection", "kind", "position", "completed_at", "completed_by", "updated_at"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     def save_model(self, request, obj, form, change):
         obj.mark(obj.state, obj.detail, by=request.user)

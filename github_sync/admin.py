@@ -7,6 +7,7 @@ import json
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 
+from connectors.admin_permissions import NoAdding
 from github_sync import webhooks
 from github_sync.installations import InstallationInUse, remove_installation
 from github_sync.models import (
@@ -39,7 +40,16 @@ class InstallationAdmin(admin.ModelAdmin):
     search_fields = ["account_login", "installation_id", "org__name", "org__slug"]
     raw_id_fields = ["org", "created_by"]
     list_select_related = ["org"]
-    readonly_fields = ["created_at", "updated_at"]
+    # What GitHub says of the installation (its webhooks keep these): editing the id would hand this organization
+    # another account's installation.
+    readonly_fields = [
+        "installation_id",
+        "account_login",
+        "account_type",
+        "repository_selection",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [RepositoryInline]
     actions = ["remove_from_organization"]
 
@@ -72,7 +82,7 @@ class SourceInline(admin.TabularInline):
     readonly_fields = ["created_at"]
 
 
-class IngestRunInline(admin.TabularInline):
+class IngestRunInline(NoAdding, admin.TabularInline):
     model = IngestRun
     extra = 0
     fields = ["created_at", "trigger", "commit_sha", "status", "added", "changed", "removed", "blobs_fetched", "error"]
@@ -82,9 +92,6 @@ class IngestRunInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).order_by("-created_at")
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Repository)
@@ -111,7 +118,7 @@ class RepositoryAdmin(admin.ModelAdmin):
 
 
 @admin.register(IngestRun)
-class IngestRunAdmin(admin.ModelAdmin):
+class IngestRunAdmin(NoAdding, admin.ModelAdmin):
     list_display = [
         "id",
         "repository",
@@ -153,19 +160,13 @@ class IngestRunAdmin(admin.ModelAdmin):
         items = format_html_join("", "<li><code>{}</code>: {}</li>", ((w["path"], w["reason"]) for w in obj.warnings))
         return format_html("<ul>{}</ul>", items)
 
-    def has_add_permission(self, request) -> bool:
-        return False
 
-
-class SectionInline(admin.TabularInline):
+class SectionInline(NoAdding, admin.TabularInline):
     model = Section
     extra = 0
     fields = ["position", "heading_path", "anchor", "text"]
     readonly_fields = fields
     classes = ["collapse"]
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Document)
@@ -196,7 +197,7 @@ class SourceAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(NoAdding, admin.ModelAdmin):
     list_display = ["received_at", "event", "action", "status", "installation_id", "delivery_id"]
     list_filter = ["status", "event"]
     search_fields = ["delivery_id", "event", "detail", "installation_id"]
@@ -230,12 +231,10 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
             webhooks.process(delivery)
         self.message_user(request, f"Processed {queryset.count()} deliveries again.")
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(NoAdding, admin.ModelAdmin):
+    # No adding: keys are created in the web app, where the key is shown once
     list_display = ["name", "org", "prefix", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["revoked_at"]
     search_fields = ["name", "prefix", "org__slug", "org__name"]
@@ -250,9 +249,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset) -> None:
         for key in queryset.filter(revoked_at=None):
             key.revoke()
-
-    def has_add_permission(self, request) -> bool:
-        return False  # keys are created in the web app, where the key is shown once
 
 
 @admin.register(GitHubIdentity)

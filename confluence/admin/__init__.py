@@ -22,6 +22,7 @@ from confluence.models import (
 )
 from confluence.setup import steps
 from confluence.sync.queue import NotReady, enqueue_sync
+from connectors.admin_permissions import NoAdding, ReadOnly
 
 
 @admin.register(AtlassianSite)
@@ -128,7 +129,7 @@ class SyncScopeAdmin(admin.ModelAdmin):
 
 
 @admin.register(PendingAtlassianLink)
-class PendingAtlassianLinkAdmin(admin.ModelAdmin):
+class PendingAtlassianLinkAdmin(NoAdding, admin.ModelAdmin):
     list_display = ["user", "account_name", "account_id", "created_at"]
     search_fields = ["user__email", "account_id", "account_name"]
     exclude = ["access_token", "refresh_token"]
@@ -143,12 +144,9 @@ class PendingAtlassianLinkAdmin(admin.ModelAdmin):
         "created_at",
     ]
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(ReadOnly, admin.ModelAdmin):
     """Every authentic Forge delivery, read-only; "replay" applies an event again through the same task."""
 
     list_display = ["received_at", "event_type", "content_id", "space_key", "cloud_id", "status", "processed_at"]
@@ -171,12 +169,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
         "pretty_payload",
     ]
     readonly_fields = fields
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="Payload")
     def pretty_payload(self, obj: WebhookEvent) -> str:

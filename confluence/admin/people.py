@@ -7,39 +7,32 @@ from __future__ import annotations
 from django.contrib import admin
 
 from confluence.models import ForgeTokenUse, KnownPerson, PersonalDataReport, ReportedAccount
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
+from connectors.admin_permissions import ReadOnly
 
 
 @admin.register(PersonalDataReport)
-class PersonalDataReportAdmin(ReadOnlyAdmin):
+class PersonalDataReportAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["cloud_id", "reported_at", "cycle_seconds", "retry_at", "accounts", "closed", "updated", "error"]
     search_fields = ["cloud_id", "error"]
     date_hierarchy = "reported_at"
 
 
 @admin.register(ReportedAccount)
-class ReportedAccountAdmin(ReadOnlyAdmin):
+class ReportedAccountAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["account_id", "closed_at", "profile_read_at"]
     list_filter = [("closed_at", admin.EmptyFieldListFilter)]
     search_fields = ["account_id"]
 
 
 @admin.register(KnownPerson)
-class KnownPersonAdmin(ReadOnlyAdmin):
+class KnownPersonAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["display_name", "account_id", "cloud_id", "account_status", "account_type", "read_at"]
     list_filter = ["account_status", "account_type"]
     search_fields = ["display_name", "account_id", "cloud_id"]
 
 
 @admin.register(ForgeTokenUse)
-class ForgeTokenUseAdmin(ReadOnlyAdmin):
+class ForgeTokenUseAdmin(ReadOnly, admin.ModelAdmin):
     list_display = ["token_id", "used_at", "expires_at"]
     search_fields = ["token_id", "body_sha256"]
     date_hierarchy = "used_at"

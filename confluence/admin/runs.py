@@ -7,10 +7,11 @@ from django.utils.html import format_html, format_html_join
 
 from confluence.models import SyncRun, SyncState
 from confluence.sync.queue import NotReady, enqueue_sync
+from connectors.admin_permissions import NoAdding
 
 
 @admin.register(SyncRun)
-class SyncRunAdmin(admin.ModelAdmin):
+class SyncRunAdmin(NoAdding, admin.ModelAdmin):
     list_display = [
         "id",
         "connection",
@@ -36,9 +37,6 @@ class SyncRunAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields if field.name != "warnings"] + ["warning_list"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
 
     @admin.display(description="Duration")
     def duration(self, obj: SyncRun) -> str:

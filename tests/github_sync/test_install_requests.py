@@ -2,6 +2,7 @@
 not a dead end (link a different GitHub account, remove an installation, refusals that lead back)."""
 
 import pytest
+from django.contrib import admin
 from django.core import signing
 from django.urls import reverse
 
@@ -206,6 +207,14 @@ def test_staff_remove_an_installation_in_the_admin(admin_client, acme, confluenc
     admin_client.post(changelist, {"action": "remove_from_organization", "_selected_action": [installation.pk]})
     assert not Installation.objects.exists()
     assert confluence_connection.tasks.get(kind="link_github").state == "pending"
+
+
+def test_staff_cannot_point_an_installation_at_another_github_account(rf, admin_user, acme):
+    installation = Installation.objects.create(org=acme, installation_id=7, account_login="acme-gh")
+    request = rf.get("/")
+    request.user = admin_user
+    form = admin.site._registry[Installation].get_form(request, installation)
+    assert {"installation_id", "account_login", "account_type", "repository_selection"}.isdisjoint(form.base_fields)
 
 
 # The simulated GitHub ----------------------------------------------------------------------------------------
