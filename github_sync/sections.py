@@ -28,7 +28,12 @@ MAX_SECTION_CHARS = 8_000
 # A single right-pointing angle quotation mark: rare in headings, so the path splits back into them.
 SEPARATOR = " \u203a "
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# CommonMark's ATX heading, part by part.
+_ATX = re.compile(
+    r"^ {0,3}(#{1,6})"  # up to three spaces of indentation, then one to six #
+    r"(?:[ \t]+(.*?))?"  # the text, after at least one space (`#` alone is an empty heading; `#5` is no heading)
+    r"(?:[ \t]+#+)?[ \t]*$"  # an optional closing sequence of # after a space, and trailing space
+)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _RST_ADORNMENT = re.compile(r"^([!-/:-@\[-`{-~])\1+\s*$")

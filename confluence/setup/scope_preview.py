@@ -5,6 +5,7 @@ too have their posts listed and judged as the engine judges them (`BlogCount`)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from confluence.client import ConfluenceClient, cql_quote
 from confluence.content import Page, Space
@@ -81,8 +82,6 @@ class BlogCount:
 class Preview:
     spec: ScopeSpec
     selection: Selection
-    titles: dict[str, tuple[str, str]]  # page id → (title, space key), for every page of the listed spaces
-    space_count: int
     listing: dict[str, list[Page]] = field(default_factory=dict)  # space key → its current pages
     labelled: dict[str, list[str]] = field(default_factory=dict)  # page id → labels, for the excluded labels
     restricted_ids: set[str] = field(default_factory=set)  # pages of the listed spaces with a view restriction
@@ -90,6 +89,15 @@ class Preview:
     diff: ScopeDiff | None = None  # set by ScopeForm.check_preview
     diff_error: str = ""
     blogs: list[BlogCount] = field(default_factory=list)  # the spaces whose blog posts are synced
+
+    @cached_property
+    def titles(self) -> dict[str, tuple[str, str]]:
+        """Page id → (title, space key), for every page of the listed spaces."""
+        return {p.id: (p.title, key) for key, pages in self.listing.items() for p in pages}
+
+    @property
+    def space_count(self) -> int:
+        return len({p.space_id for p in self.selection.selected.values()})
 
     @property
     def page_count(self) -> int:
@@ -157,14 +165,10 @@ def preview_scope(client: ConfluenceClient, spec: ScopeSpec, *, involved: list[S
     # Restricted pages are left out unless the connection opted in (issue 16): the preview says how many.
     restricted = set() if spec.include_restricted else fetch_restricted(client, list(listing))
     selection = select_pages(spec, pages_by_space=listing, labels=labelled, restricted=restricted)
-    titles = {p.id: (p.title, key) for key, pages in listing.items() for p in pages}
-    space_count = len({p.space_id for p in selection.selected.values()})
     return Preview(
-        blogs=count_posts(client, spec, involved=involved),
         spec=spec,
         selection=selection,
-        titles=titles,
-        space_count=space_count,
+        blogs=count_posts(client, spec, involved=involved),
         listing=listing,
         labelled=labelled,
         restricted_ids=restricted,

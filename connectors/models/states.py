@@ -10,19 +10,19 @@ from django.db import models
 class RunStatus(models.TextChoices):
     """A run of queued work (a sync, an ingestion): `connectors.queue` moves it along."""
 
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
 
 
 class DeliveryStatus(models.TextChoices):
     """A delivery a service sent to a webhook (a Forge event, a GitHub delivery), as stored and as handled."""
 
-    RECEIVED = "received", "Received"
-    PROCESSED = "processed", "Processed"
-    IGNORED = "ignored", "Ignored"
-    FAILED = "failed", "Failed"
+    RECEIVED = "received"
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    FAILED = "failed"
 
 
 class QueuedRun(models.Model):
