@@ -17,7 +17,7 @@ class AtlassianSite(models.Model):
     """The Confluence Cloud site a connection reads, the Atlassian account that granted access, and the grant."""
 
     class Grant(models.TextChoices):
-        ACTIVE = "active", "Active"
+        ACTIVE = "active"
         REVOKED = "revoked", "Reconnect needed"
 
     connection = models.OneToOneField(Connection, on_delete=models.CASCADE, related_name="atlassian_site")

@@ -17,9 +17,9 @@ class Connection(models.Model):
 
     class Status(models.TextChoices):
         SETUP = "setup", "Setting up"
-        ACTIVE = "active", "Active"
+        ACTIVE = "active"
         ATTENTION = "attention", "Needs attention"
-        ERROR = "error", "Error"
+        ERROR = "error"
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="connections")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -127,8 +127,8 @@ class SetupTask(models.Model):
         PENDING = "pending", "To do"
         IN_PROGRESS = "in_progress", "In progress"
         WAITING = "waiting", "Waiting on someone else"
-        DONE = "done", "Done"
-        BLOCKED = "blocked", "Blocked"
+        DONE = "done"
+        BLOCKED = "blocked"
 
     connection = models.ForeignKey(Connection, on_delete=models.CASCADE, related_name="tasks")
     kind = models.CharField(max_length=40)

@@ -15,8 +15,8 @@ class Installation(models.Model):
     """One installation of the ctx| GitHub App on a GitHub account, claimed by one organization."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
+        ACTIVE = "active"
+        SUSPENDED = "suspended"
         REMOVED = "removed", "Removed from GitHub"
 
     org = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="github_installations")
