@@ -40,18 +40,15 @@ class InstallationAdmin(admin.ModelAdmin):
     search_fields = ["account_login", "installation_id", "org__name", "org__slug"]
     raw_id_fields = ["org", "created_by"]
     list_select_related = ["org"]
-    # What GitHub says of the installation (its webhooks keep these): editing the id would hand this organization
-    # another account's installation.
-    readonly_fields = [
-        "installation_id",
-        "account_login",
-        "account_type",
-        "repository_selection",
-        "created_at",
-        "updated_at",
-    ]
+    # What GitHub says of an installation (its webhooks keep these), read-only once the row exists: editing the id
+    # would hand this organization another account's installation. Staff adding one by hand name it.
+    from_github = ["installation_id", "account_login", "account_type", "repository_selection"]
+    readonly_fields = ["created_at", "updated_at"]
     inlines = [RepositoryInline]
     actions = ["remove_from_organization"]
+
+    def get_readonly_fields(self, request, obj=None) -> list[str]:
+        return [*self.from_github, *self.readonly_fields] if obj else self.readonly_fields
 
     @admin.action(description="Remove from its organization (stays installed on GitHub)")
     def remove_from_organization(self, request, queryset) -> None:

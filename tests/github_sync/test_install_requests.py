@@ -217,4 +217,14 @@ def test_staff_cannot_point_an_installation_at_another_github_account(rf, admin_
     assert {"installation_id", "account_login", "account_type", "repository_selection"}.isdisjoint(form.base_fields)
 
 
+def test_staff_can_still_add_an_installation_by_its_id(admin_client, admin_user, acme):
+    add = reverse("admin:github_sync_installation_add")
+    form = {"org": acme.pk, "installation_id": 77, "account_login": "acme-gh", "account_type": "Organization"}
+    form |= {"repository_selection": "selected", "status": "active", "created_by": admin_user.pk}
+    form |= {"repositories-TOTAL_FORMS": 0, "repositories-INITIAL_FORMS": 0}
+    response = admin_client.post(add, form)
+    assert response.status_code == 302
+    assert Installation.objects.filter(installation_id=77, account_login="acme-gh", org=acme).exists()
+
+
 # The simulated GitHub ----------------------------------------------------------------------------------------
