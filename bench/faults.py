@@ -36,11 +36,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.servers import answers, free_port
 from sandbox.serving.server import RunningSimulators
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/ctx_bench_faults"
 OURS = ("confluence/", ".ctx/")
+# How long gunicorn may take to answer /healthz after it is started (or started again).
+SITE_START_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -71,12 +74,6 @@ def main() -> None:
     report = Bench(SHORT if args.short else FULL, database_url=args.database_url, seed=args.seed).run()
     print(json.dumps(report))
     sys.exit(0 if report["ok"] else 1)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Bench:
@@ -215,16 +212,8 @@ class Bench:
         )
 
     def wait_for_site(self) -> None:
-        import requests
-
-        for _ in range(200):
-            try:
-                if requests.get(f"{self.site_url}/healthz", timeout=2).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"the site did not start (see {self.workdir / 'processes.log'})")
+        if not answers(self.site_port, within=SITE_START_SECONDS):
+            raise RuntimeError(f"the site did not start (see {self.workdir / 'processes.log'})")
 
     def supervise(self) -> None:
         """What systemd does for a real deployment: start a worker again if it exits."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench.ingest import WORDS, _configure, _ingest, _setup
-from bench.webhook import free_port
+from bench.servers import answers, free_port
 
 OVERHEAD_BUDGET_MS = 20
 INITIALIZATIONS = 30
@@ -100,21 +100,13 @@ def run(files: int, calls: int, workdir: Path) -> dict:
 
 
 def _start_server(port: int) -> subprocess.Popen:
-    import httpx2
-
     env = {**os.environ, "MCP_RATE_LIMIT_PER_MINUTE": "0", "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "uvicorn", "ctxsite.asgi:application", "--port", str(port), "--no-access-log"]
     server = subprocess.Popen([*command, "--log-level", "warning"], env=env)
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit(f"the server exited with status {server.returncode}")
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return server
-        except httpx2.TransportError:
-            pass
-        time.sleep(0.1)
+    if answers(port, within=SERVER_START_SECONDS, process=server):
+        return server
+    if server.poll() is not None:
+        sys.exit(f"the server exited with status {server.returncode}")
     server.terminate()
     sys.exit(f"the server did not answer on 127.0.0.1:{port} within {SERVER_START_SECONDS} s")
 

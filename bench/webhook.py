@@ -23,7 +23,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +32,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from bench.servers import answers, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD_ID = "0b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8"
@@ -67,12 +68,6 @@ def main() -> None:
 
 
 # Part 1: gunicorn on loopback ------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def serve_jwks(jwks: dict) -> ThreadingHTTPServer:
@@ -176,17 +171,8 @@ def ensure_postgres_database(url: str) -> None:
 
 
 def wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer on 127.0.0.1:{port} within {SERVER_START_SECONDS} s")
+    if not answers(port, within=SERVER_START_SECONDS):
+        raise RuntimeError(f"gunicorn did not answer on 127.0.0.1:{port} within {SERVER_START_SECONDS} s")
 
 
 def event_body(n: int) -> bytes:
