@@ -78,17 +78,19 @@ def sync(job: Job) -> CommitResult | None:
     """The whole data flow for one run; returns the commit (None when there was nothing to write)."""
     repo = job.repository
     head = job.github.branch_head(repo.full_name, repo.default_branch)
-    index, known_blobs = load_index(job, head)
+    index, known_blobs, edited = load_index(job, head)
     said = reading.read(job.run, job.confluence, job.scope, index)
     job.restricted, job.judged = said.restricted, said.judged
     placed, plan = plan_with_bodies(job, index, said)
     job.run.record_progress(total=len(plan.to_render), done=0)
     files, new_index, attachment_count = write_pages(job, plan, placed, said.bodies, index)
+    # Our files someone edited: those not written again leave (else a restricted page's hand-fixed file would stay).
+    files.update(dict.fromkeys(edited.paths().keys() - new_index.paths().keys() - files.keys()))
     new_index.unsynced = said.unsynced
     files[SCOPE_PATH] = render_scope(site=site_summary(job.site), scope=scope_summary(job.scope))
     files[INDEX_PATH] = new_index.render()
     changed = changed_paths(files, known_blobs)
-    changes = Changes.of(plan, placed=placed, index=index, new_index=new_index, changed=changed)
+    changes = Changes.of(plan, placed=placed, index=index, new_index=new_index, changed=changed, edited=edited)
     job.counts = {"seen": len(placed), **changes.counts(), "attachments": attachment_count}
     job.run.heartbeat()
     result = commit_files(
@@ -116,21 +118,22 @@ def still_the_target(job: Job) -> None:
         raise TargetChanged(f"The connection's repository is no longer {job.repository.full_name}; nothing written.")
 
 
-def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None]:
+def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, Index]:
     """What the repository holds: our saved state when it describes the branch's head, else the repository's
-    own index file (a restored backup, an outside push, a run that died after its commit)."""
+    own index file (a restored backup, an outside push, a run that died after its commit); and the pages whose
+    files someone changed since (Index.edited_in)."""
     if head is None:
-        return Index(), {}
+        return Index(), {}, Index()
     state = SyncState.objects.filter(connection=job.connection).first()
     if state is not None and state.commit_sha == head[0] and state.index_file:
         index = parse_index(state.index_file.encode())
-        return index, {**index.paths(), **state.ctx_blobs}
+        return index, {**index.paths(), **state.ctx_blobs}, Index()
     content = job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0])
     index = parse_index(content) if content else Index()
     # The index file can name files the tree lacks: a first run killed after the writer's bootstrap commit (which
     # holds one small file) and before its own, or someone deleting pages by hand. Trust only what the tree holds.
     blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
-    return index.confirmed_by(blobs), blobs
+    return index.confirmed_by(blobs), blobs, index.edited_in(blobs)
 
 
 def plan_with_bodies(job: Job, index: Index, said: reading.Reading) -> tuple[dict[str, Placed], Plan]:

@@ -152,6 +152,18 @@ class Index:
         }
         return Index(pages=pages, spaces=dict(self.spaces), unsynced=dict(self.unsynced), format=self.format)
 
+    def edited_in(self, blobs: dict[str, str]) -> Index:
+        """The pages `confirmed_by` drops whose files the tree still holds, changed by someone (a hand edit, another
+        tool): the run plans them as new, so it writes them again if they are still selected; whatever of them it
+        does not write again (the page restricted, labelled out, deselected, moved or gone) is ours to remove."""
+        confirmed = self.confirmed_by(blobs).pages
+        edited = {
+            pid: entry
+            for pid, entry in self.pages.items()
+            if pid not in confirmed and is_ours(entry) and any(path in blobs for path in _paths_of(entry))
+        }
+        return Index(pages=edited)
+
     def paths(self) -> dict[str, str]:
         """Every file of ours the index knows (pages and attachments) → blob sha."""
         found = {}
@@ -167,10 +179,14 @@ def listing_digest(attachments: Iterable) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
+def _paths_of(entry: PageEntry) -> list[str]:
+    return [entry.path, *(a.path for a in entry.attachments.values())]
+
+
 def is_ours(entry: PageEntry) -> bool:
     """Whether every path of the entry lies where the connector writes. An index file anyone can edit in the
     repository must not make a sync delete a file it did not write (a README, another tool's files)."""
-    return all(path.startswith(f"{ROOT}/") for path in [entry.path, *(a.path for a in entry.attachments.values())])
+    return all(path.startswith(f"{ROOT}/") for path in _paths_of(entry))
 
 
 def _entry_json(page_id: str, entry: PageEntry) -> dict:

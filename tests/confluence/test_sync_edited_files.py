@@ -1,0 +1,62 @@
+"""Files of ours someone edited in the repository (a typo fixed on GitHub): the next run writes them again while
+their pages are selected, and removes them once the pages leave the selection (found by a red-team review)."""
+
+import pytest
+
+from confluence.models import SyncRun
+from tests.confluence.sync_world import sync_now, tree
+
+pytestmark = pytest.mark.django_db
+
+HOME, GUIDE = "confluence/ENG/home.md", "confluence/ENG/home/deploy-guide.md"
+
+
+def edit_by_hand(world, path: str) -> None:
+    world.github.push_outside_commit(
+        "acme-inc", "wiki", files={path: tree(world)[path] + b"\nfixed a typo\n"}, message="Typo"
+    )
+
+
+def test_a_hand_edited_page_restricted_next_leaves_the_repository(world, connection, me):
+    sync_now(connection)
+    edit_by_hand(world, HOME)
+    world.atlassian.restrict_page(world.pages["home"].id, users=[me], emit=False)
+
+    run = sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)
+
+    assert run.status == "succeeded", run.error
+    assert HOME not in tree(world) and GUIDE not in tree(world)
+    assert run.counts["removed"] == 2
+
+
+def test_a_hand_edited_page_labelled_out_next_leaves_the_repository(world, connection):
+    connection.sync_scope.excluded_labels = ["secret"]
+    connection.sync_scope.save()
+    sync_now(connection)
+    edit_by_hand(world, GUIDE)
+    world.atlassian.add_label(world.pages["guide"].id, "secret", emit=False)
+
+    sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[world.pages["guide"].id])
+
+    assert GUIDE not in tree(world) and HOME in tree(world)
+
+
+def test_a_hand_edited_page_still_selected_is_written_again(world, connection):
+    sync_now(connection)
+    synced = tree(world)[HOME]
+    edit_by_hand(world, HOME)
+
+    sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)
+
+    assert tree(world)[HOME] == synced
+
+
+def test_a_hand_edited_page_moved_meanwhile_leaves_no_copy_behind(world, connection):
+    sync_now(connection)
+    edit_by_hand(world, GUIDE)
+    world.atlassian.move_page(world.pages["guide"].id, parent_id=None, space_key="ENG", emit=False)
+
+    sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)
+
+    assert GUIDE not in tree(world)
+    assert [path for path in tree(world) if path.endswith("/deploy-guide.md")] == ["confluence/ENG/deploy-guide.md"]
