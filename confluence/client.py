@@ -202,6 +202,15 @@ class ConfluenceClient:
         except NotFound:
             return None
 
+    def get_version(self, content_id: str, version: int, *, post: bool = False) -> Page | None:
+        """A page (or blog post) as it was at `version`, with its storage body; None on 404."""
+        kind = "blogposts" if post else "pages"
+        params = {"version": version, "body-format": "storage"}
+        try:
+            return Page.from_json(self.get(f"/wiki/api/v2/{kind}/{content_id}", params))
+        except NotFound:
+            return None
+
     def children(self, page_id: str) -> list[Page]:
         return [
             Page.from_json(d) for d in self.paginate(f"/wiki/api/v2/pages/{page_id}/children", {"limit": MAX_LIMIT})

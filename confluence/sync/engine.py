@@ -26,6 +26,7 @@ from confluence.gateway import AuthRevoked, ConfluenceError, ConfluenceUnavailab
 from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncState, SyncTarget
 from confluence.sync import attachments, people, reading
 from confluence.sync.blog import blog_spaces
+from confluence.sync.bodies import bodies_at
 from confluence.sync.changes import Changes, changed_paths, commit_message
 from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, parse_index, render_scope
 from confluence.sync.job import Job
@@ -154,6 +155,7 @@ def plan_with_bodies(job: Job, index: Index, said: reading.Reading) -> tuple[dic
         if not missing:
             return placed, plan
         reading.read_bodies(job.confluence, said, missing, spec=ScopeSpec.from_scope(job.scope))
+        reading.read_held_bodies(job.confluence, said, [pid for pid in missing if pid in said.held])
     raise reading.ConfluenceUnavailable("Confluence kept changing while the run read it; trying again later.")
 
 
@@ -190,7 +192,7 @@ def write_pages(job: Job, plan: Plan, placed: dict[str, Placed], bodies: dict, i
     again, site = to_render_again(rendered, placed, site, listed_paths=attached.listed_paths)
     if again:
         # Only at the version placed (the one the run judged, or the repository holds): a newer one is not judged.
-        bodies = reading.fetch_bodies(job.confluence, again, versions={pid: placed[pid].version for pid in again})
+        bodies = bodies_at(job.confluence, {pid: placed[pid] for pid in again})
         render_again(rendered, bodies, placed=placed, site=site)
     job.warnings += rendered.warnings + attached.warnings
     job.warnings[:0] = carried_warnings(job.run, judged=set(plan.to_render), placed=placed, new_index=rendered.index)

@@ -166,7 +166,9 @@ def make_plan(
 ) -> Plan:
     """`named`: pages an event named, rendered again whatever their version says (an attachment or label change
     makes no new page version, yet what the page shows may have changed). `held`: pages whose new version is not
-    judged yet (held_back): no reason renders them now, short of a new path (then the run waits and tries again)."""
+    judged yet (held_back): nothing of their own renders them now, but what other pages do (an included page changed
+    or left, a linked or listed page moved) does, at the version the repository holds (reading.read_held_bodies);
+    else a restricted page's content would stay in a held page that included it."""
     plan = Plan()
     for pid in sorted(placed, key=page_order):
         entry = index.pages.get(pid)
@@ -184,9 +186,6 @@ def make_plan(
     _reinclude(plan, index)
     _relink(plan, index, placed)
     _relist(plan, index, placed)
-    if held:
-        plan.unchanged += [pid for pid in plan.updates if pid in held]
-        plan.updates = [pid for pid in plan.updates if pid not in held]
     return plan
 
 

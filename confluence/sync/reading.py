@@ -17,7 +17,7 @@ A body is written only at a version the run judged (read_bodies, plan.held_back)
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from confluence.client import ConfluenceClient
@@ -27,6 +27,7 @@ from confluence.gateway import ConfluenceUnavailable
 from confluence.models import SyncRun, SyncScope
 from confluence.sync import blog, elsewhere
 from confluence.sync.attachments import attachments_changed
+from confluence.sync.bodies import Bodies, bodies_at, fetch_with_bodies
 from confluence.sync.facts import facts_of_ids, facts_of_spaces, subtree_facts
 from confluence.sync.hierarchy import missing_parents
 from confluence.sync.index import (
@@ -38,9 +39,8 @@ from confluence.sync.index import (
 )
 from confluence.sync.plan import Selected, held_back
 from confluence.sync.scope import ScopeSpec, select_pages
-from github_sync.commit import FileChanges
 
-__all__ = ["ConfluenceUnavailable", "Reading", "fetch_bodies", "read", "read_bodies"]
+__all__ = ["ConfluenceUnavailable", "Reading", "read", "read_bodies", "read_held_bodies"]
 
 
 @dataclass
@@ -234,42 +234,6 @@ def reshaped_page(page: Page, index: Index) -> bool:
     return held is None or (held.parent_id, held.space_key) != (page.parent_id, index.spaces.get(page.space_id))
 
 
-class Bodies(FileChanges):
-    """Page id → storage XHTML, held compressed: a first sync reads every body before it can render any (paths
-    and links need the whole hierarchy), and storage markup shrinks about fivefold."""
-
-    def take(self, page: Page) -> Page:
-        """Keep the page's body here and return the page without it."""
-        if page.body is None:
-            return page
-        self[page.id] = page.body
-        return replace(page, body=None)
-
-    def __getitem__(self, page_id: str) -> str:
-        return super().__getitem__(page_id).decode()
-
-    def __setitem__(self, page_id: str, body: str) -> None:
-        super().__setitem__(page_id, body.encode())
-
-
-def fetch_with_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: Collection[str] | None) -> list[Page]:
-    """Those pages and blog posts with their bodies (250 a request); one deleted meanwhile is missing from the
-    answer. `posts`: which ids are blog posts; when the caller does not say, the ids the page lookup does not
-    return are asked for as posts (one request more, only then)."""
-    pages = [pid for pid in page_ids if posts is None or pid not in posts]
-    found = client.get_pages(pages, body=True) if pages else []
-    rest = [pid for pid in set(page_ids) - {p.id for p in found} if posts is None or pid in posts]
-    return found + (client.get_blogposts(sorted(rest), body=True) if rest else [])
-
-
-def fetch_bodies(
-    client: ConfluenceClient, ids: list[str], *, posts: Collection[str] | None = None, versions: Mapping | None = None
-) -> dict:
-    """The storage XHTML of those pages and blog posts (`fetch_with_bodies`); `versions`: only at these."""
-    found = fetch_with_bodies(client, ids, posts=posts)
-    return {page.id: page.body or "" for page in found if versions is None or versions.get(page.id) == page.version}
-
-
 def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str], *, spec: ScopeSpec) -> None:
     """Add the bodies of those pages and posts to the reading (the plan renders content the listing carried no body
     of); a page or post deleted since it was listed leaves the reading's world. Content whose version changed since
@@ -295,3 +259,12 @@ def read_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str],
     reading.bodies.update({pid: page.body or "" for pid, page in fetched.items()})
     kept = reading.bodies.keys() | reading.held
     reading.world = {pid: page for pid, page in reading.world.items() if pid not in asked or pid in kept}
+
+
+def read_held_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[str]) -> None:
+    """Bodies of held content the plan renders again (an included page left, a linked page moved) at the version
+    the repository holds, the one judged: its newer version is not. Content whose version is gone leaves the world
+    (its file goes until a run can judge it)."""
+    found = bodies_at(client, {pid: reading.world[pid] for pid in page_ids})
+    reading.bodies.update(found)
+    reading.world = {pid: page for pid, page in reading.world.items() if pid not in page_ids or pid in found}

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from confluence.client import ConfluenceClient
 from confluence.convert import ConvertContext, SiteTree, sources_of
 from confluence.convert.inclusions import MAX_DEPTH
+from confluence.sync.bodies import bodies_at
 from confluence.sync.plan import Placed
-from confluence.sync.reading import fetch_bodies
 
 
 def inclusion_sources(
@@ -37,6 +37,6 @@ def inclusion_sources(
         sources.update({pid: bodies[pid] for pid in new if pid in bodies})
         unread = [pid for pid in new if pid not in bodies]
         # Only at the version the run placed (judged, or held by the repository): a newer one was never judged.
-        sources.update(fetch_bodies(client, unread, versions={pid: placed[pid].version for pid in unread}))
+        sources.update(bodies_at(client, {pid: placed[pid] for pid in unread}))
         frontier = [pid for pid in new if pid in sources]
     return sources

@@ -11,6 +11,7 @@ from sandbox.atlassian import v2_shapes as shapes
 from sandbox.atlassian.confluence_v2 import (
     PAGE_SORTS,
     PREFIX,
+    at_requested_version,
     ids_and_space_ids,
     list_attachments,
     list_labels,
@@ -74,10 +75,7 @@ def list_space_blogposts(sim, request: SimRequest, cloud_id: str, space_id: str)
 def get_blogpost(sim, request: SimRequest, cloud_id: str, post_id: str) -> SimResponse:
     site = site_for(sim, request, cloud_id)
     statuses = statuses_of(request, allowed=(*POST_STATUSES, "historical", "draft"), default=("current",))
-    post = page_for(sim, cloud_id, post_id, statuses, kind="blogpost")
-    wanted_version = request.arg("version")
-    if wanted_version and wanted_version != str(post.version.number):
-        raise v2_error(404, "NOT_FOUND", "Not Found")
+    post = at_requested_version(page_for(sim, cloud_id, post_id, statuses, kind="blogpost"), request)
     data = shapes.blogpost(sim, post, body_format=request.arg("body-format"))
     data["_links"]["base"] = site.wiki_url
     return SimResponse.json(data)

@@ -69,6 +69,18 @@ def page_for(sim, cloud_id: str, page_id: str, statuses: set[str] | None = None,
     return page
 
 
+def at_requested_version(page: Page, request: SimRequest) -> Page:
+    """The page, or blog post, at the `version` the request names: Confluence keeps every version, and an earlier
+    one answers with its own title, body and version number."""
+    wanted = request.arg("version")
+    if not wanted:
+        return page
+    past = page.at_version(int(wanted)) if wanted.isdigit() else None
+    if past is None:
+        raise v2_error(404, "NOT_FOUND", "Not Found")
+    return past
+
+
 def statuses_of(request: SimRequest, *, allowed: tuple[str, ...], default: tuple[str, ...]) -> set[str]:
     values = request.args("status")
     unknown = set(values) - set(allowed)
@@ -224,10 +236,7 @@ def get_page(sim, request: SimRequest, cloud_id: str, page_id: str) -> SimRespon
     allowed = ("current", "archived", "trashed", "deleted", "historical", "draft")
     # A trashed page is only returned when asked for, like in the listings.
     page = page_for(sim, cloud_id, page_id, statuses_of(request, allowed=allowed, default=("current", "archived")))
-    wanted_version = request.arg("version")
-    if wanted_version and wanted_version != str(page.version.number):
-        # Only the latest version is kept by the simulator.
-        raise v2_error(404, "NOT_FOUND", "Not Found")
+    page = at_requested_version(page, request)
     data = shapes.page(sim, page, body_format=request.arg("body-format"))
     if request.arg("include-labels") == "true":
         results = [shapes.label(sim, name) for name in page.labels]

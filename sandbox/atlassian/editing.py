@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import asdict
 
 from sandbox.atlassian import events
 from sandbox.atlassian.models import Page, Site, Space, User, Version
@@ -179,6 +180,7 @@ class EditingMixin:
         """A new version: a body edit, a rename, or both."""
         with self.lock:
             page = self.pages[page_id]
+            page.history.append({"version": asdict(page.version), "title": page.title, "body": page.body})
             page.body = page.body if body is None else body
             page.title = page.title if title is None else title
             author = self.default_user().account_id

@@ -6,7 +6,7 @@ API formats them only when a response is built.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 
 # The simulated clock starts here, so fresh worlds and seeded worlds look alike in every test.
@@ -119,6 +119,17 @@ class Page:
     # "page" or "blogpost": Confluence keeps both as content with the same ids, versions, labels and restrictions;
     # a blog post has no parent, no children and is listed only by the blog post endpoints.
     type: str = "page"
+    # Earlier versions, oldest first, as `GET /pages/{id}?version=N` answers them: {"version", "title", "body"}.
+    history: list[dict] = field(default_factory=list)
+
+    def at_version(self, number: int) -> Page | None:
+        """The page as it was at version `number` (itself for the current one); None if it never had it."""
+        if number == self.version.number:
+            return self
+        for past in self.history:
+            if past["version"]["number"] == number:
+                return replace(self, title=past["title"], body=past["body"], version=Version(**past["version"]))
+        return None
 
 
 @dataclass

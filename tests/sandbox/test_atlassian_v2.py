@@ -201,6 +201,21 @@ def test_it_lists_only_root_pages_with_depth_root(atlassian_sim, site_with_alice
     assert {r["title"] for r in results} == {"Engineering", "Parent"}
 
 
+def test_it_answers_an_earlier_version_by_its_number(atlassian_sim, site_with_alice, space, client):
+    page = page_in(atlassian_sim, site_with_alice)
+    atlassian_sim.update_page(page.id, body="<p>second</p>", title="Runbook 2")
+    first = client.get(f"/pages/{page.id}", version="1", **{"body-format": "storage"}).json()
+    current = client.get(f"/pages/{page.id}", version="2", **{"body-format": "storage"}).json()
+    assert (first["version"]["number"], first["title"], first["body"]["storage"]["value"]) == (
+        1,
+        "Runbook",
+        "<p>Runbook</p>",
+    )
+    assert (current["title"], current["body"]["storage"]["value"]) == ("Runbook 2", "<p>second</p>")
+    assert client.get(f"/pages/{page.id}", version="3").status_code == 404
+    assert client.get(f"/pages/{page.id}", version="x").status_code == 404
+
+
 def test_it_sorts_by_modified_date(atlassian_sim, site_with_alice, space, client):
     old, new = (
         page_in(atlassian_sim, site_with_alice, title="Old"),
