@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.mail import send_mail
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -76,18 +77,21 @@ def send_invitation_email(invitation: Invitation, link: str) -> None:
 @require_POST
 @org_owner_required
 def member_change(request: HttpRequest, slug: str, membership_id: int) -> HttpResponse:
-    membership = get_object_or_404(Membership, id=membership_id, org=request.org)
     action = request.POST.get("action")
-    owners = request.org.memberships.filter(role=Membership.Role.OWNER)
-    if membership.role == Membership.Role.OWNER and owners.count() == 1:
-        messages.error(request, "An organization needs at least one owner.")
-    elif action == "remove":
-        membership.delete()
-        messages.success(request, f"Removed {membership.user}.")
-    elif action in Membership.Role.values:
-        membership.role = action
-        membership.save(update_fields=["role"])
-        messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
+    with transaction.atomic():
+        # The owners' rows stay locked until the change is saved: two owners demoting each other at the same moment
+        # would otherwise each see the other and leave the organization with none.
+        owners = list(request.org.memberships.select_for_update().filter(role=Membership.Role.OWNER))
+        membership = get_object_or_404(Membership.objects.select_for_update(), id=membership_id, org=request.org)
+        if membership.role == Membership.Role.OWNER and len(owners) == 1:
+            messages.error(request, "An organization needs at least one owner.")
+        elif action == "remove":
+            membership.delete()
+            messages.success(request, f"Removed {membership.user}.")
+        elif action in Membership.Role.values:
+            membership.role = action
+            membership.save(update_fields=["role"])
+            messages.success(request, f"{membership.user} is now {membership.get_role_display().lower()}.")
     return redirect("members", slug=slug)
 
 
