@@ -56,10 +56,15 @@ def bodies_at(client: ConfluenceClient, pages: Mapping[str, Selected]) -> dict[s
     """The storage XHTML of these pages and posts at the versions they hold: in bulk where that is the current
     version, else one request for each past version (rare). Content whose version cannot be read is left out."""
     posts = {pid for pid, page in pages.items() if page.is_post}
-    versions = {pid: page.version for pid, page in pages.items()}
-    found = fetch_bodies(client, list(pages), posts=posts, versions=versions)
-    for pid in sorted(pages.keys() - found.keys()):
-        past = client.get_version(pid, versions[pid], post=pid in posts)
-        if past is not None and past.version == versions[pid]:
+    found = fetch_bodies(client, list(pages), posts=posts, versions={pid: page.version for pid, page in pages.items()})
+    return found | past_bodies(client, {pid: pages[pid] for pid in sorted(pages.keys() - found.keys())})
+
+
+def past_bodies(client: ConfluenceClient, pages: Mapping[str, Selected]) -> dict[str, str]:
+    """The storage XHTML of these pages and posts at versions that are no longer current, one request each."""
+    found = {}
+    for pid, page in pages.items():
+        past = client.get_version(pid, page.version, post=page.is_post)
+        if past is not None and past.version == page.version:
             found[pid] = past.body or ""
     return found

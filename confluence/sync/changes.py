@@ -34,14 +34,7 @@ class Changes:
 
     @classmethod
     def of(
-        cls,
-        plan: Plan,
-        *,
-        placed: Mapping[str, Placed],
-        index: Index,
-        new_index: Index,
-        changed: set[str],
-        edited: Index | None = None,
+        cls, plan: Plan, *, placed: Mapping[str, Placed], index: Index, new_index: Index, changed: set[str]
     ) -> Changes:
         changes = cls()
         for verb, ids in (("added", plan.adds), ("updated", plan.updates), ("moved", plan.moves)):
@@ -50,9 +43,6 @@ class Changes:
                 if placed[pid].path in changed or (old is not None and old.path in changed):
                     getattr(changes, verb).append(placed[pid])
         changes.removed = [(pid, index.pages[pid]) for pid in plan.removes if index.pages[pid].path in changed]
-        # Pages whose files someone had edited, and that the run does not write again: their files go too.
-        gone = edited.pages.items() if edited else ()
-        changes.removed += [(pid, e) for pid, e in gone if pid not in new_index.pages and e.path in changed]
         listed = len(changes.added) + len(changes.updated) + len(changes.moved)
         changes.unchanged = len(placed) - listed
         before = {a.path for entry in index.pages.values() for a in entry.attachments.values()}

@@ -79,19 +79,17 @@ def sync(job: Job) -> CommitResult | None:
     """The whole data flow for one run; returns the commit (None when there was nothing to write)."""
     repo = job.repository
     head = job.github.branch_head(repo.full_name, repo.default_branch)
-    index, known_blobs, edited = load_index(job, head)
+    index, known_blobs, touched = load_index(job, head)
     said = reading.read(job.run, job.confluence, job.scope, index)
     job.restricted, job.judged = said.restricted, said.judged
-    placed, plan = plan_with_bodies(job, index, said)
+    placed, plan = plan_with_bodies(job, index, said, touched=touched)
     job.run.record_progress(total=len(plan.to_render), done=0)
     files, new_index, attachment_count = write_pages(job, plan, placed, said.bodies, index)
-    # Our files someone edited: those not written again leave (else a restricted page's hand-fixed file would stay).
-    files.update(dict.fromkeys(edited.paths().keys() - new_index.paths().keys() - files.keys()))
     new_index.unsynced = said.unsynced
     files[SCOPE_PATH] = render_scope(site=site_summary(job.site), scope=scope_summary(job.scope))
     files[INDEX_PATH] = new_index.render()
     changed = changed_paths(files, known_blobs)
-    changes = Changes.of(plan, placed=placed, index=index, new_index=new_index, changed=changed, edited=edited)
+    changes = Changes.of(plan, placed=placed, index=index, new_index=new_index, changed=changed)
     job.counts = {"seen": len(placed), **changes.counts(), "attachments": attachment_count}
     job.run.heartbeat()
     result = commit_files(
@@ -105,7 +103,7 @@ def sync(job: Job) -> CommitResult | None:
         # Fencing: a run the sweeper gave up on must not move the branch under the recovery run.
         before_ref_update=lambda: still_the_target(job),
     )
-    save_state(job, new_index, result, files)
+    save_state(job, new_index, result, files, loaded=head[0] if head else None)
     if result.sha:
         enqueue_ingest(repo, result.sha, trigger="confluence")
     return result
@@ -119,29 +117,33 @@ def still_the_target(job: Job) -> None:
         raise TargetChanged(f"The connection's repository is no longer {job.repository.full_name}; nothing written.")
 
 
-def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, Index]:
+def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, frozenset[str]]:
     """What the repository holds: our saved state when it describes the branch's head, else the repository's
     own index file (a restored backup, an outside push, a run that died after its commit); and the pages whose
-    files someone changed since (Index.edited_in)."""
+    files someone changed since (Index.as_found)."""
     if head is None:
-        return Index(), {}, Index()
+        return Index(), {}, frozenset()
     state = SyncState.objects.filter(connection=job.connection).first()
     if state is not None and state.commit_sha == head[0] and state.index_file:
         index = parse_index(state.index_file.encode())
-        return index, {**index.paths(), **state.ctx_blobs}, Index()
+        return index, {**index.paths(), **state.ctx_blobs}, frozenset()
     content = job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0])
     index = parse_index(content) if content else Index()
-    # The index file can name files the tree lacks: a first run killed after the writer's bootstrap commit (which
-    # holds one small file) and before its own, or someone deleting pages by hand. Trust only what the tree holds.
+    # The index file can name files the tree lacks or holds otherwise: a first run killed after the writer's
+    # bootstrap commit (which holds one small file) and before its own, someone editing or deleting pages by hand.
     blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
-    return index.confirmed_by(blobs), blobs, index.edited_in(blobs)
+    found, touched = index.as_found(blobs)
+    return found, blobs, touched
 
 
-def plan_with_bodies(job: Job, index: Index, said: reading.Reading) -> tuple[dict[str, Placed], Plan]:
+def plan_with_bodies(
+    job: Job, index: Index, said: reading.Reading, *, touched: frozenset[str] = frozenset()
+) -> tuple[dict[str, Placed], Plan]:
     """Plan, then read the bodies of pages to render that the listing did not carry (250 per request).
     A page deleted in between, or found restricted or labelled out at a version the run had not judged, is treated
     as removed, which may re-plan its siblings once more."""
-    named = showing_files_of(index, pages_named(job.run)) | said.attachments_changed
+    # `touched`: pages whose files someone changed in the repository are written again (or removed).
+    named = showing_files_of(index, pages_named(job.run)) | said.attachments_changed | touched
     # Pages that still show a person whose account was closed are rendered again whatever run comes first.
     named |= privacy.pages_mentioning_closed_accounts(index)
     if not job.run.is_targeted:
@@ -228,8 +230,10 @@ def scope_summary(scope: SyncScope) -> dict:
     }
 
 
-def save_state(job: Job, index: Index, result: CommitResult, files: dict) -> None:
+def save_state(job: Job, index: Index, result: CommitResult, files: dict, *, loaded: str | None) -> None:
     commit = result.sha or result.base_sha or ""
+    if loaded and result.base_sha and result.base_sha != loaded:
+        commit = ""  # rebuilt on a branch that moved: the next run checks our files against the repository's index
     SyncState.objects.update_or_create(
         connection=job.connection,
         defaults={

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import quote_plus
 
 import yaml
@@ -141,28 +141,23 @@ class Index:
             f' "unsynced": {{\n{unsynced}\n }}\n}}\n'
         ).encode()
 
-    def confirmed_by(self, blobs: dict[str, str]) -> Index:
-        """Only the pages whose files (page and attachments) the tree holds exactly as recorded; the others are
-        planned as new, so they are written again."""
-        pages = {
-            pid: entry
-            for pid, entry in self.pages.items()
-            if blobs.get(entry.path) == entry.blob
-            and all(blobs.get(a.path) == a.blob for a in entry.attachments.values())
-        }
-        return Index(pages=pages, spaces=dict(self.spaces), unsynced=dict(self.unsynced), format=self.format)
-
-    def edited_in(self, blobs: dict[str, str]) -> Index:
-        """The pages `confirmed_by` drops whose files the tree still holds, changed by someone (a hand edit, another
-        tool): the run plans them as new, so it writes them again if they are still selected; whatever of them it
-        does not write again (the page restricted, labelled out, deselected, moved or gone) is ours to remove."""
-        confirmed = self.confirmed_by(blobs).pages
-        edited = {
-            pid: entry
-            for pid, entry in self.pages.items()
-            if pid not in confirmed and is_ours(entry) and any(path in blobs for path in _paths_of(entry))
-        }
-        return Index(pages=edited)
+    def as_found(self, blobs: dict[str, str]) -> tuple[Index, frozenset[str]]:
+        """The index as the tree bears it out, and the pages whose files someone changed since (a typo fixed on
+        GitHub, an image removed, a push racing a commit): the run renders those again, so it writes them back while
+        they are selected, and removes them with all their files once they are not. Their attachments that differ
+        are marked unknown (version 0), so the run downloads them again. A page whose own file is gone is left out:
+        the run adds it again."""
+        pages, touched = {}, set()
+        for pid, entry in self.pages.items():
+            if entry.path not in blobs:
+                continue
+            stale = {key for key, a in entry.attachments.items() if blobs.get(a.path) != a.blob}
+            if stale or blobs.get(entry.path) != entry.blob:
+                touched.add(pid)
+            attachments = {key: replace(a, version=0) if key in stale else a for key, a in entry.attachments.items()}
+            pages[pid] = replace(entry, attachments=attachments) if stale else entry
+        found = Index(pages=pages, spaces=dict(self.spaces), unsynced=dict(self.unsynced), format=self.format)
+        return found, frozenset(touched)
 
     def paths(self) -> dict[str, str]:
         """Every file of ours the index knows (pages and attachments) → blob sha."""
@@ -179,14 +174,10 @@ def listing_digest(attachments: Iterable) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
-def _paths_of(entry: PageEntry) -> list[str]:
-    return [entry.path, *(a.path for a in entry.attachments.values())]
-
-
 def is_ours(entry: PageEntry) -> bool:
     """Whether every path of the entry lies where the connector writes. An index file anyone can edit in the
     repository must not make a sync delete a file it did not write (a README, another tool's files)."""
-    return all(path.startswith(f"{ROOT}/") for path in _paths_of(entry))
+    return all(path.startswith(f"{ROOT}/") for path in [entry.path, *(a.path for a in entry.attachments.values())])
 
 
 def _entry_json(page_id: str, entry: PageEntry) -> dict:

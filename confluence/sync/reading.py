@@ -27,7 +27,7 @@ from confluence.gateway import ConfluenceUnavailable
 from confluence.models import SyncRun, SyncScope
 from confluence.sync import blog, elsewhere
 from confluence.sync.attachments import attachments_changed
-from confluence.sync.bodies import Bodies, bodies_at, fetch_with_bodies
+from confluence.sync.bodies import Bodies, fetch_with_bodies, past_bodies
 from confluence.sync.facts import facts_of_ids, facts_of_spaces, subtree_facts
 from confluence.sync.hierarchy import missing_parents
 from confluence.sync.index import (
@@ -265,6 +265,7 @@ def read_held_bodies(client: ConfluenceClient, reading: Reading, page_ids: list[
     """Bodies of held content the plan renders again (an included page left, a linked page moved) at the version
     the repository holds, the one judged: its newer version is not. Content whose version is gone leaves the world
     (its file goes until a run can judge it)."""
-    found = bodies_at(client, {pid: reading.world[pid] for pid in page_ids})
+    # Held means its current version is not the one wanted: no bulk read first.
+    found = past_bodies(client, {pid: reading.world[pid] for pid in page_ids})
     reading.bodies.update(found)
     reading.world = {pid: page for pid, page in reading.world.items() if pid not in page_ids or pid in found}
