@@ -41,7 +41,8 @@ class Changes:
             for pid in ids:
                 old = index.pages.get(pid)
                 if placed[pid].path in changed or (old is not None and old.path in changed):
-                    getattr(changes, verb).append(placed[pid])
+                    # A page whose file someone deleted (no blob: Index.as_found) is added back.
+                    getattr(changes, "added" if old is not None and not old.blob else verb).append(placed[pid])
         changes.removed = [(pid, index.pages[pid]) for pid in plan.removes if index.pages[pid].path in changed]
         listed = len(changes.added) + len(changes.updated) + len(changes.moved)
         changes.unchanged = len(placed) - listed

@@ -103,7 +103,11 @@ def sync(job: Job) -> CommitResult | None:
         # Fencing: a run the sweeper gave up on must not move the branch under the recovery run.
         before_ref_update=lambda: still_the_target(job),
     )
-    save_state(job, new_index, result, files, loaded=head[0] if head else None)
+    # The next run checks our files against the repository again when this commit was rebuilt on a branch that
+    # moved meanwhile, or files someone changed could not be written back (their page held, or too large).
+    moved = head is not None and result.base_sha not in (None, head[0])
+    unsettled = any(pid in new_index.pages and new_index.pages[pid].path not in files for pid in touched)
+    save_state(job, new_index, result, files, trusted=not (moved or unsettled))
     if result.sha:
         enqueue_ingest(repo, result.sha, trigger="confluence")
     return result
@@ -137,12 +141,11 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
 
 
 def plan_with_bodies(
-    job: Job, index: Index, said: reading.Reading, *, touched: frozenset[str] = frozenset()
+    job: Job, index: Index, said: reading.Reading, touched: frozenset
 ) -> tuple[dict[str, Placed], Plan]:
     """Plan, then read the bodies of pages to render that the listing did not carry (250 per request).
     A page deleted in between, or found restricted or labelled out at a version the run had not judged, is treated
-    as removed, which may re-plan its siblings once more."""
-    # `touched`: pages whose files someone changed in the repository are written again (or removed).
+    as removed, which may re-plan its siblings once more. `touched` pages (Index.as_found) are rendered again."""
     named = showing_files_of(index, pages_named(job.run)) | said.attachments_changed | touched
     # Pages that still show a person whose account was closed are rendered again whatever run comes first.
     named |= privacy.pages_mentioning_closed_accounts(index)
@@ -230,10 +233,8 @@ def scope_summary(scope: SyncScope) -> dict:
     }
 
 
-def save_state(job: Job, index: Index, result: CommitResult, files: dict, *, loaded: str | None) -> None:
-    commit = result.sha or result.base_sha or ""
-    if loaded and result.base_sha and result.base_sha != loaded:
-        commit = ""  # rebuilt on a branch that moved: the next run checks our files against the repository's index
+def save_state(job: Job, index: Index, result: CommitResult, files: dict, *, trusted: bool) -> None:
+    commit = (result.sha or result.base_sha or "") if trusted else ""
     SyncState.objects.update_or_create(
         connection=job.connection,
         defaults={

@@ -145,17 +145,16 @@ class Index:
         """The index as the tree bears it out, and the pages whose files someone changed since (a typo fixed on
         GitHub, an image removed, a push racing a commit): the run renders those again, so it writes them back while
         they are selected, and removes them with all their files once they are not. Their attachments that differ
-        are marked unknown (version 0), so the run downloads them again. A page whose own file is gone is left out:
-        the run adds it again."""
+        are marked unknown (version 0), so the run downloads them again; a page whose own file is gone gets no blob
+        ("": the run adds it back)."""
         pages, touched = {}, set()
         for pid, entry in self.pages.items():
-            if entry.path not in blobs:
-                continue
             stale = {key for key, a in entry.attachments.items() if blobs.get(a.path) != a.blob}
             if stale or blobs.get(entry.path) != entry.blob:
                 touched.add(pid)
             attachments = {key: replace(a, version=0) if key in stale else a for key, a in entry.attachments.items()}
-            pages[pid] = replace(entry, attachments=attachments) if stale else entry
+            blob = entry.blob if entry.path in blobs else ""
+            pages[pid] = replace(entry, attachments=attachments, blob=blob) if pid in touched else entry
         found = Index(pages=pages, spaces=dict(self.spaces), unsynced=dict(self.unsynced), format=self.format)
         return found, frozenset(touched)
 

@@ -121,3 +121,42 @@ def test_an_edit_pushed_while_a_run_commits_is_written_back_by_the_next_run(worl
     sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)
 
     assert tree(world)[HOME] == synced
+
+
+def test_a_page_file_deleted_by_hand_then_restricted_leaves_no_attachment_behind(world, connection, me):
+    sync_now(connection)
+    [image] = [path for path in tree(world) if path.endswith("flow.png")]
+    world.github.push_outside_commit("acme-inc", "wiki", files={GUIDE: None}, message="By hand")
+    world.atlassian.restrict_page(world.pages["guide"].id, users=[me], emit=False)
+
+    run = sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)
+
+    assert run.status == "succeeded", run.error
+    assert image not in tree(world) and GUIDE not in tree(world)
+
+
+def test_a_page_file_deleted_by_hand_is_added_back_by_a_targeted_run(world, connection):
+    sync_now(connection)
+    synced = tree(world)[GUIDE]
+    world.github.push_outside_commit("acme-inc", "wiki", files={GUIDE: None}, message="By hand")
+
+    run = sync_now(connection, trigger=SyncRun.Trigger.FORGE, page_ids=[runbook(world).id])
+
+    assert tree(world)[GUIDE] == synced and run.counts["added"] == 1
+
+
+def test_an_attachment_deleted_by_hand_under_a_held_page_comes_back_once_the_page_is_judged(
+    world, connection, lagging_search
+):
+    sync_now(connection)
+    [image] = [path for path in tree(world) if path.endswith("flow.png")]
+    world.github.push_outside_commit("acme-inc", "wiki", files={image: None}, message="By hand")
+    guide = world.pages["guide"].id
+    world.atlassian.update_page(guide, body=world.atlassian.pages[guide].body + "<p>More.</p>", emit=False)
+    lagging_search.add(guide)
+    sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)  # held: not rendered, so the image cannot come back yet
+    lagging_search.clear()
+
+    sync_now(connection, trigger=SyncRun.Trigger.SCHEDULE)
+
+    assert image in tree(world) and b"More." in tree(world)[GUIDE]
