@@ -23,12 +23,12 @@ from confluence import privacy
 from confluence.auth import RECONNECT_DETAIL, client_for
 from confluence.convert import CONVERTER_VERSION
 from confluence.gateway import AuthRevoked, ConfluenceError, ConfluenceUnavailable
-from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncState, SyncTarget
+from confluence.models import AtlassianSite, RunSuperseded, SyncRun, SyncScope, SyncTarget
 from confluence.sync import attachments, people, reading
 from confluence.sync.blog import blog_spaces
 from confluence.sync.bodies import bodies_at
 from confluence.sync.changes import Changes, changed_paths, commit_message
-from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, parse_index, render_scope
+from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, render_scope
 from confluence.sync.job import Job
 from confluence.sync.outcome import carried_warnings, finish, mark_repository_unreachable, wait_in_queue
 from confluence.sync.plan import Placed, Plan, make_plan, place
@@ -37,8 +37,9 @@ from confluence.sync.render import SiteMap
 from confluence.sync.render_files import max_page_bytes, remove_gone, render_again, render_files, to_render_again
 from confluence.sync.scope import ScopeSpec
 from confluence.sync.sources import inclusion_sources
+from confluence.sync.state import load_index, save_state
 from github_sync.client import InstallationClient
-from github_sync.commit import CommitConflict, CommitResult, commit_files, current_blobs
+from github_sync.commit import CommitConflict, CommitResult, commit_files
 from github_sync.errors import GitHubError, GitHubUnavailable, InputTooLarge, InstallationGone, RepositoryGone
 from github_sync.tasks import enqueue_ingest
 
@@ -119,25 +120,6 @@ def still_the_target(job: Job) -> None:
     job.run.heartbeat()
     if not SyncTarget.objects.filter(connection=job.connection, repository=job.repository).exists():
         raise TargetChanged(f"The connection's repository is no longer {job.repository.full_name}; nothing written.")
-
-
-def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, frozenset[str]]:
-    """What the repository holds: our saved state when it describes the branch's head, else the repository's
-    own index file (a restored backup, an outside push, a run that died after its commit); and the pages whose
-    files someone changed since (Index.as_found)."""
-    if head is None:
-        return Index(), {}, frozenset()
-    state = SyncState.objects.filter(connection=job.connection).first()
-    if state is not None and state.commit_sha == head[0] and state.index_file:
-        index = parse_index(state.index_file.encode())
-        return index, {**index.paths(), **state.ctx_blobs}, frozenset()
-    content = job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0])
-    index = parse_index(content) if content else Index()
-    # The index file can name files the tree lacks or holds otherwise: a first run killed after the writer's
-    # bootstrap commit (which holds one small file) and before its own, someone editing or deleting pages by hand.
-    blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
-    found, touched = index.as_found(blobs)
-    return found, blobs, touched
 
 
 def plan_with_bodies(
@@ -231,30 +213,6 @@ def scope_summary(scope: SyncScope) -> dict:
         "excluded_labels": scope.excluded_labels,
         "include_restricted": scope.include_restricted,
     }
-
-
-def save_state(job: Job, index: Index, result: CommitResult, files: dict, *, trusted: bool) -> None:
-    commit = (result.sha or result.base_sha or "") if trusted else ""
-    SyncState.objects.update_or_create(
-        connection=job.connection,
-        defaults={
-            "index_file": files[INDEX_PATH].decode(),
-            "page_count": len(index.pages),
-            "commit_sha": commit,
-            "ctx_blobs": {path: result.blob_shas[path] for path in (SCOPE_PATH, INDEX_PATH)},
-            "restricted_pages": restricted_pages(job),
-        },
-    )
-
-
-def restricted_pages(job: Job) -> dict[str, str]:
-    """The selected pages left out as restricted, as this run leaves them: a run over the whole scope knows them
-    all; a targeted run updates the pages it read."""
-    if job.judged is None:
-        return dict(job.restricted)
-    state = SyncState.objects.filter(connection=job.connection).first()
-    before = state.restricted_pages if state else {}
-    return {pid: title for pid, title in before.items() if pid not in job.judged} | job.restricted
 
 
 # One run, start to finish ------------------------------------------------------------------------------------

@@ -56,3 +56,44 @@ def test_it_writes_nothing_when_its_repository_changes_during_the_run(world, con
     assert run.error_kind == SyncRun.ErrorKind.TRANSIENT
     assert "no longer acme-inc/wiki" in run.error
     assert world.github.head_sha("acme-inc", "wiki") == before
+
+
+def test_it_writes_nothing_to_a_repository_created_under_its_repositorys_old_name(world, connection):
+    sync_now(connection)
+    world.github.rename_repository("acme-inc", "wiki", "wiki-old")
+    world.github.create_repository("acme-inc", "wiki", private=True)
+    before = world.github.head_sha("acme-inc", "wiki")
+
+    run = sync_now(connection)
+
+    assert run.status == SyncRun.Status.FAILED and run.error_kind == SyncRun.ErrorKind.PERMANENT
+    assert "not the repository this connection chose" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") == before
+
+
+def test_it_follows_its_repository_renamed(world, connection):
+    sync_now(connection)
+    world.github.rename_repository("acme-inc", "wiki", "wiki-renamed")
+    world.atlassian.update_page(world.pages["home"].id, body="<p>After the rename.</p>", emit=False)
+    world.github.push_outside_commit("acme-inc", "wiki-renamed", files={"NOTES.md": b"hi\n"}, message="Notes")
+
+    run = sync_now(connection)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert b"After the rename." in tree(world, "wiki-renamed")["confluence/ENG/home.md"]
+
+
+@pytest.mark.parametrize("content", [b"{ not json", b'{"pages": []}', b"\xff\xfe", b'{"pages": {"1": {"note": 1}}}'])
+def test_an_unreadable_index_in_the_repository_counts_as_missing(world, connection, content):
+    sync_now(connection)
+    synced = tree(world)
+    world.github.push_outside_commit("acme-inc", "wiki", files={INDEX_PATH: content}, message="By hand")
+
+    run = sync_now(connection)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    after = tree(world)
+    assert {path: after[path] for path in synced if path != INDEX_PATH} == {
+        path: synced[path] for path in synced if path != INDEX_PATH
+    }
+    assert json.loads(after[INDEX_PATH])["pages"]

@@ -1,0 +1,85 @@
+"""What the repository holds, as the run starts from it, and what the run records of it (SyncState).
+
+Our own record describes the branch's head when nobody else pushed since; otherwise the repository's own index file
+is read and every file it names checked (someone may have edited or deleted ours), after making sure the repository
+behind the name is still the one the connection chose.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from confluence.models import SyncState
+from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, parse_index
+from confluence.sync.job import Job
+from github_sync.commit import CommitResult, current_blobs
+from github_sync.errors import RepositoryGone
+
+logger = logging.getLogger(__name__)
+
+
+def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, frozenset[str]]:
+    """What the repository holds: our saved state when it describes the branch's head, else the repository's
+    own index file (a restored backup, an outside push, a run that died after its commit); and the pages whose
+    files someone changed since (Index.as_found)."""
+    state = SyncState.objects.filter(connection=job.connection).first()
+    if state is not None and state.commit_sha:
+        if head is not None and state.commit_sha == head[0] and state.index_file:
+            index = parse_index(state.index_file.encode())
+            return index, {**index.paths(), **state.ctx_blobs}, frozenset()
+        ensure_same_repository(job)  # we wrote here before, and the branch moved since (or is gone)
+    if head is None:
+        return Index(), {}, frozenset()
+    index = read_index(job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0]))
+    # The index file can name files the tree lacks or holds otherwise: a first run killed after the writer's
+    # bootstrap commit (which holds one small file) and before its own, someone editing or deleting pages by hand.
+    blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
+    found, touched = index.as_found(blobs)
+    return found, blobs, touched
+
+
+def ensure_same_repository(job: Job) -> None:
+    """The repository under the chosen name is the one the connection chose: renamed away and another created
+    under the old name, it is not, and writing there would give it a second writer (one request)."""
+    found = job.github.get_repository(job.repository.full_name)
+    if found.github_id != job.repository.github_id:
+        raise RepositoryGone(
+            f"{job.repository.full_name} on GitHub is not the repository this connection chose (it was renamed or "
+            "replaced); nothing written. Choose the repository again in the connection's setup."
+        )
+
+
+def read_index(content: bytes | None) -> Index:
+    """The repository's index file; one nobody can read (invalid JSON, edited by hand) counts as missing: the run
+    writes every selected page again and a new index, and removes nothing it cannot name."""
+    if not content:
+        return Index()
+    try:
+        return parse_index(content)
+    except (ValueError, TypeError, KeyError, AttributeError) as error:
+        logger.warning("unreadable %s, read as missing: %s", INDEX_PATH, error)
+        return Index()
+
+
+def save_state(job: Job, index: Index, result: CommitResult, files: dict, *, trusted: bool) -> None:
+    commit = (result.sha or result.base_sha or "") if trusted else ""
+    SyncState.objects.update_or_create(
+        connection=job.connection,
+        defaults={
+            "index_file": files[INDEX_PATH].decode(),
+            "page_count": len(index.pages),
+            "commit_sha": commit,
+            "ctx_blobs": {path: result.blob_shas[path] for path in (SCOPE_PATH, INDEX_PATH)},
+            "restricted_pages": restricted_pages(job),
+        },
+    )
+
+
+def restricted_pages(job: Job) -> dict[str, str]:
+    """The selected pages left out as restricted, as this run leaves them: a run over the whole scope knows them
+    all; a targeted run updates the pages it read."""
+    if job.judged is None:
+        return dict(job.restricted)
+    state = SyncState.objects.filter(connection=job.connection).first()
+    before = state.restricted_pages if state else {}
+    return {pid: title for pid, title in before.items() if pid not in job.judged} | job.restricted
