@@ -40,7 +40,8 @@ def prepare(storage: str, warnings: set[str]) -> str:
     text = storage.replace("\r\n", "\n").replace("\r", "\n")
     if "<![" in text:
         text = cdata_as_text(text, warnings)
-    cut = CUT_TAG.search(text)
+    # Only after the last ">": from every "<" before it the pattern would scan on to that ">" and fail.
+    cut = CUT_TAG.search(text, text.rfind(">") + 1)
     if cut:
         warnings.add("input ends inside a tag: the page looks truncated")
         text = text[: cut.start()]  # a tag's name and attributes are not text anyone reads
@@ -58,10 +59,11 @@ def cdata_as_text(text: str, warnings: set[str]) -> str:
     """Every CDATA section as escaped text. A section ends at its first `]]>`; one left open ends at the next
     storage-format tag instead (its container's end tag, usually), so the rest of the page stays markup."""
     out: list[str] = []
-    position = 0
+    position = close = 0
     while (start := text.find(CDATA_OPEN, position)) >= 0:
         body = start + len(CDATA_OPEN)
-        close = text.find(CDATA_CLOSE, body)
+        if 0 <= close < body:  # the first "]]>" found still ends any section opened before it; none found stays none
+            close = text.find(CDATA_CLOSE, body)
         limit = close if close >= 0 else len(text)
         tag = STORAGE_TAG.search(text, body, limit) if close < 0 or runs_on(text, body, close) else None
         if tag is not None or close < 0:
@@ -112,19 +114,29 @@ def parse(text: str, warnings: set[str]) -> BeautifulSoup:
 
 
 def flatten_deep_nesting(soup: BeautifulSoup, limit: int = MAX_DEPTH) -> int:
-    """Unwrap elements nested deeper than `limit` (children before parents) and return how many went."""
-    deep: list[Tag] = []
+    """Unwrap elements nested deeper than `limit` and return how many went: each outermost one is replaced by the
+    text inside it, in one step (unwrapping them one at a time takes time with the square of the depth)."""
+    outermost: list[Tag] = []
     stack: list[tuple[Tag, int]] = [(soup, 0)]
     while stack:
         node, depth = stack.pop()
         for child in node.children:
             if isinstance(child, Tag):
                 if depth >= limit:
-                    deep.append(child)
-                stack.append((child, depth + 1))
-    for tag in reversed(deep):
-        tag.unwrap()
-    return len(deep)
+                    outermost.append(child)
+                else:
+                    stack.append((child, depth + 1))
+    gone = 0
+    for tag in outermost:
+        strings, tags = [], 1
+        for node in tag.descendants:
+            if isinstance(node, Tag):
+                tags += 1
+            else:
+                strings.append(type(node)(node))
+        tag.replace_with(*strings) if strings else tag.extract()
+        gone += tags
+    return gone
 
 
 # What each element holds when its markup is whole: the elements (a name, or a namespace such as "ri:") and

@@ -212,3 +212,29 @@ def test_it_keeps_every_word_and_no_markup_of_mutilated_storage(template, mutila
     assert not STORAGE_MARKUP.search(markdown), markdown
     missing = [word for word in kept if word not in markdown]
     assert not missing, (missing, storage, markdown)
+
+
+def nested(draw_tags: list[tuple[str, str]]) -> str:
+    """Elements nested in one another, each with its own text before the next: (tag, text) outermost first."""
+    return "".join(f"<{tag}>{text}" for tag, text in draw_tags) + "".join(f"</{tag}>" for tag, _ in draw_tags[::-1])
+
+
+@given(
+    st.lists(st.tuples(st.sampled_from(["div", "p", "b", "ul", "li", "td"]), st.text("ab ", max_size=3)), max_size=30),
+    st.integers(0, 8),
+)
+def test_flattening_deep_nesting_keeps_every_text_in_order_and_no_element_deeper_than_the_limit(levels, limit):
+    from bs4 import BeautifulSoup, Tag
+
+    from confluence.convert.storage import flatten_deep_nesting
+
+    soup = BeautifulSoup(nested(levels) * 2, "html.parser")
+    text, elements = soup.get_text(), len(soup.find_all(True))
+
+    gone = flatten_deep_nesting(soup, limit)
+
+    def depth(tag: Tag) -> int:
+        return len([parent for parent in tag.parents if parent is not soup and isinstance(parent, Tag)])
+
+    assert soup.get_text() == text and len(soup.find_all(True)) == elements - gone
+    assert all(depth(tag) <= limit for tag in soup.find_all(True))
