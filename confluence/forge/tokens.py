@@ -74,28 +74,39 @@ class JwksCache:
     def clear(self) -> None:
         self.url = ""
         self.keys: dict[str, jwt.PyJWK] = {}
-        self.fetched_at = 0.0
+        self.fetched_at = self.attempted_at = 0.0
         self.fetches = 0
 
     def key_for(self, kid: str) -> jwt.PyJWK:
         url = settings.FORGE_JWKS_URL
         with self.lock:
-            age = time.monotonic() - self.fetched_at
-            if url != self.url or age > JWKS_TTL_SECONDS:
-                try:
-                    self._refresh(url)
-                except JwksUnavailable:
-                    if url != self.url or not self.keys:
-                        raise
-                    # The keys we hold still verify tokens; the next unknown kid tries again.
-            elif kid not in self.keys and age > UNKNOWN_KID_REFRESH_SECONDS:
+            now = time.monotonic()
+            # One fetch every UNKNOWN_KID_REFRESH_SECONDS at most, failed ones included: tokens anyone can forge
+            # (made-up kids) must not make every delivery wait, lock held, on a key server that is down.
+            may_fetch = now - self.attempted_at > UNKNOWN_KID_REFRESH_SECONDS
+            held = url == self.url and bool(self.keys)
+            if not held or now - self.fetched_at > JWKS_TTL_SECONDS:
+                if may_fetch:
+                    self._refresh_or_keep(url, held=held)
+                elif not held:
+                    raise JwksUnavailable("the Forge JWKS is unreachable")
+            elif kid not in self.keys and may_fetch:
                 self._refresh(url)  # unreachable now: 503, and Forge retries once the key is published
             if kid not in self.keys:
                 raise InvalidToken("unknown signing key")
             return self.keys[kid]
 
+    def _refresh_or_keep(self, url: str, *, held: bool) -> None:
+        try:
+            self._refresh(url)
+        except JwksUnavailable:
+            if not held:
+                raise
+            # The keys we hold still verify tokens; the next fetch is tried UNKNOWN_KID_REFRESH_SECONDS later.
+
     def _refresh(self, url: str) -> None:
         self.fetches += 1
+        self.attempted_at = time.monotonic()
         try:
             response = requests.get(url, timeout=JWKS_TIMEOUT, headers={"User-Agent": USER_AGENT})
             response.raise_for_status()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import jwt
 import pytest
@@ -189,6 +190,31 @@ def test_it_keeps_cached_keys_when_a_refresh_fails(sandbox, post, monkeypatch):
     monkeypatch.setattr(tokens.requests, "get", lambda *a, **k: (_ for _ in ()).throw(requests.ConnectTimeout()))
     body = {**EVENT, "eventCreatedDate": "2021-01-21T09:12:05.000Z"}
     assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID), body).status_code == 202
+
+
+@pytest.mark.django_db
+def test_a_key_server_that_is_down_is_asked_at_most_once_every_ten_seconds(sandbox, post, monkeypatch):
+    assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID)).status_code == 202
+    attempts = []
+
+    def down(*args, **kwargs):
+        attempts.append(args)
+        raise requests.ConnectTimeout()
+
+    monkeypatch.setattr(tokens.requests, "get", down)
+    now = [tokens.time.monotonic() + tokens.JWKS_TTL_SECONDS + 1]  # the cached keys have expired
+    monkeypatch.setattr(tokens, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    forged = [
+        sandbox.atlassian.sign_invocation_token(CLOUD_ID, kid=f"forge/invocation-token/made-up-{n}") for n in range(5)
+    ]
+
+    assert [post(token).status_code for token in forged] == [401] * 5
+    body = {**EVENT, "eventCreatedDate": "2021-01-21T09:12:06.000Z"}
+    assert post(sandbox.atlassian.sign_invocation_token(CLOUD_ID), body).status_code == 202  # the keys held
+    assert len(attempts) == 1
+    now[0] += tokens.UNKNOWN_KID_REFRESH_SECONDS + 1
+    post(forged[0])
+    assert len(attempts) == 2
 
 
 @pytest.mark.django_db
