@@ -43,7 +43,11 @@ def other_site(body: dict, cloud_id: str) -> str:
 
 
 def emitted_at(body: dict) -> datetime | None:
-    return parse_datetime(str(body.get("eventCreatedDate") or "")) if body.get("eventCreatedDate") else None
+    """When the event was emitted; None when the body does not say, or says a date that does not exist."""
+    try:
+        return parse_datetime(str(body.get("eventCreatedDate") or ""))
+    except ValueError:  # well-formed but impossible ("2021-13-45T99:00:00Z")
+        return None
 
 
 def count(connections: list) -> str:

@@ -10,7 +10,16 @@ removed on the word of an event body.
 from __future__ import annotations
 
 from confluence.forge.outcome import Outcome, ignored, summarise
-from confluence.forge.payload import ATTACHMENT_REMOVALS, EDITS, REMOVALS, content_version, label_name, subject, unwrap
+from confluence.forge.payload import (
+    ATTACHMENT_REMOVALS,
+    EDITS,
+    REMOVALS,
+    content_version,
+    label_name,
+    previous_space_key,
+    subject,
+    unwrap,
+)
 from confluence.forge.runs import queue_run, site_readers
 from confluence.models import WebhookEvent
 from confluence.sync.blog import blog_spaces
@@ -22,8 +31,7 @@ def handle_page_event(event: WebhookEvent) -> Outcome:
     if not event.content_id:
         return ignored("The event names no page.")
     body = unwrap(event.payload)
-    before = (body.get("prevContent") or {}).get("space") or {}
-    space_keys = {event.space_key, before.get("key") if isinstance(before, dict) else None} - {None, ""}
+    space_keys = {event.space_key, previous_space_key(body)} - {None, ""}
     return queue_page_runs(
         event,
         page_id=event.content_id,

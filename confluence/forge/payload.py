@@ -104,3 +104,12 @@ def space_of(event: dict) -> dict:
     """The space of a space event, or {} when the body has none (or a malformed one)."""
     space = event.get("space")
     return space if isinstance(space, dict) else {}
+
+
+def previous_space_key(event: dict) -> str:
+    """The key of the space a moved page or post was in (`prevContent.space.key`), or "" when the body has none (or a
+    malformed one)."""
+    before = event.get("prevContent")
+    space = before.get("space") if isinstance(before, dict) else None
+    key = space.get("key") if isinstance(space, dict) else None
+    return key if isinstance(key, str) else ""

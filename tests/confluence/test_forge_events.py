@@ -129,6 +129,23 @@ def test_it_reads_events_under_payload(deliver, forge_connection):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("previous", ["x", {"space": "x"}, {"space": {"key": ["a"]}}, [1]])
+def test_a_malformed_previous_space_is_read_as_none(deliver, forge_connection, previous):
+    assert deliver(fixture("page_updated", prevContent=previous)).status_code == 202
+    [event] = process_all()
+    assert event.status == WebhookEvent.Status.PROCESSED, event.detail
+    assert runs_of(forge_connection)[0].page_ids == [PAGE_ID]
+
+
+@pytest.mark.django_db
+def test_an_installation_dated_on_a_day_that_does_not_exist_is_recorded(deliver, forge_connection):
+    assert deliver(fixture("app_installed", eventCreatedDate="2021-13-45T99:00:00Z")).status_code == 202
+    [event] = process_all()
+    assert event.status == WebhookEvent.Status.PROCESSED, event.detail
+    assert ForgeInstallation.objects.filter(cloud_id=CLOUD_ID).exists()
+
+
+@pytest.mark.django_db
 def test_a_redelivery_causes_no_second_run(deliver, forge_connection):
     assert deliver(fixture("page_updated")).status_code == 202
     process_all()
