@@ -17,7 +17,8 @@ from .storage import flatten_deep_nesting, parse, prepare, repair
 #    page's sources in the index.
 # 7: nested tables, diagram-as-code macros, definition lists; brackets in link text as `&#91;`/`&#93;`; images of
 #    another page's attachment named by title, links to a space's synced home page, Server usernames linked.
-CONVERTER_VERSION = 7
+# 8: links and images whose scheme runs or embeds something (javascript:, vbscript:, data:) keep only their text.
+CONVERTER_VERSION = 8
 
 FENCE = re.compile(r"^ *(`{3,}|~{3,})", re.MULTILINE)
 

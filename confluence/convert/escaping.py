@@ -22,6 +22,10 @@ INLINE = re.compile(
 LINE_START = re.compile(r"#{1,6}(?=\s|$)|>|[-+](?=\s|$)|=+\s*$|-{2,}\s*$")
 ORDERED = re.compile(r"\d{1,9}[.)](\s|$)")
 URL_UNSAFE = re.compile(r"[\s()<>]")
+# Link schemes that run or embed content where a reader follows them: GitHub drops such links, other renderers of
+# the repository may not. Browsers ignore control characters and spaces inside a scheme ("java\tscript:").
+SCRIPTING_SCHEME = re.compile(r"(?:javascript|vbscript|data):", re.IGNORECASE)
+CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 # In link text: a code span (left as it is) or a backslash escape.
 CODE_OR_ESCAPE = re.compile(r"(`+)[\s\S]*?(?<!`)\1(?!`)|\\[\s\S]")
 BRACKET_REFS = {"\\[": "&#91;", "\\]": "&#93;"}
@@ -74,6 +78,11 @@ def link_text(markdown: str) -> str:
         return markdown
     text = CODE_OR_ESCAPE.sub(lambda m: BRACKET_REFS.get(m.group(0), m.group(0)), markdown)
     return text + "\\" if (len(text) - len(text.rstrip("\\"))) % 2 else text
+
+
+def runs_script(url: str) -> bool:
+    """Whether the link would run or embed something instead of going somewhere (javascript:, data:…)."""
+    return SCRIPTING_SCHEME.match(CONTROL_OR_SPACE.sub("", url)) is not None
 
 
 def href(url: str) -> str:

@@ -12,7 +12,7 @@ from markdownify import chomp
 
 from .context import PageRef
 from .elements import is_standalone
-from .escaping import escape, href, link_text, link_title
+from .escaping import escape, href, link_text, link_title, runs_script
 
 RESOURCE_TAGS = (
     "ri:page", "ri:blog-post", "ri:attachment", "ri:user", "ri:url", "ri:space", "ri:content-entity", "ri:shortcut",
@@ -136,7 +136,7 @@ def space_href(conv, key: str) -> str:
 def markdown_link(text: str, url: str, parent_tags, title: str = "") -> str:
     if "_noformat" in parent_tags:
         return text
-    if not url:
+    if not url or runs_script(url):
         return text
     return f"[{link_text(text)}]({href(url)}{link_title(title)})"
 
@@ -199,8 +199,11 @@ def convert_image(conv, el: Tag, parent_tags) -> str:
 
 
 def image_markup(src: str, alt: str, title: str, width: str, height: str) -> str:
-    """`![alt](src)`, or an `<img>` tag when a size must survive (Markdown has no syntax for it)."""
+    """`![alt](src)`, or an `<img>` tag when a size must survive (Markdown has no syntax for it); only the alt
+    text for a source that would run or embed something."""
     alt = " ".join(alt.split())
+    if runs_script(src):
+        return escape(alt)
     if width or height:
         attrs = [("src", src), ("alt", alt), ("title", title), ("width", width), ("height", height)]
         return "<img " + " ".join(f'{k}="{html.escape(v)}"' for k, v in attrs if v) + ">"

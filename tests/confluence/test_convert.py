@@ -156,6 +156,27 @@ def test_it_reports_attachments_linked_pages_and_unknown_macros():
     assert result.warnings == ()
 
 
+@pytest.mark.parametrize(
+    ("storage", "markdown"),
+    [
+        ('<p><a href=" JaVaScRiPt:alert(1)">j</a></p>', "j"),
+        ('<p><a href="java\tscript:alert(1)">t</a></p>', "t"),
+        ('<p><a href="data:text/html;base64,PHNjcmlwdD4=">d</a></p>', "d"),
+        ('<p><img src="data:image/png;base64,AAAA" alt="x"/></p>', "x"),
+        ('<ac:image ac:alt="pic"><ri:url ri:value="javascript:alert(1)"/></ac:image>', "pic"),
+        (
+            '<ac:link><ri:url ri:value="vbscript:msgbox"/>'
+            "<ac:plain-text-link-body><![CDATA[v]]></ac:plain-text-link-body></ac:link>",
+            "v",
+        ),
+        ('<p><a href="https://example.com/javascript:x">ok</a></p>', "[ok](https://example.com/javascript:x)"),
+        ('<p><a href="mailto:a@b.c">m</a></p>', "[m](mailto:a@b.c)"),
+    ],
+)
+def test_a_link_that_would_run_or_embed_something_keeps_only_its_text(storage, markdown):
+    assert convert(storage, ConvertContext(site_url="https://x.atlassian.net")).markdown.strip() == markdown
+
+
 def test_it_links_back_to_confluence_when_the_context_resolves_nothing():
     storage = (
         '<p><ac:link><ri:page ri:content-title="Run Book" ri:space-key="OPS" /></ac:link> '
