@@ -35,7 +35,12 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     # bootstrap commit (which holds one small file) and before its own, someone editing or deleting pages by hand.
     blobs = current_blobs(job.github, job.repository.full_name, head[1], [*index.paths(), SCOPE_PATH, INDEX_PATH])
     found, touched = index.as_found(blobs)
-    return found, blobs, touched
+    # A changed file is ours to write back or remove only if our own record of the last run names it: an index file
+    # edited, or copied from elsewhere, must not make a sync delete someone's file under confluence/.
+    recorded = read_index(state.index_file.encode()).paths() if state is not None and state.index_file else {}
+    claimed = {pid for pid in touched if found.pages[pid].path not in recorded}
+    found.pages = {pid: entry for pid, entry in found.pages.items() if pid not in claimed}
+    return found, blobs, touched - claimed
 
 
 def ensure_same_repository(job: Job) -> None:

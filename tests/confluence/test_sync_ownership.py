@@ -97,3 +97,18 @@ def test_an_unreadable_index_in_the_repository_counts_as_missing(world, connecti
         path: synced[path] for path in synced if path != INDEX_PATH
     }
     assert json.loads(after[INDEX_PATH])["pages"]
+
+
+def test_it_never_deletes_a_file_under_confluence_an_edited_index_claims(world, connection):
+    sync_now(connection)
+    notes = "confluence/ENG/notes-by-hand.md"
+    index = json.loads(tree(world)[INDEX_PATH])
+    index["pages"]["424242"] = {**next(iter(index["pages"].values())), "path": notes, "blob": "0" * 40}
+    world.github.push_outside_commit(
+        "acme-inc", "wiki", files={notes: b"Mine.\n", INDEX_PATH: json.dumps(index)}, message="By hand"
+    )
+
+    run = sync_now(connection, full=True)
+
+    assert run.status == "succeeded", run.error
+    assert tree(world)[notes] == b"Mine.\n" and run.counts["removed"] == 0
