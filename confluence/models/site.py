@@ -99,5 +99,10 @@ class PendingAtlassianLink(models.Model):
         return f"Pending link of {self.account_name or self.account_id} by {self.user}"
 
     @classmethod
-    def latest_for(cls, user) -> PendingAtlassianLink | None:
-        return cls.objects.filter(user=user, created_at__gte=timezone.now() - cls.LIFETIME).order_by("-id").first()
+    def latest_for(cls, user, *, grant: str = "") -> PendingAtlassianLink | None:
+        """The user's newest grant still valid, or, when a page named one (`grant`: the form the user answered
+        showed that account and its sites; another tab may have linked another account since), that one."""
+        valid = cls.objects.filter(user=user, created_at__gte=timezone.now() - cls.LIFETIME)
+        if grant:
+            return valid.filter(id=int(grant)).first() if grant.isdigit() else None
+        return valid.order_by("-id").first()

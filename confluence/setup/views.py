@@ -94,7 +94,7 @@ def atlassian_step(request: HttpRequest, slug: str, connection_id: int) -> HttpR
 def atlassian_complete(request: HttpRequest, slug: str, connection_id: int) -> HttpResponse:
     """Back from Atlassian: pick a site if there are several, confirm taking over an account, then link."""
     connection = confluence_connection(request, connection_id)
-    pending = PendingAtlassianLink.latest_for(request.user)
+    pending = PendingAtlassianLink.latest_for(request.user, grant=request.POST.get("grant", ""))
     if request.GET.get("oauth_error"):
         return redirect(
             reverse("confluence-step-atlassian", args=[slug, connection.id]) + "?" + request.GET.urlencode()

@@ -54,6 +54,27 @@ def test_it_lets_the_user_choose_among_several_sites(as_user, alice, confluence_
     assert AtlassianSite.objects.get(connection=confluence_connection).cloud_id == other.cloud_id
 
 
+def test_a_choice_never_links_an_account_another_tab_granted_since(
+    as_user, alice, acme, confluence_connection, wiki_site, sandbox
+):
+    other = sandbox.atlassian.create_site(name="Acme Labs", url="https://acme-labs.atlassian.net")
+    sandbox.atlassian.create_user(account_id="acct-two", name="Second Account", email="two@example.com")
+    second = Connection.create_with_tasks(org=acme, kind="confluence", created_by=alice, name="Second wiki")
+    client = as_user(alice)
+    sites = [wiki_site.cloud_id, other.cloud_id]
+    first_page = atlassian_consent(client, confluence_connection, sites=sites)  # tab 1: the default account
+    atlassian_consent(client, second, sites=sites, account_id="acct-two")  # tab 2, another account, meanwhile
+    grant = first_page.context["pending"].id
+
+    complete = reverse("confluence-step-atlassian-complete", args=["acme", confluence_connection.id])
+    response = client.post(complete, {"grant": grant, "cloud_id": wiki_site.cloud_id, "action": "choose"}, follow=True)
+
+    # The grant tab 1 showed was replaced by tab 2's (one pending grant a user): nothing is linked, tab 1 says why.
+    assert not AtlassianSite.objects.exists()
+    assert b"expired or was already used" in response.content
+    assert PendingAtlassianLink.objects.get().account_id == "acct-two"  # tab 2 can still choose
+
+
 def test_it_refuses_a_site_outside_the_grant(as_user, alice, confluence_connection, wiki_site, sandbox):
     other = sandbox.atlassian.create_site(name="Acme Labs", url="https://acme-labs.atlassian.net")
     client = as_user(alice)
