@@ -134,7 +134,10 @@ def flatten_deep_nesting(soup: BeautifulSoup, limit: int = MAX_DEPTH) -> int:
                 tags += 1
             else:
                 strings.append(type(node)(node))
-        tag.replace_with(*strings) if strings else tag.extract()
+        if strings:
+            tag.replace_with(*strings)
+        else:
+            tag.extract()
         gone += tags
     return gone
 

@@ -44,19 +44,12 @@ def fetch_with_bodies(client: ConfluenceClient, page_ids: list[str], *, posts: C
     return found + (client.get_blogposts(sorted(rest), body=True) if rest else [])
 
 
-def fetch_bodies(
-    client: ConfluenceClient, ids: list[str], *, posts: Collection[str] | None = None, versions: Mapping | None = None
-) -> dict:
-    """The storage XHTML of those pages and blog posts (`fetch_with_bodies`); `versions`: only at these."""
-    found = fetch_with_bodies(client, ids, posts=posts)
-    return {page.id: page.body or "" for page in found if versions is None or versions.get(page.id) == page.version}
-
-
 def bodies_at(client: ConfluenceClient, pages: Mapping[str, Selected]) -> dict[str, str]:
     """The storage XHTML of these pages and posts at the versions they hold: in bulk where that is the current
     version, else one request for each past version (rare). Content whose version cannot be read is left out."""
     posts = {pid for pid, page in pages.items() if page.is_post}
-    found = fetch_bodies(client, list(pages), posts=posts, versions={pid: page.version for pid, page in pages.items()})
+    current = fetch_with_bodies(client, list(pages), posts=posts)
+    found = {page.id: page.body or "" for page in current if page.version == pages[page.id].version}
     return found | past_bodies(client, {pid: pages[pid] for pid in sorted(pages.keys() - found.keys())})
 
 

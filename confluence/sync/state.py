@@ -23,11 +23,12 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     own index file (a restored backup, an outside push, a run that died after its commit); and the pages whose
     files someone changed since (Index.as_found)."""
     state = SyncState.objects.filter(connection=job.connection).first()
-    if state is not None and state.commit_sha:
-        if head is not None and state.commit_sha == head[0] and state.index_file:
+    if state is not None and state.index_file:
+        if head is not None and state.commit_sha == head[0]:
             index = parse_index(state.index_file.encode())
             return index, {**index.paths(), **state.ctx_blobs}, frozenset()
-        ensure_same_repository(job)  # we wrote here before, and the branch moved since (or is gone)
+        # We wrote here before and the branch moved since (or is gone), or our last run left its state untrusted.
+        ensure_same_repository(job)
     if head is None:
         return Index(), {}, frozenset()
     index = read_index(job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0]))
@@ -37,7 +38,7 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     found, touched = index.as_found(blobs)
     # A changed file is ours to write back or remove only if our own record of the last run names it: an index file
     # edited, or copied from elsewhere, must not make a sync delete someone's file under confluence/.
-    recorded = read_index(state.index_file.encode()).paths() if state is not None and state.index_file else {}
+    recorded = read_index(state.index_file.encode()).paths() if state is not None else {}
     claimed = {pid for pid in touched if found.pages[pid].path not in recorded}
     found.pages = {pid: entry for pid, entry in found.pages.items() if pid not in claimed}
     return found, blobs, touched - claimed

@@ -71,6 +71,17 @@ def test_it_writes_nothing_to_a_repository_created_under_its_repositorys_old_nam
     assert world.github.head_sha("acme-inc", "wiki") == before
 
 
+def test_it_checks_its_repository_after_a_run_that_left_its_state_untrusted(world, connection):
+    sync_now(connection)
+    SyncState.objects.filter(connection=connection).update(commit_sha="")  # as after a commit rebuilt on a moved branch
+    world.github.rename_repository("acme-inc", "wiki", "wiki-old")
+    world.github.create_repository("acme-inc", "wiki", private=True)
+
+    run = sync_now(connection)
+
+    assert run.status == SyncRun.Status.FAILED and "not the repository this connection chose" in run.error
+
+
 def test_it_follows_its_repository_renamed(world, connection):
     sync_now(connection)
     world.github.rename_repository("acme-inc", "wiki", "wiki-renamed")
