@@ -28,11 +28,10 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bench.ingest import WORDS, _configure, _ingest, _setup
-from bench.servers import answers, free_port
+from bench.servers import START_SECONDS, answers, free_port
 
 OVERHEAD_BUDGET_MS = 20
 INITIALIZATIONS = 30
-SERVER_START_SECONDS = 30
 
 
 def main() -> None:
@@ -79,7 +78,7 @@ def run(files: int, calls: int, workdir: Path) -> dict:
         measured = anyio.run(_measure, f"http://127.0.0.1:{port}", org.slug, key, queries, paths)
     finally:
         server.terminate()
-        server.wait(timeout=SERVER_START_SECONDS)
+        server.wait(timeout=START_SECONDS)
     search_overhead = measured["mcp"]["search"]["p50_ms"] - measured["rest"]["search"]["p50_ms"]
     fetch_overhead = measured["mcp"]["fetch"]["p50_ms"] - measured["rest"]["fetch"]["p50_ms"]
     return {
@@ -103,12 +102,12 @@ def _start_server(port: int) -> subprocess.Popen:
     env = {**os.environ, "MCP_RATE_LIMIT_PER_MINUTE": "0", "LOG_LEVEL": "WARNING"}
     command = [sys.executable, "-m", "uvicorn", "ctxsite.asgi:application", "--port", str(port), "--no-access-log"]
     server = subprocess.Popen([*command, "--log-level", "warning"], env=env)
-    if answers(port, within=SERVER_START_SECONDS, process=server):
+    if answers(port, process=server):
         return server
     if server.poll() is not None:
         sys.exit(f"the server exited with status {server.returncode}")
     server.terminate()
-    sys.exit(f"the server did not answer on 127.0.0.1:{port} within {SERVER_START_SECONDS} s")
+    sys.exit(f"the server did not answer on 127.0.0.1:{port} within {START_SECONDS} s")
 
 
 async def _measure(base: str, slug: str, key: str, queries: list[str], paths: list[str]) -> dict:

@@ -135,10 +135,12 @@ class Stats:
 
     examples: int = 0
     steps: int = 0
+    # What the steps did, by kind (Confluence changes, the fates of their events, scope changes, outside pushes),
+    # and the changes the simulator sent no event for.
+    operations: Counter = field(default_factory=Counter)
+    silent: Counter = field(default_factory=Counter)
     runs: int = 0
     checks: int = 0
-    operations: Counter = field(default_factory=Counter)
-    silent: Counter = field(default_factory=Counter)  # changes the simulator sent no event for, by kind
     trace: bool = False  # print each example's steps to stderr when it ends
 
 

@@ -7,6 +7,9 @@ import socket
 import subprocess
 import time
 
+# How long a server a benchmark starts (gunicorn, uvicorn) may take to answer /healthz, started or started again.
+START_SECONDS = 30
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -14,7 +17,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def answers(port: int, *, within: float, process: subprocess.Popen | None = None) -> bool:
+def answers(port: int, *, within: float = START_SECONDS, process: subprocess.Popen | None = None) -> bool:
     """Whether the site on 127.0.0.1:`port` answers /healthz within `within` seconds; False as soon as `process`
     (the server) exits."""
     deadline = time.monotonic() + within

@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from bench.servers import answers, free_port
+from bench.servers import START_SECONDS, answers, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 CLOUD_ID = "0b1c2d3e-4f50-4a61-8b72-93a4b5c6d7e8"
@@ -47,7 +47,6 @@ TEST_ENV = {
     "SANDBOX": "0",
     "LOG_LEVEL": "WARNING",
 }
-SERVER_START_SECONDS = 30
 LOAD_SECONDS = 60
 BURST_EVENTS = 1000
 BURST_CONNECTIONS = 10
@@ -171,8 +170,8 @@ def ensure_postgres_database(url: str) -> None:
 
 
 def wait_until_up(port: int) -> None:
-    if not answers(port, within=SERVER_START_SECONDS):
-        raise RuntimeError(f"gunicorn did not answer on 127.0.0.1:{port} within {SERVER_START_SECONDS} s")
+    if not answers(port):
+        raise RuntimeError(f"gunicorn did not answer on 127.0.0.1:{port} within {START_SECONDS} s")
 
 
 def event_body(n: int) -> bytes:

@@ -22,9 +22,9 @@ class Space:
     id: str
     key: str
     name: str
-    type: str = "global"
-    status: str = "current"
-    homepage_id: str | None = None
+    type: str
+    status: str
+    homepage_id: str | None
 
     @classmethod
     def from_json(cls, d: dict) -> Space:

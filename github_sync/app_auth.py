@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from django.conf import settings
 from github import Auth, Github, GithubException, GithubIntegration
@@ -29,7 +30,7 @@ class InstallationInfo:
     installation_id: int
     account_login: str
     account_type: str
-    repository_selection: str
+    repository_selection: Literal["all", "selected"]
     suspended: bool
 
     @classmethod

@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 from django.conf import settings
@@ -58,25 +58,27 @@ class IngestResult:
     github_requests: int = 0
     warnings: list[dict] = field(default_factory=list)  # {"path", "reason"}, at most IngestRun.MAX_WARNINGS
 
+    def counts(self) -> dict:
+        """What the run's row shows of the result, named as its columns are: so far while the run goes on, in full
+        once it ends (the commit is written only then: a run handed back must still look for the branch's tip)."""
+        counts = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "commit_sha"}
+        counts["skipped"] = sum(self.skipped.values())
+        counts["skipped_by_reason"] = dict(self.skipped)
+        return counts
 
-def ingest(
-    repository: Repository,
-    commit_sha: str | None = None,
-    *,
-    run: IngestRun | None = None,
-    client: InstallationClient | None = None,
-    force: bool = False,
-) -> IngestResult:
-    """Make the stored documents of `repository` match `commit_sha` (None: the tip of the default branch).
 
-    A commit already ingested completely is not read again unless `force` (staff's "Re-ingest" checks it all).
+def ingest(run: IngestRun, client: InstallationClient) -> IngestResult:
+    """Make the stored documents of the run's repository match its commit (none named: the tip of the default
+    branch).
+
+    A commit already ingested completely is not read again unless staff asked ("Re-ingest" checks it all).
     """
-    client = client or InstallationClient(repository.installation.installation_id)
+    repository = run.repository
     # A retried run keeps what its earlier attempt noted: the files written then are unchanged now.
-    result = IngestResult(warnings=list(run.warnings) if run is not None else [])
-    commit_sha = commit_sha or _branch_tip(client, repository)
+    result = IngestResult(warnings=list(run.warnings))
+    commit_sha = run.commit_sha or _branch_tip(client, repository)
     result.commit_sha = commit_sha
-    if commit_sha and commit_sha == repository.ingested_sha and not force:
+    if commit_sha and commit_sha == repository.ingested_sha and run.trigger != "admin":
         result.unchanged = Document.objects.filter(repository=repository).count()
         result.github_requests = client.stats.requests
         return result
@@ -124,8 +126,7 @@ def _write_batches(repository, commit_sha: str, contents: Iterator, *, stored: d
             _delete(repository, unreadable)
             _write(repository, commit_sha, [(e, text) for e, text in files if text is not None], stored, result)
         result.removed += len(unreadable)
-        if run is not None:
-            _progress(run, result)
+        _progress(run, result)
 
 
 def _write(repository, commit_sha: str, files: list[tuple[TreeEntry, str]], stored: dict, result) -> None:
@@ -202,13 +203,7 @@ def drop_documents(repository: Repository) -> int:
 
 def _progress(run: IngestRun, result: IngestResult) -> None:
     """Counts so far on the run row, so staff watching a first ingest of a big repository see it move."""
-    IngestRun.objects.filter(id=run.id).update(
-        added=result.added,
-        changed=result.changed,
-        blobs_fetched=result.blobs_fetched,
-        bytes_fetched=result.bytes_fetched,
-        warnings=result.warnings,
-    )
+    IngestRun.objects.filter(id=run.id).update(**result.counts())
 
 
 # One run, start to finish ------------------------------------------------------------------------------------
@@ -220,7 +215,7 @@ def execute(run: IngestRun) -> None:
     client = InstallationClient(run.repository.installation.installation_id)
     client.session.on_wait = lambda seconds: extend_lease(run, seconds)
     try:
-        result = ingest(run.repository, run.commit_sha or None, run=run, force=run.trigger == "admin", client=client)
+        result = ingest(run, client)
     except Exception as error:
         declined = timedelta(seconds=client.stats.declined_wait_seconds)
         if isinstance(error, GitHubUnavailable) and wait_for_github(run, error, not_before=declined):
@@ -234,19 +229,11 @@ def execute(run: IngestRun) -> None:
 
 def succeed(run: IngestRun, result: IngestResult, seconds: float) -> None:
     IngestRun.objects.filter(id=run.id).update(
+        **result.counts(),
+        commit_sha=result.commit_sha,
         status=IngestRun.Status.SUCCEEDED,
         finished_at=timezone.now(),
         lease_until=None,
-        commit_sha=result.commit_sha,
-        added=result.added,
-        changed=result.changed,
-        removed=result.removed,
-        unchanged=result.unchanged,
-        skipped=sum(result.skipped.values()),
-        skipped_by_reason=dict(result.skipped),
-        blobs_fetched=result.blobs_fetched,
-        bytes_fetched=result.bytes_fetched,
-        github_requests=result.github_requests,
         duration_seconds=seconds,
         error="",
     )

@@ -118,24 +118,27 @@ def entry_for(
     includes: Iterable[str] = (),
 ) -> PageEntry:
     return PageEntry(
+        # The page as Confluence describes it,
         title=page.title,
         space_key=page.space_key,
         parent_id=page.parent_id,
+        ancestors=list(page.ancestors),
+        labels=list(page.labels),
         version=page.version,
         modified_at=page.modified_at,
+        webui=page.webui,
+        kind=page.kind,
+        created_at=page.created_at,
+        elsewhere=[list(board) for board in page.elsewhere],
+        # its file,
         path=page.path,
         blob=git_blob_sha(content),
         converter_version=CONVERTER_VERSION,
-        labels=list(page.labels),
-        ancestors=list(page.ancestors),
-        webui=page.webui,
+        # and what its content shows of other pages and people.
         links=links,
         mentions=list(mentions),
         lists=dict(lists or {}),
         includes=list(includes),
-        kind=page.kind,
-        created_at=page.created_at,
-        elsewhere=[list(board) for board in page.elsewhere],
     )
 
 

@@ -30,10 +30,10 @@ class BoardsMixin:
         kind: str,
         space_key: str,
         title: str,
-        parent_id: str | None = None,
+        parent_id: str | None,
         emit: bool = True,
     ) -> Page:
-        """A whiteboard, database or embed, below `parent_id` (a page or folder of the space) or at the top."""
+        """A whiteboard, database or embed, below `parent_id` (a page or folder of the space) or at the top (None)."""
         if kind not in BOARD_KINDS:
             raise ValueError(f"{kind!r} is no board kind")
         with self.lock:

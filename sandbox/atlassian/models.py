@@ -108,9 +108,9 @@ class Page:
     author_id: str
     created_at: int
     version: Version
-    status: str = "current"
     parent_id: str | None = None
     position: int = 0
+    status: str = "current"
     labels: list[str] = field(default_factory=list)
     attachment_ids: list[str] = field(default_factory=list)
     child_ids: list[str] = field(default_factory=list)

@@ -197,6 +197,28 @@ def test_a_rate_limited_run_waits_and_resumes_where_it_stopped(push, repository,
     assert (run.added, run.unchanged, run.blobs_fetched) == (1, 1, 1)
 
 
+def test_a_run_for_the_tip_handed_back_midway_resumes_at_the_newest_tip(push, repository, github, monkeypatch):
+    monkeypatch.setattr("connectors.http.sleep", lambda seconds: None)
+    monkeypatch.setattr("github_sync.ingest.BATCH", 1)
+    push({"a.md": "# A", "b.md": "# B"})
+    github.rate_limit = 4  # the repository, the branch, the tree and one blob, then GitHub says no
+
+    run = tasks.enqueue_ingest(repository, None, trigger="admin")
+    tasks.run_ingest(run.id)
+    run.refresh_from_db()
+    assert (run.status, run.added, run.commit_sha) == (QUEUED, 1, "")  # its counts so far, still no commit of its own
+
+    newest = push({"c.md": "# C"})
+    github.rate_limit = 5000
+    IngestRun.objects.filter(id=run.id).update(not_before=timezone.now() - timedelta(seconds=1))
+    tasks.sweep()
+
+    run.refresh_from_db()
+    repository.refresh_from_db()
+    assert (run.status, run.commit_sha, repository.ingested_sha) == (IngestRun.Status.SUCCEEDED, newest, newest)
+    assert sorted(repository.documents.values_list("path", flat=True)) == ["a.md", "b.md", "c.md"]
+
+
 def test_a_broker_outage_leaves_the_run_queued(repository, monkeypatch, django_capture_on_commit_callbacks):
     def broker_down(*args, **kwargs):
         raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
