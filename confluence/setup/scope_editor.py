@@ -39,7 +39,7 @@ from confluence.client import ConfluenceClient
 from confluence.content import Page, Space
 from confluence.gateway import ConfluenceError
 from confluence.setup.scope_picks import MODE_LABELS, MODES, InvalidSelection, PagePick, Picks, parse_selection
-from confluence.setup.scope_preview import Preview
+from confluence.setup.scope_preview import Preview, preview_scope
 from confluence.sync.index import page_order
 from confluence.sync.scope import ScopeSpec
 
@@ -192,6 +192,20 @@ class ScopeForm(forms.Form):
 
     def _saved_entries(self) -> list[dict]:
         return list(self.scope.pages) + list(self.scope.excluded_pages) if self.scope else []
+
+
+def resolve_picks(form: ScopeForm, client: ConfluenceClient) -> Preview | None:
+    """The posted picks resolved against the site and checked, even when they have errors, so the redrawn page
+    names the pages the person chose; None when they touch no space or Confluence could not be read."""
+    if not (form.is_valid() or form.picks_read) or not form.involved_spaces():
+        return None
+    try:
+        preview = preview_scope(client, form.spec(), involved=form.involved_spaces())
+    except ConfluenceError as error:
+        form.add_error(None, f"Confluence could not be read: {error}")
+        return None
+    form.check_preview(preview)
+    return preview
 
 
 def scope_rows(spaces: list[Space], *, query: str) -> list[Space]:

@@ -104,6 +104,13 @@ class Preview:
         return len(self.selection.selected)
 
     @property
+    def removes_everything(self) -> bool:
+        """Save would select nothing (no page, no post) where the saved scope selects pages: the next run removes
+        every synced page from the repository, which Save asks to confirm."""
+        posts = sum(count.selected for count in self.blogs)
+        return not self.page_count and not posts and bool(self.diff and self.diff.saved_count)
+
+    @property
     def summary(self) -> str:
         pages = f"{self.page_count} page{'s' if self.page_count != 1 else ''}"
         spaces = f"{self.space_count} space{'s' if self.space_count != 1 else ''}"

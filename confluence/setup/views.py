@@ -11,13 +11,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 
 from confluence.auth import client_for
-from confluence.client import ConfluenceClient
 from confluence.gateway import AuthRevoked, ConfluenceError
 from confluence.models import AtlassianSite, PendingAtlassianLink, SyncScope, SyncTarget
 from confluence.setup import steps
-from confluence.setup.scope_editor import MODE_OPTIONS, ScopeForm, browse_children, scope_rows
+from confluence.setup.scope_editor import MODE_OPTIONS, ScopeForm, browse_children, resolve_picks, scope_rows
 from confluence.setup.scope_picks import CONFLUENCE_ID
-from confluence.setup.scope_preview import Preview, preview_scope
 from connectors.access import get_connection, org_admin_required
 from connectors.models import Connection
 from connectors.setup_views import next_step_url, remember_setup_step
@@ -224,10 +222,14 @@ def scope_step(request: HttpRequest, connection: Connection, site: AtlassianSite
     form = ScopeForm(request.POST if request.method == "POST" else None, spaces=spaces, scope=scope)
     # Preview and Save read the one `selection` field the same way; Save stores what the preview resolved.
     preview = resolve_picks(form, client) if request.method == "POST" else None
+    refused = ""
     if preview is not None and form.is_valid() and request.POST.get("action") == "save":
-        steps.save_scope(connection, user=request.user, summary=preview.summary, **form.scope_fields(preview))
-        messages.success(request, f"Scope saved: {preview.summary}.")
-        return next_step(request, connection)
+        if preview.removes_everything and request.POST.get("confirm_empty") != "1":
+            refused = "This scope selects no page: tick the confirmation to remove every synced page."
+        else:
+            steps.save_scope(connection, user=request.user, summary=preview.summary, **form.scope_fields(preview))
+            messages.success(request, f"Scope saved: {preview.summary}.")
+            return next_step(request, connection)
     query = request.GET.get("q", "")
     context = step_context(
         connection,
@@ -239,23 +241,10 @@ def scope_step(request: HttpRequest, connection: Connection, site: AtlassianSite
         blank_options=MODE_OPTIONS[""],
         query=query,
         site=site,
+        refused=refused,
     )
-    status = 400 if request.method == "POST" and not form.is_valid() else 200
+    status = 400 if request.method == "POST" and (refused or not form.is_valid()) else 200
     return render(request, "confluence/step_scope.html", context, status=status)
-
-
-def resolve_picks(form: ScopeForm, client: ConfluenceClient) -> Preview | None:
-    """The posted picks resolved against the site and checked, even when they have errors, so the redrawn page
-    names the pages the person chose; None when they touch no space or Confluence could not be read."""
-    if not (form.is_valid() or form.picks_read) or not form.involved_spaces():
-        return None
-    try:
-        preview = preview_scope(client, form.spec(), involved=form.involved_spaces())
-    except ConfluenceError as error:
-        form.add_error(None, f"Confluence could not be read: {error}")
-        return None
-    form.check_preview(preview)
-    return preview
 
 
 @org_admin_required

@@ -283,6 +283,31 @@ def test_it_shows_what_save_adds_and_removes(as_user, alice, confluence_connecti
     assert SyncScope.objects.get().spaces[0]["key"] == "ENG"  # a preview saves nothing
 
 
+def test_it_asks_before_saving_a_scope_that_removes_every_page(as_user, alice, confluence_connection, wiki):
+    client = as_user(alice)
+    client.post(scope_url(confluence_connection), {"selection": scope_selection(spaces=["ENG"]), "action": "save"})
+    nothing = scope_selection(spaces=["ENG"], pages={"ENG": {wiki["welcome"].id: "exclude"}})  # every ENG page
+
+    refused = client.post(scope_url(confluence_connection), {"selection": nothing, "action": "save"})
+
+    assert refused.status_code == 400
+    doc = editor(refused)
+    assert "tick the confirmation to remove every synced page" in doc.get_element_by_id("scope-refused").text_content()
+    assert "removes all 5 synced pages" in doc.get_element_by_id("scope-confirm-empty").text_content()
+    assert SyncScope.objects.get().excluded_pages == []  # the saved scope is untouched
+    confirmed = {"selection": nothing, "action": "save", "confirm_empty": "1"}
+    assert client.post(scope_url(confluence_connection), confirmed).status_code == 302
+    assert [p["id"] for p in SyncScope.objects.get().excluded_pages] == [wiki["welcome"].id]
+
+
+def test_a_first_scope_that_selects_nothing_needs_no_confirmation(as_user, alice, confluence_connection, wiki):
+    nothing = scope_selection(spaces=["ENG"], pages={"ENG": {wiki["welcome"].id: "exclude"}})
+
+    response = as_user(alice).post(scope_url(confluence_connection), {"selection": nothing, "action": "save"})
+
+    assert response.status_code == 302 and SyncScope.objects.exists()
+
+
 def test_it_compares_with_the_saved_labels(as_user, alice, confluence_connection, wiki):
     """The saved scope left out `draft` pages; the new one does not: Guide comes back, read with the saved labels."""
     client = as_user(alice)
