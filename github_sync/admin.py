@@ -94,7 +94,7 @@ class IngestRunInline(NoAdding, admin.TabularInline):
 @admin.register(Repository)
 class RepositoryAdmin(admin.ModelAdmin):
     list_display = ["full_name", "installation", "default_branch", "accessible", "last_ingest", "status_detail"]
-    list_filter = ["private", "accessible"]
+    list_filter = ["private", "archived", "accessible"]
     search_fields = ["full_name", "installation__account_login", "installation__org__slug"]
     raw_id_fields = ["installation"]
     list_select_related = ["installation"]

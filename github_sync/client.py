@@ -53,6 +53,7 @@ class RepoInfo:
     full_name: str
     default_branch: str
     private: bool
+    archived: bool
     html_url: str
 
     @classmethod
@@ -62,6 +63,7 @@ class RepoInfo:
             full_name=repo.full_name,
             default_branch=repo.default_branch or "main",
             private=bool(repo.private if repo.private is not None else True),
+            archived=bool(repo.archived),
             html_url=repo.html_url or "",
         )
 

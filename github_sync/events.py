@@ -16,7 +16,7 @@ from connectors.models import Connection
 from github_sync.app_auth import forget_installation_token
 from github_sync.installations import fulfil_request
 from github_sync.models import Installation, Repository, WebhookDelivery
-from github_sync.signals import installation_changed
+from github_sync.signals import installation_changed, repository_changed
 
 PROCESSED, IGNORED = WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED
 ZERO_SHA = "0" * 40
@@ -37,6 +37,10 @@ def items(value) -> list[dict]:
 
 def text(value, limit: int) -> str:
     return value[:limit] if isinstance(value, str) else ""
+
+
+def flag(value, default: bool) -> bool:
+    return value if isinstance(value, bool) else default
 
 
 def github_id(value) -> int | None:
@@ -114,14 +118,7 @@ def handle_push(payload: dict) -> tuple[str, str]:
     from github_sync.tasks import enqueue_ingest  # tasks imports ingest, which is heavier than event handling
 
     data, after, ref = obj(payload.get("repository")), text(payload.get("after"), 40) or ZERO_SHA, payload.get("ref")
-    repository = (
-        Repository.objects.select_related("installation")
-        .filter(
-            installation__installation_id=github_id(obj(payload.get("installation")).get("id")),
-            github_id=github_id(data.get("id")),
-        )
-        .first()
-    )
+    repository = _claimed_repository(payload)
     if repository is None:
         return IGNORED, f"{text(data.get('full_name'), 200)} is not a repository of a claimed installation."
     _refresh(repository, data)
@@ -137,6 +134,36 @@ def handle_push(payload: dict) -> tuple[str, str]:
         return IGNORED, f"{repository.full_name} is not reachable by an active installation."
     run = enqueue_ingest(repository, after, trigger="push")
     return PROCESSED, f"Ingest run {run.id} queued for {repository.full_name} at {after[:12]}."
+
+
+def handle_repository(payload: dict) -> tuple[str, str]:
+    """`repository`: renamed, transferred, edited (default branch), publicized, privatized, archived, unarchived,
+    deleted. The row follows what the payload says the repository is now; receivers of `repository_changed` decide
+    what that means for their connections (a repository made public takes no Confluence pages unconfirmed)."""
+    action, data = text(payload.get("action"), 60), obj(payload.get("repository"))
+    repository = _claimed_repository(payload)
+    if repository is None:
+        return IGNORED, f"{text(data.get('full_name'), 200)} is not a repository of a claimed installation."
+    _refresh(repository, data)
+    if action == "deleted":
+        repository.accessible, repository.status_detail = False, f"{repository.full_name} was deleted on GitHub."
+        repository.save(update_fields=["accessible", "status_detail", "updated_at"])
+        for connection in _github_connections([repository]):
+            connection.set_status(Connection.Status.ATTENTION, repository.status_detail)
+    repository_changed.send(sender=Repository, repository=repository, action=action)
+    return PROCESSED, f"{repository.full_name}: {action or 'changed'}."
+
+
+def _claimed_repository(payload: dict) -> Repository | None:
+    """The repository row the delivery is about, under the installation that sent it (None: nobody claimed it)."""
+    return (
+        Repository.objects.select_related("installation")
+        .filter(
+            installation__installation_id=github_id(obj(payload.get("installation")).get("id")),
+            github_id=github_id(obj(payload.get("repository")).get("id")),
+        )
+        .first()
+    )
 
 
 # Helpers ---------------------------------------------------------------------------------------------------
@@ -165,11 +192,14 @@ def _upsert_repositories(installation: Installation, summaries) -> list[Reposito
 
 
 def _refresh(repository: Repository, data: dict) -> None:
-    """A push carries the repository's current name and default branch: keep ours in step (renames)."""
+    """A push or a `repository` event carries the repository as it is now: keep our row in step (renames, a new
+    default branch, visibility, archiving)."""
     fields = {
         "full_name": text(data.get("full_name"), 200) or repository.full_name,
         "default_branch": text(data.get("default_branch"), 255) or repository.default_branch,
         "html_url": text(data.get("html_url"), 500) or repository.html_url,
+        "private": flag(data.get("private"), repository.private),
+        "archived": flag(data.get("archived"), repository.archived),
     }
     if any(getattr(repository, name) != value for name, value in fields.items()):
         for name, value in fields.items():

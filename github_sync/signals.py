@@ -8,8 +8,14 @@ is the event's action ("created", "deleted", "suspend", "unsuspend", "new_permis
     @receiver(installation_changed)
     def on_installation_changed(sender, installation, action, **kwargs):
         ...
+
+`repository_changed(sender=Repository, repository=…, action=…)` is sent after a `repository` webhook was applied to
+the repository's row: `action` is the event's ("renamed", "transferred", "edited", "publicized", "privatized",
+"archived", "unarchived", "deleted"); the row holds the repository's name, visibility and archived flag as GitHub
+says they are now. The same rules hold for its receivers.
 """
 
 from django.dispatch import Signal
 
 installation_changed = Signal()
+repository_changed = Signal()

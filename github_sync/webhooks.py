@@ -30,6 +30,7 @@ HANDLERS = {
     "installation": events.handle_installation,
     "installation_repositories": events.handle_installation_repositories,
     "push": events.handle_push,
+    "repository": events.handle_repository,
 }
 # Never stored: the signatures are derived from the secret, the others are not GitHub's to send.
 DROPPED_HEADERS = frozenset({"x-hub-signature", "x-hub-signature-256", "authorization", "cookie"})

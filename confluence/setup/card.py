@@ -21,6 +21,8 @@ FIXES = {
     Code.INSTALLATION_REMOVED: ("Link GitHub", "github-link"),
     Code.INSTALLATION_SUSPENDED: ("Link GitHub", "github-link"),
     Code.REPOSITORY_UNREACHABLE: ("Choose a repository", "confluence-step-repository"),
+    Code.REPOSITORY_ARCHIVED: ("Choose a repository", "confluence-step-repository"),
+    Code.REPOSITORY_PUBLIC: ("Confirm or choose a repository", "confluence-step-repository"),
 }
 ACTIVE = [SyncRun.Status.QUEUED, SyncRun.Status.RUNNING]
 FINISHED = [SyncRun.Status.SUCCEEDED, SyncRun.Status.FAILED]

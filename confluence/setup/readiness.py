@@ -26,6 +26,8 @@ class Code(StrEnum):
     INSTALLATION_REMOVED = "installation_removed"
     INSTALLATION_SUSPENDED = "installation_suspended"
     REPOSITORY_UNREACHABLE = "repository_unreachable"
+    REPOSITORY_ARCHIVED = "repository_archived"
+    REPOSITORY_PUBLIC = "repository_public"
 
 
 @dataclass(frozen=True)
@@ -76,4 +78,23 @@ def _repository_problems(target: SyncTarget) -> list[Problem]:
     if not repository.accessible:
         message = f"ctx| can no longer reach {repository.full_name}: grant access or pick another."
         return [Problem(Code.REPOSITORY_UNREACHABLE, message)]
-    return []
+    refusal = write_refusal(target)
+    return [refusal] if refusal else []
+
+
+def write_refusal(target: SyncTarget) -> Problem | None:
+    """Why no sync may write to the connection's repository now, as GitHub last told us about it: archived (GitHub
+    refuses every write), or public without anyone having confirmed that synced pages will be public (it was
+    private when chosen, or made private since): pages readable only inside Confluence must not be published
+    because someone changed a setting on GitHub."""
+    repository = target.repository
+    if repository.archived:
+        message = f"{repository.full_name} is archived on GitHub (read-only): unarchive it or choose another."
+        return Problem(Code.REPOSITORY_ARCHIVED, message)
+    if not repository.private and target.public_confirmed_at is None:
+        message = (
+            f"{repository.full_name} is public on GitHub now, so syncing stopped: make it private again, or confirm "
+            "in the repository step that synced pages will be public."
+        )
+        return Problem(Code.REPOSITORY_PUBLIC, message)
+    return None

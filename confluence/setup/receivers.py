@@ -1,16 +1,29 @@
-"""What Confluence connections do when GitHub tells us an installation changed (removed, suspended, repos)."""
+"""What Confluence connections do when GitHub tells us an installation changed (removed, suspended, repos) or a
+repository did (renamed, made public or private, archived, deleted)."""
 
 from __future__ import annotations
 
 from django.dispatch import receiver
 
+from confluence.models import SyncTarget
 from confluence.setup import status
 from connectors.models import Connection
-from github_sync.signals import installation_changed
+from github_sync.signals import installation_changed, repository_changed
 
 
 @receiver(installation_changed)
 def on_installation_changed(sender, installation, action, **kwargs) -> None:
     """Re-derive the card of every Confluence connection writing to one of the installation's repositories."""
     for connection in Connection.objects.filter(sync_target__repository__installation=installation):
+        status.update_status_and_sync(connection)
+
+
+@receiver(repository_changed)
+def on_repository_changed(sender, repository, action, **kwargs) -> None:
+    """A confirmation that synced pages will be public holds while the repository stays public: made private, it
+    is withdrawn, so making the repository public again stops syncing until someone confirms again."""
+    targets = SyncTarget.objects.filter(repository=repository)
+    if action == "privatized":
+        targets.update(public_confirmed_by=None, public_confirmed_at=None)
+    for connection in Connection.objects.filter(sync_target__in=targets):
         status.update_status_and_sync(connection)

@@ -203,6 +203,8 @@ def select_repository(connection: Connection, repository: Repository, *, user, p
     holder = repository_writer(repository, other_than=connection)
     if holder is not None:
         raise RepositoryTaken(repository, holder, viewer_org_id=connection.org_id)
+    if repository.archived:
+        raise ValueError(f"{repository.full_name} is archived on GitHub (read-only): unarchive it or choose another.")
     if not repository.private and not public_confirmed:
         raise ValueError("The repository is public: confirm that synced pages will be public.")
     previous = SyncTarget.objects.filter(connection=connection).select_related("repository").first()

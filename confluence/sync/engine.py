@@ -30,14 +30,14 @@ from confluence.sync.bodies import bodies_at
 from confluence.sync.changes import Changes, changed_paths, commit_message
 from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, render_scope
 from confluence.sync.job import Job
-from confluence.sync.outcome import carried_warnings, finish, mark_repository_unreachable, wait_in_queue
+from confluence.sync.outcome import carried_warnings, finish, mark_repository_unreachable, refuse, wait_in_queue
 from confluence.sync.plan import Placed, Plan, make_plan, place
 from confluence.sync.queue import claim, start_next
 from confluence.sync.render import SiteMap
 from confluence.sync.render_files import max_page_bytes, remove_gone, render_again, render_files, to_render_again
 from confluence.sync.scope import ScopeSpec
 from confluence.sync.sources import inclusion_sources
-from confluence.sync.state import load_index, save_state
+from confluence.sync.state import TargetRefused, load_index, refuse_unless_writable, save_state
 from github_sync.client import InstallationClient
 from github_sync.commit import CommitConflict, CommitResult, commit_files
 from github_sync.errors import GitHubError, GitHubUnavailable, InputTooLarge, InstallationGone, RepositoryGone
@@ -62,6 +62,7 @@ def prepare(run: SyncRun) -> Job:
     scope = SyncScope.objects.filter(connection=connection).first()
     if site is None or target is None or scope is None:
         raise SetupIncomplete("Finish the connection's setup (site, repository and scope) before syncing.")
+    refuse_unless_writable(target)
     repository = target.repository
     job = Job(
         run=run,
@@ -244,6 +245,8 @@ def execute(run: SyncRun) -> None:
         logger.warning("%s; stopping without writing", error)  # the recovery run records the outcome
     except SetupIncomplete as error:
         finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
+    except TargetRefused as error:
+        refuse(run, job, error)
     except AuthRevoked:
         # confluence.auth already flipped the link step and the card; retrying would only repeat the refusal.
         finish(run, job, error_kind=SyncRun.ErrorKind.AUTH, error=RECONNECT_DETAIL)

@@ -66,6 +66,13 @@ def copy_stats(run: SyncRun, job: Job) -> None:
     run.waited_seconds = round(confluence.waited_seconds + github.waited_seconds, 3)
 
 
+def refuse(run: SyncRun, job: Job | None, error: Exception) -> None:
+    """The repository takes no writes now (confluence.sync.state.TargetRefused): the card names the problem and
+    its fix; the run fails with nothing written."""
+    update_status(run.connection)
+    finish(run, job, error_kind=SyncRun.ErrorKind.PERMANENT, error=str(error))
+
+
 def mark_repository_unreachable(job: Job | None) -> None:
     if job is None:
         return

@@ -2,20 +2,33 @@
 
 Our own record describes the branch's head when nobody else pushed since; otherwise the repository's own index file
 is read and every file it names checked (someone may have edited or deleted ours), after making sure the repository
-behind the name is still the one the connection chose.
+behind the name is still the one the connection chose, and that it may still take the connection's pages.
 """
 
 from __future__ import annotations
 
 import logging
 
-from confluence.models import SyncState
+from confluence.models import SyncState, SyncTarget
+from confluence.setup.readiness import write_refusal
 from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, parse_index
 from confluence.sync.job import Job
 from github_sync.commit import CommitResult, current_blobs
 from github_sync.errors import RepositoryGone
+from github_sync.models import Repository
 
 logger = logging.getLogger(__name__)
+
+
+class TargetRefused(Exception):
+    """The repository takes no writes now (archived, or made public without a confirmation): nothing written."""
+
+
+def refuse_unless_writable(target: SyncTarget) -> None:
+    """Before the run reads anything: the repository, as we last heard of it, may take this connection's pages."""
+    refusal = write_refusal(target)
+    if refusal is not None:
+        raise TargetRefused(refusal.message)
 
 
 def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, frozenset[str]]:
@@ -53,6 +66,12 @@ def ensure_same_repository(job: Job) -> None:
             f"{job.repository.full_name} on GitHub is not the repository this connection chose (it was renamed or "
             "replaced); nothing written. Choose the repository again in the connection's setup."
         )
+    # What GitHub says now is fresher than any webhook we may have missed: made public or archived meanwhile?
+    repository = job.repository
+    if (found.private, found.archived) != (repository.private, repository.archived):
+        repository.private, repository.archived = found.private, found.archived
+        Repository.objects.filter(pk=repository.pk).update(private=found.private, archived=found.archived)
+        refuse_unless_writable(SyncTarget.objects.select_related("repository").get(connection=job.connection))
 
 
 def read_index(content: bytes | None) -> Index:

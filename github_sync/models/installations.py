@@ -46,6 +46,7 @@ class Repository(models.Model):
     full_name = models.CharField(max_length=200)
     default_branch = models.CharField(max_length=255, default="main")
     private = models.BooleanField(default=True)
+    archived = models.BooleanField(default=False)  # read-only on GitHub: no sync can write to it
     html_url = models.URLField(max_length=500, blank=True)
     # False once the installation no longer reaches the repository (removed from the selection, deleted).
     accessible = models.BooleanField(default=True)

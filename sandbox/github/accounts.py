@@ -46,6 +46,12 @@ class AccountsMixin:
             return acct.login.lower() == login.lower()
         return login.lower() in {o.lower() for o in acct.owners}
 
+    def admin_of(self, account_login: str) -> str:
+        """Who acts for the account when nobody is named: the user itself, or an organization's first owner (a
+        webhook's `sender` is a user)."""
+        owners = getattr(self.account(account_login), "owners", None)
+        return owners[0] if owners else self.account(account_login).login
+
 
 def _check_login(login: str) -> None:
     if not _LOGIN.fullmatch(login):

@@ -1,7 +1,8 @@
 """Pages behind the `html_url`s: a repository's files and commits, and an installation's settings.
 
-For `make run`: see what the site committed, push a commit "from outside" (a moved branch, a push event), and
-suspend or uninstall the App, all from the browser.
+For `make run`: see what the site committed, push a commit "from outside" (a moved branch, a push event), change
+a repository's visibility or archive it (a `repository` event), and suspend or uninstall the App, all from the
+browser.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def register(sim) -> None:
             ("GET", _REPO, repo_page),
             ("GET", _REPO + r"/(?:tree|blob|commit)/(?P<ref>[^/]+)/?(?P<path>.*)", repo_page),
             ("POST", _REPO + r"/outside-commit", outside_commit),
+            ("POST", _REPO + r"/settings", settings_submit),
         ]
     )
 
@@ -38,7 +40,7 @@ def repo_page(sim, request: SimRequest, owner: str, name: str, ref: str = "", pa
     sha = resolve(sim, repo, ref or repo.default_branch)
     title = f"{repo.full_name} @ {ref or repo.default_branch}"
     if sha is None:
-        return layout(title, f"<p>This repository is empty.</p>{_commit_form(sim, repo)}", login=login)
+        return layout(title, f"<p>This repository is empty.</p>{_forms(sim, repo)}", login=login)
     commit = gitstore.read_commit(git, sha)
     files = trees.blobs(git, commit.tree)
     if path in files:
@@ -55,9 +57,43 @@ def repo_page(sim, request: SimRequest, owner: str, name: str, ref: str = "", pa
     )
     body = (
         f"<p class='muted'>Bare repository: {escape(str(git))}</p><h2>Files</h2><ul>{rows}</ul>"
-        f"<h2>Recent commits</h2><ul>{history}</ul>{_commit_form(sim, repo)}"
+        f"<h2>Recent commits</h2><ul>{history}</ul>{_forms(sim, repo)}"
     )
     return layout(title, body, login=login)
+
+
+def _forms(sim, repo) -> str:
+    # An archived repository takes no push, so it offers only its settings.
+    return _settings_form(sim, repo) + ("" if repo.archived else _commit_form(sim, repo))
+
+
+def _settings_form(sim, repo) -> str:
+    action = escape(f"{sim.web_url}/{repo.full_name}/settings")
+    visibility = "public" if repo.private else "private"  # the one it can change to
+    archiving = "unarchive" if repo.archived else "archive"
+    state = f"{'Private' if repo.private else 'Public'}{', archived (read-only)' if repo.archived else ''}."
+    return (
+        f'<form method="post" action="{action}" class="box"><b>Settings</b> <span class="muted">{state} '
+        "Each change sends a repository webhook.</span><p>"
+        f'<button class="secondary" name="action" value="{visibility}">Make {visibility}</button> '
+        f'<button class="secondary" name="action" value="{archiving}">{archiving.title()}</button></p></form>'
+    )
+
+
+def settings_submit(sim, request: SimRequest, owner: str, name: str) -> SimResponse:
+    repo = sim.find_repository(owner, name)
+    if repo is None:
+        return error_page("Not found", f"No repository {owner}/{name}.", 404)
+    form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+    sender = signed_in(sim, request, form)
+    action = form.get("action", "")
+    if action in ("public", "private"):
+        sim.set_repository_private(repo.owner, repo.name, action == "private", sender=sender)
+    elif action == "archive":
+        sim.archive_repository(repo.owner, repo.name, sender=sender)
+    elif action == "unarchive":
+        sim.unarchive_repository(repo.owner, repo.name, sender=sender)
+    return SimResponse.redirect(f"{sim.web_url}/{repo.full_name}")
 
 
 def _commit_form(sim, repo) -> str:
@@ -90,6 +126,8 @@ def outside_commit(sim, request: SimRequest, owner: str, name: str) -> SimRespon
         )
     except trees.MissingPath:
         return error_page("Nothing to delete", "That path is not in the branch.", 422)
+    except PermissionError as exc:
+        return error_page("Archived", str(exc), 403)
     return SimResponse.redirect(f"{sim.web_url}/{repo.full_name}")
 
 

@@ -217,3 +217,8 @@ def delete_ref(path: Path, name: str) -> None:
         repository(path).refs.remove_if_equals(name.encode(), None)
     except FileLocked:
         raise RefLocked(name) from None
+
+
+def set_head(path: Path, branch: str) -> None:
+    """Make `branch` the one HEAD names, which `git clone` checks out."""
+    repository(path).refs.set_symbolic_ref(b"HEAD", f"refs/heads/{branch}".encode())

@@ -141,9 +141,7 @@ class InstallationsMixin:
             return token.token
 
     def _owner(self, inst: Installation) -> str:
-        # A webhook's `sender` is a user: the account itself, or an organization's first owner.
-        owners = getattr(self.account(inst.account), "owners", None)
-        return owners[0] if owners else inst.account
+        return self.admin_of(inst.account)
 
 
 def _names(names: str | list[str]) -> list[str]:

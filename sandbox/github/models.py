@@ -38,6 +38,7 @@ class Repo:
     description: str = ""
     created_at: float = 0.0
     pushed_at: float | None = None
+    archived: bool = False  # read-only: GitHub refuses every write until it is unarchived
 
     @property
     def full_name(self) -> str:

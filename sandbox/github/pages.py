@@ -81,7 +81,7 @@ def index(sim, request: SimRequest) -> SimResponse:
     install = f"{sim.web_url}/apps/{sim.app_slug}/installations/new"
     rows = [
         f'<li><a href="{escape(sim.web_url)}/{escape(r.full_name)}">{escape(r.full_name)}</a> '
-        f"<span class='muted'>{'private' if r.private else 'public'}, "
+        f"<span class='muted'>{'private' if r.private else 'public'}{', archived' if r.archived else ''}, "
         f"{escape(str(sim.repository_path(r.owner, r.name)))}</span></li>"
         for r in sim.state.repos.values()
     ]

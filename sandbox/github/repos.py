@@ -37,7 +37,8 @@ def register(sim) -> None:
 
 
 def repo_for(sim, request: SimRequest, owner: str, name: str, *, write: bool = False) -> tuple[Repo, auth.Caller]:
-    """The repository the caller may see (404 otherwise, as GitHub hides private ones); 301 after a rename."""
+    """The repository the caller may see (404 otherwise, as GitHub hides private ones); 301 after a rename. A
+    `write` needs a caller that may write and a repository that is not archived (403 either way)."""
     caller = auth.identify(sim, request)
     repo = sim.find_repository(owner, name)
     if repo is None:
@@ -49,6 +50,8 @@ def repo_for(sim, request: SimRequest, owner: str, name: str, *, write: bool = F
         raise shapes.error(404, "Not Found")
     if write and not auth.can_write(caller):
         raise shapes.error(403, "Resource not accessible by integration")
+    if write and repo.archived:
+        raise shapes.error(403, shapes.ARCHIVED_MESSAGE, docs=shapes.ARCHIVED_DOCS)
     return repo, caller
 
 

@@ -7,7 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
-from sandbox.github import gitstore, repos, trees
+from sandbox.github import gitstore, repos, shapes, trees, webhooks
 from sandbox.github.models import Repo
 
 # "ASCII letters, digits, and the characters `.`, `-`, and `_`", at most 100 characters
@@ -48,24 +48,31 @@ class RepositoriesMixin:
             raise KeyError(f"no repository {owner}/{name}")
         return repo
 
-    def delete_repository(self, owner: str, name: str) -> None:
+    def delete_repository(self, owner: str, name: str, *, sender: str | None = None) -> None:
+        """Delete; sends `repository` `deleted` with the repository as it was."""
         with self.lock:
             repo = self.get_repository(owner, name)
+            # Before it goes: the installation that gets the event is found through the repository.
+            webhooks.repository_event(self, repo, "deleted", sender=sender)
             del self.state.repos[repo.id]
             shutil.rmtree(self.repository_path(repo.owner, repo.name), ignore_errors=True)
             gitstore.forget_repositories()
+        self._flush_unless_serving()
 
-    def rename_repository(self, owner: str, name: str, new_name: str) -> Repo:
-        """Rename; the old URLs answer 301 with the new location, as GitHub's do."""
+    def rename_repository(self, owner: str, name: str, new_name: str, *, sender: str | None = None) -> Repo:
+        """Rename; the old URLs answer 301 with the new location, as GitHub's do. Sends `repository` `renamed`."""
         _check_repository_name(new_name)
         with self.lock:
             repo = self.get_repository(owner, name)
-            old_path = self.repository_path(repo.owner, repo.name)
+            old_name, old_path = repo.name, self.repository_path(repo.owner, repo.name)
             self.state.redirects[repo.full_name.lower()] = repo.id
             repo.name = new_name
             self.state.redirects.pop(repo.full_name.lower(), None)
             old_path.rename(self.repository_path(repo.owner, new_name))
-            return repo
+            changes = {"repository": {"name": {"from": old_name}}}
+            webhooks.repository_event(self, repo, "renamed", changes=changes, sender=sender)
+        self._flush_unless_serving()
+        return repo
 
     def repository_path(self, owner: str, repo: str) -> Path:
         found = self.find_repository(owner, repo)
@@ -97,9 +104,12 @@ class RepositoriesMixin:
         branch: str | None = None,
         author: str = "someone",
     ) -> str:
-        """Commit `files` (None deletes) on top of the branch as someone else would push it; sends `push`."""
+        """Commit `files` (None deletes) on top of the branch as someone else would push it; sends `push`. An
+        archived repository takes no push: PermissionError."""
         with self.lock:
             found = self.get_repository(owner, repo)
+            if found.archived:
+                raise PermissionError(f"{found.full_name}: {shapes.ARCHIVED_MESSAGE}")
             sha = repos.commit_files(
                 self, found, files=files, message=message, branch=branch or found.default_branch, author=author
             )

@@ -17,7 +17,10 @@ from sandbox.github.models import Installation, Org, Repo, User
 DOCS = "https://docs.github.com/rest"
 RATE_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 APP_PERMISSIONS = {"contents": "write", "metadata": "read"}
-APP_EVENTS = ["push"]
+APP_EVENTS = ["push", "repository"]
+# What GitHub answers a write to an archived repository with (403).
+ARCHIVED_MESSAGE = "Repository was archived so is read-only."
+ARCHIVED_DOCS = "https://docs.github.com/repositories/archiving-a-github-repository/archiving-repositories"
 
 
 def error(status: int, message: str, *, docs: str = DOCS, headers: dict | None = None) -> SimError:
@@ -46,6 +49,25 @@ def account(sim, acct: User | Org) -> dict:
         "repos_url": f"{api}/users/{acct.login}/repos",
         "type": acct.type,
         "site_admin": False,
+    }
+
+
+def organization(sim, org: Org) -> dict:
+    """A webhook's `organization`: GitHub's organization object, with its URLs under `/orgs/`."""
+    url = f"{sim.api_url}/orgs/{org.login}"
+    return {
+        "login": org.login,
+        "id": org.id,
+        "node_id": node_id(org.type, org.id),
+        "url": url,
+        "repos_url": f"{url}/repos",
+        "events_url": f"{url}/events",
+        "hooks_url": f"{url}/hooks",
+        "issues_url": f"{url}/issues",
+        "members_url": f"{url}/members{{/member}}",
+        "public_members_url": f"{url}/public_members{{/member}}",
+        "avatar_url": f"{sim.web_url}/avatars/{org.login}",
+        "description": None,
     }
 
 
@@ -95,7 +117,7 @@ def repository(sim, repo: Repo, *, permissions: dict | None = None) -> dict:
         "size": 0,
         "visibility": "private" if repo.private else "public",
         "default_branch": repo.default_branch,
-        "archived": False,
+        "archived": repo.archived,
         "disabled": False,
         "is_template": False,
         "permissions": permissions or {"admin": False, "maintain": False, "push": True, "triage": False, "pull": True},

@@ -3,9 +3,9 @@
 Mounted at `base_url`; `/api/...` plays api.github.com and `/web/...` plays github.com.
 
 Composed like the Atlassian simulator: the Python API that tests, benchmarks and `make run`'s pages use to change
-the world "from GitHub's side" comes from one mixin per area (accounts, repositories, installations); each HTTP
-area is a module of handler functions `handler(sim, request, ...)` that its `register(sim)` routes. This class
-keeps serving, webhook delivery, the clock and persistence.
+the world "from GitHub's side" comes from one mixin per area (accounts, repositories, repository settings,
+installations); each HTTP area is a module of handler functions `handler(sim, request, ...)` that its
+`register(sim)` routes. This class keeps serving, webhook delivery, the clock and persistence.
 """
 
 from __future__ import annotations
@@ -35,11 +35,12 @@ from sandbox.github.accounts import AccountsMixin
 from sandbox.github.installations import InstallationsMixin
 from sandbox.github.models import Delivery, State, dump_state, load_state
 from sandbox.github.repositories import RepositoriesMixin
+from sandbox.github.repository_settings import RepositorySettingsMixin
 
 DEFAULT_LOGIN = "octo-sandbox"
 
 
-class GitHubSimulator(AccountsMixin, RepositoriesMixin, InstallationsMixin, Simulator):
+class GitHubSimulator(AccountsMixin, RepositoriesMixin, RepositorySettingsMixin, InstallationsMixin, Simulator):
     name = "github"
 
     def __init__(self, *, base_url: str, root: Path, site_url: str, seed: int = 0):

@@ -15,7 +15,7 @@ import requests
 
 from sandbox.github import gitstore, shapes, trees
 from sandbox.github.auth import installation_repo_ids
-from sandbox.github.models import Delivery, Installation, Repo, User
+from sandbox.github.models import Delivery, Installation, Org, Repo, User
 
 
 def signature_256(secret: str, body: bytes) -> str:
@@ -99,8 +99,8 @@ def installation_repositories_event(
 
 def push_event(sim, repo: Repo, *, ref: str, before: str | None, after: str, pusher: str) -> Delivery | None:
     """A push to `ref`, sent only when the App is installed on the repository (GitHub sends it to installed Apps)."""
-    inst = sim.installation_for_repo(repo)
-    if inst is None or inst.suspended_at is not None:
+    inst = _active_installation(sim, repo)
+    if inst is None:
         return None
     path = sim.repository_path(repo.owner, repo.name)
     commits = [
@@ -123,10 +123,40 @@ def push_event(sim, repo: Repo, *, ref: str, before: str | None, after: str, pus
             "head_commit": commits[-1] if commits else None,
             "repository": shapes.repository(sim, repo),
             "pusher": {"name": pusher, "email": _email(sim, pusher)},
-            "installation": {"id": inst.id, "node_id": shapes.node_id("Installation", inst.id)},
+            "installation": _installation_ref(inst),
             "sender": _sender(sim, pusher),
         },
     )
+
+
+def repository_event(
+    sim, repo: Repo, action: str, *, changes: dict | None = None, sender: str | None = None
+) -> Delivery | None:
+    """A change to the repository itself (renamed, deleted, publicized, archived, edited, ...), sent like `push`
+    only when the App is installed on it. `repository` is the repository as it is now; call before a deletion."""
+    inst = _active_installation(sim, repo)
+    if inst is None:
+        return None
+    payload: dict = {"action": action}
+    if changes is not None:
+        payload["changes"] = changes
+    payload["repository"] = shapes.repository(sim, repo)
+    owner = sim.account(repo.owner)
+    if isinstance(owner, Org):
+        payload["organization"] = shapes.organization(sim, owner)
+    payload["installation"] = _installation_ref(inst)
+    payload["sender"] = _sender(sim, sender or sim.admin_of(repo.owner))
+    return emit(sim, "repository", payload)
+
+
+def _active_installation(sim, repo: Repo) -> Installation | None:
+    # A suspended installation gets no events until it is unsuspended.
+    inst = sim.installation_for_repo(repo)
+    return inst if inst is not None and inst.suspended_at is None else None
+
+
+def _installation_ref(inst: Installation) -> dict:
+    return {"id": inst.id, "node_id": shapes.node_id("Installation", inst.id)}
 
 
 def _push_commit(sim, repo: Repo, path, sha: str, commit: gitstore.CommitInfo) -> dict:

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from confluence import auth, tasks
-from confluence.models import AtlassianSite, SyncRun
+from confluence.models import AtlassianSite, SyncRun, SyncTarget
 from confluence.setup import card, readiness, status, steps
 from confluence.setup.readiness import Code
 from confluence.sync import queue
@@ -177,6 +177,27 @@ def test_an_unreachable_repository(connection):
     assert problem.message == "ctx| can no longer reach acme-inc/wiki: grant access or pick another."
 
 
+def test_an_archived_repository(connection):
+    Repository.objects.filter(sync_targets__connection=connection).update(archived=True)
+    (problem,) = attention(connection)
+    assert problem.code == Code.REPOSITORY_ARCHIVED
+    assert problem.message == "acme-inc/wiki is archived on GitHub (read-only): unarchive it or choose another."
+
+
+def test_a_repository_made_public_that_nobody_confirmed(connection):
+    Repository.objects.filter(sync_targets__connection=connection).update(private=False)
+    (problem,) = attention(connection)
+    assert problem.code == Code.REPOSITORY_PUBLIC
+    assert problem.message.startswith("acme-inc/wiki is public on GitHub now, so syncing stopped")
+
+
+def test_a_public_repository_someone_confirmed_is_fine(connection, alice):
+    Repository.objects.filter(sync_targets__connection=connection).update(private=False)
+    confirmed = {"public_confirmed_by": alice, "public_confirmed_at": timezone.now()}
+    SyncTarget.objects.filter(connection=connection).update(**confirmed)
+    assert attention(connection) == []
+
+
 def test_the_status_joins_the_messages_of_every_problem(connection):
     AtlassianSite.objects.filter(connection=connection).update(
         grant_status=AtlassianSite.Grant.REVOKED, grant_detail="Grant gone."
@@ -211,12 +232,22 @@ def test_the_card_offers_no_fix_while_nothing_needs_attention(connection):
             "confluence-step-repository",
         ),
         (
+            lambda c: Repository.objects.filter(sync_targets__connection=c).update(archived=True),
+            "Choose a repository",
+            "confluence-step-repository",
+        ),
+        (
+            lambda c: Repository.objects.filter(sync_targets__connection=c).update(private=False),
+            "Confirm or choose a repository",
+            "confluence-step-repository",
+        ),
+        (
             lambda c: steps.record_forge_uninstalled(cloud_id=c.atlassian_site.cloud_id),
             "Reinstall the Forge app",
             "confluence-step-forge",
         ),
     ],
-    ids=["suspended", "unreachable", "forge_removed"],
+    ids=["suspended", "unreachable", "archived", "made_public", "forge_removed"],
 )
 def test_the_card_picks_the_fix_by_the_problems_code(connection, change, label, url_name):
     change(connection)

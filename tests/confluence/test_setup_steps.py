@@ -111,6 +111,19 @@ def test_it_requires_confirmation_for_a_public_repository(as_user, alice, conflu
     assert (target.repository, target.public_confirmed_by) == (public, alice)
 
 
+def test_it_refuses_an_archived_repository(as_user, alice, confluence_connection, repos):
+    private, _ = repos
+    Repository.objects.filter(pk=private.pk).update(archived=True)
+    page = as_user(alice).get(url("confluence-step-repository", confluence_connection))
+    assert b"archived</strong> (read-only)" in page.content
+
+    response = as_user(alice).post(url("confluence-step-repository", confluence_connection), {"repository": private.pk})
+
+    assert response.status_code == 400
+    assert b"acme-inc/wiki is archived on GitHub (read-only)" in response.content
+    assert not SyncTarget.objects.exists()
+
+
 def test_it_offers_only_the_orgs_repositories(as_user, alice, globex, confluence_connection, repos):
     foreign_installation = Installation.objects.create(org=globex, installation_id=8, account_login="globex")
     foreign = Repository.objects.create(installation=foreign_installation, github_id=3, full_name="globex/secret")

@@ -58,9 +58,11 @@ def test_it_writes_nothing_when_its_repository_changes_during_the_run(world, con
     assert world.github.head_sha("acme-inc", "wiki") == before
 
 
-def test_it_writes_nothing_to_a_repository_created_under_its_repositorys_old_name(world, connection):
+def test_it_writes_nothing_to_a_repository_created_under_its_repositorys_old_name(world, connection, monkeypatch):
     sync_now(connection)
-    world.github.rename_repository("acme-inc", "wiki", "wiki-old")
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)  # the rename's event never came
+        world.github.rename_repository("acme-inc", "wiki", "wiki-old")
     world.github.create_repository("acme-inc", "wiki", private=True)
     before = world.github.head_sha("acme-inc", "wiki")
 
@@ -71,10 +73,12 @@ def test_it_writes_nothing_to_a_repository_created_under_its_repositorys_old_nam
     assert world.github.head_sha("acme-inc", "wiki") == before
 
 
-def test_it_checks_its_repository_after_a_run_that_left_its_state_untrusted(world, connection):
+def test_it_checks_its_repository_after_a_run_that_left_its_state_untrusted(world, connection, monkeypatch):
     sync_now(connection)
     SyncState.objects.filter(connection=connection).update(commit_sha="")  # as after a commit rebuilt on a moved branch
-    world.github.rename_repository("acme-inc", "wiki", "wiki-old")
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)  # the rename's event never came
+        world.github.rename_repository("acme-inc", "wiki", "wiki-old")
     world.github.create_repository("acme-inc", "wiki", private=True)
 
     run = sync_now(connection)
@@ -82,9 +86,13 @@ def test_it_checks_its_repository_after_a_run_that_left_its_state_untrusted(worl
     assert run.status == SyncRun.Status.FAILED and "not the repository this connection chose" in run.error
 
 
-def test_it_follows_its_repository_renamed(world, connection):
+@pytest.mark.parametrize("delivered", [True, False], ids=["event", "missed_event"])
+def test_it_follows_its_repository_renamed(world, connection, monkeypatch, delivered):
     sync_now(connection)
-    world.github.rename_repository("acme-inc", "wiki", "wiki-renamed")
+    with monkeypatch.context() as down:
+        if not delivered:
+            down.setattr(world.github, "deliver", lambda url, body, headers: 503)
+        world.github.rename_repository("acme-inc", "wiki", "wiki-renamed")
     world.atlassian.update_page(world.pages["home"].id, body="<p>After the rename.</p>", emit=False)
     world.github.push_outside_commit("acme-inc", "wiki-renamed", files={"NOTES.md": b"hi\n"}, message="Notes")
 

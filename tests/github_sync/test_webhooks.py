@@ -13,7 +13,7 @@ from django.conf import settings
 
 from connectors.models import Connection
 from github_sync.models import IngestRun, Installation, Repository, Source, WebhookDelivery
-from github_sync.signals import installation_changed
+from github_sync.signals import installation_changed, repository_changed
 from github_sync.webhooks import verify_signature
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "github"
@@ -211,17 +211,25 @@ def test_it_adds_repositories(post, claimed):
 
 
 @pytest.mark.django_db
-def test_it_marks_removed_repositories_and_their_connections(post, claimed):
+@pytest.mark.parametrize(
+    ("event", "name", "words"),
+    [
+        ("installation_repositories", "installation_repositories__removed", "acme-gh/docs was removed"),
+        ("repository", "repository__deleted", "acme-gh/docs was deleted on GitHub."),
+    ],
+    ids=["removed_from_the_app", "deleted"],
+)
+def test_it_marks_lost_repositories_and_their_connections(post, claimed, event, name, words):
     _, docs, connection = claimed
 
-    post("installation_repositories", fixture("installation_repositories__removed"))
+    post(event, fixture(name))
 
     docs.refresh_from_db()
     connection.refresh_from_db()
     assert not docs.accessible
-    assert "acme-gh/docs was removed" in docs.status_detail
+    assert words in docs.status_detail
     assert connection.status == Connection.Status.ATTENTION
-    assert "acme-gh/docs was removed" in connection.status_detail
+    assert words in connection.status_detail
 
 
 @pytest.mark.django_db
@@ -317,3 +325,86 @@ def test_it_stores_a_payload_with_nul_characters(post, claimed):
     assert post("push", payload).status_code == 200
 
     assert WebhookDelivery.objects.get().payload["head_commit"]["message"] == "added: NUL \ufffd here"
+
+
+# Repository events -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_renamed_repository_keeps_its_row_under_the_new_name(post, claimed):
+    _, docs, _ = claimed
+
+    assert post("repository", fixture("repository__renamed")).status_code == 200
+
+    docs.refresh_from_db()
+    assert (docs.full_name, docs.html_url) == ("acme-gh/handbook", "https://github.com/acme-gh/handbook")
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.PROCESSED
+
+
+@pytest.mark.django_db
+def test_a_new_default_branch_is_the_one_ingested_and_written(post, claimed):
+    _, docs, _ = claimed
+
+    post("repository", fixture("repository__edited"))
+
+    docs.refresh_from_db()
+    assert docs.default_branch == "trunk"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "private", "archived"),
+    [
+        ("repository__publicized", False, False),
+        ("repository__privatized", True, False),
+        ("repository__archived", True, True),
+        ("repository__unarchived", True, False),
+    ],
+)
+def test_visibility_and_archiving_follow_github(post, claimed, name, private, archived):
+    _, docs, _ = claimed
+    Repository.objects.filter(id=docs.id).update(private=not private, archived=not archived)
+
+    post("repository", fixture(name))
+
+    docs.refresh_from_db()
+    assert (docs.private, docs.archived) == (private, archived)
+
+
+@pytest.mark.django_db
+def test_it_sends_repository_changed_with_the_row_as_github_says_it_is(post, claimed):
+    seen = []
+
+    def receiver(sender, repository, action, **kwargs):
+        seen.append((action, repository.full_name, repository.private))
+
+    repository_changed.connect(receiver)
+    try:
+        post("repository", fixture("repository__publicized"))
+    finally:
+        repository_changed.disconnect(receiver)
+
+    assert seen == [("publicized", "acme-gh/docs", False)]
+
+
+@pytest.mark.django_db
+def test_a_repository_event_of_an_unclaimed_installation_is_ignored(post, claimed):
+    payload = fixture("repository__publicized")
+    payload["installation"]["id"] = 9999
+
+    post("repository", payload)
+
+    assert WebhookDelivery.objects.get().status == WebhookDelivery.Status.IGNORED
+    assert Repository.objects.get(github_id=1001).private
+
+
+@pytest.mark.django_db
+def test_a_malformed_visibility_reads_as_absent(post, claimed):
+    payload = fixture("repository__publicized")
+    payload["repository"]["private"] = "no"
+    payload["repository"]["archived"] = None
+
+    post("repository", payload)
+
+    docs = Repository.objects.get(github_id=1001)
+    assert (docs.private, docs.archived) == (True, False)

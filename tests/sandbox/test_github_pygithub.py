@@ -258,3 +258,19 @@ def test_it_updates_a_file_through_the_contents_api_only_with_its_sha(installed)
     with pytest.raises(GithubException) as error:
         repo.update_file("a.md", "stale", "three", created.sha)
     assert error.value.status == 409
+
+
+def test_it_reads_archived_and_private_and_refuses_writes_to_an_archived_repository(installed):
+    github_sim, installation_id = installed
+    first = repo_client(github_sim, installation_id).create_file("a.md", "init", "one")["commit"].sha
+    github_sim.set_repository_private("alice", "docs", False)
+    github_sim.archive_repository("alice", "docs")
+
+    repo = repo_client(github_sim, installation_id)
+    assert (repo.archived, repo.private) == (True, False)
+    with pytest.raises(GithubException) as error:
+        repo.create_file("b.md", "late", "two")
+
+    assert error.value.status == 403
+    assert error.value.data["message"] == "Repository was archived so is read-only."
+    assert github_sim.head_sha("alice", "docs") == first

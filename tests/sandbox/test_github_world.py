@@ -51,7 +51,7 @@ def test_it_survives_a_snapshot_round_trip(sandbox):
     assert restored.head_sha("acme", "handbook") == head
     assert restored.read_tree("acme", "handbook", "main") == {"a.md": b"one"}
     assert restored.state.redirects == {"acme/docs": restored.get_repository("acme", "handbook").id}
-    assert [d.event for d in restored.deliveries] == ["installation", "push"]
+    assert [d.event for d in restored.deliveries] == ["installation", "push", "repository"]
     assert restored.create_user("bob").id > restored.get_repository("acme", "handbook").id
 
 

@@ -1,0 +1,141 @@
+"""The repository changes on GitHub under a connection (GitHub's `repository` event, or what a run finds): a
+repository made public takes no pages until someone confirms, an archived one takes no write, a renamed one is
+followed."""
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from confluence.models import SyncRun, SyncTarget
+from confluence.setup.readiness import Code
+from confluence.setup.status import problems
+from connectors.models import Connection
+from github_sync.models import Repository
+from tests.confluence.sync_world import sync_now, tree
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def synced(world, connection):
+    """The connection has synced once; a page was edited since (with no event), so a run has something to write."""
+    sync_now(connection)
+    world.atlassian.update_page(world.pages["home"].id, body="<p>Edited since.</p>", emit=False)
+    return connection
+
+
+def codes(connection) -> list[str]:
+    return [problem.code for problem in problems(connection)]
+
+
+def home_file(world) -> bytes:
+    return next(content for path, content in tree(world).items() if path.endswith("/home.md"))
+
+
+def test_a_repository_made_public_takes_no_pages_until_someone_confirms(world, synced, as_user, alice, applied):
+    world.github.set_repository_private("acme-inc", "wiki", False)
+    synced.refresh_from_db()
+    assert synced.status == Connection.Status.ATTENTION and codes(synced) == [Code.REPOSITORY_PUBLIC]
+    before = world.github.head_sha("acme-inc", "wiki")
+
+    run = sync_now(synced)
+
+    assert (run.status, run.error_kind) == (SyncRun.Status.FAILED, SyncRun.ErrorKind.PERMANENT)
+    assert "public on GitHub now" in run.error and run.github_requests == 0
+    assert world.github.head_sha("acme-inc", "wiki") == before
+
+    repository = Repository.objects.get(full_name="acme-inc/wiki")
+    step = reverse("confluence-step-repository", args=["acme", synced.id])
+    applied(lambda: as_user(alice).post(step, {"repository": repository.pk, "confirm_public": "1"}))
+
+    synced.refresh_from_db()
+    assert synced.status == Connection.Status.ACTIVE and codes(synced) == []
+    assert b"Edited since." in home_file(world)  # confirming synced at once
+
+
+def test_making_it_private_withdraws_the_confirmation(world, synced, alice):
+    world.github.set_repository_private("acme-inc", "wiki", False)
+    SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
+    world.github.set_repository_private("acme-inc", "wiki", True)
+    assert SyncTarget.objects.get(connection=synced).public_confirmed_at is None
+
+    world.github.set_repository_private("acme-inc", "wiki", False)
+
+    assert codes(synced) == [Code.REPOSITORY_PUBLIC]
+    assert sync_now(synced).status == SyncRun.Status.FAILED
+
+
+def test_a_confirmed_public_repository_keeps_syncing(world, synced, alice):
+    SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
+    world.github.set_repository_private("acme-inc", "wiki", False)
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert b"Edited since." in home_file(world)
+
+
+def test_a_missed_publicized_event_is_caught_once_the_branch_moved(world, synced, monkeypatch):
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)  # our site missed both deliveries
+        world.github.set_repository_private("acme-inc", "wiki", False)
+        world.github.push_outside_commit("acme-inc", "wiki", files={"NOTES.md": "notes"}, message="Notes")
+    before = world.github.head_sha("acme-inc", "wiki")
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.FAILED and "public on GitHub now" in run.error
+    assert run.github_write_requests == 0 and world.github.head_sha("acme-inc", "wiki") == before
+    assert not Repository.objects.get(full_name="acme-inc/wiki").private
+    synced.refresh_from_db()
+    assert synced.status == Connection.Status.ATTENTION
+
+
+def test_an_archived_repository_is_not_written_to(world, synced):
+    world.github.archive_repository("acme-inc", "wiki")
+    assert codes(synced) == [Code.REPOSITORY_ARCHIVED]
+    before = world.github.head_sha("acme-inc", "wiki")
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.FAILED and "archived on GitHub" in run.error
+    assert run.github_requests == 0 and world.github.head_sha("acme-inc", "wiki") == before
+
+
+def test_unarchiving_lets_it_sync_again(world, synced):
+    world.github.archive_repository("acme-inc", "wiki")
+    world.github.unarchive_repository("acme-inc", "wiki")
+
+    synced.refresh_from_db()
+    assert codes(synced) == [] and synced.status == Connection.Status.ACTIVE
+    assert sync_now(synced).status == SyncRun.Status.SUCCEEDED
+    assert b"Edited since." in home_file(world)
+
+
+def test_a_renamed_repository_is_followed(world, synced):
+    world.github.rename_repository("acme-inc", "wiki", "handbook")
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    assert Repository.objects.get(github_id=synced.sync_target.repository.github_id).full_name == "acme-inc/handbook"
+    assert b"Edited since." in next(c for p, c in tree(world, "handbook").items() if p.endswith("/home.md"))
+
+
+def test_a_deleted_repository_needs_a_new_one(world, synced):
+    world.github.delete_repository("acme-inc", "wiki")
+
+    synced.refresh_from_db()
+    assert synced.status == Connection.Status.ATTENTION
+    assert codes(synced) == [Code.REPOSITORY_UNREACHABLE]
+
+
+def test_a_new_default_branch_gets_the_pages(world, synced):
+    world.github.push_outside_commit("acme-inc", "wiki", files={"README.md": "# Docs"}, message="x", branch="trunk")
+    world.github.set_default_branch("acme-inc", "wiki", "trunk")
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    files = world.github.read_tree("acme-inc", "wiki", "trunk")
+    assert files["README.md"] == b"# Docs" and b"Edited since." in files["confluence/ENG/home.md"]
