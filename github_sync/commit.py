@@ -94,7 +94,7 @@ def commit_files(
     `known_blobs` is what the caller believes the branch holds at those paths (path → blob sha); with it, no tree
     listing is needed. Without it, or when the belief proves wrong, the base tree is read to decide. `head`
     (commit sha, tree sha) saves reading the branch when the caller just did. `before_ref_update` runs just
-    before the branch moves; whatever it raises stops the commit (the caller's lease check).
+    before the branch moves (by a bootstrap commit too); whatever it raises stops the commit (the caller's checks).
     """
     blob_cache: dict[str, str] = {}
     verify = known_blobs is None
@@ -102,7 +102,7 @@ def commit_files(
     for attempt in range(1, MAX_ATTEMPTS + 1):
         if head is None or attempt > 1:
             head = client.branch_head(full_name, branch)
-        head = head or _bootstrap(client, full_name, branch, files)
+        head = head or _bootstrap(client, full_name, branch, files, before_ref_update=before_ref_update)
         current = current_blobs(client, full_name, head[1], files) if verify else dict(known_blobs)
         try:
             new_commit = _write(
@@ -152,8 +152,11 @@ def _write(
     return new_commit
 
 
-def _bootstrap(client, full_name: str, branch: str, files: Mapping[str, bytes | None]) -> tuple[str, str]:
-    """Give an empty repository its first commit (the Git Data API answers 409 until one exists)."""
+def _bootstrap(client, full_name: str, branch: str, files: Mapping, *, before_ref_update) -> tuple[str, str]:
+    """Give an empty repository its first commit (the Git Data API answers 409 until one exists). It moves the
+    branch and holds one of the files, so the caller's check before a branch moves runs first."""
+    if before_ref_update is not None:
+        before_ref_update()
     # The smallest file: the Contents API takes it base64-encoded in JSON, so a large one costs memory and time.
     sizes = {p: len(content) for p in files if (content := files[p]) is not None}
     path = min(sizes, key=lambda p: (sizes[p], p), default=None)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
+from django.db import transaction
+from django_q.tasks import async_task
 
 from connectors.models import Connection
 from github_sync.app_auth import forget_installation_token
@@ -19,6 +21,9 @@ from github_sync.models import Installation, Repository, WebhookDelivery
 from github_sync.signals import installation_changed, repository_changed
 
 PROCESSED, IGNORED = WebhookDelivery.Status.PROCESSED, WebhookDelivery.Status.IGNORED
+# Actions that would make our row less strict: only GitHub's API is believed for those (see _refresh).
+LOOSENING = frozenset({"privatized", "unarchived"})
+REFRESH_TASK = "github_sync.installations.refresh_repository"
 ZERO_SHA = "0" * 40
 SHA = re.compile(r"[0-9a-f]{40}")
 
@@ -145,6 +150,8 @@ def handle_repository(payload: dict) -> tuple[str, str]:
     if repository is None:
         return IGNORED, f"{text(data.get('full_name'), 200)} is not a repository of a claimed installation."
     _refresh(repository, data)
+    if action in LOOSENING:
+        transaction.on_commit(lambda: async_task(REFRESH_TASK, repository.pk, task_name=f"repository-{repository.pk}"))
     if action == "deleted":
         repository.accessible, repository.status_detail = False, f"{repository.full_name} was deleted on GitHub."
         repository.save(update_fields=["accessible", "status_detail", "updated_at"])
@@ -198,8 +205,11 @@ def _refresh(repository: Repository, data: dict) -> None:
         "full_name": text(data.get("full_name"), 200) or repository.full_name,
         "default_branch": text(data.get("default_branch"), 255) or repository.default_branch,
         "html_url": text(data.get("html_url"), 500) or repository.html_url,
-        "private": flag(data.get("private"), repository.private),
-        "archived": flag(data.get("archived"), repository.archived),
+        # Payloads only ever make the row stricter: an old delivery can be sent again (staff "process again",
+        # GitHub's redelivery, a replayed body under a new delivery id), so a repository seen public stays public
+        # for us until GitHub's API says otherwise (installations.refresh_repository).
+        "private": repository.private and flag(data.get("private"), True),
+        "archived": repository.archived or flag(data.get("archived"), False),
     }
     if any(getattr(repository, name) != value for name, value in fields.items()):
         for name, value in fields.items():

@@ -21,6 +21,7 @@ from connectors.models import Connection
 from github_sync.app_auth import InstallationInfo, user_installations
 from github_sync.client import InstallationClient, RepoInfo
 from github_sync.models import Installation, InstallationRequest, Repository
+from github_sync.signals import repository_changed
 
 STATE_SALT = "github-app-install"
 STATE_MAX_AGE = 3600
@@ -207,3 +208,18 @@ def refresh_repositories(installation_pk: int) -> None:
     installation = Installation.objects.filter(pk=installation_pk, status=Installation.Status.ACTIVE).first()
     if installation is not None:
         sync_repositories(installation)
+
+
+def refresh_repository(repository_pk: int) -> None:
+    """Task: what GitHub's API says of one repository now (name, default branch, visibility, archived), after a
+    webhook said it was made private or unarchived, which our row believes only from the API (events._refresh)."""
+    repository = Repository.objects.select_related("installation").filter(pk=repository_pk, accessible=True).first()
+    if repository is None or repository.installation.status != Installation.Status.ACTIVE:
+        return
+    info = InstallationClient(repository.installation.installation_id).get_repository(repository.full_name)
+    if info.github_id != repository.github_id:
+        return  # another repository under the name: the next sync's identity check says so
+    for name, value in asdict(info).items():
+        setattr(repository, name, value)
+    repository.save(update_fields=[f.name for f in fields(RepoInfo) if f.name != "github_id"] + ["updated_at"])
+    repository_changed.send(sender=Repository, repository=repository, action="refreshed")

@@ -75,6 +75,13 @@ class SyncTargetForm(forms.ModelForm):
             "selected_at",
         ]
 
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and "repository" in self.changed_data and "public_confirmed_at" not in self.changed_data:
+            # A confirmation that pages will be public was given for the repository it named, not for this one.
+            cleaned["public_confirmed_by"], cleaned["public_confirmed_at"] = None, None
+        return cleaned
+
     def clean_repository(self):
         repository = self.cleaned_data["repository"]
         other = SyncTarget.objects.filter(repository=repository).exclude(pk=self.instance.pk).first()

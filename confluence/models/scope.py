@@ -39,6 +39,13 @@ class SyncTarget(models.Model):
     def __str__(self) -> str:
         return f"{self.connection} → {self.repository}"
 
+    @classmethod
+    def withdraw_public_confirmations(cls, repository: Repository) -> None:
+        """A confirmation that synced pages will be public holds while the repository stays public: once we see it
+        private, it lapses, so making the repository public again stops syncing until someone confirms again."""
+        confirmed = cls.objects.filter(repository=repository, public_confirmed_at__isnull=False)
+        confirmed.update(public_confirmed_by=None, public_confirmed_at=None)
+
 
 class SyncScope(models.Model):
     """What a connection syncs: whole spaces, pages with or without descendants, and exclusions.

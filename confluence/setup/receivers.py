@@ -20,10 +20,9 @@ def on_installation_changed(sender, installation, action, **kwargs) -> None:
 
 @receiver(repository_changed)
 def on_repository_changed(sender, repository, action, **kwargs) -> None:
-    """A confirmation that synced pages will be public holds while the repository stays public: made private, it
-    is withdrawn, so making the repository public again stops syncing until someone confirms again."""
-    targets = SyncTarget.objects.filter(repository=repository)
-    if action == "privatized":
-        targets.update(public_confirmed_by=None, public_confirmed_at=None)
-    for connection in Connection.objects.filter(sync_target__in=targets):
+    """Re-derive the card of the connection writing to the repository. Made private (GitHub says so, or our row
+    does after GitHub's API was read), it withdraws any confirmation that synced pages will be public."""
+    if action == "privatized" or repository.private:
+        SyncTarget.withdraw_public_confirmations(repository)
+    for connection in Connection.objects.filter(sync_target__repository=repository):
         status.update_status_and_sync(connection)

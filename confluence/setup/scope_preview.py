@@ -53,6 +53,7 @@ class ScopeDiff:
 
     first: bool  # nothing saved yet: every selected page is added
     saved_count: int
+    saved_blogs: bool  # the saved scope syncs the blog posts of some space
     added: PageList
     removed: PageList
 
@@ -105,10 +106,11 @@ class Preview:
 
     @property
     def removes_everything(self) -> bool:
-        """Save would select nothing (no page, no post) where the saved scope selects pages: the next run removes
-        every synced page from the repository, which Save asks to confirm."""
-        posts = sum(count.selected for count in self.blogs)
-        return not self.page_count and not posts and bool(self.diff and self.diff.saved_count)
+        """Save would select nothing (no page, no post) where the saved scope selects something (pages or a blog),
+        or may (it could not be compared): the next run removes every synced page, which Save asks to confirm."""
+        if self.page_count or any(count.selected for count in self.blogs):
+            return False
+        return bool(self.diff_error) or bool(self.diff and (self.diff.saved_count or self.diff.saved_blogs))
 
     @property
     def summary(self) -> str:
@@ -143,7 +145,7 @@ class Preview:
         """Resolve the saved scope against this preview's listings and keep the difference."""
         if saved is None or saved.is_empty:
             added = PageList.of(self._listed(pid) for pid in self.selection.selected)
-            self.diff = ScopeDiff(first=True, saved_count=0, added=added, removed=PageList())
+            self.diff = ScopeDiff(first=True, saved_count=0, saved_blogs=False, added=added, removed=PageList())
             return
         labelled = dict(self.labelled)
         missing = sorted(set(saved.excluded_labels) - set(self.spec.excluded_labels))
@@ -156,6 +158,7 @@ class Preview:
         self.diff = ScopeDiff(
             first=False,
             saved_count=len(before),
+            saved_blogs=bool(saved.blogs),
             added=PageList.of(self._listed(pid) for pid in after.keys() - before.keys()),
             removed=PageList.of(self._listed(pid) for pid in before.keys() - after.keys()),
         )

@@ -116,11 +116,14 @@ def sync(job: Job) -> CommitResult | None:
 
 
 def still_the_target(job: Job) -> None:
-    """Right before the branch moves: the run still holds its lease (fencing against a recovery run), and the
-    repository is still this connection's (the wizard or staff may have moved it meanwhile)."""
+    """Right before the branch moves: the run still holds its lease (fencing against a recovery run), the
+    repository is still this connection's (the wizard or staff may have moved it meanwhile), and it may still take
+    the pages (GitHub may have said meanwhile that it was made public or archived)."""
     job.run.heartbeat()
-    if not SyncTarget.objects.filter(connection=job.connection, repository=job.repository).exists():
+    target = SyncTarget.objects.filter(connection=job.connection, repository=job.repository).first()
+    if target is None:
         raise TargetChanged(f"The connection's repository is no longer {job.repository.full_name}; nothing written.")
+    refuse_unless_writable(target)
 
 
 def plan_with_bodies(

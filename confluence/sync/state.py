@@ -36,12 +36,16 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     own index file (a restored backup, an outside push, a run that died after its commit); and the pages whose
     files someone changed since (Index.as_found)."""
     state = SyncState.objects.filter(connection=job.connection).first()
-    if state is not None and state.index_file:
-        if head is not None and state.commit_sha == head[0]:
-            index = parse_index(state.index_file.encode())
-            return index, {**index.paths(), **state.ctx_blobs}, frozenset()
-        # We wrote here before and the branch moved since (or is gone), or our last run left its state untrusted.
+    saved = state is not None and bool(state.index_file)
+    trusted = saved and head is not None and state.commit_sha == head[0]
+    # We wrote here before and the branch moved since (or is gone), or our last run left its state untrusted; and
+    # every run over the whole scope, so that a webhook we missed (renamed, made public, archived) is caught within
+    # a reconciliation interval even when nobody pushed.
+    if (saved and not trusted) or not job.run.is_targeted:
         ensure_same_repository(job)
+    if trusted:
+        index = parse_index(state.index_file.encode())
+        return index, {**index.paths(), **state.ctx_blobs}, frozenset()
     if head is None:
         return Index(), {}, frozenset()
     index = read_index(job.github.get_file(job.repository.full_name, INDEX_PATH, ref=head[0]))
@@ -59,7 +63,8 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
 
 def ensure_same_repository(job: Job) -> None:
     """The repository under the chosen name is the one the connection chose: renamed away and another created
-    under the old name, it is not, and writing there would give it a second writer (one request)."""
+    under the old name, it is not, and writing there would give it a second writer (one request). The same answer
+    says whether it is public or archived now."""
     found = job.github.get_repository(job.repository.full_name)
     if found.github_id != job.repository.github_id:
         raise RepositoryGone(
@@ -68,6 +73,8 @@ def ensure_same_repository(job: Job) -> None:
         )
     # What GitHub says now is fresher than any webhook we may have missed: made public or archived meanwhile?
     repository = job.repository
+    if found.private:
+        SyncTarget.withdraw_public_confirmations(repository)
     if (found.private, found.archived) != (repository.private, repository.archived):
         repository.private, repository.archived = found.private, found.archived
         Repository.objects.filter(pk=repository.pk).update(private=found.private, archived=found.archived)

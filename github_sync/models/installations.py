@@ -46,7 +46,9 @@ class Repository(models.Model):
     full_name = models.CharField(max_length=200)
     default_branch = models.CharField(max_length=255, default="main")
     private = models.BooleanField(default=True)
-    archived = models.BooleanField(default=False)  # read-only on GitHub: no sync can write to it
+    # Read-only on GitHub: no sync can write to it. A database default too, so rows inserted by code that predates
+    # the column (a migration replaying older models, a rolling deploy) still insert.
+    archived = models.BooleanField(default=False, db_default=False)
     html_url = models.URLField(max_length=500, blank=True)
     # False once the installation no longer reaches the repository (removed from the selection, deleted).
     accessible = models.BooleanField(default=True)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from confluence.models import SyncState, SyncTarget
 from confluence.setup import steps
@@ -204,6 +205,24 @@ def test_it_refuses_staff_a_repository_another_connection_writes_to(staff, alice
         "A repository has one writer" in response.content.decode()
     )
     assert not SyncTarget.objects.filter(connection=other).exists()
+
+
+def test_a_public_confirmation_does_not_follow_a_target_staff_move(staff, alice, connection, wiki, handbook):
+    SyncTarget.objects.filter(connection=connection).update(
+        public_confirmed_by=alice, public_confirmed_at=timezone.now()
+    )
+    target = SyncTarget.objects.get(connection=connection)
+    form = {"repository": handbook.pk, "selected_by": alice.pk, "selected_at_0": "2026-01-05", "selected_at_1": "10:00"}
+    # The change form shows the confirmation as it stands, and staff leave it so.
+    confirmed = timezone.localtime(target.public_confirmed_at)
+    form |= {"public_confirmed_by": alice.pk, "public_confirmed_at_0": f"{confirmed:%Y-%m-%d}"}
+    form |= {"public_confirmed_at_1": f"{confirmed:%H:%M:%S}"}
+
+    response = staff.post(reverse("admin:confluence_synctarget_change", args=[target.pk]), form)
+
+    assert response.status_code == 302
+    target.refresh_from_db()
+    assert (target.repository, target.public_confirmed_at, target.public_confirmed_by) == (handbook, None, None)
 
 
 def test_it_lets_staff_move_a_target_to_a_free_repository(staff, alice, connection, wiki, handbook):

@@ -13,9 +13,10 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
+from confluence.gateway import ConfluenceError
 from confluence.models import SyncScope
 from confluence.setup.scope_picks import MAX_PAGE_PICKS, MAX_SELECTION_CHARS
-from confluence.setup.scope_preview import MAX_DIFF_LISTED
+from confluence.setup.scope_preview import MAX_DIFF_LISTED, Preview
 from tests.flows import atlassian_consent, scope_selection
 
 pytestmark = pytest.mark.django_db
@@ -293,11 +294,27 @@ def test_it_asks_before_saving_a_scope_that_removes_every_page(as_user, alice, c
     assert refused.status_code == 400
     doc = editor(refused)
     assert "tick the confirmation to remove every synced page" in doc.get_element_by_id("scope-refused").text_content()
-    assert "removes all 5 synced pages" in doc.get_element_by_id("scope-confirm-empty").text_content()
+    assert "removes every synced page (all 5)" in doc.get_element_by_id("scope-confirm-empty").text_content()
     assert SyncScope.objects.get().excluded_pages == []  # the saved scope is untouched
     confirmed = {"selection": nothing, "action": "save", "confirm_empty": "1"}
     assert client.post(scope_url(confluence_connection), confirmed).status_code == 302
     assert [p["id"] for p in SyncScope.objects.get().excluded_pages] == [wiki["welcome"].id]
+
+
+def test_it_asks_when_the_saved_scope_could_not_be_compared(as_user, alice, confluence_connection, wiki, monkeypatch):
+    client = as_user(alice)
+    client.post(scope_url(confluence_connection), {"selection": scope_selection(spaces=["ENG"]), "action": "save"})
+    nothing = scope_selection(spaces=["ENG"], pages={"ENG": {wiki["welcome"].id: "exclude"}})
+
+    def confluence_fails(self, saved):
+        raise ConfluenceError("Confluence answered 503")
+
+    monkeypatch.setattr(Preview, "compare_with", confluence_fails)
+    response = client.post(scope_url(confluence_connection), {"selection": nothing, "action": "save"})
+
+    assert response.status_code == 400
+    assert "removes every synced page" in editor(response).get_element_by_id("scope-confirm-empty").text_content()
+    assert SyncScope.objects.get().excluded_pages == []
 
 
 def test_a_first_scope_that_selects_nothing_needs_no_confirmation(as_user, alice, confluence_connection, wiki):

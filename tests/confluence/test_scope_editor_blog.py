@@ -89,3 +89,17 @@ def test_it_refuses_a_blog_without_its_whole_space(as_user, alice, confluence_co
     assert response.status_code == 400
     assert "Blog posts are synced with a whole space only: tick ENG too" in response.content.decode()
     assert not SyncScope.objects.exists()
+
+
+def test_emptying_a_scope_that_synced_only_posts_asks_first(as_user, alice, confluence_connection, wiki, sandbox):
+    client = as_user(alice)
+    home = next(p for p in sandbox.atlassian.pages.values() if p.title == "Engineering home")
+    no_pages = scope_selection(spaces=["ENG"], pages={"ENG": {home.id: "exclude"}})
+    posts_only = {"selection": no_pages, "blog": ["ENG"], "action": "save"}
+    assert client.post(scope_url(confluence_connection), posts_only).status_code == 302
+
+    response = client.post(scope_url(confluence_connection), {"selection": no_pages, "action": "save"})
+
+    assert response.status_code == 400
+    assert editor(response).get_element_by_id("scope-confirm-empty") is not None
+    assert SyncScope.objects.get().spaces[0]["blog"]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from confluence.models import SyncRun, SyncTarget
 from confluence.setup.readiness import Code
 from confluence.setup.status import problems
+from confluence.sync import engine
 from connectors.models import Connection
 from github_sync.models import Repository
 from tests.confluence.sync_world import sync_now, tree
@@ -65,6 +66,22 @@ def test_making_it_private_withdraws_the_confirmation(world, synced, alice):
     assert sync_now(synced).status == SyncRun.Status.FAILED
 
 
+def test_a_repository_made_public_while_a_run_renders_gets_nothing(world, synced, monkeypatch):
+    before = world.github.head_sha("acme-inc", "wiki")
+    message = engine.commit_message
+
+    def made_public_meanwhile(changes):
+        world.github.set_repository_private("acme-inc", "wiki", False)  # its event arrives before the commit
+        return message(changes)
+
+    monkeypatch.setattr(engine, "commit_message", made_public_meanwhile)
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.FAILED and "public on GitHub now" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") == before
+
+
 def test_a_confirmed_public_repository_keeps_syncing(world, synced, alice):
     SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
     world.github.set_repository_private("acme-inc", "wiki", False)
@@ -102,9 +119,9 @@ def test_an_archived_repository_is_not_written_to(world, synced):
     assert run.github_requests == 0 and world.github.head_sha("acme-inc", "wiki") == before
 
 
-def test_unarchiving_lets_it_sync_again(world, synced):
+def test_unarchiving_lets_it_sync_again(world, synced, applied):
     world.github.archive_repository("acme-inc", "wiki")
-    world.github.unarchive_repository("acme-inc", "wiki")
+    applied(lambda: world.github.unarchive_repository("acme-inc", "wiki"))  # believed once GitHub's API says so
 
     synced.refresh_from_db()
     assert codes(synced) == [] and synced.status == Connection.Status.ACTIVE
@@ -139,3 +156,44 @@ def test_a_new_default_branch_gets_the_pages(world, synced):
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     files = world.github.read_tree("acme-inc", "wiki", "trunk")
     assert files["README.md"] == b"# Docs" and b"Edited since." in files["confluence/ENG/home.md"]
+
+
+def test_a_missed_publicized_event_is_caught_by_a_run_over_the_whole_scope(world, synced, monkeypatch):
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)
+        world.github.set_repository_private("acme-inc", "wiki", False)
+    before = world.github.head_sha("acme-inc", "wiki")
+
+    run = sync_now(synced)  # "Sync now" or the reconciliation schedule, with nobody having pushed
+
+    assert run.status == SyncRun.Status.FAILED and "public on GitHub now" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") == before
+
+
+def test_a_first_run_into_an_empty_repository_made_public_meanwhile_writes_nothing(world, connection, monkeypatch):
+    message = engine.commit_message
+
+    def made_public_meanwhile(changes):
+        world.github.set_repository_private("acme-inc", "wiki", False)
+        return message(changes)
+
+    monkeypatch.setattr(engine, "commit_message", made_public_meanwhile)
+
+    run = sync_now(connection)
+
+    assert run.status == SyncRun.Status.FAILED and "public on GitHub now" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") is None  # not even the bootstrap commit
+
+
+def test_a_run_that_finds_the_repository_private_withdraws_the_confirmation(world, synced, alice, monkeypatch):
+    SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
+    world.github.set_repository_private("acme-inc", "wiki", False)
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)  # `privatized` never reaches us
+        world.github.set_repository_private("acme-inc", "wiki", True)
+
+    assert sync_now(synced).status == SyncRun.Status.SUCCEEDED
+
+    assert SyncTarget.objects.get(connection=synced).public_confirmed_at is None
+    world.github.set_repository_private("acme-inc", "wiki", False)
+    assert codes(synced) == [Code.REPOSITORY_PUBLIC]

@@ -2,7 +2,9 @@
 
 import pytest
 
-from github_sync.installations import sync_repositories
+from github_sync.installations import refresh_repository, sync_repositories
+from github_sync.models import Repository
+from github_sync.signals import repository_changed
 
 pytestmark = pytest.mark.django_db
 
@@ -21,3 +23,22 @@ def test_it_records_any_number_of_repositories_in_the_same_queries(installation,
     reached = set(installation.repositories.filter(accessible=True).values_list("full_name", flat=True))
     assert reached == {"acme-gh/docs", *(f"acme-gh/{name}" for name in more)}
     assert not installation.repositories.get(full_name="acme-gh/site").accessible
+
+
+def test_a_repository_made_private_is_private_once_the_api_says_so(repository, github):
+    github.set_repository_private("acme-gh", "docs", False)  # its `publicized` event makes our row public
+    github.set_repository_private("acme-gh", "docs", True)  # `privatized` is only a hint: the row stays public
+    assert not Repository.objects.get(pk=repository.pk).private
+    seen = []
+
+    def receiver(sender, repository, action, **kwargs):
+        seen.append(action)
+
+    repository_changed.connect(receiver)
+    try:
+        refresh_repository(repository.pk)
+    finally:
+        repository_changed.disconnect(receiver)
+
+    assert Repository.objects.get(pk=repository.pk).private
+    assert seen == ["refreshed"]

@@ -352,23 +352,40 @@ def test_a_new_default_branch_is_the_one_ingested_and_written(post, claimed):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize(
-    ("name", "private", "archived"),
-    [
-        ("repository__publicized", False, False),
-        ("repository__privatized", True, False),
-        ("repository__archived", True, True),
-        ("repository__unarchived", True, False),
-    ],
-)
-def test_visibility_and_archiving_follow_github(post, claimed, name, private, archived):
+@pytest.mark.parametrize(("name", "private", "archived"), [("publicized", False, False), ("archived", True, True)])
+def test_a_repository_made_public_or_archived_is_so_at_once(post, claimed, name, private, archived):
     _, docs, _ = claimed
-    Repository.objects.filter(id=docs.id).update(private=not private, archived=not archived)
 
-    post("repository", fixture(name))
+    post("repository", fixture(f"repository__{name}"))
 
     docs.refresh_from_db()
     assert (docs.private, docs.archived) == (private, archived)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["privatized", "unarchived"])
+def test_a_payload_never_loosens_the_row_it_asks_githubs_api(post, claimed, name, django_capture_on_commit_callbacks):
+    """An old delivery can be sent again: a public or archived repository stays so until the API says otherwise."""
+    _, docs, _ = claimed
+    Repository.objects.filter(id=docs.id).update(private=False, archived=True)
+
+    with django_capture_on_commit_callbacks() as queued:
+        post("repository", fixture(f"repository__{name}"))
+
+    docs.refresh_from_db()
+    assert (docs.private, docs.archived) == (False, True)
+    assert len(queued) == 1  # installations.refresh_repository, once the delivery is stored
+
+
+@pytest.mark.django_db
+def test_an_old_push_does_not_make_a_public_repository_private_again(post, claimed):
+    _, docs, _ = claimed
+    post("repository", fixture("repository__publicized"))
+
+    post("push", fixture("push__default_branch"))  # recorded before the change, processed again
+
+    docs.refresh_from_db()
+    assert not docs.private
 
 
 @pytest.mark.django_db
