@@ -183,17 +183,20 @@ def _upsert_repositories(installation: Installation, summaries) -> list[Reposito
         repo_id, full_name = github_id(item.get("id")), text(item.get("full_name"), 200)
         if repo_id is None or not full_name:
             continue
+        fields = {
+            "full_name": full_name,
+            "html_url": f"{settings.GITHUB_WEB_URL}/{full_name}"[:500],
+            "accessible": True,
+            "status_detail": "",
+        }
+        private = flag(item.get("private"), True)
+        created = {**fields, "private": private}
         repository, _ = Repository.objects.update_or_create(
-            installation=installation,
-            github_id=repo_id,
-            defaults={
-                "full_name": full_name,
-                "private": bool(item.get("private", True)),
-                "html_url": f"{settings.GITHUB_WEB_URL}/{full_name}"[:500],
-                "accessible": True,
-                "status_detail": "",
-            },
+            installation=installation, github_id=repo_id, defaults=fields, create_defaults=created
         )
+        if repository.private and not private:  # a known row: payloads only make it stricter (see _refresh)
+            repository.private = False
+            repository.save(update_fields=["private", "updated_at"])
         repositories.append(repository)
     return repositories
 

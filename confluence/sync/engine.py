@@ -37,7 +37,7 @@ from confluence.sync.render import SiteMap
 from confluence.sync.render_files import max_page_bytes, remove_gone, render_again, render_files, to_render_again
 from confluence.sync.scope import ScopeSpec
 from confluence.sync.sources import inclusion_sources
-from confluence.sync.state import TargetRefused, load_index, refuse_unless_writable, save_state
+from confluence.sync.state import TargetRefused, check_writable, load_index, refuse_unless_writable, save_state
 from github_sync.client import InstallationClient
 from github_sync.commit import CommitConflict, CommitResult, commit_files
 from github_sync.errors import GitHubError, GitHubUnavailable, InputTooLarge, InstallationGone, RepositoryGone
@@ -62,12 +62,12 @@ def prepare(run: SyncRun) -> Job:
     scope = SyncScope.objects.filter(connection=connection).first()
     if site is None or target is None or scope is None:
         raise SetupIncomplete("Finish the connection's setup (site, repository and scope) before syncing.")
-    refuse_unless_writable(target)
     repository = target.repository
     job = Job(
         run=run,
         connection=connection,
         site=site,
+        target=target,
         repository=repository,
         scope=scope,
         confluence=client_for(site),
@@ -79,6 +79,7 @@ def prepare(run: SyncRun) -> Job:
 
 def sync(job: Job) -> CommitResult | None:
     """The whole data flow for one run; returns the commit (None when there was nothing to write)."""
+    check_writable(job)
     repo = job.repository
     head = job.github.branch_head(repo.full_name, repo.default_branch)
     index, known_blobs, touched = load_index(job, head)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from confluence.client import ConfluenceClient
-from confluence.models import AtlassianSite, SyncRun, SyncScope
+from confluence.models import AtlassianSite, SyncRun, SyncScope, SyncTarget
 from connectors.models import Connection
 from github_sync.client import InstallationClient
 from github_sync.models import Repository
@@ -16,7 +16,8 @@ class Job:
     run: SyncRun
     connection: Connection
     site: AtlassianSite
-    repository: Repository
+    target: SyncTarget
+    repository: Repository  # the target's
     scope: SyncScope
     confluence: ConfluenceClient
     github: InstallationClient
@@ -26,3 +27,5 @@ class Job:
     # Selected pages left out as restricted (id → title), among the pages the run judged (None: the whole scope).
     restricted: dict[str, str] = field(default_factory=dict)
     judged: set[str] | None = None
+    # Whether this run read the repository from GitHub already (confluence.sync.state.ensure_same_repository).
+    repository_read: bool = False

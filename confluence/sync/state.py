@@ -25,10 +25,18 @@ class TargetRefused(Exception):
 
 
 def refuse_unless_writable(target: SyncTarget) -> None:
-    """Before the run reads anything: the repository, as we last heard of it, may take this connection's pages."""
+    """The repository, as we last heard of it, may take this connection's pages."""
     refusal = write_refusal(target)
     if refusal is not None:
         raise TargetRefused(refusal.message)
+
+
+def check_writable(job: Job) -> None:
+    """Before the run reads anything. A refusal is confirmed with GitHub first (one request, only then): our row
+    may be stricter than the repository, after a delivery we did not believe (made private, unarchived)."""
+    if write_refusal(job.target) is not None:
+        ensure_same_repository(job)
+        refuse_unless_writable(job.target)
 
 
 def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str, str] | None, frozenset[str]]:
@@ -65,7 +73,10 @@ def ensure_same_repository(job: Job) -> None:
     """The repository under the chosen name is the one the connection chose: renamed away and another created
     under the old name, it is not, and writing there would give it a second writer (one request). The same answer
     says whether it is public or archived now."""
+    if job.repository_read:
+        return
     found = job.github.get_repository(job.repository.full_name)
+    job.repository_read = True
     if found.github_id != job.repository.github_id:
         raise RepositoryGone(
             f"{job.repository.full_name} on GitHub is not the repository this connection chose (it was renamed or "
@@ -78,7 +89,7 @@ def ensure_same_repository(job: Job) -> None:
     if (found.private, found.archived) != (repository.private, repository.archived):
         repository.private, repository.archived = found.private, found.archived
         Repository.objects.filter(pk=repository.pk).update(private=found.private, archived=found.archived)
-        refuse_unless_writable(SyncTarget.objects.select_related("repository").get(connection=job.connection))
+        refuse_unless_writable(job.target)
 
 
 def read_index(content: bytes | None) -> Index:

@@ -42,7 +42,7 @@ def test_a_repository_made_public_takes_no_pages_until_someone_confirms(world, s
     run = sync_now(synced)
 
     assert (run.status, run.error_kind) == (SyncRun.Status.FAILED, SyncRun.ErrorKind.PERMANENT)
-    assert "public on GitHub now" in run.error and run.github_requests == 0
+    assert "public on GitHub now" in run.error and run.github_requests == 1  # GitHub confirms it is public
     assert world.github.head_sha("acme-inc", "wiki") == before
 
     repository = Repository.objects.get(full_name="acme-inc/wiki")
@@ -116,7 +116,7 @@ def test_an_archived_repository_is_not_written_to(world, synced):
     run = sync_now(synced)
 
     assert run.status == SyncRun.Status.FAILED and "archived on GitHub" in run.error
-    assert run.github_requests == 0 and world.github.head_sha("acme-inc", "wiki") == before
+    assert run.github_requests == 1 and world.github.head_sha("acme-inc", "wiki") == before  # GitHub confirmed it
 
 
 def test_unarchiving_lets_it_sync_again(world, synced, applied):
@@ -197,3 +197,15 @@ def test_a_run_that_finds_the_repository_private_withdraws_the_confirmation(worl
     assert SyncTarget.objects.get(connection=synced).public_confirmed_at is None
     world.github.set_repository_private("acme-inc", "wiki", False)
     assert codes(synced) == [Code.REPOSITORY_PUBLIC]
+
+
+def test_a_row_stricter_than_github_does_not_stop_syncing_for_good(world, synced):
+    # Made private again on GitHub, but the API read the `privatized` event asks for never happened (GitHub down).
+    Repository.objects.filter(full_name="acme-inc/wiki").update(private=False, archived=True)
+
+    run = sync_now(synced)
+
+    assert run.status == SyncRun.Status.SUCCEEDED, run.error
+    repository = Repository.objects.get(full_name="acme-inc/wiki")
+    assert (repository.private, repository.archived) == (True, False)
+    assert b"Edited since." in home_file(world)

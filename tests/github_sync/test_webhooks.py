@@ -425,3 +425,16 @@ def test_a_malformed_visibility_reads_as_absent(post, claimed):
 
     docs = Repository.objects.get(github_id=1001)
     assert (docs.private, docs.archived) == (True, False)
+
+
+@pytest.mark.django_db
+def test_an_old_repositories_added_delivery_does_not_make_a_public_repository_private(post, claimed):
+    _, docs, _ = claimed
+    Repository.objects.filter(id=docs.id).update(private=False)
+    payload = fixture("installation_repositories__added")
+    payload["repositories_added"] = [{"id": 1001, "name": "docs", "full_name": "acme-gh/docs", "private": True}]
+
+    post("installation_repositories", payload)
+
+    docs.refresh_from_db()
+    assert (docs.private, docs.accessible) == (False, True)
