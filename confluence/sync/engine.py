@@ -62,16 +62,14 @@ def prepare(run: SyncRun) -> Job:
     scope = SyncScope.objects.filter(connection=connection).first()
     if site is None or target is None or scope is None:
         raise SetupIncomplete("Finish the connection's setup (site, repository and scope) before syncing.")
-    repository = target.repository
     job = Job(
         run=run,
         connection=connection,
         site=site,
         target=target,
-        repository=repository,
         scope=scope,
         confluence=client_for(site),
-        github=InstallationClient(repository.installation.installation_id),
+        github=InstallationClient(target.repository.installation.installation_id),
     )
     job.confluence.session.on_wait = job.github.session.on_wait = lambda seconds: run.heartbeat()
     return job

@@ -17,7 +17,6 @@ class Job:
     connection: Connection
     site: AtlassianSite
     target: SyncTarget
-    repository: Repository  # the target's
     scope: SyncScope
     confluence: ConfluenceClient
     github: InstallationClient
@@ -29,3 +28,7 @@ class Job:
     judged: set[str] | None = None
     # Whether this run read the repository from GitHub already (confluence.sync.state.ensure_same_repository).
     repository_read: bool = False
+
+    @property
+    def repository(self) -> Repository:
+        return self.target.repository
