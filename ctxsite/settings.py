@@ -250,6 +250,9 @@ FORGE_JWKS_URL = env("FORGE_JWKS_URL", default="https://forge.cdn.prod.atlassian
 CONFLUENCE_FORGE_INSTALL_URL = env("CONFLUENCE_FORGE_INSTALL_URL", default="")
 # Hours between reconciliation syncs of each connection (a cheap version listing that catches missed events).
 CONFLUENCE_RECONCILE_HOURS = env.float("CONFLUENCE_RECONCILE_HOURS", default=6)
+# A sync reads its repository from GitHub (renamed, made public, archived?) on every run over the whole scope, and
+# on a targeted run when the last read is older than this: a webhook we missed is caught within these minutes.
+SYNC_REPOSITORY_CHECK_MINUTES = env.int("SYNC_REPOSITORY_CHECK_MINUTES", default=15)
 # The sweeper's clocks. A running sync silent for SYNC_STALE_AFTER_SECONDS lost its worker: it is marked failed and
 # a recovery run queued (the stalled run, should it wake, stops at its next heartbeat without writing). An ingestion
 # holds a lease of INGEST_LEASE_SECONDS (default: past the worker's task timeout). A queued sync or ingestion that

@@ -143,8 +143,9 @@ def handle_push(payload: dict) -> tuple[str, str]:
 
 def handle_repository(payload: dict) -> tuple[str, str]:
     """`repository`: renamed, transferred, edited (default branch), publicized, privatized, archived, unarchived,
-    deleted. The row follows what the payload says the repository is now; receivers of `repository_changed` decide
-    what that means for their connections (a repository made public takes no Confluence pages unconfirmed)."""
+    deleted. The row follows what the payload says the repository is now, stricter only (see _refresh); receivers
+    of `repository_changed` decide what that means for their connections (a repository made public takes no
+    Confluence pages unconfirmed)."""
     action, data = text(payload.get("action"), 60), obj(payload.get("repository"))
     repository = _claimed_repository(payload)
     if repository is None:

@@ -7,6 +7,7 @@ must list it) before the installation is recorded for the organization.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import asdict, fields
 from urllib.parse import urlencode
 
@@ -20,6 +21,7 @@ from django_q.tasks import async_task
 from connectors.models import Connection
 from github_sync.app_auth import InstallationInfo, user_installations
 from github_sync.client import InstallationClient, RepoInfo
+from github_sync.errors import GitHubError
 from github_sync.models import Installation, InstallationRequest, Repository
 from github_sync.signals import repository_changed
 
@@ -74,17 +76,22 @@ def record_installation(*, connection: Connection, info: InstallationInfo, user)
     return installation
 
 
+# What the API tells of a repository (RepoInfo's fields are named as Repository's), its id aside.
+API_FIELDS = [f.name for f in fields(RepoInfo) if f.name != "github_id"]
+
+
 def sync_repositories(installation: Installation) -> None:
     """Upsert every repository the installation reaches, in one query however many there are; the others are
     marked unreachable, never deleted."""
     infos = InstallationClient(installation.installation_id).list_repositories()
     # RepoInfo's fields are named as Repository's: each row holds what GitHub says now.
-    rows = [Repository(installation=installation, accessible=True, **asdict(info)) for info in infos]
+    now = timezone.now()
+    rows = [Repository(installation=installation, accessible=True, checked_at=now, **asdict(info)) for info in infos]
     Repository.objects.bulk_create(
         rows,
         update_conflicts=True,
         unique_fields=["installation", "github_id"],
-        update_fields=[*(f.name for f in fields(RepoInfo) if f.name != "github_id"), "accessible", "updated_at"],
+        update_fields=[*API_FIELDS, "accessible", "checked_at", "updated_at"],
     )
     installation.repositories.exclude(github_id__in=[info.github_id for info in infos]).update(accessible=False)
 
@@ -212,14 +219,24 @@ def refresh_repositories(installation_pk: int) -> None:
 
 def refresh_repository(repository_pk: int) -> None:
     """Task: what GitHub's API says of one repository now (name, default branch, visibility, archived), after a
-    webhook said it was made private or unarchived, which our row believes only from the API (events._refresh)."""
+    webhook said it was made private or unarchived, which our row believes only from the API (events._refresh). A
+    delivery applied to the row while GitHub was asked is newer than the answer: the row is then left as it is."""
     repository = Repository.objects.select_related("installation").filter(pk=repository_pk, accessible=True).first()
     if repository is None or repository.installation.status != Installation.Status.ACTIVE:
         return
     info = InstallationClient(repository.installation.installation_id).get_repository(repository.full_name)
     if info.github_id != repository.github_id:
         return  # another repository under the name: the next sync's identity check says so
-    for name, value in asdict(info).items():
-        setattr(repository, name, value)
-    repository.save(update_fields=[f.name for f in fields(RepoInfo) if f.name != "github_id"] + ["updated_at"])
-    repository_changed.send(sender=Repository, repository=repository, action="refreshed")
+    now, fresh = timezone.now(), {name: getattr(info, name) for name in API_FIELDS}
+    unchanged = Repository.objects.filter(pk=repository.pk, updated_at=repository.updated_at)
+    if unchanged.update(**fresh, checked_at=now, updated_at=now):
+        repository.refresh_from_db()
+        repository_changed.send(sender=Repository, repository=repository, action="refreshed")
+
+
+def still_archived(repository: Repository) -> bool:
+    """Whether GitHub says the repository is archived, asked before refusing it (one request): our row stays
+    archived until the API says otherwise, and an `unarchived` whose read failed would refuse it for good."""
+    with suppress(GitHubError):
+        refresh_repository(repository.pk)
+    return Repository.objects.filter(pk=repository.pk, archived=True).exists()

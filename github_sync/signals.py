@@ -10,9 +10,10 @@ is the event's action ("created", "deleted", "suspend", "unsuspend", "new_permis
         ...
 
 `repository_changed(sender=Repository, repository=…, action=…)` is sent after a `repository` webhook was applied to
-the repository's row: `action` is the event's ("renamed", "transferred", "edited", "publicized", "privatized",
-"archived", "unarchived", "deleted"); the row holds the repository's name, visibility and archived flag as GitHub
-says they are now. The same rules hold for its receivers.
+the repository's row (`action` is the event's: "renamed", "transferred", "edited", "publicized", "privatized",
+"archived", "unarchived", "deleted"), and after GitHub's API was read for it ("refreshed"). A payload only makes the
+row stricter (public, archived): a repository made private or unarchived is so in the row once the API says it. The
+same rules hold for its receivers.
 """
 
 from django.dispatch import Signal

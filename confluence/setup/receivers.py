@@ -20,9 +20,10 @@ def on_installation_changed(sender, installation, action, **kwargs) -> None:
 
 @receiver(repository_changed)
 def on_repository_changed(sender, repository, action, **kwargs) -> None:
-    """Re-derive the card of the connection writing to the repository. Made private (GitHub says so, or our row
-    does after GitHub's API was read), it withdraws any confirmation that synced pages will be public."""
-    if action == "privatized" or repository.private:
+    """Re-derive the card of the connection writing to the repository. Seen private (our row says so only after
+    GitHub's API did: a `privatized` delivery may be an old one sent again), it withdraws any confirmation that
+    synced pages will be public."""
+    if repository.private:
         SyncTarget.withdraw_public_confirmations(repository)
     for connection in Connection.objects.filter(sync_target__repository=repository):
         status.update_status_and_sync(connection)

@@ -23,6 +23,7 @@ from confluence.setup.readiness import FORGE_REMOVED
 from confluence.setup.status import sync_if_ready, update_status, update_status_and_sync
 from connectors.models import Connection, SetupTask
 from github_sync.ingest import drop_documents
+from github_sync.installations import still_archived
 from github_sync.models import Installation, Repository, Source
 
 
@@ -203,6 +204,8 @@ def select_repository(connection: Connection, repository: Repository, *, user, p
     holder = repository_writer(repository, other_than=connection)
     if holder is not None:
         raise RepositoryTaken(repository, holder, viewer_org_id=connection.org_id)
+    if repository.archived and not still_archived(repository):
+        repository.archived = False
     if repository.archived:
         raise ValueError(f"{repository.full_name} is archived on GitHub (read-only): unarchive it or choose another.")
     if not repository.private and not public_confirmed:

@@ -50,8 +50,8 @@ def finish(
     connection = run.connection
     if error_kind == SyncRun.ErrorKind.PERMANENT:
         connection.report_failure(f"The last sync failed: {error}")
-    elif not error_kind and connection.status == Connection.Status.ERROR:
-        update_status(connection)
+    elif not error_kind and connection.status in (Connection.Status.ERROR, Connection.Status.ATTENTION):
+        update_status(connection)  # a problem the run found gone (the repository private again) leaves the card
     logger.info("sync run %s of connection %s: %s %s", run.pk, connection.pk, run.status, error or run.counts)
     return True
 

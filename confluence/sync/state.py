@@ -8,9 +8,14 @@ behind the name is still the one the connection chose, and that it may still tak
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
 
 from confluence.models import SyncState, SyncTarget
 from confluence.setup.readiness import write_refusal
+from confluence.setup.status import update_status
 from confluence.sync.index import INDEX_PATH, SCOPE_PATH, Index, parse_index
 from confluence.sync.job import Job
 from github_sync.commit import CommitResult, current_blobs
@@ -34,6 +39,8 @@ def refuse_unless_writable(target: SyncTarget) -> None:
 def check_writable(job: Job) -> None:
     """Before the run reads anything. A refusal is confirmed with GitHub first (one request, only then): our row
     may be stricter than the repository, after a delivery we did not believe (made private, unarchived)."""
+    if job.repository.private and job.target.public_confirmed_at is not None:
+        SyncTarget.withdraw_public_confirmations(job.repository)  # seen private (by the installation's listing)
     if write_refusal(job.target) is not None:
         ensure_same_repository(job)
         refuse_unless_writable(job.target)
@@ -47,9 +54,9 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     saved = state is not None and bool(state.index_file)
     trusted = saved and head is not None and state.commit_sha == head[0]
     # We wrote here before and the branch moved since (or is gone), or our last run left its state untrusted; and
-    # every run over the whole scope, so that a webhook we missed (renamed, made public, archived) is caught within
-    # a reconciliation interval even when nobody pushed.
-    if (saved and not trusted) or not job.run.is_targeted:
+    # every run over the whole scope, and any run once our last read is old, so that a webhook we missed (renamed,
+    # made public, archived) is caught within SYNC_REPOSITORY_CHECK_MINUTES even when nobody pushed.
+    if (saved and not trusted) or not job.run.is_targeted or check_due(job.repository):
         ensure_same_repository(job)
     if trusted:
         index = parse_index(state.index_file.encode())
@@ -69,6 +76,11 @@ def load_index(job: Job, head: tuple[str, str] | None) -> tuple[Index, dict[str,
     return found, blobs, touched - claimed
 
 
+def check_due(repository: Repository) -> bool:
+    last = repository.checked_at
+    return last is None or timezone.now() - last > timedelta(minutes=settings.SYNC_REPOSITORY_CHECK_MINUTES)
+
+
 def ensure_same_repository(job: Job) -> None:
     """The repository under the chosen name is the one the connection chose: renamed away and another created
     under the old name, it is not, and writing there would give it a second writer (one request). The same answer
@@ -86,9 +98,13 @@ def ensure_same_repository(job: Job) -> None:
     repository = job.repository
     if found.private:
         SyncTarget.withdraw_public_confirmations(repository)
-    if (found.private, found.archived) != (repository.private, repository.archived):
-        repository.private, repository.archived = found.private, found.archived
-        Repository.objects.filter(pk=repository.pk).update(private=found.private, archived=found.archived)
+    changed = (found.private, found.archived) != (repository.private, repository.archived)
+    repository.private, repository.archived, repository.checked_at = found.private, found.archived, timezone.now()
+    Repository.objects.filter(pk=repository.pk).update(
+        private=repository.private, archived=repository.archived, checked_at=repository.checked_at
+    )
+    if changed:
+        update_status(job.connection)  # the card says what GitHub says now
         refuse_unless_writable(job.target)
 
 

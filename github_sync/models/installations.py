@@ -49,6 +49,8 @@ class Repository(models.Model):
     # Read-only on GitHub: no sync can write to it. A database default too, so rows inserted by code that predates
     # the column (a migration replaying older models, a rolling deploy) still insert.
     archived = models.BooleanField(default=False, db_default=False)
+    # When GitHub's API last told us the fields above (a sync's check, the installation's listing, a refresh).
+    checked_at = models.DateTimeField(null=True, blank=True)
     html_url = models.URLField(max_length=500, blank=True)
     # False once the installation no longer reaches the repository (removed from the selection, deleted).
     accessible = models.BooleanField(default=True)

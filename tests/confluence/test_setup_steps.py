@@ -111,9 +111,10 @@ def test_it_requires_confirmation_for_a_public_repository(as_user, alice, conflu
     assert (target.repository, target.public_confirmed_by) == (public, alice)
 
 
-def test_it_refuses_an_archived_repository(as_user, alice, confluence_connection, repos):
+def test_it_refuses_an_archived_repository(as_user, alice, confluence_connection, repos, monkeypatch):
     private, _ = repos
     Repository.objects.filter(pk=private.pk).update(archived=True)
+    monkeypatch.setattr("github_sync.installations.refresh_repository", lambda pk: None)  # GitHub says: still archived
     page = as_user(alice).get(url("confluence-step-repository", confluence_connection))
     assert b"archived</strong> (read-only)" in page.content
 

@@ -2,13 +2,15 @@
 repository made public takes no pages until someone confirms, an archived one takes no write, a renamed one is
 followed."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from confluence.models import SyncRun, SyncTarget
 from confluence.setup.readiness import Code
-from confluence.setup.status import problems
+from confluence.setup.status import problems, update_status
 from confluence.sync import engine
 from connectors.models import Connection
 from github_sync.models import Repository
@@ -54,11 +56,21 @@ def test_a_repository_made_public_takes_no_pages_until_someone_confirms(world, s
     assert b"Edited since." in home_file(world)  # confirming synced at once
 
 
-def test_making_it_private_withdraws_the_confirmation(world, synced, alice):
+def confirm_public(connection, user) -> None:
+    SyncTarget.objects.filter(connection=connection).update(
+        public_confirmed_by=user, public_confirmed_at=timezone.now()
+    )
+
+
+def confirmation(connection):
+    return SyncTarget.objects.get(connection=connection).public_confirmed_at
+
+
+def test_making_it_private_withdraws_the_confirmation(world, synced, alice, applied):
     world.github.set_repository_private("acme-inc", "wiki", False)
-    SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
-    world.github.set_repository_private("acme-inc", "wiki", True)
-    assert SyncTarget.objects.get(connection=synced).public_confirmed_at is None
+    confirm_public(synced, alice)
+    applied(lambda: world.github.set_repository_private("acme-inc", "wiki", True))  # believed once the API says so
+    assert confirmation(synced) is None
 
     world.github.set_repository_private("acme-inc", "wiki", False)
 
@@ -83,7 +95,7 @@ def test_a_repository_made_public_while_a_run_renders_gets_nothing(world, synced
 
 
 def test_a_confirmed_public_repository_keeps_syncing(world, synced, alice):
-    SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
+    confirm_public(synced, alice)
     world.github.set_repository_private("acme-inc", "wiki", False)
 
     run = sync_now(synced)
@@ -186,7 +198,7 @@ def test_a_first_run_into_an_empty_repository_made_public_meanwhile_writes_nothi
 
 
 def test_a_run_that_finds_the_repository_private_withdraws_the_confirmation(world, synced, alice, monkeypatch):
-    SyncTarget.objects.filter(connection=synced).update(public_confirmed_by=alice, public_confirmed_at=timezone.now())
+    confirm_public(synced, alice)
     world.github.set_repository_private("acme-inc", "wiki", False)
     with monkeypatch.context() as down:
         down.setattr(world.github, "deliver", lambda url, body, headers: 503)  # `privatized` never reaches us
@@ -194,7 +206,7 @@ def test_a_run_that_finds_the_repository_private_withdraws_the_confirmation(worl
 
     assert sync_now(synced).status == SyncRun.Status.SUCCEEDED
 
-    assert SyncTarget.objects.get(connection=synced).public_confirmed_at is None
+    assert confirmation(synced) is None
     world.github.set_repository_private("acme-inc", "wiki", False)
     assert codes(synced) == [Code.REPOSITORY_PUBLIC]
 
@@ -202,6 +214,8 @@ def test_a_run_that_finds_the_repository_private_withdraws_the_confirmation(worl
 def test_a_row_stricter_than_github_does_not_stop_syncing_for_good(world, synced):
     # Made private again on GitHub, but the API read the `privatized` event asks for never happened (GitHub down).
     Repository.objects.filter(full_name="acme-inc/wiki").update(private=False, archived=True)
+    update_status(synced)
+    assert codes(synced) == [Code.REPOSITORY_ARCHIVED]
 
     run = sync_now(synced)
 
@@ -209,3 +223,62 @@ def test_a_row_stricter_than_github_does_not_stop_syncing_for_good(world, synced
     repository = Repository.objects.get(full_name="acme-inc/wiki")
     assert (repository.private, repository.archived) == (True, False)
     assert b"Edited since." in home_file(world)
+    synced.refresh_from_db()
+    assert (synced.status, codes(synced)) == (Connection.Status.ACTIVE, [])  # the card no longer says it stopped
+
+
+def test_an_old_privatized_delivery_withdraws_nothing_until_github_confirms(world, synced, alice):
+    world.github.set_repository_private("acme-inc", "wiki", False)
+    confirm_public(synced, alice)
+
+    world.github.set_repository_private("acme-inc", "wiki", True)  # the API read it asks for has not run yet
+
+    assert confirmation(synced) is not None
+    assert not Repository.objects.get(full_name="acme-inc/wiki").private
+
+
+def test_a_targeted_run_reads_the_repository_once_the_last_read_is_old(world, synced, monkeypatch):
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)
+        world.github.set_repository_private("acme-inc", "wiki", False)
+    Repository.objects.filter(full_name="acme-inc/wiki").update(checked_at=timezone.now() - timedelta(minutes=16))
+    before = world.github.head_sha("acme-inc", "wiki")
+
+    run = sync_now(synced, page_ids=[world.pages["home"].id])  # a Forge event's run
+
+    assert run.status == SyncRun.Status.FAILED and "public on GitHub now" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") == before
+
+
+def test_a_targeted_run_spends_no_request_on_a_fresh_read(world, synced):
+    Repository.objects.filter(full_name="acme-inc/wiki").update(checked_at=timezone.now())
+    world.atlassian.update_page(world.pages["guide"].id, body="<p>Again.</p>", emit=False)
+
+    run = sync_now(synced, page_ids=[world.pages["guide"].id])
+
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert Repository.objects.get(full_name="acme-inc/wiki").checked_at < run.started_at
+
+
+def test_the_step_asks_github_before_refusing_an_archived_repository(world, synced, as_user, alice, monkeypatch):
+    world.github.archive_repository("acme-inc", "wiki")
+    with monkeypatch.context() as down:
+        down.setattr(world.github, "deliver", lambda url, body, headers: 503)
+        world.github.unarchive_repository("acme-inc", "wiki")
+    repository = Repository.objects.get(full_name="acme-inc/wiki")
+    assert repository.archived
+
+    step = reverse("confluence-step-repository", args=["acme", synced.id])
+    response = as_user(alice).post(step, {"repository": repository.pk})
+
+    assert response.status_code == 302
+    assert not Repository.objects.get(pk=repository.pk).archived
+
+
+def test_a_run_withdraws_a_confirmation_the_installations_listing_found_private(world, synced, alice):
+    confirm_public(synced, alice)
+    Repository.objects.filter(full_name="acme-inc/wiki").update(private=True)  # as sync_repositories leaves it
+
+    assert sync_now(synced, page_ids=[world.pages["home"].id]).status == SyncRun.Status.SUCCEEDED
+
+    assert confirmation(synced) is None

@@ -1,7 +1,9 @@
 """Recording what an installation reaches (`sync_repositories`) against the simulated GitHub."""
 
 import pytest
+from django.utils import timezone
 
+from github_sync.client import InstallationClient
 from github_sync.installations import refresh_repository, sync_repositories
 from github_sync.models import Repository
 from github_sync.signals import repository_changed
@@ -42,3 +44,19 @@ def test_a_repository_made_private_is_private_once_the_api_says_so(repository, g
 
     assert Repository.objects.get(pk=repository.pk).private
     assert seen == ["refreshed"]
+
+
+def test_a_delivery_applied_while_github_is_asked_is_not_overwritten(repository, github, monkeypatch):
+    github.set_repository_private("acme-gh", "docs", True)
+    asked = InstallationClient.get_repository
+
+    def publicized_meanwhile(self, full_name):
+        answer = asked(self, full_name)  # says private
+        Repository.objects.filter(pk=repository.pk).update(private=False, updated_at=timezone.now())
+        return answer
+
+    monkeypatch.setattr(InstallationClient, "get_repository", publicized_meanwhile)
+
+    refresh_repository(repository.pk)
+
+    assert not Repository.objects.get(pk=repository.pk).private
