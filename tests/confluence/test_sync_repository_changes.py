@@ -14,6 +14,7 @@ from confluence.setup.status import problems, update_status
 from confluence.sync import engine
 from connectors.models import Connection
 from github_sync.models import Repository
+from sandbox.github import webhooks
 from tests.confluence.sync_world import sync_now, tree
 
 pytestmark = pytest.mark.django_db
@@ -282,3 +283,20 @@ def test_a_run_withdraws_a_confirmation_the_installations_listing_found_private(
     assert sync_now(synced, page_ids=[world.pages["home"].id]).status == SyncRun.Status.SUCCEEDED
 
     assert confirmation(synced) is None
+
+
+def test_an_old_push_naming_the_old_name_cannot_send_pages_to_another_repository(world, synced):
+    world.github.push_outside_commit("acme-inc", "wiki", files={"NOTES.md": "notes"}, message="Notes")
+    old_push = world.github.deliveries[-1]
+    sync_now(synced)  # our commit is the branch's head again: the saved state is trusted
+    world.github.rename_repository("acme-inc", "wiki", "handbook")
+    world.github.create_repository("acme-inc", "wiki", private=True)  # someone else's, under the old name
+    world.github.add_installation_repositories(synced.sync_target.repository.installation.installation_id, ["wiki"])
+    webhooks.emit(world.github, "push", old_push.payload)  # the old delivery, sent again under a new id
+    world.github._flush_unless_serving()
+    assert Repository.objects.get(pk=synced.sync_target.repository.pk).full_name == "acme-inc/wiki"
+
+    run = sync_now(synced, page_ids=[world.pages["home"].id])  # a Forge event's run, whose last read is fresh
+
+    assert run.status == SyncRun.Status.FAILED and "not the repository this connection chose" in run.error
+    assert world.github.head_sha("acme-inc", "wiki") is None
