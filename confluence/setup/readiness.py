@@ -38,6 +38,7 @@ class Problem:
 
 FORGE_REMOVED = "Forge app removed — changes are no longer captured. A site admin can reinstall it."
 GRANT_REVOKED = "Atlassian access was revoked: link your Atlassian account again."
+ARCHIVED = "{repository} is archived on GitHub (read-only): unarchive it or choose another."
 
 
 def sync_blocker(connection: Connection) -> Problem | None:
@@ -89,8 +90,7 @@ def write_refusal(target: SyncTarget) -> Problem | None:
     because someone changed a setting on GitHub."""
     repository = target.repository
     if repository.archived:
-        message = f"{repository.full_name} is archived on GitHub (read-only): unarchive it or choose another."
-        return Problem(Code.REPOSITORY_ARCHIVED, message)
+        return Problem(Code.REPOSITORY_ARCHIVED, ARCHIVED.format(repository=repository.full_name))
     if not repository.private and target.public_confirmed_at is None:
         message = (
             f"{repository.full_name} is public on GitHub now, so syncing stopped: make it private again, or confirm "

@@ -17,7 +17,7 @@ from confluence.models import (
     SyncState,
     SyncTarget,
 )
-from confluence.setup.readiness import FORGE_REMOVED
+from confluence.setup.readiness import ARCHIVED, FORGE_REMOVED
 
 # Every step ends by updating the status (`confluence.setup.status`), which says whether a sync may start.
 from confluence.setup.status import sync_if_ready, update_status, update_status_and_sync
@@ -204,10 +204,8 @@ def select_repository(connection: Connection, repository: Repository, *, user, p
     holder = repository_writer(repository, other_than=connection)
     if holder is not None:
         raise RepositoryTaken(repository, holder, viewer_org_id=connection.org_id)
-    if repository.archived and not still_archived(repository):
-        repository.archived = False
-    if repository.archived:
-        raise ValueError(f"{repository.full_name} is archived on GitHub (read-only): unarchive it or choose another.")
+    if repository.archived and still_archived(repository):
+        raise ValueError(ARCHIVED.format(repository=repository.full_name))
     if not repository.private and not public_confirmed:
         raise ValueError("The repository is public: confirm that synced pages will be public.")
     previous = SyncTarget.objects.filter(connection=connection).select_related("repository").first()

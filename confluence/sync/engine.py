@@ -119,7 +119,11 @@ def still_the_target(job: Job) -> None:
     repository is still this connection's (the wizard or staff may have moved it meanwhile), and it may still take
     the pages (GitHub may have said meanwhile that it was made public or archived)."""
     job.run.heartbeat()
-    target = SyncTarget.objects.filter(connection=job.connection, repository=job.repository).first()
+    target = (
+        SyncTarget.objects.select_related("repository")
+        .filter(connection=job.connection, repository=job.repository)
+        .first()
+    )
     if target is None:
         raise TargetChanged(f"The connection's repository is no longer {job.repository.full_name}; nothing written.")
     refuse_unless_writable(target)

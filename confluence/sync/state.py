@@ -39,8 +39,7 @@ def refuse_unless_writable(target: SyncTarget) -> None:
 def check_writable(job: Job) -> None:
     """Before the run reads anything. A refusal is confirmed with GitHub first (one request, only then): our row
     may be stricter than the repository, after a delivery we did not believe (made private, unarchived)."""
-    if job.repository.private and job.target.public_confirmed_at is not None:
-        SyncTarget.withdraw_public_confirmations(job.repository)  # seen private (by the installation's listing)
+    lapse_if_private(job)  # the installation's listing may have seen it private
     if write_refusal(job.target) is not None:
         ensure_same_repository(job)
         refuse_unless_writable(job.target)
@@ -96,16 +95,23 @@ def ensure_same_repository(job: Job) -> None:
         )
     # What GitHub says now is fresher than any webhook we may have missed: made public or archived meanwhile?
     repository = job.repository
-    if found.private:
-        SyncTarget.withdraw_public_confirmations(repository)
     changed = (found.private, found.archived) != (repository.private, repository.archived)
     repository.private, repository.archived, repository.checked_at = found.private, found.archived, timezone.now()
     Repository.objects.filter(pk=repository.pk).update(
         private=repository.private, archived=repository.archived, checked_at=repository.checked_at
     )
+    lapse_if_private(job)
     if changed:
         update_status(job.connection)  # the card says what GitHub says now
         refuse_unless_writable(job.target)
+
+
+def lapse_if_private(job: Job) -> None:
+    """A repository we see private holds no confirmation that synced pages will be public (SyncTarget)."""
+    target = job.target
+    if job.repository.private and target.public_confirmed_at is not None:
+        SyncTarget.withdraw_public_confirmations(job.repository)
+        target.public_confirmed_by, target.public_confirmed_at = None, None
 
 
 def read_index(content: bytes | None) -> Index:
